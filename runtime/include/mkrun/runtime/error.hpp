@@ -1,0 +1,63 @@
+// Errors inside the library are values. An Error says what failed, on which path or value, and
+// why (the errno text), and each caller may put its own context in front, so the user reads
+//   unable to start container process: mount `proc` to `/proc`: Permission denied
+// The CLI renders it once, in runc's log format, and maps it to runc's exit code.
+#pragma once
+
+#include <cerrno>
+#include <expected>
+#include <string>
+#include <utility>
+
+namespace mkrun {
+
+class Error {
+ public:
+  Error() = default;
+  // `what` names the operation and its object; `errc` is the errno behind it, or 0.
+  explicit Error(std::string what, int errc = 0) : what_(std::move(what)), errc_(errc) {}
+
+  // Puts context in front: "ctx: <what>: <errno text>".
+  Error wrap(std::string_view context) &&;
+  Error wrap(std::string_view context) const&;
+
+  int errc() const { return errc_; }
+  const std::string& what() const { return what_; }
+  std::string render() const;
+
+ private:
+  std::string what_;
+  int errc_ = 0;
+};
+
+template <class T = void>
+using Result = std::expected<T, Error>;
+
+// An Error from the current errno: sys_error("open `/x`").
+Error sys_error(std::string what, int errc = errno);
+
+inline std::unexpected<Error> fail(std::string what, int errc = 0) {
+  return std::unexpected(Error(std::move(what), errc));
+}
+inline std::unexpected<Error> fail_errno(std::string what, int errc = errno) {
+  return std::unexpected(sys_error(std::move(what), errc));
+}
+
+}  // namespace mkrun
+
+// Evaluates a Result-returning expression; on error returns it from the enclosing function,
+// otherwise yields the value. GCC statement expression, as the design notes propose.
+#define MKRUN_TRY(expr)                                                              \
+  ({                                                                                 \
+    auto mkrun_try_result_ = (expr);                                                 \
+    if (!mkrun_try_result_) return std::unexpected(std::move(mkrun_try_result_).error()); \
+    std::move(mkrun_try_result_).value();                                            \
+  })
+
+// For Result<void>.
+#define MKRUN_CHECK(expr)                                                            \
+  do {                                                                               \
+    auto mkrun_check_result_ = (expr);                                               \
+    if (!mkrun_check_result_)                                                        \
+      return std::unexpected(std::move(mkrun_check_result_).error());                \
+  } while (0)

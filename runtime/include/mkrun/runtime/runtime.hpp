@@ -1,0 +1,74 @@
+// The library behind the `mkrun` command line: one call per runc command. The CLI parses flags
+// and renders results; everything else happens here, so tests can drive it directly.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mkrun/oci/state.hpp"
+#include "mkrun/runtime/error.hpp"
+
+namespace mkrun::runtime {
+
+// The global flags that matter below the CLI.
+struct GlobalOptions {
+  std::string root;  // state root; default_root() when empty
+  bool systemd_cgroup = false;
+  bool rootless = false;
+  bool debug = false;
+};
+
+struct CreateOptions {
+  std::string id;
+  std::string bundle;          // empty: the current directory
+  std::string console_socket;  // AF_UNIX path that receives the pty master
+  std::string pid_file;
+  bool no_pivot = false;
+  bool no_new_keyring = false;
+  unsigned preserve_fds = 0;
+};
+
+struct RunOptions {
+  CreateOptions create;
+  bool detach = false;
+  bool keep = false;          // keep the stopped container instead of deleting it
+  bool no_subreaper = false;
+};
+
+class Runtime {
+ public:
+  explicit Runtime(GlobalOptions options);
+
+  // Leaves the container's init set up and blocked, in the `created` state.
+  Result<void> create(const CreateOptions& options);
+  // Releases a created container's init to exec its process.
+  Result<void> start(std::string_view id);
+  // create + start; in the foreground waits as a subreaper, forwarding signals, and returns the
+  // container's exit status (128+signal when killed). Detached: returns 0 once it runs.
+  Result<int> run(const RunOptions& options);
+  Result<oci::State> state(std::string_view id);
+  // Every container under the root, by id; `owner` is set.
+  Result<std::vector<oci::State>> list();
+  Result<void> kill(std::string_view id, int signal, bool all);
+  Result<void> remove(std::string_view id, bool force);
+
+  const GlobalOptions& options() const { return options_; }
+
+ private:
+  GlobalOptions options_;
+};
+
+// /run/mkrun for root; $XDG_RUNTIME_DIR/mkrun when rootless and XDG_RUNTIME_DIR is set.
+std::string default_root();
+
+// runc's id rule: ^[\w+-\.]+$, and not "." or "..".
+bool is_valid_container_id(std::string_view id);
+
+// "KILL", "kill", "SIGKILL", "9" -> 9. Unknown: error `unknown signal "FOO"`.
+Result<int> parse_signal(std::string_view text);
+
+// `spec`: writes the default config.json into `bundle`, refusing to overwrite one.
+Result<void> write_default_spec(std::string_view bundle, bool rootless);
+
+}  // namespace mkrun::runtime
