@@ -1,0 +1,135 @@
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+
+#include <catch2/catch.hpp>
+
+#include "plan/builder.hpp"
+
+using namespace mkrun;
+
+namespace {
+std::vector<oci::Namespace> namespaces(std::initializer_list<oci::Namespace> list) { return list; }
+}  // namespace
+
+TEST_CASE("new namespaces are created at clone, cgroup and time afterwards", "[plan]") {
+  auto decision = plan::decide_namespaces(
+      namespaces({{"pid", ""}, {"mount", ""}, {"network", ""}, {"cgroup", ""}, {"uts", ""}}));
+  REQUIRE(decision);
+  CHECK(decision->clone_flags == (CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS));
+  CHECK(decision->unshare_flags == CLONE_NEWCGROUP);
+  CHECK_FALSE(decision->fork_after_unshare);
+  CHECK(decision->pid_new);
+}
+
+TEST_CASE("a joined pid namespace needs a second fork", "[plan]") {
+  auto decision = plan::decide_namespaces(namespaces({{"pid", "/proc/1/ns/pid"}, {"mount", ""}}));
+  REQUIRE(decision);
+  CHECK(decision->clone_flags == CLONE_NEWNS);
+  CHECK(decision->fork_after_unshare);
+  REQUIRE(decision->joins.size() == 1);
+}
+
+TEST_CASE("a joined user namespace is entered first and everything else follows it", "[plan]") {
+  auto decision = plan::decide_namespaces(
+      namespaces({{"network", "/n"}, {"user", "/u"}, {"pid", ""}, {"mount", ""}}));
+  REQUIRE(decision);
+  CHECK(decision->clone_flags == 0);
+  CHECK(decision->unshare_flags == (CLONE_NEWPID | CLONE_NEWNS));
+  REQUIRE(decision->joins.size() == 2);
+  CHECK(decision->joins[0].type == "user");
+  CHECK(decision->fork_after_unshare);
+}
+
+TEST_CASE("a new user namespace with joined ones unshares after setns", "[plan]") {
+  auto decision =
+      plan::decide_namespaces(namespaces({{"user", ""}, {"network", "/n"}, {"mount", ""}}));
+  REQUIRE(decision);
+  CHECK(decision->clone_flags == 0);
+  CHECK(decision->unshare_flags == (CLONE_NEWUSER | CLONE_NEWNS));
+  CHECK(decision->user_new);
+  CHECK_FALSE(decision->fork_after_unshare);
+}
+
+TEST_CASE("a new time namespace forks so offsets apply before the init runs", "[plan]") {
+  auto decision = plan::decide_namespaces(namespaces({{"time", ""}, {"mount", ""}}));
+  REQUIRE(decision);
+  CHECK(decision->unshare_flags == CLONE_NEWTIME);
+  CHECK(decision->fork_after_unshare);
+}
+
+TEST_CASE("namespaces that cannot work are refused", "[plan]") {
+  CHECK_FALSE(plan::decide_namespaces(namespaces({{"pid", ""}})));
+  CHECK_FALSE(plan::decide_namespaces(namespaces({{"mount", "/proc/1/ns/mnt"}})));
+  CHECK_FALSE(plan::decide_namespaces(namespaces({{"mount", ""}, {"bogus", ""}})));
+}
+
+TEST_CASE("mount options split into flags, propagation and data", "[plan]") {
+  auto options = plan::parse_mount_options({"nosuid", "strictatime", "mode=755", "size=65536k"});
+  CHECK(options.flags == (MS_NOSUID | MS_STRICTATIME));
+  CHECK(options.data == "mode=755,size=65536k");
+  CHECK_FALSE(options.bind);
+
+  auto bind = plan::parse_mount_options({"rbind", "ro", "rprivate"});
+  CHECK(bind.bind);
+  CHECK(bind.flags == (MS_BIND | MS_REC | MS_RDONLY));
+  CHECK(bind.propagation == (MS_PRIVATE | MS_REC));
+
+  auto cleared = plan::parse_mount_options({"ro", "rw", "nodev", "dev"});
+  CHECK(cleared.flags == 0);
+  CHECK(plan::parse_mount_options({"rro"}).recursive_readonly);
+}
+
+TEST_CASE("capability names map to bits, unknown ones are reported", "[plan]") {
+  std::vector<std::string> unknown;
+  uint64_t mask = plan::capability_mask({"CAP_CHOWN", "CAP_KILL", "CAP_BOGUS", "cap_net_raw"}, 40, &unknown);
+  CHECK(mask == ((1ULL << 0) | (1ULL << 5) | (1ULL << 13)));
+  REQUIRE(unknown.size() == 1);
+  CHECK(unknown[0] == "CAP_BOGUS");
+}
+
+TEST_CASE("rlimit names", "[plan]") {
+  CHECK(plan::rlimit_resource("RLIMIT_NOFILE") == RLIMIT_NOFILE);
+  CHECK(plan::rlimit_resource("RLIMIT_STACK") == RLIMIT_STACK);
+  CHECK_FALSE(plan::rlimit_resource("RLIMIT_BOGUS"));
+}
+
+TEST_CASE("the plan holds the process and the default /dev", "[plan]") {
+  oci::Spec spec;
+  spec.ociVersion = "1.0.2";
+  spec.root = oci::Root{"rootfs", true};
+  spec.process = oci::Process{};
+  spec.process->args = {"sh", "-c", "true"};
+  spec.process->env = {"PATH=/bin:/usr/bin", "TERM=xterm"};
+  spec.process->cwd = "/";
+  spec.process->user.uid = 1000;
+  spec.process->rlimits = {{"RLIMIT_NOFILE", 1024, 1024}};
+  spec.hostname = "box";
+  spec.mounts = {{"/proc", "proc", "proc", {}, {}, {}}, {"/dev", "tmpfs", "tmpfs", {"nosuid", "mode=755"}, {}, {}}};
+  spec.linux = oci::Linux{};
+  spec.linux->namespaces = {{"pid", ""}, {"mount", ""}, {"uts", ""}};
+  spec.linux->maskedPaths = {"/proc/kcore"};
+  spec.linux->sysctl = {{"net.ipv4.ip_forward", "1"}};
+  plan::BuildInputs inputs;
+  inputs.spec = &spec;
+  inputs.bundle = "/b";
+  inputs.rootfs = "/b/rootfs";
+  inputs.container_id = "c1";
+  auto prepared = plan::build_plan(inputs);
+  REQUIRE(prepared);
+  const plan::ChildPlan& p = (*prepared)->plan;
+  CHECK(std::string(p.argv[0]) == "sh");
+  CHECK(p.argv[3] == nullptr);
+  CHECK(std::string(p.path_env) == "/bin:/usr/bin");
+  CHECK(p.uid == 1000);
+  CHECK(p.readonly_root);
+  CHECK(std::string(p.hostname) == "box");
+  REQUIRE(p.mount_count == 2);
+  CHECK(std::string(p.mounts[1].destination) == "dev");
+  CHECK(std::string(p.mounts[1].data) == "mode=755");
+  CHECK(p.device_count == 6);
+  CHECK(std::string(p.devices[0].path) == "dev/null");
+  CHECK(std::string(p.sysctls[0].path) == "/proc/sys/net/ipv4/ip_forward");
+  CHECK(p.rlimit_count == 1);
+  CHECK(std::string(p.keyring_name) == "_ses.c1");
+}

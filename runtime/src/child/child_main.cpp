@@ -1,0 +1,685 @@
+// The container's init, from clone() to execve().
+//
+// Rules (checked by tests/check_child_symbols.sh on this library): only async-signal-safe
+// syscalls; no allocation, no exceptions, no stdio; everything comes precomputed in the plan.
+// A failure is reported once, as a sync::Message naming the step, the path or value and the
+// errno, and the child exits. After `kReady` the parent is gone, so failures go to exec.fifo
+// instead, where `start` reads them.
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "child/child.hpp"
+#include "child/hook_exec.hpp"
+#include "child/sync.hpp"
+#include "child/text.hpp"
+
+namespace mkrun::child {
+namespace {
+
+using plan::ChildPlan;
+
+// The channel failures go to: the sync socket until kReady, exec.fifo afterwards.
+int g_sync_fd = -1;
+int g_fifo_fd = -1;
+
+void send_message(sync::Kind kind, int value, const char* detail) {
+  sync::Message message{};
+  message.kind = kind;
+  message.value = value;
+  if (detail != nullptr) {
+    size_t i = 0;
+    for (; detail[i] != '\0' && i + 1 < sizeof message.detail; ++i) message.detail[i] = detail[i];
+    message.detail[i] = '\0';
+  }
+  while (send(g_sync_fd, &message, sizeof message, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+  }
+}
+
+[[noreturn]] void report_and_exit(int errc, const Text& what) {
+  if (g_fifo_fd >= 0) {
+    sync::InitFailure failure{};
+    failure.errc = errc;
+    memcpy(failure.detail, what.c_str(), what.size() + 1 <= sizeof failure.detail ? what.size() + 1
+                                                                                 : sizeof failure.detail);
+    (void)write(g_fifo_fd, &failure, sizeof failure);
+  } else {
+    send_message(sync::Kind::kError, errc, what.c_str());
+  }
+  _exit(1);
+}
+
+template <class... Parts>
+[[noreturn]] void fail(int errc, const Parts&... parts) {
+  Text text;
+  (text.add(parts), ...);
+  report_and_exit(errc, text);
+}
+
+// Waits for the parent's next message; a parent that went away or aborted ends the child.
+void expect_message(sync::Kind kind) {
+  sync::Message message{};
+  for (;;) {
+    ssize_t n = recv(g_sync_fd, &message, sizeof message, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != static_cast<ssize_t>(sizeof message) || message.kind != kind) _exit(1);
+    return;
+  }
+}
+
+// "/proc/self/fd/<fd>": the path that names exactly the object an O_PATH fd holds.
+struct FdPath {
+  explicit FdPath(int fd) { text.add("/proc/self/fd/").add(fd); }
+  const char* c_str() const { return text.c_str(); }
+  Text text;
+};
+
+int open_in_root(int root_fd, const char* path, int flags) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  return static_cast<int>(syscall(SYS_openat2, root_fd, path, &how, sizeof how));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Namespaces
+
+const char* namespace_name(int type) {
+  switch (type) {
+    case CLONE_NEWUSER: return "user";
+    case CLONE_NEWPID: return "pid";
+    case CLONE_NEWNET: return "network";
+    case CLONE_NEWNS: return "mount";
+    case CLONE_NEWIPC: return "ipc";
+    case CLONE_NEWUTS: return "uts";
+    case CLONE_NEWCGROUP: return "cgroup";
+    case CLONE_NEWTIME: return "time";
+    default: return "unknown";
+  }
+}
+
+void write_proc_file(const char* path, const char* value) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) fail(errno, "open `", path, "`");
+  ssize_t length = static_cast<ssize_t>(strlen(value));
+  if (write(fd, value, static_cast<size_t>(length)) != length) fail(errno, "write `", path, "`");
+  close(fd);
+}
+
+// Joins, creates and enters namespaces. Returns in the process that becomes the init.
+void enter_namespaces(const ChildPlan& plan) {
+  for (size_t i = 0; i < plan.join_count; ++i) {
+    const plan::NamespaceJoin& join = plan.joins[i];
+    if (setns(join.fd, join.type) < 0) {
+      fail(errno, "join ", namespace_name(join.type), " namespace");
+    }
+    close(join.fd);
+  }
+  if ((plan.unshare_flags & CLONE_NEWUSER) != 0 && unshare(CLONE_NEWUSER) < 0) {
+    fail(errno, "unshare user namespace");
+  }
+  send_message(sync::Kind::kStarted, 0, nullptr);
+  expect_message(sync::Kind::kGo);
+  if (plan.user_namespace_new) {
+    // The maps are written: become root of the new namespace, where the setup happens.
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+      fail(errno, "become root in the new user namespace");
+    }
+  }
+  int remaining = plan.unshare_flags & ~CLONE_NEWUSER;
+  if (remaining != 0 && unshare(remaining) < 0) fail(errno, "unshare namespaces");
+  if (plan.time_offsets != nullptr) write_proc_file("/proc/self/timens_offsets", plan.time_offsets);
+  if (plan.fork_after_unshare) {
+    // A new (or joined) pid or time namespace applies to children only. CLONE_PARENT makes the
+    // init mkrun's child directly, so mkrun can reap it; this process then steps aside.
+    long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+    if (pid < 0) fail(errno, "fork the container init");
+    if (pid > 0) {
+      send_message(sync::Kind::kInitPid, static_cast<int>(pid), nullptr);
+      _exit(0);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Root filesystem
+
+// Opens `relative` inside the rootfs, creating what is missing: directories along the way and,
+// as the last component, a directory or an empty file. Symlinks resolve inside the rootfs.
+int make_mount_point(int root_fd, const char* relative, bool directory) {
+  char prefix[PATH_MAX];
+  size_t length = strlen(relative);
+  if (length >= sizeof prefix) fail(ENAMETOOLONG, "mount point `", relative, "`");
+  int parent = root_fd;
+  int parent_owned = -1;
+  size_t start = 0;
+  while (start < length) {
+    size_t end = start;
+    while (end < length && relative[end] != '/') ++end;
+    if (end == start) {
+      ++start;
+      continue;
+    }
+    memcpy(prefix, relative, end);
+    prefix[end] = '\0';
+    bool last = end >= length;
+    int fd = open_in_root(root_fd, prefix, O_PATH);
+    if (fd < 0 && errno == ENOENT) {
+      char name[NAME_MAX + 1];
+      size_t name_length = end - start < NAME_MAX ? end - start : NAME_MAX;
+      memcpy(name, relative + start, name_length);
+      name[name_length] = '\0';
+      if (last && !directory) {
+        int file = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (file < 0 && errno != EEXIST) fail(errno, "create mount point `/", relative, "`");
+        if (file >= 0) close(file);
+      } else if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST) {
+        fail(errno, "mkdir `/", prefix, "`");
+      }
+      fd = open_in_root(root_fd, prefix, O_PATH);
+    }
+    if (fd < 0) fail(errno, "open `/", prefix, "` in the rootfs");
+    if (parent_owned >= 0) close(parent_owned);
+    parent = parent_owned = fd;
+    start = end + 1;
+  }
+  if (parent_owned < 0) return fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+  return parent_owned;
+}
+
+void mount_step(int root_fd, const plan::MountStep& step) {
+  const char* shown = step.display_destination;
+  int target = make_mount_point(root_fd, step.destination, step.source_is_directory);
+  FdPath target_path(target);
+  if (step.bind) {
+    if (mount(step.source, target_path.c_str(), nullptr, MS_BIND | (step.flags & MS_REC), nullptr) < 0) {
+      fail(errno, "bind mount `", step.source, "` to `", shown, "`");
+    }
+  } else if (mount(step.source, target_path.c_str(), step.fstype, step.flags, step.data) < 0) {
+    fail(errno, "mount `", step.source, "` to `", shown, "`");
+  }
+  close(target);
+  if (!step.remount_after_bind && step.propagation == 0 && !step.recursive_readonly) return;
+  // The fd above names the directory under the new mount; reopen to reach the mount itself.
+  int mounted = open_in_root(root_fd, step.destination, O_PATH);
+  if (mounted < 0) fail(errno, "open `", shown, "` after mounting it");
+  FdPath mounted_path(mounted);
+  if (step.remount_after_bind &&
+      mount(nullptr, mounted_path.c_str(), nullptr, MS_REMOUNT | MS_BIND | step.flags, nullptr) < 0) {
+    // Flags the mount already has locked (nodev/nosuid/noexec in a user namespace) must be
+    // kept on remount; retry with them added.
+    struct statfs info{};
+    unsigned long locked = 0;
+    if (fstatfs(mounted, &info) == 0) {
+      if ((info.f_flags & ST_NOSUID) != 0) locked |= MS_NOSUID;
+      if ((info.f_flags & ST_NODEV) != 0) locked |= MS_NODEV;
+      if ((info.f_flags & ST_NOEXEC) != 0) locked |= MS_NOEXEC;
+    }
+    if (mount(nullptr, mounted_path.c_str(), nullptr, MS_REMOUNT | MS_BIND | step.flags | locked,
+              nullptr) < 0) {
+      fail(errno, "remount `", shown, "`");
+    }
+  }
+  if (step.propagation != 0 && mount(nullptr, mounted_path.c_str(), nullptr, step.propagation, nullptr) < 0) {
+    fail(errno, "set propagation of `", shown, "`");
+  }
+  if (step.recursive_readonly) {
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_RDONLY;
+    if (syscall(SYS_mount_setattr, mounted, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
+      fail(errno, "make `", shown, "` recursively read-only");
+    }
+  }
+  close(mounted);
+}
+
+void bind_cgroup_hierarchies(int root_fd, const ChildPlan& plan) {
+  for (size_t i = 0; i < plan.cgroup_bind_count; ++i) {
+    const plan::CgroupBind& bind = plan.cgroup_binds[i];
+    int target = make_mount_point(root_fd, bind.destination, true);
+    FdPath target_path(target);
+    if (mount(bind.source, target_path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+      fail(errno, "bind mount `", bind.source, "` to `/", bind.destination, "`");
+    }
+    close(target);
+    int mounted = open_in_root(root_fd, bind.destination, O_PATH);
+    FdPath mounted_path(mounted);
+    if (mounted < 0 || mount(nullptr, mounted_path.c_str(), nullptr,
+                             MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                             nullptr) < 0) {
+      fail(errno, "remount `/", bind.destination, "` read-only");
+    }
+    close(mounted);
+  }
+}
+
+// Splits "dev/null" into the opened parent directory and the last name.
+int open_parent(int root_fd, const char* relative, const char*& name) {
+  const char* slash = strrchr(relative, '/');
+  name = slash == nullptr ? relative : slash + 1;
+  if (slash == nullptr) return fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+  char parent[PATH_MAX];
+  size_t length = static_cast<size_t>(slash - relative);
+  if (length >= sizeof parent) fail(ENAMETOOLONG, "path `/", relative, "`");
+  memcpy(parent, relative, length);
+  parent[length] = '\0';
+  int fd = make_mount_point(root_fd, parent, true);
+  return fd;
+}
+
+void create_device(int root_fd, const ChildPlan& plan, const plan::DeviceNode& device) {
+  const char* name = nullptr;
+  int parent = open_parent(root_fd, device.path, name);
+  if (plan.bind_devices) {
+    int target = make_mount_point(root_fd, device.path, false);
+    FdPath target_path(target);
+    if (mount(device.host_path, target_path.c_str(), nullptr, MS_BIND, nullptr) < 0) {
+      fail(errno, "bind mount device `", device.host_path, "` to `", device.display_path, "`");
+    }
+    close(target);
+  } else {
+    if (unlinkat(parent, name, 0) < 0 && errno != ENOENT) {
+      fail(errno, "remove `", device.display_path, "` before creating the device");
+    }
+    if (mknodat(parent, name, device.mode, device.device) < 0) {
+      fail(errno, "mknod `", device.display_path, "`");
+    }
+    if (fchownat(parent, name, device.uid, device.gid, AT_SYMLINK_NOFOLLOW) < 0) {
+      fail(errno, "chown `", device.display_path, "`");
+    }
+  }
+  close(parent);
+}
+
+void create_symlinks(int root_fd, const ChildPlan& plan) {
+  for (size_t i = 0; i < plan.symlink_count; ++i) {
+    const char* name = nullptr;
+    int parent = open_parent(root_fd, plan.symlinks[i].path, name);
+    if (symlinkat(plan.symlinks[i].target, parent, name) < 0 && errno != EEXIST) {
+      fail(errno, "symlink `", plan.symlinks[i].target, "` to `/", plan.symlinks[i].path, "`");
+    }
+    close(parent);
+  }
+}
+
+// The pty slave that becomes stdio just before exec.
+int g_console_slave = -1;
+
+// Opens a pty in the container's devpts, makes its slave /dev/console, and hands the master to
+// whoever listens on the console socket (an engine's shim, conmon, or mkrun run itself).
+void setup_console(int root_fd, const ChildPlan& plan) {
+  int master = open_in_root(root_fd, "dev/pts/ptmx", O_RDWR | O_NOCTTY);
+  if (master < 0) fail(errno, "open `/dev/pts/ptmx`");
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail(errno, "unlock the pty");
+  int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) fail(errno, "open the pty slave");
+  if (plan.console_rows != 0 || plan.console_cols != 0) {
+    winsize size{};
+    size.ws_row = plan.console_rows;
+    size.ws_col = plan.console_cols;
+    if (ioctl(slave, TIOCSWINSZ, &size) < 0) fail(errno, "set the console size");
+  }
+  int console = make_mount_point(root_fd, "dev/console", false);
+  FdPath console_path(console);
+  FdPath slave_path(slave);
+  if (mount(slave_path.c_str(), console_path.c_str(), nullptr, MS_BIND, nullptr) < 0) {
+    fail(errno, "bind mount the pty slave to `/dev/console`");
+  }
+  close(console);
+
+  // One message, one fd: the receivers (go-runc, conmon) check exactly that.
+  static const char kName[] = "/dev/ptmx";
+  iovec payload{const_cast<char*>(kName), sizeof kName - 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &payload;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(header), &master, sizeof master);
+  while (sendmsg(plan.console_socket_fd, &message, MSG_NOSIGNAL) < 0) {
+    if (errno != EINTR) fail(errno, "send the pty master to the console socket");
+  }
+  close(master);
+  close(plan.console_socket_fd);
+  g_console_slave = slave;
+}
+
+void run_child_hooks(const plan::HookList& hooks) {
+  if (hooks.count == 0) return;
+  Text error;
+  int errc = 0;
+  if (!run_hooks(hooks, error, errc)) report_and_exit(errc, error);
+}
+
+void pivot_into(const ChildPlan& plan) {
+  if (plan.no_pivot) {
+    if (chdir(plan.rootfs) < 0) fail(errno, "chdir `", plan.rootfs, "`");
+    if (mount(plan.rootfs, "/", nullptr, MS_MOVE, nullptr) < 0) fail(errno, "move the rootfs to `/`");
+    if (chroot(".") < 0) fail(errno, "chroot `", plan.rootfs, "`");
+    if (chdir("/") < 0) fail(errno, "chdir `/`");
+    return;
+  }
+  int old_root = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (old_root < 0) fail(errno, "open `/`");
+  if (chdir(plan.rootfs) < 0) fail(errno, "chdir `", plan.rootfs, "`");
+  // pivot_root(".", ".") stacks the old root on top of the new one; unmounting "." afterwards
+  // removes it without needing a directory for it inside the rootfs.
+  if (syscall(SYS_pivot_root, ".", ".") < 0) fail(errno, "pivot_root `", plan.rootfs, "`");
+  if (fchdir(old_root) < 0) fail(errno, "fchdir to the old root");
+  if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail(errno, "make the old root a slave");
+  if (umount2(".", MNT_DETACH) < 0) fail(errno, "unmount the old root");
+  close(old_root);
+  if (chdir("/") < 0) fail(errno, "chdir `/`");
+}
+
+void mask_paths(const ChildPlan& plan) {
+  for (size_t i = 0; i < plan.masked_count; ++i) {
+    const char* path = plan.masked_paths[i];
+    struct stat info{};
+    if (stat(path, &info) < 0) {
+      if (errno == ENOENT) continue;
+      fail(errno, "stat masked path `", path, "`");
+    }
+    int result = S_ISDIR(info.st_mode)
+                     ? mount("tmpfs", path, "tmpfs", MS_RDONLY, nullptr)
+                     : mount("/dev/null", path, nullptr, MS_BIND, nullptr);
+    if (result < 0) fail(errno, "mask `", path, "`");
+  }
+}
+
+void make_paths_readonly(const ChildPlan& plan) {
+  for (size_t i = 0; i < plan.readonly_count; ++i) {
+    const char* path = plan.readonly_paths[i];
+    if (mount(path, path, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+      if (errno == ENOENT) continue;
+      fail(errno, "bind `", path, "` read-only");
+    }
+    struct statfs info{};
+    unsigned long keep = 0;
+    if (statfs(path, &info) == 0) {
+      if ((info.f_flags & ST_NOSUID) != 0) keep |= MS_NOSUID;
+      if ((info.f_flags & ST_NODEV) != 0) keep |= MS_NODEV;
+      if ((info.f_flags & ST_NOEXEC) != 0) keep |= MS_NOEXEC;
+    }
+    if (mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | keep, nullptr) < 0) {
+      fail(errno, "remount `", path, "` read-only");
+    }
+  }
+}
+
+void finish_rootfs(const ChildPlan& plan) {
+  mask_paths(plan);
+  make_paths_readonly(plan);
+  for (size_t i = 0; i < plan.sysctl_count; ++i) {
+    write_proc_file(plan.sysctls[i].path, plan.sysctls[i].value);
+  }
+  if (plan.hostname != nullptr && sethostname(plan.hostname, strlen(plan.hostname)) < 0) {
+    fail(errno, "sethostname `", plan.hostname, "`");
+  }
+  if (plan.domainname != nullptr && setdomainname(plan.domainname, strlen(plan.domainname)) < 0) {
+    fail(errno, "setdomainname `", plan.domainname, "`");
+  }
+  if (plan.readonly_root) {
+    struct statfs info{};
+    unsigned long keep = 0;
+    if (statfs("/", &info) == 0) {
+      if ((info.f_flags & ST_NOSUID) != 0) keep |= MS_NOSUID;
+      if ((info.f_flags & ST_NODEV) != 0) keep |= MS_NODEV;
+      if ((info.f_flags & ST_NOEXEC) != 0) keep |= MS_NOEXEC;
+    }
+    if (mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, nullptr) < 0) {
+      fail(errno, "remount `/` read-only");
+    }
+  }
+  if (plan.rootfs_propagation_after != 0 &&
+      mount(nullptr, "/", nullptr, plan.rootfs_propagation_after, nullptr) < 0) {
+    fail(errno, "set rootfs propagation");
+  }
+}
+
+void prepare_rootfs(const ChildPlan& plan) {
+  if (mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) < 0) {
+    fail(errno, "set propagation of `/`");
+  }
+  if (mount(plan.rootfs, plan.rootfs, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+    fail(errno, "bind mount the rootfs `", plan.rootfs, "` onto itself");
+  }
+  int root_fd = open(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) fail(errno, "open rootfs `", plan.rootfs, "`");
+  for (size_t i = 0; i < plan.mount_count; ++i) mount_step(root_fd, plan.mounts[i]);
+  bind_cgroup_hierarchies(root_fd, plan);
+  for (size_t i = 0; i < plan.device_count; ++i) create_device(root_fd, plan, plan.devices[i]);
+  create_symlinks(root_fd, plan);
+  if (plan.terminal && plan.console_socket_fd >= 0) setup_console(root_fd, plan);
+  close(root_fd);
+
+  send_message(sync::Kind::kRunHooks, 0, nullptr);
+  expect_message(sync::Kind::kHooksDone);
+  run_child_hooks(plan.create_container_hooks);
+  pivot_into(plan);
+  finish_rootfs(plan);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The process
+
+void set_rlimits(const ChildPlan& plan) {
+  for (size_t i = 0; i < plan.rlimit_count; ++i) {
+    rlimit limit{plan.rlimits[i].soft, plan.rlimits[i].hard};
+    if (setrlimit(static_cast<__rlimit_resource>(plan.rlimits[i].resource), &limit) < 0) {
+      fail(errno, "setrlimit ", plan.rlimits[i].resource, " to ", static_cast<long long>(plan.rlimits[i].soft),
+           ":", static_cast<long long>(plan.rlimits[i].hard));
+    }
+  }
+}
+
+void load_seccomp(const ChildPlan& plan) {
+  if (plan.seccomp_length == 0) return;
+  sock_fprog program{plan.seccomp_length, const_cast<sock_filter*>(plan.seccomp_filter)};
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, plan.seccomp_flags, &program) < 0) {
+    fail(errno, "load the seccomp filter");
+  }
+}
+
+void drop_bounding_set(const plan::Capabilities& caps) {
+  for (int cap = 0; cap <= caps.last_cap; ++cap) {
+    if ((caps.bounding & (1ULL << cap)) == 0 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+      fail(errno, "drop capability ", cap, " from the bounding set");
+    }
+  }
+}
+
+void set_capabilities(const plan::Capabilities& caps) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  for (int word = 0; word < 2; ++word) {
+    data[word].effective = static_cast<uint32_t>(caps.effective >> (32 * word));
+    data[word].permitted = static_cast<uint32_t>(caps.permitted >> (32 * word));
+    data[word].inheritable = static_cast<uint32_t>(caps.inheritable >> (32 * word));
+  }
+  if (syscall(SYS_capset, &header, data) < 0) fail(errno, "capset");
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
+    fail(errno, "clear the ambient capabilities");
+  }
+  for (int cap = 0; cap <= caps.last_cap; ++cap) {
+    if ((caps.ambient & (1ULL << cap)) != 0 && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
+      fail(errno, "raise ambient capability ", cap);
+    }
+  }
+}
+
+// Capabilities and user in runc's order: shrink the bounding set while still privileged, keep
+// the permitted set across the uid change, then set the final sets.
+void become_user(const ChildPlan& plan) {
+  if (plan.capabilities.apply) drop_bounding_set(plan.capabilities);
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail(errno, "prctl PR_SET_KEEPCAPS");
+  if (plan.set_groups && setgroups(plan.additional_gid_count, plan.additional_gids) < 0) {
+    fail(errno, "setgroups");
+  }
+  if (setresgid(plan.gid, plan.gid, plan.gid) < 0) fail(errno, "setgid ", static_cast<long long>(plan.gid));
+  if (setresuid(plan.uid, plan.uid, plan.uid) < 0) fail(errno, "setuid ", static_cast<long long>(plan.uid));
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail(errno, "prctl PR_SET_KEEPCAPS");
+  if (plan.capabilities.apply) set_capabilities(plan.capabilities);
+}
+
+// PATH lookup as Go's exec.LookPath does it, so the messages engines match are runc's.
+void find_executable(const ChildPlan& plan, char (&resolved)[PATH_MAX]) {
+  const char* name = plan.argv[0];
+  auto executable = [](const char* path, int& errc) {
+    struct stat info{};
+    if (stat(path, &info) < 0) {
+      errc = errno;
+      return false;
+    }
+    if (S_ISDIR(info.st_mode) || (info.st_mode & 0111) == 0) {
+      errc = EACCES;
+      return false;
+    }
+    return true;
+  };
+  int errc = 0;
+  if (strchr(name, '/') != nullptr) {
+    if (!executable(name, errc)) {
+      if (errc == ENOENT) fail(errc, "exec: \"", name, "\": stat ", name);
+      fail(errc, "exec: \"", name, "\"");
+    }
+    size_t length = strlen(name);
+    memcpy(resolved, name, length < PATH_MAX ? length + 1 : PATH_MAX);
+    resolved[PATH_MAX - 1] = '\0';
+    return;
+  }
+  const char* path = plan.path_env != nullptr ? plan.path_env : "";
+  for (;;) {
+    const char* end = strchr(path, ':');
+    size_t dir_length = end != nullptr ? static_cast<size_t>(end - path) : strlen(path);
+    Text candidate;
+    if (dir_length == 0) {
+      candidate.add(".");
+    } else {
+      candidate.add(std::string_view(path, dir_length));
+    }
+    candidate.add('/').add(name);
+    if (executable(candidate.c_str(), errc)) {
+      memcpy(resolved, candidate.c_str(), candidate.size() + 1);
+      return;
+    }
+    if (end == nullptr) break;
+    path = end + 1;
+  }
+  fail(0, "exec: \"", name, "\": executable file not found in $PATH");
+}
+
+void prepare_stdio_and_fds(const ChildPlan& plan) {
+  if (g_console_slave >= 0) {
+    if (setsid() < 0) fail(errno, "setsid");
+    for (int fd = 0; fd < 3; ++fd) {
+      if (dup2(g_console_slave, fd) < 0) fail(errno, "dup2 the console to fd ", fd);
+    }
+    if (ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0) fail(errno, "set the controlling terminal");
+    close(g_console_slave);
+  }
+  // Everything but stdio and the preserved fds closes on exec.
+  unsigned first_closed = 3 + plan.preserve_fds;
+  if (syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    fail(errno, "mark fds close-on-exec");
+  }
+  for (unsigned fd = 3; fd < first_closed; ++fd) {
+    int flags = fcntl(static_cast<int>(fd), F_GETFD);
+    if (flags >= 0) (void)fcntl(static_cast<int>(fd), F_SETFD, flags & ~FD_CLOEXEC);
+  }
+}
+
+void setup_process(const ChildPlan& plan) {
+  set_rlimits(plan);
+  if (plan.set_oom_score_adj) {
+    Text value;
+    value.add(plan.oom_score_adj);
+    write_proc_file("/proc/self/oom_score_adj", value.c_str());
+  }
+  if (plan.new_session_keyring &&
+      syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, plan.keyring_name) < 0 &&
+      errno != ENOSYS && errno != EACCES && errno != EPERM) {
+    fail(errno, "join a new session keyring");
+  }
+  if (!plan.no_new_privileges) load_seccomp(plan);
+  become_user(plan);
+  if (chdir(plan.cwd) < 0) fail(errno, "chdir to cwd (\"", plan.cwd, "\") set in config.json failed");
+  if (plan.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+    fail(errno, "prctl PR_SET_NO_NEW_PRIVS");
+  }
+  if (plan.umask >= 0) umask(static_cast<mode_t>(plan.umask));
+}
+
+// Blocks until `start` opens exec.fifo for reading.
+void wait_for_start(const ChildPlan& plan) {
+  int fifo = -1;
+  do {
+    fifo = openat(plan.state_dir_fd, plan.fifo_name, O_WRONLY | O_CLOEXEC);
+  } while (fifo < 0 && errno == EINTR);
+  if (fifo < 0) _exit(1);  // nobody left to tell: `start` sees the init gone
+  close(plan.state_dir_fd);
+  g_fifo_fd = fifo;
+}
+
+}  // namespace
+
+void child_main(const ChildPlan& plan) noexcept {
+  g_sync_fd = plan.sync_fd;
+  for (size_t i = 0; i < plan.close_after_clone_count; ++i) close(plan.close_after_clone[i]);
+  // The init must not outlive a `mkrun create` that dies half-way.
+  (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  // Nothing in the container may ptrace or read the memory of this half-set-up process.
+  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  umask(0);
+
+  enter_namespaces(plan);
+  // Again: a fork in enter_namespaces() clears it.
+  (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  prepare_rootfs(plan);
+  setup_process(plan);
+  char executable[PATH_MAX];
+  find_executable(plan, executable);
+
+  // The parent exits after create; the init must survive that.
+  (void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  send_message(sync::Kind::kReady, 0, nullptr);
+  close(g_sync_fd);
+  g_sync_fd = -1;
+  prepare_stdio_and_fds(plan);
+  wait_for_start(plan);
+  run_child_hooks(plan.start_container_hooks);
+  if (plan.no_new_privileges) load_seccomp(plan);
+  sigset_t none;
+  sigemptyset(&none);
+  (void)sigprocmask(SIG_SETMASK, &none, nullptr);
+  execve(executable, const_cast<char* const*>(plan.argv), const_cast<char* const*>(plan.envp));
+  fail(errno, "exec: \"", plan.argv[0], "\"");
+}
+
+}  // namespace mkrun::child

@@ -1,0 +1,416 @@
+// `create`: from a bundle to an init that waits, fully set up, for `start`.
+//
+// The parent does everything that may allocate (parse, plan, cgroup, id maps, runtime hooks);
+// the child follows the plan (child/child_main.cpp). Every resource taken is pushed on an undo
+// list first, so a failure at any step leaves no process, cgroup, mount or state directory.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <climits>
+#include <cstdlib>
+#include <functional>
+#include <vector>
+
+#include "cgroups/manager.hpp"
+#include "child/child.hpp"
+#include "child/sync.hpp"
+#include "container/internal.hpp"
+#include "core/files.hpp"
+#include "core/proc.hpp"
+#include "mkrun/oci/parse.hpp"
+#include "plan/builder.hpp"
+
+namespace mkrun::runtime::internal {
+namespace {
+
+// Undo actions for a half-made container, run in reverse unless commit() was called.
+class UndoList {
+ public:
+  UndoList() = default;
+  UndoList(const UndoList&) = delete;
+  UndoList& operator=(const UndoList&) = delete;
+  ~UndoList() {
+    for (auto it = actions_.rbegin(); it != actions_.rend(); ++it) (*it)();
+  }
+  void push(std::function<void()> action) { actions_.push_back(std::move(action)); }
+  void commit() { actions_.clear(); }
+
+ private:
+  std::vector<std::function<void()>> actions_;
+};
+
+std::string current_directory() {
+  char buffer[PATH_MAX];
+  return ::getcwd(buffer, sizeof buffer) != nullptr ? buffer : ".";
+}
+
+Result<std::string> resolve_bundle(const std::string& bundle) {
+  std::string path = bundle.empty() ? current_directory() : bundle;
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved) == nullptr) return fail_errno("bundle `" + path + "`");
+  return std::string(resolved);
+}
+
+Result<oci::Spec> load_spec(const std::string& config_text, const std::string& config_path) {
+  auto spec = oci::parse_spec(config_text);
+  if (!spec) return fail("parse `" + config_path + "`: " + spec.error().message);
+  if (auto valid = oci::validate_spec(*spec); !valid) return fail("invalid config: " + valid.error().message);
+  return std::move(*spec);
+}
+
+Result<void> check_terminal_options(const oci::Spec& spec, const CreateRequest& request) {
+  bool terminal = spec.process->terminal;
+  const std::string& socket = request.options->console_socket;
+  if (terminal && socket.empty() && !request.keep_console_for_caller) {
+    return fail("cannot allocate tty if mkrun will detach without setting console socket");
+  }
+  if (!terminal && !socket.empty()) {
+    return fail("cannot use console socket if mkrun will not detach or allocate tty");
+  }
+  return {};
+}
+
+// runc checks the fds to preserve before opening anything, so mkrun's own fds cannot take
+// their numbers.
+Result<void> check_preserved_fds(unsigned count) {
+  for (unsigned i = 0; i < count; ++i) {
+    struct stat info{};
+    if (::fstat(static_cast<int>(3 + i), &info) < 0) {
+      return fail_errno("unable to stat preserved-fd " + std::to_string(i) + " (of " +
+                        std::to_string(count) + ")");
+    }
+  }
+  return {};
+}
+
+Result<UniqueFd> connect_console_socket(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail_errno("create a socket for `" + path + "`");
+  UniqueFd socket(fd);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) return fail("console socket path `" + path + "` is too long");
+  path.copy(address.sun_path, path.size());
+  if (::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) {
+    return fail_errno("connect to console socket `" + path + "`");
+  }
+  return socket;
+}
+
+Result<UniqueFd> state_memfd(const std::string& json) {
+  int fd = static_cast<int>(::memfd_create("mkrun-hook-state", MFD_CLOEXEC));
+  if (fd < 0) return fail_errno("memfd_create");
+  UniqueFd memfd(fd);
+  MKRUN_CHECK(files::write_all(memfd.get(), json, "hook state"));
+  return memfd;
+}
+
+Result<void> write_id_map(pid_t pid, const char* file, const std::vector<oci::IdMapping>& mappings) {
+  std::string text;
+  for (const auto& m : mappings) {
+    text += std::to_string(m.containerID) + " " + std::to_string(m.hostID) + " " + std::to_string(m.size) + "\n";
+  }
+  return files::write_file("/proc/" + std::to_string(pid) + "/" + file, text, O_WRONLY);
+}
+
+Result<void> write_id_maps(pid_t pid, const oci::Linux& linux) {
+  if (::geteuid() != 0) {
+    // Without newgidmap an unprivileged writer must deny setgroups first.
+    MKRUN_CHECK(files::write_file("/proc/" + std::to_string(pid) + "/setgroups", "deny", O_WRONLY));
+  }
+  MKRUN_CHECK(write_id_map(pid, "uid_map", linux.uidMappings));
+  return write_id_map(pid, "gid_map", linux.gidMappings);
+}
+
+// The parent's end of the sync socket.
+class SyncChannel {
+ public:
+  explicit SyncChannel(UniqueFd fd) : fd_(std::move(fd)) {}
+
+  // Waits for `expected`; a kError from the child becomes this call's error.
+  Result<sync::Message> receive(sync::Kind expected) {
+    sync::Message message{};
+    ssize_t n;
+    do {
+      n = ::recv(fd_.get(), &message, sizeof message, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return fail_errno("read from the container init");
+    if (n == 0) return fail("container init exited before it was set up");
+    if (message.kind == sync::Kind::kError) return fail(message.detail, message.value);
+    if (message.kind != expected) return fail("unexpected message from the container init");
+    return message;
+  }
+
+  Result<void> send(sync::Kind kind) {
+    sync::Message message{};
+    message.kind = kind;
+    if (::send(fd_.get(), &message, sizeof message, MSG_NOSIGNAL) < 0) {
+      return fail_errno("write to the container init");
+    }
+    return {};
+  }
+
+ private:
+  UniqueFd fd_;
+};
+
+void kill_and_reap(pid_t pid) {
+  if (pid <= 0) return;
+  (void)::kill(pid, SIGKILL);
+  (void)::waitpid(pid, nullptr, __WALL);
+}
+
+// Everything one create needs while it runs.
+struct Creation {
+  Creation(const GlobalOptions& g, const CreateRequest& r) : global(g), request(r) {}
+  const GlobalOptions& global;
+  const CreateRequest& request;
+  std::string bundle;
+  std::string rootfs;
+  oci::Spec spec;
+  std::optional<state::ContainerDir> dir;
+  oci::ContainerRecord record;
+  std::optional<cgroups::Manager> cgroup;
+  std::unique_ptr<plan::PreparedPlan> prepared;
+  UniqueFd console_socket;
+  UniqueFd console_receiver;  // our end when `run` keeps the pty
+  UniqueFd state_dir_path_fd;
+  UniqueFd create_hooks_state;
+  UniqueFd start_hooks_state;
+  pid_t child_pid = 0;
+  pid_t init_pid = 0;
+  // Last, so it runs while everything above still exists.
+  UndoList undo;
+};
+
+Result<void> load_bundle(Creation& c) {
+  c.bundle = MKRUN_TRY(resolve_bundle(c.request.options->bundle));
+  std::string config_path = c.bundle + "/config.json";
+  auto text = files::read_file(config_path);
+  if (!text) return std::unexpected(std::move(text).error());
+  c.spec = MKRUN_TRY(load_spec(*text, config_path));
+  const std::string& root = c.spec.root->path;
+  c.rootfs = root.starts_with('/') ? root : c.bundle + "/" + root;
+  char resolved[PATH_MAX];
+  if (::realpath(c.rootfs.c_str(), resolved) == nullptr) {
+    return fail_errno("rootfs (\"" + c.rootfs + "\") does not exist", errno == ENOENT ? 0 : errno);
+  }
+  c.rootfs = resolved;
+  MKRUN_CHECK(check_terminal_options(c.spec, c.request));
+  return {};
+}
+
+Result<void> make_state_directory(Creation& c, const std::string& config_text) {
+  c.dir = MKRUN_TRY(state::ContainerDir::create(c.global.root, c.request.options->id));
+  c.undo.push([&c] { (void)c.dir->remove(); });
+  MKRUN_CHECK(files::write_file(c.dir->file(state::kConfigName), config_text, O_WRONLY | O_CREAT | O_EXCL, 0600));
+  std::string fifo = c.dir->file(state::kFifoName);
+  mode_t old_mask = ::umask(0);
+  int made = ::mkfifo(fifo.c_str(), 0622);
+  ::umask(old_mask);
+  if (made < 0) return fail_errno("mkfifo `" + fifo + "`");
+  c.state_dir_path_fd = MKRUN_TRY(files::open(c.dir->path(), O_PATH | O_DIRECTORY));
+  return {};
+}
+
+Result<void> make_cgroup(Creation& c) {
+  const oci::Linux* linux = c.spec.linux ? &*c.spec.linux : nullptr;
+  auto host = MKRUN_TRY(cgroups::detect_host());
+  auto path = MKRUN_TRY(cgroups::resolve_cgroups_path(linux ? linux->cgroupsPath : "",
+                                                      c.request.options->id, c.global.systemd_cgroup));
+  c.cgroup = MKRUN_TRY(cgroups::Manager::for_new_container(
+      host, path, c.global.systemd_cgroup ? "systemd" : "cgroupfs"));
+  c.undo.push([&c] { (void)c.cgroup->destroy(); });
+  MKRUN_CHECK(c.cgroup->create());
+  if (linux && linux->resources) MKRUN_CHECK(c.cgroup->apply(*linux->resources));
+  return {};
+}
+
+// UTC, nanoseconds with trailing zeros trimmed, as Go's time.RFC3339Nano.
+std::string rfc3339_nano_now() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  tm utc{};
+  ::gmtime_r(&now.tv_sec, &utc);
+  char seconds[32];
+  ::strftime(seconds, sizeof seconds, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::string fraction = std::to_string(1000000000L + now.tv_nsec).substr(1);
+  while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
+  return std::string(seconds) + (fraction.empty() ? "" : "." + fraction) + "Z";
+}
+
+void fill_record(Creation& c) {
+  oci::ContainerRecord& r = c.record;
+  r.id = c.request.options->id;
+  r.ociVersion = c.spec.ociVersion;
+  r.bundle = c.bundle;
+  r.rootfs = c.rootfs;
+  r.created = rfc3339_nano_now();
+  r.annotations = c.spec.annotations;
+  r.owner_uid = ::geteuid();
+  r.status = "creating";
+  r.cgroup = c.cgroup->record();
+  r.rootless = c.global.rootless;
+}
+
+Result<void> build_child_plan(Creation& c) {
+  plan::BuildInputs inputs;
+  inputs.spec = &c.spec;
+  inputs.bundle = c.bundle;
+  inputs.rootfs = c.rootfs;
+  inputs.container_id = c.request.options->id;
+  inputs.no_pivot = c.request.options->no_pivot;
+  inputs.no_new_keyring = c.request.options->no_new_keyring;
+  inputs.preserve_fds = c.request.options->preserve_fds;
+  auto host = MKRUN_TRY(cgroups::detect_host());
+  inputs.pure_cgroup_v2 = host.layout == cgroups::Layout::kV2;
+  for (const auto& hierarchy : host.hierarchies) {
+    std::string directory = c.cgroup->directory_of(hierarchy.unified ? "" : hierarchy.controllers.front());
+    if (directory.empty()) continue;
+    auto slash = hierarchy.mount_point.rfind('/');
+    inputs.cgroup_views.push_back({directory, hierarchy.mount_point.substr(slash + 1)});
+  }
+  c.prepared = MKRUN_TRY(plan::build_plan(inputs));
+  plan::ChildPlan& p = c.prepared->plan;
+  p.state_dir_fd = c.state_dir_path_fd.get();
+  p.fifo_name = state::kFifoName;
+  if (c.spec.process->terminal) {
+    if (c.request.keep_console_for_caller) {
+      int pair[2];
+      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) return fail_errno("socketpair");
+      c.console_receiver.reset(pair[0]);
+      c.console_socket.reset(pair[1]);
+    } else {
+      c.console_socket = MKRUN_TRY(connect_console_socket(c.request.options->console_socket));
+    }
+    p.console_socket_fd = c.console_socket.get();
+  }
+  if (c.spec.hooks) {
+    // The container-namespace hooks read their state from memfds filled once the pid is known.
+    if (!c.spec.hooks->createContainer.empty()) {
+      c.create_hooks_state = MKRUN_TRY(state_memfd(""));
+      p.create_container_hooks = plan::make_hook_list(*c.prepared, c.spec.hooks->createContainer,
+                                                      "createContainer", c.create_hooks_state.get());
+    }
+    if (!c.spec.hooks->startContainer.empty()) {
+      c.start_hooks_state = MKRUN_TRY(state_memfd(""));
+      p.start_container_hooks = plan::make_hook_list(*c.prepared, c.spec.hooks->startContainer,
+                                                     "startContainer", c.start_hooks_state.get());
+    }
+  }
+  return {};
+}
+
+Result<void> fill_container_hook_states(Creation& c) {
+  oci::State state = make_state(c.record, "creating");
+  state.pid = c.prepared->namespaces.pid_new ? 1 : c.init_pid;
+  if (c.create_hooks_state) {
+    MKRUN_CHECK(files::write_all(c.create_hooks_state.get(), oci::render_hook_state(state), "hook state"));
+  }
+  if (c.start_hooks_state) {
+    state.status = "created";
+    MKRUN_CHECK(files::write_all(c.start_hooks_state.get(), oci::render_hook_state(state), "hook state"));
+  }
+  return {};
+}
+
+Result<void> run_create_runtime_hooks(Creation& c) {
+  if (!c.spec.hooks) return {};
+  oci::State state = make_state(c.record, "creating");
+  state.pid = c.init_pid;
+  MKRUN_CHECK(run_runtime_hooks(c.spec.hooks->prestart, "prestart", state));
+  return run_runtime_hooks(c.spec.hooks->createRuntime, "createRuntime", state);
+}
+
+// Clones the child and walks it through the sync protocol (child/sync.hpp).
+Result<void> spawn_init(Creation& c) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) return fail_errno("socketpair");
+  UniqueFd parent_end(pair[0]);
+  UniqueFd child_end(pair[1]);
+  plan::ChildPlan& p = c.prepared->plan;
+  p.sync_fd = child_end.get();
+  std::vector<int> close_in_child = {c.dir->lock_fd(), parent_end.get()};
+  if (c.console_receiver) close_in_child.push_back(c.console_receiver.get());
+  p.close_after_clone = close_in_child.data();
+  p.close_after_clone_count = close_in_child.size();
+
+  long pid = ::syscall(SYS_clone, static_cast<unsigned long>(p.clone_flags) | SIGCHLD, 0, 0, 0, 0);
+  if (pid < 0) return fail_errno("clone the container init");
+  if (pid == 0) child::child_main(p);
+  c.child_pid = static_cast<pid_t>(pid);
+  c.init_pid = c.child_pid;
+  c.undo.push([&c] {
+    kill_and_reap(c.init_pid);
+    if (c.child_pid != c.init_pid) kill_and_reap(c.child_pid);
+  });
+  child_end.reset();
+  c.prepared->namespace_fds.clear();
+  c.console_socket.reset();
+
+  SyncChannel channel(std::move(parent_end));
+  auto wrap = [](Error error) { return std::unexpected(std::move(error).wrap("unable to start container process")); };
+  if (auto started = channel.receive(sync::Kind::kStarted); !started) return wrap(started.error());
+  if (c.prepared->namespaces.user_new) {
+    if (auto mapped = write_id_maps(c.child_pid, *c.spec.linux); !mapped) return wrap(mapped.error());
+  }
+  if (auto joined = c.cgroup->add_process(c.child_pid); !joined) return wrap(joined.error());
+  MKRUN_CHECK(channel.send(sync::Kind::kGo));
+  if (c.prepared->plan.fork_after_unshare) {
+    auto message = channel.receive(sync::Kind::kInitPid);
+    if (!message) return wrap(message.error());
+    c.init_pid = message->value;
+    (void)::waitpid(c.child_pid, nullptr, 0);
+    c.child_pid = c.init_pid;
+  }
+  c.record.pid = c.init_pid;
+  MKRUN_CHECK(fill_container_hook_states(c));
+  if (auto hooks = channel.receive(sync::Kind::kRunHooks); !hooks) return wrap(hooks.error());
+  if (auto ran = run_create_runtime_hooks(c); !ran) return wrap(ran.error());
+  MKRUN_CHECK(channel.send(sync::Kind::kHooksDone));
+  if (auto ready = channel.receive(sync::Kind::kReady); !ready) return wrap(ready.error());
+  return {};
+}
+
+Result<void> write_pid_file(const std::string& path, pid_t pid) {
+  if (path.empty()) return {};
+  std::string absolute = path.starts_with('/') ? path : current_directory() + "/" + path;
+  return files::write_file_atomic(absolute, std::to_string(pid), 0666);
+}
+
+}  // namespace
+
+Result<CreatedContainer> create_container(const GlobalOptions& global, const CreateRequest& request) {
+  const CreateOptions& options = *request.options;
+  if (!is_valid_container_id(options.id)) return fail("invalid container ID format");
+  MKRUN_CHECK(check_preserved_fds(options.preserve_fds));
+  Creation c{global, request};
+  MKRUN_CHECK(load_bundle(c));
+  auto config_text = MKRUN_TRY(files::read_file(c.bundle + "/config.json"));
+  MKRUN_CHECK(make_state_directory(c, config_text));
+  MKRUN_CHECK(make_cgroup(c));
+  fill_record(c);
+  MKRUN_CHECK(c.dir->save(c.record));
+  MKRUN_CHECK(build_child_plan(c));
+  MKRUN_CHECK(spawn_init(c));
+  auto stat = proc::read_stat(c.init_pid);
+  if (!stat) return fail("container init " + std::to_string(c.init_pid) + " vanished during create");
+  c.record.pid_start_time = stat->start_time;
+  c.record.new_pid_namespace = c.prepared->namespaces.pid_new;
+  c.record.status = "created";
+  MKRUN_CHECK(c.dir->save(c.record));
+  MKRUN_CHECK(write_pid_file(options.pid_file, c.init_pid));
+  c.undo.commit();
+  return CreatedContainer{c.init_pid, std::move(c.console_receiver)};
+}
+
+}  // namespace mkrun::runtime::internal

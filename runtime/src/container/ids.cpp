@@ -1,0 +1,88 @@
+// Small pure rules shared by every command: container ids, signal names, the default root, and
+// the `spec` command.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <string>
+
+#include "core/files.hpp"
+#include "mkrun/oci/default_spec.hpp"
+#include "mkrun/runtime/runtime.hpp"
+
+namespace mkrun::runtime {
+
+std::string default_root() {
+  if (::geteuid() != 0) {
+    if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg != '\0') {
+      return std::string(xdg) + "/mkrun";
+    }
+  }
+  return "/run/mkrun";
+}
+
+bool is_valid_container_id(std::string_view id) {
+  if (id.empty() || id == "." || id == "..") return false;
+  return std::ranges::all_of(id, [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '-' ||
+           c == '.';
+  });
+}
+
+namespace {
+
+struct SignalName {
+  std::string_view name;
+  int number;
+};
+
+constexpr std::array kSignals = {
+    SignalName{"ABRT", SIGABRT},   SignalName{"ALRM", SIGALRM},     SignalName{"BUS", SIGBUS},
+    SignalName{"CHLD", SIGCHLD},   SignalName{"CLD", SIGCHLD},      SignalName{"CONT", SIGCONT},
+    SignalName{"FPE", SIGFPE},     SignalName{"HUP", SIGHUP},       SignalName{"ILL", SIGILL},
+    SignalName{"INT", SIGINT},     SignalName{"IO", SIGIO},         SignalName{"IOT", SIGIOT},
+    SignalName{"KILL", SIGKILL},   SignalName{"PIPE", SIGPIPE},     SignalName{"POLL", SIGPOLL},
+    SignalName{"PROF", SIGPROF},   SignalName{"PWR", SIGPWR},       SignalName{"QUIT", SIGQUIT},
+    SignalName{"SEGV", SIGSEGV},   SignalName{"STKFLT", SIGSTKFLT}, SignalName{"STOP", SIGSTOP},
+    SignalName{"SYS", SIGSYS},     SignalName{"TERM", SIGTERM},     SignalName{"TRAP", SIGTRAP},
+    SignalName{"TSTP", SIGTSTP},   SignalName{"TTIN", SIGTTIN},     SignalName{"TTOU", SIGTTOU},
+    SignalName{"URG", SIGURG},     SignalName{"USR1", SIGUSR1},     SignalName{"USR2", SIGUSR2},
+    SignalName{"VTALRM", SIGVTALRM}, SignalName{"WINCH", SIGWINCH}, SignalName{"XCPU", SIGXCPU},
+    SignalName{"XFSZ", SIGXFSZ},
+};
+
+}  // namespace
+
+Result<int> parse_signal(std::string_view text) {
+  int number = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (ec == std::errc() && end == text.data() + text.size()) {
+    if (number <= 0 || number > SIGRTMAX) return fail("unknown signal \"" + std::string(text) + "\"");
+    return number;
+  }
+  std::string upper(text);
+  std::ranges::transform(upper, upper.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::string_view name = upper;
+  if (name.starts_with("SIG")) name.remove_prefix(3);
+  for (const auto& signal : kSignals) {
+    if (signal.name == name) return signal.number;
+  }
+  return fail("unknown signal \"" + std::string(text) + "\"");
+}
+
+Result<void> write_default_spec(std::string_view bundle, bool rootless) {
+  std::string path = (bundle.empty() ? std::string(".") : std::string(bundle)) + "/config.json";
+  if (::access(path.c_str(), F_OK) == 0) {
+    return fail("File config.json exists. Remove it first or use a different location");
+  }
+  std::string json = oci::default_spec_json(rootless, ::getuid(), ::getgid());
+  return files::write_file(path, json, O_CREAT | O_EXCL | O_WRONLY, 0666);
+}
+
+}  // namespace mkrun::runtime

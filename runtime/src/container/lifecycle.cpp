@@ -1,0 +1,163 @@
+// The runc commands over the state store: create, start, state, list, kill, delete.
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "child/sync.hpp"
+#include "container/internal.hpp"
+#include "core/files.hpp"
+#include "mkrun/runtime/runtime.hpp"
+
+namespace mkrun::runtime {
+
+using internal::observe_status;
+
+Runtime::Runtime(GlobalOptions options) : options_(std::move(options)) {
+  if (options_.root.empty()) options_.root = default_root();
+}
+
+Result<void> Runtime::create(const CreateOptions& options) {
+  internal::CreateRequest request{&options, false};
+  MKRUN_CHECK(internal::create_container(options_, request));
+  return {};
+}
+
+namespace {
+
+Result<UniqueFd> open_pidfd(pid_t pid) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return fail_errno("pidfd_open " + std::to_string(pid));
+  return UniqueFd(fd);
+}
+
+// Opens exec.fifo for reading, which lets the init go on, and reads it to EOF: nothing means the
+// init executed the process; otherwise it says why it could not (child/sync.hpp).
+Result<void> release_init(const state::ContainerDir& dir, pid_t pid) {
+  std::string path = dir.file(state::kFifoName);
+  auto fifo = MKRUN_TRY(files::open(path, O_RDONLY | O_NONBLOCK));
+  auto pidfd = MKRUN_TRY(open_pidfd(pid));
+  std::string received;
+  for (;;) {
+    pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("wait for the container init");
+    }
+    if ((fds[0].revents & POLLIN) != 0) {
+      char buffer[4096];
+      ssize_t n = ::read(fifo.get(), buffer, sizeof buffer);
+      if (n > 0) {
+        received.append(buffer, static_cast<size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno == EAGAIN) continue;
+      break;  // EOF: the init closed its end by exec (or by exiting after writing a failure)
+    }
+    // POLLHUP comes only once a writer had the fifo open: the init reached exec.
+    if ((fds[0].revents & POLLHUP) != 0) break;
+    if (fds[1].revents != 0) return fail("container init exited before it could be started");
+  }
+  if (received.size() >= sizeof(sync::InitFailure)) {
+    sync::InitFailure failure{};
+    received.copy(reinterpret_cast<char*>(&failure), sizeof failure);
+    failure.detail[sizeof failure.detail - 1] = '\0';
+    return fail(failure.detail, failure.errc);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> Runtime::start(std::string_view id) {
+  auto dir = MKRUN_TRY(state::ContainerDir::open(options_.root, id));
+  auto record = MKRUN_TRY(dir.load());
+  std::string status = observe_status(dir, record);
+  if (status == "stopped") return fail("cannot start a container that has stopped");
+  if (status == "running") return fail("cannot start an already running container");
+  if (status != "created") return fail("cannot start a container in the " + status + " state");
+  auto released = release_init(dir, record.pid);
+  (void)::unlink(dir.file(state::kFifoName).c_str());
+  if (!released) return std::unexpected(std::move(released).error());
+  record.status = "running";
+  MKRUN_CHECK(dir.save(record));
+  auto spec = internal::load_spec_snapshot(dir);
+  if (spec && spec->hooks && !spec->hooks->poststart.empty()) {
+    oci::State state = internal::make_state(record, "running");
+    // The runtime spec makes a failed poststart hook a warning.
+    if (auto ran = internal::run_runtime_hooks(spec->hooks->poststart, "poststart", state); !ran) {
+      internal::warn(options_, ran.error().render());
+    }
+  }
+  return {};
+}
+
+Result<oci::State> Runtime::state(std::string_view id) {
+  auto dir = MKRUN_TRY(state::ContainerDir::open(options_.root, id));
+  auto record = MKRUN_TRY(dir.load());
+  return internal::make_state(record, observe_status(dir, record));
+}
+
+namespace {
+
+std::string user_name(uid_t uid) {
+  passwd entry{};
+  passwd* found = nullptr;
+  char buffer[4096];
+  if (::getpwuid_r(uid, &entry, buffer, sizeof buffer, &found) == 0 && found != nullptr) {
+    return found->pw_name;
+  }
+  return "#" + std::to_string(uid);
+}
+
+}  // namespace
+
+Result<std::vector<oci::State>> Runtime::list() {
+  std::vector<oci::State> states;
+  for (const auto& id : MKRUN_TRY(state::list_ids(options_.root))) {
+    auto dir = state::ContainerDir::open(options_.root, id);
+    if (!dir) continue;  // deleted meanwhile
+    auto record = dir->load();
+    if (!record) continue;  // a create that died before its first save
+    oci::State state = internal::make_state(*record, observe_status(*dir, *record));
+    state.owner = user_name(record->owner_uid);
+    states.push_back(std::move(state));
+  }
+  return states;
+}
+
+Result<void> Runtime::kill(std::string_view id, int signal, bool all) {
+  auto dir = MKRUN_TRY(state::ContainerDir::open(options_.root, id));
+  auto record = MKRUN_TRY(dir.load());
+  std::string status = observe_status(dir, record);
+  if (status == "stopped") {
+    // `kill --all` on a stopped container signals whatever is left in its cgroup (containerd
+    // relies on it succeeding).
+    if (!all) return fail("container not running");
+    (void)internal::signal_container(record, signal, true);
+    return {};
+  }
+  return internal::signal_container(record, signal, all);
+}
+
+Result<void> Runtime::remove(std::string_view id, bool force) {
+  auto dir = state::ContainerDir::open(options_.root, id);
+  if (!dir) {
+    if (force && dir.error().what() == "container does not exist") return {};
+    return std::unexpected(std::move(dir).error());
+  }
+  auto record = dir->load();
+  if (!record) {
+    // A create killed before it saved anything: only the directory is left.
+    if (force) return dir->remove();
+    return std::unexpected(std::move(record).error());
+  }
+  std::string status = observe_status(*dir, *record);
+  if (status == "running" && !force) {
+    return fail("cannot delete container " + std::string(id) + " that is not stopped: " + status);
+  }
+  return internal::destroy_container(options_, *dir, *record);
+}
+
+}  // namespace mkrun::runtime

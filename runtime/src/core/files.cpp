@@ -1,0 +1,128 @@
+#include "core/files.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace mkrun::files {
+
+Result<UniqueFd> open(const std::string& path, int flags, mode_t mode) {
+  return open_at(AT_FDCWD, path, flags, mode);
+}
+
+Result<UniqueFd> open_at(int dirfd, const std::string& path, int flags, mode_t mode) {
+  int fd = ::openat(dirfd, path.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) return fail_errno("open `" + path + "`");
+  return UniqueFd(fd);
+}
+
+Result<std::string> read_fd(int fd, const std::string& path_for_errors) {
+  std::string content;
+  char buffer[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno("read `" + path_for_errors + "`");
+    if (n == 0) return content;
+    content.append(buffer, static_cast<size_t>(n));
+  }
+}
+
+Result<std::string> read_file(const std::string& path) {
+  auto fd = MKRUN_TRY(open(path, O_RDONLY));
+  return read_fd(fd.get(), path);
+}
+
+Result<void> write_all(int fd, std::string_view data, const std::string& path_for_errors) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno("write `" + path_for_errors + "`");
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return {};
+}
+
+Result<void> write_file(const std::string& path, std::string_view data, int flags, mode_t mode) {
+  auto fd = MKRUN_TRY(open(path, flags, mode));
+  return write_all(fd.get(), data, path);
+}
+
+Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::string temporary = dir + "/." + base + ".tmp";
+  (void)::unlink(temporary.c_str());
+  MKRUN_CHECK(write_file(temporary, data, O_WRONLY | O_CREAT | O_EXCL, mode));
+  if (::rename(temporary.c_str(), path.c_str()) < 0) {
+    int errc = errno;
+    (void)::unlink(temporary.c_str());
+    return fail_errno("rename `" + temporary + "` to `" + path + "`", errc);
+  }
+  return {};
+}
+
+Result<void> make_directories(const std::string& path, mode_t mode) {
+  for (size_t end = path.find('/', 1);; end = path.find('/', end + 1)) {
+    std::string prefix = path.substr(0, end);
+    if (!prefix.empty() && ::mkdir(prefix.c_str(), mode) < 0 && errno != EEXIST) {
+      return fail_errno("mkdir `" + prefix + "`");
+    }
+    if (end == std::string::npos) return {};
+  }
+}
+
+namespace {
+
+Result<void> remove_children(int dirfd, const std::string& path) {
+  int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return fail_errno("dup `" + path + "`");
+  DIR* dir = ::fdopendir(dup);
+  if (dir == nullptr) {
+    int errc = errno;
+    ::close(dup);
+    return fail_errno("opendir `" + path + "`", errc);
+  }
+  Result<void> result;
+  while (dirent* entry = ::readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    if (entry->d_type == DT_DIR) {
+      int child = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (child >= 0) {
+        UniqueFd owned(child);
+        result = remove_children(child, path + "/" + name);
+        if (!result) break;
+      }
+      if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) < 0 && errno != ENOENT) {
+        result = fail_errno("rmdir `" + path + "/" + name + "`");
+        break;
+      }
+    } else if (::unlinkat(dirfd, name.c_str(), 0) < 0 && errno != ENOENT) {
+      result = fail_errno("unlink `" + path + "/" + name + "`");
+      break;
+    }
+  }
+  ::closedir(dir);
+  return result;
+}
+
+}  // namespace
+
+Result<void> remove_tree(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return {};
+    return fail_errno("open `" + path + "`");
+  }
+  UniqueFd dir(fd);
+  MKRUN_CHECK(remove_children(dir.get(), path));
+  if (::rmdir(path.c_str()) < 0 && errno != ENOENT) return fail_errno("rmdir `" + path + "`");
+  return {};
+}
+
+}  // namespace mkrun::files

@@ -1,0 +1,473 @@
+#include "plan/builder.hpp"
+
+#include <cap-ng.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <utility>
+
+#include "core/files.hpp"
+
+namespace mkrun::plan {
+
+// ---- Namespaces -------------------------------------------------------------------------------
+
+int namespace_flag(std::string_view type) {
+  static constexpr std::array<std::pair<std::string_view, int>, 8> kFlags = {{
+      {"user", CLONE_NEWUSER},
+      {"ipc", CLONE_NEWIPC},
+      {"uts", CLONE_NEWUTS},
+      {"network", CLONE_NEWNET},
+      {"pid", CLONE_NEWPID},
+      {"time", CLONE_NEWTIME},
+      {"cgroup", CLONE_NEWCGROUP},
+      {"mount", CLONE_NEWNS},
+  }};
+  for (auto [name, flag] : kFlags) {
+    if (name == type) return flag;
+  }
+  return 0;
+}
+
+Result<NamespaceDecision> decide_namespaces(const std::vector<oci::Namespace>& namespaces) {
+  NamespaceDecision decision;
+  int new_flags = 0;
+  for (const auto& ns : namespaces) {
+    int flag = namespace_flag(ns.type);
+    if (flag == 0) return fail("unknown namespace type \"" + ns.type + "\"");
+    if (ns.path.empty()) {
+      new_flags |= flag;
+    } else if (flag == CLONE_NEWNS) {
+      return fail("joining a mount namespace (" + ns.path + ") is not supported: the rootfs needs a new one");
+    } else {
+      decision.joins.push_back(ns);
+    }
+  }
+  if ((new_flags & CLONE_NEWNS) == 0) {
+    return fail("a new mount namespace is required to set up the rootfs");
+  }
+  // The user namespace is joined first: the others may belong to it.
+  std::ranges::stable_partition(decision.joins, [](const oci::Namespace& ns) { return ns.type == "user"; });
+  decision.user_new = (new_flags & CLONE_NEWUSER) != 0;
+  decision.pid_new = (new_flags & CLONE_NEWPID) != 0;
+  bool user_joined = !decision.joins.empty() && decision.joins.front().type == "user";
+  bool pid_joined = std::ranges::any_of(decision.joins, [](const auto& ns) { return ns.type == "pid"; });
+  bool time_new = (new_flags & CLONE_NEWTIME) != 0;
+  if (user_joined || (decision.user_new && !decision.joins.empty())) {
+    // setns() into namespaces owned elsewhere must come before the new user namespace exists,
+    // and new namespaces must be created inside the joined one: everything after the clone.
+    decision.unshare_flags = new_flags;
+    decision.fork_after_unshare = decision.pid_new || pid_joined || time_new;
+  } else {
+    // The cgroup namespace must be made after the init joined its cgroup, and a time
+    // namespace's offsets must be written before anything runs in it.
+    decision.clone_flags = new_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
+    decision.unshare_flags = new_flags & (CLONE_NEWCGROUP | CLONE_NEWTIME);
+    decision.fork_after_unshare = pid_joined || time_new;
+  }
+  return decision;
+}
+
+// ---- Mounts -----------------------------------------------------------------------------------
+
+MountOptions parse_mount_options(const std::vector<std::string>& options) {
+  struct FlagOption {
+    std::string_view name;
+    bool clear;
+    unsigned long flag;
+  };
+  static constexpr std::array<FlagOption, 32> kFlags = {{
+      {"async", true, MS_SYNCHRONOUS},    {"atime", true, MS_NOATIME},
+      {"bind", false, MS_BIND},           {"defaults", false, 0},
+      {"dev", true, MS_NODEV},            {"diratime", true, MS_NODIRATIME},
+      {"dirsync", false, MS_DIRSYNC},     {"exec", true, MS_NOEXEC},
+      {"iversion", false, MS_I_VERSION},  {"lazytime", false, MS_LAZYTIME},
+      {"loud", true, MS_SILENT},          {"mand", false, MS_MANDLOCK},
+      {"noatime", false, MS_NOATIME},     {"nodev", false, MS_NODEV},
+      {"nodiratime", false, MS_NODIRATIME}, {"noexec", false, MS_NOEXEC},
+      {"noiversion", true, MS_I_VERSION}, {"nolazytime", true, MS_LAZYTIME},
+      {"nomand", true, MS_MANDLOCK},      {"norelatime", true, MS_RELATIME},
+      {"nostrictatime", true, MS_STRICTATIME}, {"nosuid", false, MS_NOSUID},
+      {"rbind", false, MS_BIND | MS_REC}, {"relatime", false, MS_RELATIME},
+      {"remount", false, MS_REMOUNT},     {"ro", false, MS_RDONLY},
+      {"rw", true, MS_RDONLY},            {"silent", false, MS_SILENT},
+      {"strictatime", false, MS_STRICTATIME}, {"suid", true, MS_NOSUID},
+      {"sync", false, MS_SYNCHRONOUS},    {"nosymfollow", false, MS_NOSYMFOLLOW},
+  }};
+  static constexpr std::array<std::pair<std::string_view, unsigned long>, 8> kPropagation = {{
+      {"private", MS_PRIVATE},
+      {"rprivate", MS_PRIVATE | MS_REC},
+      {"shared", MS_SHARED},
+      {"rshared", MS_SHARED | MS_REC},
+      {"slave", MS_SLAVE},
+      {"rslave", MS_SLAVE | MS_REC},
+      {"unbindable", MS_UNBINDABLE},
+      {"runbindable", MS_UNBINDABLE | MS_REC},
+  }};
+  MountOptions result;
+  for (const auto& option : options) {
+    auto flag = std::ranges::find(kFlags, std::string_view(option), &FlagOption::name);
+    if (flag != kFlags.end()) {
+      if (flag->clear) {
+        result.flags &= ~flag->flag;
+      } else {
+        result.flags |= flag->flag;
+      }
+      continue;
+    }
+    auto propagation = std::ranges::find(kPropagation, std::string_view(option),
+                                         &std::pair<std::string_view, unsigned long>::first);
+    if (propagation != kPropagation.end()) {
+      result.propagation |= propagation->second;
+      continue;
+    }
+    if (option == "rro") {
+      result.recursive_readonly = true;
+      continue;
+    }
+    if (option == "rrw" || option == "tmpcopyup") continue;  // rrw is the default
+    if (!result.data.empty()) result.data += ',';
+    result.data += option;
+  }
+  result.bind = (result.flags & MS_BIND) != 0;
+  return result;
+}
+
+namespace {
+
+std::string relative_to_root(std::string_view path) {
+  while (path.starts_with('/')) path.remove_prefix(1);
+  std::string cleaned(path);
+  while (cleaned.ends_with('/')) cleaned.pop_back();
+  return cleaned;
+}
+
+std::string absolute_path(std::string_view path, std::string_view base) {
+  if (path.starts_with('/')) return std::string(path);
+  return std::string(base) + "/" + std::string(path);
+}
+
+Result<void> add_mount(PreparedPlan& prepared, const BuildInputs& inputs, const oci::Mount& mount) {
+  MountOptions options = parse_mount_options(mount.options);
+  if (mount.type == "bind") {
+    options.bind = true;
+    options.flags |= MS_BIND;
+  }
+  MountStep step;
+  step.destination = prepared.keep(relative_to_root(mount.destination));
+  step.display_destination = prepared.keep(mount.destination);
+  step.data = options.data.empty() ? nullptr : prepared.keep(options.data);
+  step.propagation = options.propagation;
+  step.recursive_readonly = options.recursive_readonly;
+  if (mount.type == "cgroup" || mount.type == "cgroup2") {
+    if (inputs.pure_cgroup_v2) {
+      step.source = "cgroup";
+      step.fstype = "cgroup2";
+      step.flags = options.flags;
+    } else {
+      // cgroup v1: a tmpfs holding a read-only bind of the container's cgroup per hierarchy.
+      step.source = "tmpfs";
+      step.fstype = "tmpfs";
+      step.flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+      step.data = "mode=755";
+      std::string base = relative_to_root(mount.destination);
+      for (const auto& view : inputs.cgroup_views) {
+        prepared.cgroup_binds.push_back(
+            {prepared.keep(view.directory), prepared.keep(base + "/" + view.name)});
+      }
+    }
+    prepared.mounts.push_back(step);
+    return {};
+  }
+  if (options.bind) {
+    std::string source = absolute_path(mount.source, inputs.bundle);
+    struct stat info{};
+    if (::stat(source.c_str(), &info) < 0) {
+      return fail_errno("bind mount source `" + source + "` for `" + mount.destination + "`");
+    }
+    step.source = prepared.keep(source);
+    step.source_is_directory = S_ISDIR(info.st_mode);
+    step.bind = true;
+    step.flags = options.flags;
+    step.remount_after_bind = (options.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) != 0;
+  } else {
+    step.source = prepared.keep(mount.source.empty() ? mount.type : mount.source);
+    step.fstype = prepared.keep(mount.type);
+    step.flags = options.flags;
+  }
+  prepared.mounts.push_back(step);
+  return {};
+}
+
+// runc sets up /dev itself unless /dev is bind-mounted from the host.
+bool needs_dev_setup(const oci::Spec& spec) {
+  return std::ranges::none_of(spec.mounts, [](const oci::Mount& mount) {
+    return relative_to_root(mount.destination) == "dev" &&
+           (mount.type == "bind" || parse_mount_options(mount.options).bind);
+  });
+}
+
+void add_device(PreparedPlan& prepared, const oci::Device& device) {
+  DeviceNode node;
+  node.path = prepared.keep(relative_to_root(device.path));
+  node.display_path = prepared.keep(device.path);
+  mode_t type = device.type == "b" ? S_IFBLK : device.type == "p" ? S_IFIFO : S_IFCHR;
+  node.mode = type | (device.fileMode.value_or(0666) & 07777);
+  node.device = makedev(static_cast<unsigned>(device.major), static_cast<unsigned>(device.minor));
+  node.uid = device.uid.value_or(0);
+  node.gid = device.gid.value_or(0);
+  node.host_path = node.display_path;
+  // A device the config lists again replaces the default one.
+  std::erase_if(prepared.devices, [&](const DeviceNode& existing) {
+    return std::string_view(existing.path) == node.path;
+  });
+  prepared.devices.push_back(node);
+}
+
+void add_default_devices(PreparedPlan& prepared, const oci::Spec& spec) {
+  struct Default {
+    const char* path;
+    int64_t major, minor;
+  };
+  static constexpr std::array<Default, 6> kDefaults = {{
+      {"/dev/null", 1, 3},
+      {"/dev/zero", 1, 5},
+      {"/dev/full", 1, 7},
+      {"/dev/random", 1, 8},
+      {"/dev/urandom", 1, 9},
+      {"/dev/tty", 5, 0},
+  }};
+  for (const auto& device : kDefaults) {
+    add_device(prepared, oci::Device{"c", device.path, device.major, device.minor, 0666, 0, 0});
+  }
+  if (spec.linux) {
+    for (const auto& device : spec.linux->devices) add_device(prepared, device);
+  }
+  prepared.symlinks = {
+      {"/proc/self/fd", "dev/fd"},
+      {"/proc/self/fd/0", "dev/stdin"},
+      {"/proc/self/fd/1", "dev/stdout"},
+      {"/proc/self/fd/2", "dev/stderr"},
+      {"pts/ptmx", "dev/ptmx"},
+  };
+  if (::access("/proc/kcore", F_OK) == 0) prepared.symlinks.push_back({"/proc/kcore", "dev/core"});
+}
+
+int last_capability() {
+  auto text = files::read_file("/proc/sys/kernel/cap_last_cap");
+  if (!text) return CAP_LAST_CAP;
+  return std::atoi(text->c_str());
+}
+
+void add_capabilities(PreparedPlan& prepared, const oci::Capabilities& caps) {
+  Capabilities& out = prepared.plan.capabilities;
+  out.apply = true;
+  out.last_cap = last_capability();
+  auto mask = [&](const std::optional<std::vector<std::string>>& names) {
+    return names ? capability_mask(*names, out.last_cap, &prepared.unknown_capabilities) : 0;
+  };
+  // An absent bounding set keeps every capability the kernel has, as runc does.
+  out.bounding = caps.bounding ? mask(caps.bounding)
+                               : (out.last_cap >= 63 ? ~0ULL : (1ULL << (out.last_cap + 1)) - 1);
+  out.effective = mask(caps.effective);
+  out.permitted = mask(caps.permitted);
+  out.inheritable = mask(caps.inheritable);
+  out.ambient = mask(caps.ambient);
+}
+
+Result<void> add_process(PreparedPlan& prepared, const BuildInputs& inputs) {
+  const oci::Process& process = *inputs.spec->process;
+  ChildPlan& plan = prepared.plan;
+  plan.argv = prepared.keep_list(process.args);
+  plan.envp = prepared.keep_list(process.env);
+  for (const auto& variable : process.env) {
+    if (variable.starts_with("PATH=")) plan.path_env = prepared.keep(variable.substr(5));
+  }
+  plan.cwd = prepared.keep(process.cwd.empty() ? "/" : process.cwd);
+  plan.uid = process.user.uid;
+  plan.gid = process.user.gid;
+  prepared.additional_gids.assign(process.user.additionalGids.begin(), process.user.additionalGids.end());
+  plan.umask = static_cast<int>(process.user.umask.value_or(022));
+  for (const auto& limit : process.rlimits) {
+    auto resource = rlimit_resource(limit.type);
+    if (!resource) return fail("unknown rlimit type \"" + limit.type + "\"");
+    prepared.rlimits.push_back({*resource, limit.soft, limit.hard});
+  }
+  if (process.capabilities) add_capabilities(prepared, *process.capabilities);
+  plan.no_new_privileges = process.noNewPrivileges;
+  if (process.oomScoreAdj) {
+    plan.set_oom_score_adj = true;
+    plan.oom_score_adj = *process.oomScoreAdj;
+  }
+  plan.terminal = process.terminal;
+  if (process.consoleSize) {
+    plan.console_rows = static_cast<unsigned short>(process.consoleSize->height);
+    plan.console_cols = static_cast<unsigned short>(process.consoleSize->width);
+  }
+  return {};
+}
+
+void add_linux_paths(PreparedPlan& prepared, const oci::Linux& linux) {
+  std::vector<std::string> masked(linux.maskedPaths.begin(), linux.maskedPaths.end());
+  prepared.plan.masked_paths = prepared.keep_list(masked);
+  prepared.plan.masked_count = masked.size();
+  prepared.plan.readonly_paths = prepared.keep_list(linux.readonlyPaths);
+  prepared.plan.readonly_count = linux.readonlyPaths.size();
+  for (const auto& [key, value] : linux.sysctl) {
+    std::string path = "/proc/sys/" + key;
+    std::ranges::replace(path.begin() + 10, path.end(), '.', '/');
+    prepared.sysctls.push_back({prepared.keep(path), prepared.keep(value)});
+  }
+}
+
+unsigned long root_propagation(std::string_view name) {
+  if (name == "private" || name == "rprivate") return MS_PRIVATE | MS_REC;
+  return MS_SLAVE | MS_REC;
+}
+
+unsigned long propagation_after_pivot(std::string_view name) {
+  if (name == "shared") return MS_SHARED;
+  if (name == "rshared") return MS_SHARED | MS_REC;
+  if (name == "unbindable") return MS_UNBINDABLE;
+  if (name == "runbindable") return MS_UNBINDABLE | MS_REC;
+  return 0;
+}
+
+Result<void> add_namespaces(PreparedPlan& prepared, const oci::Linux& linux) {
+  prepared.namespaces = MKRUN_TRY(decide_namespaces(linux.namespaces));
+  const NamespaceDecision& decision = prepared.namespaces;
+  for (const auto& ns : decision.joins) {
+    auto fd = files::open(ns.path, O_RDONLY);
+    if (!fd) return std::unexpected(std::move(fd).error().wrap("join " + ns.type + " namespace"));
+    prepared.joins.push_back({fd->get(), namespace_flag(ns.type)});
+    prepared.namespace_fds.push_back(std::move(*fd));
+  }
+  ChildPlan& plan = prepared.plan;
+  plan.clone_flags = decision.clone_flags;
+  plan.unshare_flags = decision.unshare_flags;
+  plan.user_namespace_new = decision.user_new;
+  plan.fork_after_unshare = decision.fork_after_unshare;
+  if (!linux.timeOffsets.empty()) {
+    std::string offsets;
+    for (const auto& [clock, offset] : linux.timeOffsets) {
+      offsets += clock + " " + std::to_string(offset.secs) + " " + std::to_string(offset.nanosecs) + "\n";
+    }
+    plan.time_offsets = prepared.keep(offsets);
+  }
+  return {};
+}
+
+}  // namespace
+
+uint64_t capability_mask(const std::vector<std::string>& names, int last_cap,
+                         std::vector<std::string>* unknown) {
+  uint64_t mask = 0;
+  for (const auto& name : names) {
+    std::string lower = name;
+    std::ranges::transform(lower, lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (lower.starts_with("cap_")) lower.erase(0, 4);
+    int cap = capng_name_to_capability(lower.c_str());
+    if (cap < 0 || cap > last_cap || cap > 63) {
+      if (unknown != nullptr) unknown->push_back(name);
+      continue;
+    }
+    mask |= 1ULL << cap;
+  }
+  return mask;
+}
+
+std::optional<int> rlimit_resource(std::string_view name) {
+  static constexpr std::array<std::pair<std::string_view, int>, 16> kLimits = {{
+      {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
+      {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
+      {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+      {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+      {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
+      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+  }};
+  for (auto [limit_name, resource] : kLimits) {
+    if (limit_name == name) return resource;
+  }
+  return std::nullopt;
+}
+
+const char* PreparedPlan::keep(std::string text) { return strings.emplace_back(std::move(text)).c_str(); }
+
+const char* const* PreparedPlan::keep_list(const std::vector<std::string>& texts) {
+  std::vector<const char*>& list = lists.emplace_back();
+  for (const auto& text : texts) list.push_back(keep(text));
+  list.push_back(nullptr);
+  return list.data();
+}
+
+HookList make_hook_list(PreparedPlan& plan, const std::vector<oci::Hook>& hooks, const char* name,
+                        int state_fd) {
+  std::vector<HookExec>& execs = plan.hook_lists.emplace_back();
+  for (const auto& hook : hooks) {
+    HookExec exec;
+    exec.path = plan.keep(hook.path);
+    std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+    exec.argv = plan.keep_list(args);
+    exec.envp = hook.env ? plan.keep_list(*hook.env) : const_cast<const char* const*>(environ);
+    exec.timeout_seconds = hook.timeout.value_or(0);
+    execs.push_back(exec);
+  }
+  return HookList{execs.data(), execs.size(), state_fd, name};
+}
+
+Result<std::unique_ptr<PreparedPlan>> build_plan(const BuildInputs& inputs) {
+  auto prepared = std::make_unique<PreparedPlan>();
+  const oci::Spec& spec = *inputs.spec;
+  static const oci::Linux kNoLinux;
+  const oci::Linux& linux = spec.linux ? *spec.linux : kNoLinux;
+  ChildPlan& plan = prepared->plan;
+
+  MKRUN_CHECK(add_namespaces(*prepared, linux));
+  plan.rootfs = prepared->keep(inputs.rootfs);
+  plan.readonly_root = spec.root && spec.root->readonly;
+  plan.no_pivot = inputs.no_pivot;
+  plan.root_propagation = root_propagation(linux.rootfsPropagation);
+  plan.rootfs_propagation_after = propagation_after_pivot(linux.rootfsPropagation);
+  for (const auto& mount : spec.mounts) MKRUN_CHECK(add_mount(*prepared, inputs, mount));
+  if (needs_dev_setup(spec)) add_default_devices(*prepared, spec);
+  plan.bind_devices = prepared->namespaces.user_new ||
+                      std::ranges::any_of(prepared->namespaces.joins,
+                                          [](const auto& ns) { return ns.type == "user"; });
+  add_linux_paths(*prepared, linux);
+  if (!spec.hostname.empty()) plan.hostname = prepared->keep(spec.hostname);
+  if (!spec.domainname.empty()) plan.domainname = prepared->keep(spec.domainname);
+  MKRUN_CHECK(add_process(*prepared, inputs));
+  plan.preserve_fds = inputs.preserve_fds;
+  plan.new_session_keyring = !inputs.no_new_keyring;
+  plan.keyring_name = prepared->keep("_ses." + inputs.container_id);
+
+  plan.joins = prepared->joins.data();
+  plan.join_count = prepared->joins.size();
+  plan.mounts = prepared->mounts.data();
+  plan.mount_count = prepared->mounts.size();
+  plan.cgroup_binds = prepared->cgroup_binds.data();
+  plan.cgroup_bind_count = prepared->cgroup_binds.size();
+  plan.devices = prepared->devices.data();
+  plan.device_count = prepared->devices.size();
+  plan.symlinks = prepared->symlinks.data();
+  plan.symlink_count = prepared->symlinks.size();
+  plan.sysctls = prepared->sysctls.data();
+  plan.sysctl_count = prepared->sysctls.size();
+  plan.rlimits = prepared->rlimits.data();
+  plan.rlimit_count = prepared->rlimits.size();
+  plan.additional_gids = prepared->additional_gids.data();
+  plan.additional_gid_count = prepared->additional_gids.size();
+  return prepared;
+}
+
+}  // namespace mkrun::plan

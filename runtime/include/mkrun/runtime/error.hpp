@@ -46,9 +46,10 @@ inline std::unexpected<Error> fail_errno(std::string what, int errc = errno) {
 }  // namespace mkrun
 
 // Evaluates a Result-returning expression; on error returns it from the enclosing function,
-// otherwise yields the value. GCC statement expression, as the design notes propose.
+// otherwise yields the value. A GCC statement expression (`__extension__` keeps -Wpedantic
+// quiet about it), as the design notes propose.
 #define MKRUN_TRY(expr)                                                              \
-  ({                                                                                 \
+  __extension__({                                                                                 \
     auto mkrun_try_result_ = (expr);                                                 \
     if (!mkrun_try_result_) return std::unexpected(std::move(mkrun_try_result_).error()); \
     std::move(mkrun_try_result_).value();                                            \

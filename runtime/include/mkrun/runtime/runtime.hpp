@@ -2,6 +2,7 @@
 // and renders results; everything else happens here, so tests can drive it directly.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,9 @@ struct GlobalOptions {
   bool systemd_cgroup = false;
   bool rootless = false;
   bool debug = false;
+  // Receives what is worth a warning but not a failure (a poststart or poststop hook that
+  // failed, as the runtime spec rules); the CLI logs it. May be empty.
+  std::function<void(const std::string&)> warn;
 };
 
 struct CreateOptions {

@@ -1,0 +1,34 @@
+// The messages between mkrun (parent) and the container's init (child) on their SOCK_SEQPACKET
+// pair. Fixed-size PODs, so the child sends and receives them without allocating.
+//
+// The protocol, in order (the child waits at each `<-`):
+//   child  -> kStarted        namespaces joined; a new user namespace exists if one is asked for
+//   parent -> kGo             id maps written, init placed in its cgroup
+//   child  -> kInitPid        only when the child forked once more: the init's host pid
+//   child  -> kRunHooks       rootfs mounted, before pivot_root: prestart + createRuntime now
+//   parent -> kHooksDone
+//   child  -> kReady          set up; the init now blocks on exec.fifo until `start`
+// Any step may instead end with child -> kError, after which the child exits.
+// After kReady the init reports through exec.fifo: `start` reads it to EOF. Nothing means the
+// process was executed; otherwise it holds an InitFailure.
+#pragma once
+
+#include <cstdint>
+
+namespace mkrun::sync {
+
+enum class Kind : uint32_t { kStarted = 1, kGo, kInitPid, kRunHooks, kHooksDone, kReady, kError };
+
+struct Message {
+  Kind kind{};
+  int32_t value = 0;  // kInitPid: the pid; kError: the errno (0 if none)
+  char detail[2048] = {};  // kError: what failed, on which path or value
+};
+
+// What the init writes to exec.fifo when it cannot run the process after `start`.
+struct InitFailure {
+  int32_t errc = 0;
+  char detail[2048] = {};
+};
+
+}  // namespace mkrun::sync

@@ -1,0 +1,52 @@
+// What the lifecycle commands share: reading a container's status from the kernel, building its
+// runtime-spec state, running the runtime-namespace hooks, and tearing it down.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "mkrun/oci/spec.hpp"
+#include "mkrun/oci/state.hpp"
+#include "mkrun/runtime/error.hpp"
+#include "mkrun/runtime/fd.hpp"
+#include "mkrun/runtime/runtime.hpp"
+#include "state/store.hpp"
+
+namespace mkrun::runtime::internal {
+
+// "created", "running" or "stopped", from the init's pid, its start time and exec.fifo.
+std::string observe_status(const state::ContainerDir& dir, const oci::ContainerRecord& record);
+
+oci::State make_state(const oci::ContainerRecord& record, std::string status);
+
+// The spec as it was at create (the bundle may have changed since).
+Result<oci::Spec> load_spec_snapshot(const state::ContainerDir& dir);
+
+// Runs prestart/createRuntime/poststart/poststop hooks in mkrun's own namespaces.
+Result<void> run_runtime_hooks(const std::vector<oci::Hook>& hooks, const char* name,
+                               const oci::State& state);
+
+// What `create` hands back to `run`.
+struct CreatedContainer {
+  pid_t init_pid = 0;
+  UniqueFd console_master;  // set when `run` asked for the pty itself
+};
+
+struct CreateRequest {
+  const CreateOptions* options = nullptr;
+  bool keep_console_for_caller = false;  // foreground run with a terminal and no socket
+};
+
+Result<CreatedContainer> create_container(const GlobalOptions& global, const CreateRequest& request);
+
+// Kills whatever runs, removes the cgroup and the state directory, then runs poststop hooks.
+Result<void> destroy_container(const GlobalOptions& global, state::ContainerDir& dir,
+                               const oci::ContainerRecord& record);
+
+void warn(const GlobalOptions& global, const std::string& message);
+
+// Sends `signal` to the init, or with `all` to every process of the container's cgroup.
+Result<void> signal_container(const oci::ContainerRecord& record, int signal, bool all);
+
+}  // namespace mkrun::runtime::internal

@@ -1,0 +1,31 @@
+// Whole-file reads and writes with errors that name the path. Every descriptor is O_CLOEXEC.
+#pragma once
+
+#include <sys/types.h>
+
+#include <fcntl.h>
+
+#include <string>
+#include <string_view>
+
+#include "mkrun/runtime/error.hpp"
+#include "mkrun/runtime/fd.hpp"
+
+namespace mkrun::files {
+
+Result<UniqueFd> open(const std::string& path, int flags, mode_t mode = 0);
+Result<UniqueFd> open_at(int dirfd, const std::string& path, int flags, mode_t mode = 0);
+Result<std::string> read_file(const std::string& path);
+Result<std::string> read_fd(int fd, const std::string& path_for_errors);
+Result<void> write_all(int fd, std::string_view data, const std::string& path_for_errors);
+Result<void> write_file(const std::string& path, std::string_view data,
+                        int flags = O_WRONLY | O_CREAT | O_TRUNC, mode_t mode = 0644);
+// Writes `<dir>/.<name>` then renames it over `path`, so readers see the old or the new file,
+// never a partial one (runc's pid-file and state.json discipline).
+Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// mkdir -p; existing directories are fine.
+Result<void> make_directories(const std::string& path, mode_t mode = 0755);
+// rm -r of a directory on one file system, without following symlinks.
+Result<void> remove_tree(const std::string& path);
+
+}  // namespace mkrun::files

@@ -1,0 +1,107 @@
+// Builds the ChildPlan from a validated spec, before the clone. Everything that needs memory,
+// parsing or lookups happens here; the decisions are pure functions, unit-tested on their own.
+#pragma once
+
+#include <linux/filter.h>
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mkrun/oci/spec.hpp"
+#include "mkrun/runtime/error.hpp"
+#include "mkrun/runtime/fd.hpp"
+#include "plan/child_plan.hpp"
+
+namespace mkrun::plan {
+
+// ---- Pure decisions ---------------------------------------------------------------------------
+
+// How the namespaces are obtained: at clone, by setns, by unshare, and whether the init is a
+// second fork (a new or joined pid or time namespace applies to children only).
+struct NamespaceDecision {
+  int clone_flags = 0;
+  int unshare_flags = 0;
+  std::vector<oci::Namespace> joins;  // user first
+  bool user_new = false;
+  bool pid_new = false;
+  bool fork_after_unshare = false;
+};
+Result<NamespaceDecision> decide_namespaces(const std::vector<oci::Namespace>& namespaces);
+int namespace_flag(std::string_view type);  // "pid" -> CLONE_NEWPID; 0 if unknown
+
+// A mount's options split as runc splits them.
+struct MountOptions {
+  unsigned long flags = 0;
+  unsigned long propagation = 0;
+  bool bind = false;
+  bool recursive_readonly = false;
+  std::string data;  // what the file system itself interprets ("mode=755,size=65536k")
+};
+MountOptions parse_mount_options(const std::vector<std::string>& options);
+
+// Capability names ("CAP_CHOWN") to a bit mask; unknown names are returned in `unknown` and
+// left out, as runc does.
+uint64_t capability_mask(const std::vector<std::string>& names, int last_cap,
+                         std::vector<std::string>* unknown = nullptr);
+std::optional<int> rlimit_resource(std::string_view name);
+
+// ---- The plan and the storage it points into --------------------------------------------------
+
+// Cgroup hierarchies a "cgroup" mount shows: the container's directory in each, and the name it
+// gets under the mount ("memory", "unified").
+struct CgroupView {
+  std::string directory;
+  std::string name;
+};
+
+struct BuildInputs {
+  const oci::Spec* spec = nullptr;
+  std::string bundle;  // absolute
+  std::string rootfs;  // absolute
+  std::string container_id;
+  bool no_pivot = false;
+  bool no_new_keyring = false;
+  unsigned preserve_fds = 0;
+  bool pure_cgroup_v2 = false;
+  std::vector<CgroupView> cgroup_views;
+};
+
+// The ChildPlan and everything it points to; not movable, so the pointers stay valid.
+class PreparedPlan {
+ public:
+  PreparedPlan() = default;
+  PreparedPlan(const PreparedPlan&) = delete;
+  PreparedPlan& operator=(const PreparedPlan&) = delete;
+
+  ChildPlan plan;
+  NamespaceDecision namespaces;
+  std::vector<UniqueFd> namespace_fds;  // opened by the builder, closed by the parent after clone
+  std::vector<std::string> unknown_capabilities;
+
+  // Storage.
+  const char* keep(std::string text);
+  const char* const* keep_list(const std::vector<std::string>& texts);
+  std::deque<std::string> strings;
+  std::deque<std::vector<const char*>> lists;
+  std::vector<NamespaceJoin> joins;
+  std::vector<MountStep> mounts;
+  std::vector<CgroupBind> cgroup_binds;
+  std::vector<DeviceNode> devices;
+  std::vector<Symlink> symlinks;
+  std::vector<FileWrite> sysctls;
+  std::vector<Rlimit> rlimits;
+  std::vector<gid_t> additional_gids;
+  std::vector<sock_filter> seccomp_filter;
+  std::deque<std::vector<HookExec>> hook_lists;
+};
+
+Result<std::unique_ptr<PreparedPlan>> build_plan(const BuildInputs& inputs);
+
+// Hooks in the form the allocation-free runner takes; `plan` owns the strings.
+HookList make_hook_list(PreparedPlan& plan, const std::vector<oci::Hook>& hooks, const char* name,
+                        int state_fd);
+
+}  // namespace mkrun::plan

@@ -1,0 +1,166 @@
+// ChildPlan: everything the container's init needs between clone() and execve(), computed by the
+// parent beforehand. The child only reads it: it holds plain values, C strings and arrays that
+// point into storage the parent owns (the child sees a copy of that memory after the clone), so
+// the child never allocates, formats or parses.
+#pragma once
+
+#include <linux/filter.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace mkrun::plan {
+
+// A namespace the child joins with setns() on an fd opened by the parent.
+struct NamespaceJoin {
+  int fd = -1;
+  int type = 0;  // CLONE_NEWNET, ...
+};
+
+struct MountStep {
+  const char* source = nullptr;       // host path for binds; the fs source name otherwise
+  const char* destination = nullptr;  // inside the rootfs, relative ("proc", "dev/pts")
+  const char* display_destination = nullptr;  // as in config.json, for messages ("/proc")
+  const char* fstype = nullptr;
+  const char* data = nullptr;   // fs-specific options ("mode=755,size=65536k")
+  unsigned long flags = 0;      // MS_* for the mount itself
+  unsigned long propagation = 0;  // MS_SHARED, MS_SLAVE, MS_PRIVATE, MS_UNBINDABLE (+MS_REC)
+  bool bind = false;
+  bool source_is_directory = true;  // binds of files need a file as the mount point
+  bool remount_after_bind = false;  // ro, nosuid... need a second MS_REMOUNT|MS_BIND pass
+  bool recursive_readonly = false;  // "rro": mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY)
+  bool cgroup_v1_tmpfs = false;     // "cgroup" on v1: tmpfs + one bind per hierarchy
+};
+
+// One bind of a host cgroup hierarchy directory under /sys/fs/cgroup (cgroup v1 mounts).
+struct CgroupBind {
+  const char* source = nullptr;       // the container's cgroup dir in that hierarchy
+  const char* destination = nullptr;  // relative to rootfs ("sys/fs/cgroup/memory")
+};
+
+struct DeviceNode {
+  const char* path = nullptr;  // relative to rootfs ("dev/null")
+  const char* display_path = nullptr;
+  mode_t mode = 0;             // S_IFCHR | 0666
+  dev_t device = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  const char* host_path = nullptr;  // bind-mounted from here when mknod is not allowed (userns)
+};
+
+struct Symlink {
+  const char* target = nullptr;  // "/proc/self/fd"
+  const char* path = nullptr;    // relative to rootfs ("dev/fd")
+};
+
+struct FileWrite {
+  const char* path = nullptr;  // absolute inside the container ("/proc/sys/net/ipv4/ip_forward")
+  const char* value = nullptr;
+};
+
+struct Rlimit {
+  int resource = 0;
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+};
+
+// One hook run by the child (createContainer, startContainer): fork + execve, state on stdin.
+struct HookExec {
+  const char* path = nullptr;
+  const char* const* argv = nullptr;
+  const char* const* envp = nullptr;
+  int timeout_seconds = 0;  // 0: none
+};
+
+struct HookList {
+  const HookExec* hooks = nullptr;
+  size_t count = 0;
+  int state_fd = -1;  // memfd holding the state JSON for the hooks' stdin
+  const char* name = nullptr;  // "createContainer"
+};
+
+struct Capabilities {
+  bool apply = false;  // process.capabilities present
+  uint64_t bounding = 0, effective = 0, permitted = 0, inheritable = 0, ambient = 0;
+  int last_cap = 40;   // highest capability the kernel knows
+};
+
+struct ChildPlan {
+  // How the child got its namespaces. `clone_flags` were given to clone(); the child joins
+  // `joins` (the user namespace first), unshares `unshare_flags`, and forks once more when the
+  // new pid or time namespace only applies to its children (`fork_after_unshare`).
+  int clone_flags = 0;
+  const NamespaceJoin* joins = nullptr;
+  size_t join_count = 0;
+  int unshare_flags = 0;
+  bool user_namespace_new = false;
+  bool fork_after_unshare = false;
+  const char* time_offsets = nullptr;  // text for /proc/self/timens_offsets, or null
+
+  // Channels. `sync_fd` is the child's end of the SOCK_SEQPACKET pair to the parent.
+  int sync_fd = -1;
+  int state_dir_fd = -1;       // the container's state dir: the child opens exec.fifo in it
+  const char* fifo_name = nullptr;
+  int console_socket_fd = -1;  // receives the pty master when terminal is set; -1 otherwise
+  const int* close_after_clone = nullptr;  // parent-only fds the child closes at once (locks)
+  size_t close_after_clone_count = 0;
+
+  // Root filesystem.
+  const char* rootfs = nullptr;  // absolute host path
+  unsigned long root_propagation = 0;  // for "/" before anything else (MS_SLAVE|MS_REC default)
+  unsigned long rootfs_propagation_after = 0;  // linux.rootfsPropagation applied after pivot
+  bool readonly_root = false;
+  bool no_pivot = false;
+  const MountStep* mounts = nullptr;
+  size_t mount_count = 0;
+  const CgroupBind* cgroup_binds = nullptr;
+  size_t cgroup_bind_count = 0;
+  const DeviceNode* devices = nullptr;
+  size_t device_count = 0;
+  bool bind_devices = false;  // mknod is not allowed (user namespace): bind the host's nodes
+  const Symlink* symlinks = nullptr;
+  size_t symlink_count = 0;
+  const char* const* masked_paths = nullptr;
+  size_t masked_count = 0;
+  const char* const* readonly_paths = nullptr;
+  size_t readonly_count = 0;
+  const FileWrite* sysctls = nullptr;
+  size_t sysctl_count = 0;
+  const char* hostname = nullptr;    // null: leave alone
+  const char* domainname = nullptr;
+
+  // The process.
+  const char* const* argv = nullptr;
+  const char* const* envp = nullptr;
+  const char* path_env = nullptr;  // the PATH used to look argv[0] up, from process.env
+  const char* cwd = "/";
+  uid_t uid = 0;
+  gid_t gid = 0;
+  const gid_t* additional_gids = nullptr;
+  size_t additional_gid_count = 0;
+  bool set_groups = true;  // false when setgroups is denied in the user namespace
+  int umask = -1;          // -1: leave alone
+  const Rlimit* rlimits = nullptr;
+  size_t rlimit_count = 0;
+  Capabilities capabilities;
+  bool no_new_privileges = false;
+  int oom_score_adj = 0;
+  bool set_oom_score_adj = false;
+  bool terminal = false;
+  unsigned short console_rows = 0, console_cols = 0;
+  unsigned preserve_fds = 0;  // fds 3..3+preserve_fds-1 stay open across exec
+  bool new_session_keyring = true;
+  const char* keyring_name = nullptr;  // "_ses.<id>"
+
+  // seccomp, compiled by the parent; loaded last before execve, or before the capabilities
+  // are dropped when no_new_privileges is off (loading needs CAP_SYS_ADMIN then).
+  const sock_filter* seccomp_filter = nullptr;
+  unsigned short seccomp_length = 0;
+  unsigned seccomp_flags = 0;
+
+  HookList create_container_hooks;
+  HookList start_container_hooks;
+};
+
+}  // namespace mkrun::plan
