@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mkrun/oci/spec.hpp"
@@ -21,19 +22,31 @@ enum class Layout { kV1, kV2, kHybrid };
 // One mounted hierarchy: a v1 hierarchy with its controllers, or the unified (v2) one.
 struct Hierarchy {
   std::string mount_point;               // "/sys/fs/cgroup/memory"
-  std::vector<std::string> controllers;  // {"memory"}; {"name=systemd"}; v2: the enabled ones
+  std::vector<std::string> controllers;  // {"memory"}; {"name=systemd"}; v2: cgroup.controllers
   bool unified = false;
-  std::string own_path;                  // this process's cgroup in it (from /proc/self/cgroup)
+  // This process's cgroup in it, from /proc/self/cgroup, relative to mount_point ("/",
+  // "/process_api/x"). When the mount shows only a subtree (mountinfo root is not "/", as in a
+  // container), that root is already taken off.
+  std::string own_path = "/";
+
+  bool has(std::string_view controller) const;
 };
 
 struct Host {
   Layout layout = Layout::kV1;
-  std::vector<Hierarchy> hierarchies;
+  std::vector<Hierarchy> hierarchies;  // in mountinfo order
+
+  const Hierarchy* unified() const;                             // nullptr on pure v1
+  const Hierarchy* v1_with(std::string_view controller) const;  // nullptr when not mounted
 };
 
 // Reads the host's cgroup mounts. `mountinfo` and `proc_self_cgroup` are the text of
-// /proc/self/mountinfo and /proc/self/cgroup, so that the parsing is pure and unit-tested.
-Result<Host> parse_host(std::string_view mountinfo, std::string_view proc_self_cgroup);
+// /proc/self/mountinfo and /proc/self/cgroup, and `unified_controllers` the text of the cgroup2
+// mount's cgroup.controllers ("cpu io memory"), so that the parsing is pure and unit-tested.
+// A hierarchy mounted twice (bind mounts) is kept once, at its first mount.
+Result<Host> parse_host(std::string_view mountinfo, std::string_view proc_self_cgroup,
+                        std::string_view unified_controllers = {});
+// parse_host() on this process's files, with the unified hierarchy's cgroup.controllers.
 Result<Host> detect_host();
 
 // Where the container's cgroup goes, relative to each hierarchy's mount point ("/docker/abc").
@@ -50,36 +63,60 @@ Result<CgroupPath> resolve_cgroups_path(std::string_view cgroups_path, std::stri
 
 class Manager {
  public:
-  // Plans the cgroup of a new container. Nothing is created yet.
+  // Plans the cgroup of a new container. Nothing is created yet. `driver` is recorded as is
+  // ("cgroupfs" or "systemd"; empty means "cgroupfs").
   static Result<Manager> for_new_container(const Host& host, const CgroupPath& path,
                                            std::string driver);
-  // Re-opens the cgroup of an existing container from its saved record.
+  // Re-opens the cgroup of an existing container from its saved record. Each recorded directory
+  // is matched to the host hierarchy whose mount point holds it.
   static Result<Manager> from_record(const Host& host, const oci::CgroupRecord& record);
 
-  // mkdir in every hierarchy (parents too); on v2, enables the controllers the limits need in
-  // the parents' cgroup.subtree_control. Undone by destroy().
+  // mkdir in every hierarchy (parents too). v1 cpuset: copies cpuset.cpus/mems down every level
+  // that has none, or no task could join. Pure v2: enables every available controller in the
+  // parents' cgroup.subtree_control, as runc does. Directories made here are removed again when
+  // a later step fails. Undone by destroy().
   Result<void> create();
-  // Writes the limits. Refuses what the layout cannot do, naming the setting.
+  // Writes the limits of a new container, device rules included (v1: deny all, then the spec's
+  // rules, then runc's default allowed devices). Refuses what the layout cannot do, naming the
+  // setting. On hybrid, a controller that only the unified hierarchy has (hugetlb on this host)
+  // is written there with its v2 file names.
   Result<void> apply(const oci::Resources& resources);
+  // `mkrun update`: like apply() but leaves the device rules alone, so a running container does
+  // not see a moment with every device denied.
+  Result<void> update(const oci::Resources& resources);
   // Moves `pid` into the cgroup in every hierarchy.
   Result<void> add_process(pid_t pid);
-  // Every pid in the cgroup (v2 cgroup.procs, else the first v1 hierarchy's cgroup.procs).
+  // Every pid in the cgroup and its sub-cgroups: the unified directory on pure v2, else the v1
+  // pids hierarchy (or memory, or the first one). Empty when the cgroup is gone.
   Result<std::vector<pid_t>> pids() const;
-  // Sends `signal` to every process in the cgroup.
+  // Sends `signal` to every process in the cgroup. SIGKILL: cgroup.kill where the kernel has it
+  // (pure v2), else kills until the cgroup is empty, for up to about a second.
   Result<void> kill_all(int signal) const;
-  // Removes the directories, deepest first, retrying briefly while the kernel still reports
-  // EBUSY from exiting tasks. A missing directory is not an error.
+  // `pause` / `resume`: v1 freezer.state (waiting until FROZEN), else v2 cgroup.freeze.
+  Result<void> freeze() const;
+  Result<void> thaw() const;
+  Result<bool> is_frozen() const;
+  // Removes the directory in every hierarchy, sub-cgroups first, retrying for about a second
+  // while the kernel still reports EBUSY from exiting tasks. A missing directory is not an
+  // error. Does nothing when the record says mkrun does not own the cgroup.
   Result<void> destroy();
 
-  // The unified hierarchy's directory, for clone3(CLONE_INTO_CGROUP); empty on pure v1.
+  // The unified hierarchy's directory (O_PATH) for clone3(CLONE_INTO_CGROUP), on pure v2 only;
+  // an empty UniqueFd elsewhere, since v1 hierarchies must be joined by add_process() anyway.
   Result<UniqueFd> open_unified_dir() const;
   oci::CgroupRecord record() const;
   // Absolute directory of this cgroup in the hierarchy holding `controller` ("memory", or "" for
   // the unified one); empty when the host has no such hierarchy.
   std::string directory_of(std::string_view controller) const;
+  const std::vector<std::string>& directories() const { return directories_; }
+  Layout layout() const { return host_.layout; }
 
  private:
-  Host host_;
+  Result<void> write_resources(const oci::Resources& resources, bool devices);
+  const std::string* unified_directory() const;
+  std::string pids_directory() const;
+
+  Host host_;                             // only the hierarchies this cgroup is in
   std::vector<std::string> directories_;  // one per host_.hierarchies entry, absolute
   std::string driver_;
   bool owned_ = true;

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "core/files.hpp"
+#include "plan/seccomp.hpp"
 
 namespace mkrun::plan {
 
@@ -450,6 +451,13 @@ Result<std::unique_ptr<PreparedPlan>> build_plan(const BuildInputs& inputs) {
   plan.preserve_fds = inputs.preserve_fds;
   plan.new_session_keyring = !inputs.no_new_keyring;
   plan.keyring_name = prepared->keep("_ses." + inputs.container_id);
+  if (linux.seccomp) {
+    auto program = MKRUN_TRY(compile_seccomp(*linux.seccomp));
+    prepared->seccomp_filter = std::move(program.filter);
+    plan.seccomp_filter = prepared->seccomp_filter.data();
+    plan.seccomp_length = static_cast<unsigned short>(prepared->seccomp_filter.size());
+    plan.seccomp_flags = program.flags;
+  }
 
   plan.joins = prepared->joins.data();
   plan.join_count = prepared->joins.size();

@@ -1,0 +1,21 @@
+// linux.seccomp to a BPF program, compiled with libseccomp in mkrun before the clone; the init
+// loads it with a raw seccomp() call, last before execve.
+#pragma once
+
+#include <linux/filter.h>
+
+#include <vector>
+
+#include "mkrun/oci/spec.hpp"
+#include "mkrun/runtime/error.hpp"
+
+namespace mkrun::plan {
+
+struct SeccompProgram {
+  std::vector<sock_filter> filter;
+  unsigned flags = 0;  // SECCOMP_FILTER_FLAG_*
+};
+
+Result<SeccompProgram> compile_seccomp(const oci::Seccomp& seccomp);
+
+}  // namespace mkrun::plan
