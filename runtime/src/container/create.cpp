@@ -16,6 +16,7 @@
 
 #include <ctime>
 #include <climits>
+#include <cstring>
 #include <cstdlib>
 #include <functional>
 #include <vector>
@@ -381,6 +382,28 @@ Result<void> spawn_init(Creation& c) {
   return {};
 }
 
+// Receives the pty master the init sent over the console socketpair (foreground `run`).
+Result<UniqueFd> receive_pty_master(int socket) {
+  char payload[4096];
+  iovec data{payload, sizeof payload};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return fail_errno("receive the pty master");
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  if (header == nullptr || header->cmsg_type != SCM_RIGHTS) return fail("the container init sent no pty master");
+  int fd = -1;
+  std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
+  return UniqueFd(fd);
+}
+
 Result<void> write_pid_file(const std::string& path, pid_t pid) {
   if (path.empty()) return {};
   std::string absolute = path.starts_with('/') ? path : current_directory() + "/" + path;
@@ -409,8 +432,10 @@ Result<CreatedContainer> create_container(const GlobalOptions& global, const Cre
   c.record.status = "created";
   MKRUN_CHECK(c.dir->save(c.record));
   MKRUN_CHECK(write_pid_file(options.pid_file, c.init_pid));
+  UniqueFd pty_master;
+  if (c.console_receiver) pty_master = MKRUN_TRY(receive_pty_master(c.console_receiver.get()));
   c.undo.commit();
-  return CreatedContainer{c.init_pid, std::move(c.console_receiver)};
+  return CreatedContainer{c.init_pid, std::move(pty_master)};
 }
 
 }  // namespace mkrun::runtime::internal
