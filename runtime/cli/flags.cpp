@@ -1,0 +1,492 @@
+#include "flags.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <limits>
+#include <map>
+#include <utility>
+
+#include "log.hpp"
+
+namespace mkrun::cli {
+namespace {
+
+std::optional<bool> parse_go_bool(std::string_view text) {
+  constexpr std::array<std::string_view, 6> kTrue = {"1", "t", "T", "TRUE", "true", "True"};
+  constexpr std::array<std::string_view, 6> kFalse = {"0", "f", "F", "FALSE", "false", "False"};
+  if (std::ranges::find(kTrue, text) != kTrue.end()) return true;
+  if (std::ranges::find(kFalse, text) != kFalse.end()) return false;
+  return std::nullopt;
+}
+
+// Go's base prefixes for ParseInt(s, 0, ...): 0x, 0o, 0b, or a leading 0 for octal.
+int take_base_prefix(std::string_view& digits) {
+  if (digits.size() < 2 || digits[0] != '0') return 10;
+  switch (std::tolower(static_cast<unsigned char>(digits[1]))) {
+    case 'x':
+      digits.remove_prefix(2);
+      return 16;
+    case 'o':
+      digits.remove_prefix(2);
+      return 8;
+    case 'b':
+      digits.remove_prefix(2);
+      return 2;
+    default:
+      digits.remove_prefix(1);
+      return 8;
+  }
+}
+
+// strconv.ParseInt(text, 0, 64), without the '_' digit separators Go also allows there.
+std::expected<long long, std::string> parse_go_int(std::string_view text) {
+  const bool negative = text.starts_with('-');
+  if (negative || text.starts_with('+')) text.remove_prefix(1);
+  const int base = take_base_prefix(text);
+  if (text.empty()) return std::unexpected("parse error");
+  unsigned long long magnitude = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), magnitude, base);
+  if (ec == std::errc::invalid_argument || end != text.data() + text.size()) {
+    return std::unexpected("parse error");
+  }
+  constexpr auto kMax = static_cast<unsigned long long>(std::numeric_limits<long long>::max());
+  // The most negative value has a magnitude one past the largest positive one.
+  if (ec == std::errc::result_out_of_range || magnitude > kMax + (negative ? 1 : 0)) {
+    return std::unexpected("value out of range");
+  }
+  return negative ? static_cast<long long>(0 - magnitude) : static_cast<long long>(magnitude);
+}
+
+// The value kinds of the flag tables. A Go bool flag is marked zero_tokens: it never takes the
+// next argument (Go's IsBoolFlag); the parser hands it "true" or the text after '='.
+po::typed_value<GoBool>* go_bool() {
+  return po::value<GoBool>()->zero_tokens()->default_value(GoBool{}, "false");
+}
+po::typed_value<GoInt>* go_int() {
+  return po::value<GoInt>()->default_value(GoInt{}, "0");
+}
+po::typed_value<std::string>* go_string(std::string fallback = "") {
+  return po::value<std::string>()->default_value(std::move(fallback));
+}
+
+bool is_bool_flag(const po::option_description& option) {
+  return option.semantic()->max_tokens() == 0;
+}
+
+// A flag by one of its names as typed without dashes: a long name, or a one-letter alias, which
+// Boost keeps as the short name "-b".
+const po::option_description* find_flag(const po::options_description& options,
+                                        std::string_view name) {
+  if (name.empty()) return nullptr;
+  std::string key(name);
+  if (const auto* option = options.find_nothrow(key, false)) return option;
+  if (name.size() == 1) return options.find_nothrow("-" + key, false);
+  return nullptr;
+}
+
+// urfave's argIsFlag: "--x", "-x", "--x=v" or "-x=v" where x is a name in the table.
+bool names_flag(const po::options_description& options, std::string_view arg) {
+  if (arg == "-" || !arg.starts_with('-')) return false;
+  if (arg.starts_with("--")) arg.remove_prefix(2);
+  if (arg.starts_with('-')) arg.remove_prefix(1);
+  return find_flag(options, arg.substr(0, arg.find('='))) != nullptr;
+}
+
+// Runs the flag's Boost validator on `value`: Go's flag.Value.Set reports a bad value at once,
+// before it looks at the flags that follow.
+std::optional<std::string> value_error(const po::option_description& option,
+                                       const std::string& value) {
+  boost::any scratch;
+  try {
+    option.semantic()->parse(scratch, {value}, true);
+  } catch (const GoValueError& error) {
+    return error.reason();
+  }
+  return std::nullopt;
+}
+
+FlagError usage_error(std::string message) {
+  return {FlagError::Kind::usage, std::move(message)};
+}
+
+// One flag as Go's FlagSet.parseOne sees it, after the dashes.
+struct FlagToken {
+  std::string name;
+  std::optional<std::string> value;  // the text after '=', if any
+};
+
+std::expected<FlagToken, FlagError> split_flag_token(std::string_view arg) {
+  std::string_view name = arg.substr(arg[1] == '-' ? 2 : 1);
+  if (name.empty() || name[0] == '-' || name[0] == '=') {
+    return std::unexpected(usage_error("bad flag syntax: " + std::string(arg)));
+  }
+  const std::size_t equals = name.find('=', 1);
+  if (equals == std::string_view::npos) return FlagToken{std::string(name), std::nullopt};
+  return FlagToken{std::string(name.substr(0, equals)), std::string(name.substr(equals + 1))};
+}
+
+// The flags given so far: the last value of each (Go keeps the last one) and the names it came
+// under (for urfave's two-forms check), by the flag's long name.
+struct FlagsSeen {
+  std::map<std::string, po::option> last_value;
+  std::map<std::string, std::vector<std::string>> names;
+
+  void add(const po::option_description& option, const std::string& name, std::string value) {
+    po::option parsed(option.long_name(), {std::move(value)});
+    parsed.original_tokens = {"-" + name};
+    last_value.insert_or_assign(option.long_name(), std::move(parsed));
+    auto& spellings = names[option.long_name()];
+    if (std::ranges::find(spellings, name) == spellings.end()) spellings.push_back(name);
+  }
+};
+
+// urfave's normalizeFlags: "Cannot use two forms of the same flag: b bundle" when a flag came
+// under its long name and its alias. The first such flag in table order is named.
+std::optional<FlagError> two_forms_error(const po::options_description& options,
+                                         const FlagsSeen& seen) {
+  for (const auto& option : options.options()) {
+    const std::string& long_name = option->long_name();
+    const auto found = seen.names.find(long_name);
+    if (found == seen.names.end() || found->second.size() < 2) continue;
+    const auto alias = std::ranges::find_if(
+        found->second, [&](const std::string& name) { return name != long_name; });
+    return FlagError{FlagError::Kind::two_forms,
+                     "Cannot use two forms of the same flag: " + *alias + " " + long_name};
+  }
+  return std::nullopt;
+}
+
+// Go's parseOne for one flag whose name is known; may take the next argument as its value.
+std::expected<void, FlagError> take_flag(const po::option_description& option,
+                                         const FlagToken& token, std::span<const std::string> args,
+                                         std::size_t& next, FlagsSeen& seen) {
+  std::string value;
+  if (is_bool_flag(option)) {
+    value = token.value.value_or("true");
+    if (auto reason = value_error(option, value)) {
+      return std::unexpected(usage_error("invalid boolean value " + go_quote(value) + " for -" +
+                                         token.name + ": " + *reason));
+    }
+  } else {
+    if (token.value) {
+      value = *token.value;
+    } else if (next < args.size()) {
+      value = args[next++];
+    } else {
+      return std::unexpected(usage_error("flag needs an argument: -" + token.name));
+    }
+    if (auto reason = value_error(option, value)) {
+      return std::unexpected(usage_error("invalid value " + go_quote(value) + " for flag -" +
+                                         token.name + ": " + *reason));
+    }
+  }
+  seen.add(option, token.name, std::move(value));
+  return {};
+}
+
+struct CommandRule {
+  std::string_view name;
+  std::size_t min_args;
+  std::size_t max_args;
+};
+
+// runc's checkArgs calls for each command.
+constexpr std::array<CommandRule, 8> kCommands = {{
+    {"create", 1, 1},
+    {"delete", 1, 1},
+    {"kill", 1, 2},
+    {"list", 0, 0},
+    {"run", 1, 1},
+    {"spec", 0, 0},
+    {"start", 1, 1},
+    {"state", 1, 1},
+}};
+
+const CommandRule* find_command(std::string_view name) {
+  const auto found = std::ranges::find(kCommands, name, &CommandRule::name);
+  return found == kCommands.end() ? nullptr : &*found;
+}
+
+// runc's checkArgs messages; the program is named as invoked (os.Args[0]).
+std::optional<std::string> argument_count_error(const ProgramInfo& info, const CommandRule& rule,
+                                                std::size_t count) {
+  std::string requirement;
+  std::size_t expected = 0;
+  if (rule.min_args == rule.max_args && count != rule.min_args) {
+    requirement = "exactly", expected = rule.min_args;
+  } else if (count < rule.min_args) {
+    requirement = "a minimum of", expected = rule.min_args;
+  } else if (count > rule.max_args) {
+    requirement = "a maximum of", expected = rule.max_args;
+  } else {
+    return std::nullopt;
+  }
+  return info.program + ": \"" + std::string(rule.name) + "\" requires " + requirement + " " +
+         std::to_string(expected) + " argument(s)";
+}
+
+// A help or version screen: stdout, exit 0.
+Exit screen(std::string out) {
+  return Exit{0, std::move(out), "", false};
+}
+
+// A usage error: the screen on stdout, `error` in the log, exit 1.
+Exit usage_failure(std::string out, std::string error) {
+  return Exit{1, std::move(out), std::move(error), false};
+}
+
+// urfave's helpCommand: an unknown topic is an ExitCoder with status 3, whose text urfave writes
+// to its ErrWriter with a newline; runc's ErrWriter logs that text as it is.
+Exit no_help_topic(std::string_view topic) {
+  return Exit{3, "", "No help topic for '" + std::string(topic) + "'\n", true};
+}
+
+Exit help_topic(std::span<const std::string> topics, const ProgramInfo& info) {
+  if (topics.empty() || topics[0] == "help" || topics[0] == "h") {
+    return screen(app_help(info));
+  }
+  if (auto help = command_help(topics[0])) return screen(std::move(*help));
+  return no_help_topic(topics[0]);
+}
+
+// urfave's App.Run on a global flag error: "Incorrect Usage." with a period, then the app help.
+Exit global_usage_error(const FlagError& error, const ProgramInfo& info) {
+  std::string out = error.kind == FlagError::Kind::two_forms
+                        ? error.message + "\n"
+                        : "Incorrect Usage. " + error.message + "\n\n";
+  out += app_help(info);
+  return usage_failure(std::move(out), error.message);
+}
+
+GlobalFlags global_flags(const ParsedFlags& parsed) {
+  GlobalFlags flags;
+  flags.debug = parsed.flag("debug");
+  flags.log = parsed.text("log");
+  flags.log_format = parsed.text("log-format");
+  if (parsed.given("root")) flags.root = parsed.text("root");
+  flags.systemd_cgroup = parsed.flag("systemd-cgroup");
+  flags.rootless = parsed.text("rootless");
+  flags.cgroup_manager = parsed.text("cgroup-manager");
+  return flags;
+}
+
+// Go's filepath.Clean for an absolute path.
+std::string clean_absolute(std::string_view path) {
+  std::vector<std::string_view> parts;
+  while (!path.empty()) {
+    const std::size_t slash = path.find('/');
+    const std::string_view part = path.substr(0, slash);
+    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    parts.push_back(part);
+  }
+  std::string clean;
+  for (std::string_view part : parts) {
+    clean += '/';
+    clean += part;
+  }
+  return clean.empty() ? "/" : clean;
+}
+
+}  // namespace
+
+void validate(boost::any& store, const std::vector<std::string>& tokens, GoBool*, int) {
+  const std::string& text = po::validators::get_single_string(tokens);
+  const std::optional<bool> value = parse_go_bool(text);
+  if (!value) throw GoValueError("parse error");
+  store = GoBool{*value};
+}
+
+void validate(boost::any& store, const std::vector<std::string>& tokens, GoInt*, int) {
+  const auto value = parse_go_int(po::validators::get_single_string(tokens));
+  if (!value) throw GoValueError(value.error());
+  store = GoInt{*value};
+}
+
+bool ParsedFlags::flag(std::string_view name) const {
+  return values[std::string(name)].as<GoBool>().value;
+}
+
+std::string ParsedFlags::text(std::string_view name) const {
+  return values[std::string(name)].as<std::string>();
+}
+
+long long ParsedFlags::number(std::string_view name) const {
+  return values[std::string(name)].as<GoInt>().value;
+}
+
+bool ParsedFlags::given(std::string_view name) const {
+  const auto found = values.find(std::string(name));
+  return found != values.end() && !found->second.defaulted();
+}
+
+std::expected<ParsedFlags, FlagError> parse_go_flags(const po::options_description& options,
+                                                     std::span<const std::string> args) {
+  FlagsSeen seen;
+  std::size_t next = 0;
+  while (next < args.size()) {
+    const std::string& arg = args[next];
+    if (arg.size() < 2 || arg[0] != '-') break;  // the first argument that is not a flag
+    ++next;
+    if (arg == "--") break;
+    const auto token = split_flag_token(arg);
+    if (!token) return std::unexpected(token.error());
+    const po::option_description* option = find_flag(options, token->name);
+    if (option == nullptr) {
+      return std::unexpected(usage_error("flag provided but not defined: -" + token->name));
+    }
+    if (auto taken = take_flag(*option, *token, args, next, seen); !taken) {
+      return std::unexpected(taken.error());
+    }
+  }
+  if (auto error = two_forms_error(options, seen)) return std::unexpected(*error);
+
+  ParsedFlags parsed;
+  po::parsed_options given(&options);
+  for (auto& [name, option] : seen.last_value) given.options.push_back(std::move(option));
+  po::store(given, parsed.values);  // the values were validated above; this adds the defaults
+  parsed.args.assign(args.begin() + static_cast<std::ptrdiff_t>(next), args.end());
+  return parsed;
+}
+
+bool reorders_args(std::string_view command) {
+  // exec.go and ps.go set SkipArgReorder: `exec ID sh -c x` must leave `-c` to sh.
+  return command != "exec" && command != "ps";
+}
+
+std::vector<std::string> reorder_args(std::string_view command,
+                                      const po::options_description& options,
+                                      std::span<const std::string> args) {
+  if (!reorders_args(command)) return {args.begin(), args.end()};
+  std::vector<std::string> flags;
+  std::vector<std::string> rest;
+  // Like urfave, the argument after any flag without '=' moves with it when it does not start
+  // with '-', even after a boolean flag: `kill ID --all 9` becomes `--all 9 ID`, as in runc.
+  bool next_may_be_value = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") {
+      rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+      break;
+    }
+    if (next_may_be_value && !arg.starts_with('-')) {
+      next_may_be_value = false;
+      flags.push_back(arg);
+    } else if (names_flag(options, arg)) {
+      flags.push_back(arg);
+      next_may_be_value = arg.find('=') == std::string::npos;
+    } else {
+      rest.push_back(arg);
+    }
+  }
+  flags.insert(flags.end(), rest.begin(), rest.end());
+  return flags;
+}
+
+po::options_description global_options() {
+  po::options_description options;
+  auto add = options.add_options();
+  add("debug", go_bool())("log", go_string())("log-format", go_string("text"));
+  add("root", po::value<std::string>());  // no default: without --root, default_root() applies
+  // runc 1.1's path to criu, accepted so configurations that pass it keep working; mkrun has no
+  // checkpoint/restore to use it (and runc 1.2 dropped the flag).
+  add("criu", go_string("criu"));
+  add("systemd-cgroup", go_bool())("rootless", go_string("auto"));
+  // crun's name for the cgroup driver, which podman passes to the runtimes it knows as crun.
+  add("cgroup-manager", go_string());
+  add("help,h", go_bool())("version,v", go_bool());
+  return options;
+}
+
+std::optional<po::options_description> command_options(std::string_view command) {
+  const bool is_run = command == "run";
+  po::options_description options;
+  auto add = options.add_options();
+  if (command == "create" || is_run) {
+    add("bundle,b", go_string())("console-socket", go_string());
+    if (is_run) add("detach,d", go_bool())("keep", go_bool());
+    add("pid-file", go_string());
+    if (is_run) add("no-subreaper", go_bool());
+    add("no-pivot", go_bool())("no-new-keyring", go_bool())("preserve-fds", go_int());
+  } else if (command == "kill") {
+    add("all,a", go_bool());
+  } else if (command == "delete") {
+    add("force,f", go_bool());
+  } else if (command == "list") {
+    add("format,f", go_string("table"))("quiet,q", go_bool());
+  } else if (command == "spec") {
+    add("bundle,b", go_string())("rootless", go_bool());
+  } else if (command != "start" && command != "state") {
+    return std::nullopt;
+  }
+  add("help,h", go_bool());  // urfave appends its help flag to every command's flags
+  return options;
+}
+
+std::expected<GlobalParse, Exit> parse_global(std::span<const std::string> args,
+                                              const ProgramInfo& info) {
+  auto parsed = parse_go_flags(global_options(), args);
+  if (!parsed) return std::unexpected(global_usage_error(parsed.error(), info));
+  if (parsed->flag("help")) return std::unexpected(screen(app_help(info)));
+  if (parsed->flag("version")) return std::unexpected(screen(version_text(info)));
+  return GlobalParse{global_flags(*parsed), std::move(parsed->args)};
+}
+
+std::expected<Invocation, Exit> parse_command(const GlobalFlags& global,
+                                              std::span<const std::string> rest,
+                                              const ProgramInfo& info) {
+  // urfave runs its help action when no command is named, and for `help`/`h`.
+  if (rest.empty()) return std::unexpected(screen(app_help(info)));
+  const std::string& name = rest[0];
+  if (name == "help" || name == "h") return std::unexpected(help_topic(rest.subspan(1), info));
+  const CommandRule* rule = find_command(name);
+  const auto options = command_options(name);
+  const auto help = command_help(name);
+  if (rule == nullptr || !options || !help) return std::unexpected(no_help_topic(name));
+
+  auto parsed = parse_go_flags(*options, reorder_args(name, *options, rest.subspan(1)));
+  if (!parsed) {
+    const std::string& message = parsed.error().message;
+    return std::unexpected(usage_failure("Incorrect Usage: " + message + "\n\n" + *help, message));
+  }
+  if (parsed->flag("help")) return std::unexpected(screen(*help));
+  if (auto error = argument_count_error(info, *rule, parsed->args.size())) {
+    return std::unexpected(usage_failure("Incorrect Usage.\n\n" + *help, *error));
+  }
+  return Invocation{global, name, std::move(*parsed)};
+}
+
+std::expected<bool, std::string> resolve_rootless(std::string_view value, bool running_as_root) {
+  std::string lower(value);
+  std::ranges::transform(lower, lower.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower.empty() || lower == "auto") return !running_as_root;
+  if (const auto parsed = parse_go_bool(value)) return *parsed;
+  // runc's parseBoolOrAuto returns strconv.ParseBool's error as it is.
+  return std::unexpected("strconv.ParseBool: parsing " + go_quote(value) + ": invalid syntax");
+}
+
+std::expected<bool, std::string> resolve_systemd_cgroup(bool systemd_cgroup,
+                                                        std::string_view cgroup_manager) {
+  if (cgroup_manager.empty() || cgroup_manager == "cgroupfs" || cgroup_manager == "disabled") {
+    return systemd_cgroup;
+  }
+  if (cgroup_manager == "systemd") return true;
+  return std::unexpected("unknown cgroup manager specified");  // crun's words
+}
+
+std::string absolute_path(std::string_view path, std::string_view cwd) {
+  if (path.starts_with('/')) return clean_absolute(path);
+  std::string joined(cwd);
+  joined += '/';
+  joined += path;
+  return clean_absolute(joined);
+}
+
+}  // namespace mkrun::cli

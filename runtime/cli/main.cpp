@@ -1,0 +1,60 @@
+// mkrun: parse the command line as runc does, set up the log, run one command.
+#include <algorithm>
+#include <exception>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "flags.hpp"
+#include "log.hpp"
+
+namespace mkrun::cli {
+namespace {
+
+// A help screen, a version or a usage error: the screen on stdout, the error in the log.
+int finish(const Exit& exit) {
+  write_stdout(exit.out);
+  if (!exit.error.empty()) {
+    if (exit.verbatim) {
+      logger().fatal_verbatim(exit.error);
+    } else {
+      logger().fatal(exit.error);
+    }
+  }
+  return exit.code;
+}
+
+LogSettings log_settings(const GlobalFlags& flags) {
+  return {.path = flags.log, .format = flags.log_format, .debug = flags.debug};
+}
+
+// urfave's App.Run order: global flags, help and version, then runc's Before hook (the log),
+// then the command with its own flags, so command usage errors land in --log.
+int run_mkrun(std::span<const std::string> args, const ProgramInfo& info) {
+  auto global = parse_global(args, info);
+  if (!global) return finish(global.error());
+  if (auto configured = logger().configure(log_settings(global->flags)); !configured) {
+    logger().fatal(configured.error());
+    return 1;
+  }
+  auto invocation = parse_command(global->flags, global->rest, info);
+  if (!invocation) return finish(invocation.error());
+  return run_command(*invocation);
+}
+
+}  // namespace
+}  // namespace mkrun::cli
+
+int main(int argc, char** argv) {
+  // The library reports errors as values; what can throw here is Boost.Program_options, the
+  // standard library (bad_alloc) and Boost's any_cast on a programming error. None of it may
+  // escape main as a crash: runc's callers expect a logged error and exit 1.
+  try {
+    const std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+    return mkrun::cli::run_mkrun(args, mkrun::cli::program_info(argc > 0 ? argv[0] : "mkrun"));
+  } catch (const std::exception& error) {
+    mkrun::cli::logger().fatal(error.what());
+    return 1;
+  }
+}

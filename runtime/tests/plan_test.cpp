@@ -9,7 +9,9 @@
 using namespace mkrun;
 
 namespace {
-std::vector<oci::Namespace> namespaces(std::initializer_list<oci::Namespace> list) { return list; }
+std::vector<oci::Namespace> namespaces(std::initializer_list<oci::Namespace> list) {
+  return list;
+}
 }  // namespace
 
 TEST_CASE("new namespaces are created at clone, cgroup and time afterwards", "[plan]") {
@@ -82,7 +84,8 @@ TEST_CASE("mount options split into flags, propagation and data", "[plan]") {
 
 TEST_CASE("capability names map to bits, unknown ones are reported", "[plan]") {
   std::vector<std::string> unknown;
-  uint64_t mask = plan::capability_mask({"CAP_CHOWN", "CAP_KILL", "CAP_BOGUS", "cap_net_raw"}, 40, &unknown);
+  uint64_t mask =
+      plan::capability_mask({"CAP_CHOWN", "CAP_KILL", "CAP_BOGUS", "cap_net_raw"}, 40, &unknown);
   CHECK(mask == ((1ULL << 0) | (1ULL << 5) | (1ULL << 13)));
   REQUIRE(unknown.size() == 1);
   CHECK(unknown[0] == "CAP_BOGUS");
@@ -105,7 +108,8 @@ TEST_CASE("the plan holds the process and the default /dev", "[plan]") {
   spec.process->user.uid = 1000;
   spec.process->rlimits = {{"RLIMIT_NOFILE", 1024, 1024}};
   spec.hostname = "box";
-  spec.mounts = {{"/proc", "proc", "proc", {}, {}, {}}, {"/dev", "tmpfs", "tmpfs", {"nosuid", "mode=755"}, {}, {}}};
+  spec.mounts = {{"/proc", "proc", "proc", {}, {}, {}},
+                 {"/dev", "tmpfs", "tmpfs", {"nosuid", "mode=755"}, {}, {}}};
   spec.linux = oci::Linux{};
   spec.linux->namespaces = {{"pid", ""}, {"mount", ""}, {"uts", ""}};
   spec.linux->maskedPaths = {"/proc/kcore"};

@@ -11,7 +11,10 @@ TEST_CASE("a seccomp profile compiles to a BPF program", "[seccomp]") {
   profile.flags = {"SECCOMP_FILTER_FLAG_SPEC_ALLOW"};
   profile.syscalls = {
       {{"read", "write", "no_such_syscall"}, "SCMP_ACT_ALLOW", std::nullopt, {}},
-      {{"personality"}, "SCMP_ACT_ALLOW", std::nullopt, {{0, 0, 0, "SCMP_CMP_EQ"}, {0, 8, 0, "SCMP_CMP_EQ"}}},
+      {{"personality"},
+       "SCMP_ACT_ALLOW",
+       std::nullopt,
+       {{0, 0, 0, "SCMP_CMP_EQ"}, {0, 8, 0, "SCMP_CMP_EQ"}}},
       {{"clone"}, "SCMP_ACT_ALLOW", std::nullopt, {{0, 0x7E020000, 0, "SCMP_CMP_MASKED_EQ"}}},
   };
   auto program = plan::compile_seccomp(profile);
@@ -23,11 +26,14 @@ TEST_CASE("a seccomp profile compiles to a BPF program", "[seccomp]") {
 TEST_CASE("seccomp errors name the bad value", "[seccomp]") {
   oci::Seccomp profile;
   profile.defaultAction = "SCMP_ACT_BOGUS";
-  CHECK(plan::compile_seccomp(profile).error().render() == "unknown seccomp action \"SCMP_ACT_BOGUS\"");
+  CHECK(plan::compile_seccomp(profile).error().render() ==
+        "unknown seccomp action \"SCMP_ACT_BOGUS\"");
   profile.defaultAction = "SCMP_ACT_ALLOW";
   profile.syscalls = {{{"read"}, "SCMP_ACT_ERRNO", 1, {{0, 1, 0, "SCMP_CMP_SOMETIMES"}}}};
-  CHECK(plan::compile_seccomp(profile).error().render() == "unknown seccomp operator \"SCMP_CMP_SOMETIMES\"");
+  CHECK(plan::compile_seccomp(profile).error().render() ==
+        "unknown seccomp operator \"SCMP_CMP_SOMETIMES\"");
   profile.syscalls = {};
   profile.architectures = {"SCMP_ARCH_VAX"};
-  CHECK(plan::compile_seccomp(profile).error().render() == "unknown seccomp architecture \"SCMP_ARCH_VAX\"");
+  CHECK(plan::compile_seccomp(profile).error().render() ==
+        "unknown seccomp architecture \"SCMP_ARCH_VAX\"");
 }

@@ -60,8 +60,8 @@ void send_message(sync::Kind kind, int value, const char* detail) {
   if (g_fifo_fd >= 0) {
     sync::InitFailure failure{};
     failure.errc = errc;
-    memcpy(failure.detail, what.c_str(), what.size() + 1 <= sizeof failure.detail ? what.size() + 1
-                                                                                 : sizeof failure.detail);
+    memcpy(failure.detail, what.c_str(),
+           what.size() + 1 <= sizeof failure.detail ? what.size() + 1 : sizeof failure.detail);
     (void)write(g_fifo_fd, &failure, sizeof failure);
   } else {
     send_message(sync::Kind::kError, errc, what.c_str());
@@ -106,15 +106,24 @@ int open_in_root(int root_fd, const char* path, int flags) {
 
 const char* namespace_name(int type) {
   switch (type) {
-    case CLONE_NEWUSER: return "user";
-    case CLONE_NEWPID: return "pid";
-    case CLONE_NEWNET: return "network";
-    case CLONE_NEWNS: return "mount";
-    case CLONE_NEWIPC: return "ipc";
-    case CLONE_NEWUTS: return "uts";
-    case CLONE_NEWCGROUP: return "cgroup";
-    case CLONE_NEWTIME: return "time";
-    default: return "unknown";
+    case CLONE_NEWUSER:
+      return "user";
+    case CLONE_NEWPID:
+      return "pid";
+    case CLONE_NEWNET:
+      return "network";
+    case CLONE_NEWNS:
+      return "mount";
+    case CLONE_NEWIPC:
+      return "ipc";
+    case CLONE_NEWUTS:
+      return "uts";
+    case CLONE_NEWCGROUP:
+      return "cgroup";
+    case CLONE_NEWTIME:
+      return "time";
+    default:
+      return "unknown";
   }
 }
 
@@ -212,7 +221,8 @@ void mount_step(int root_fd, const plan::MountStep& step) {
   int target = make_mount_point(root_fd, step.destination, step.source_is_directory);
   FdPath target_path(target);
   if (step.bind) {
-    if (mount(step.source, target_path.c_str(), nullptr, MS_BIND | (step.flags & MS_REC), nullptr) < 0) {
+    if (mount(step.source, target_path.c_str(), nullptr, MS_BIND | (step.flags & MS_REC), nullptr) <
+        0) {
       fail(errno, "bind mount `", step.source, "` to `", shown, "`");
     }
   } else if (mount(step.source, target_path.c_str(), step.fstype, step.flags, step.data) < 0) {
@@ -224,11 +234,11 @@ void mount_step(int root_fd, const plan::MountStep& step) {
   int mounted = open_in_root(root_fd, step.destination, O_PATH);
   if (mounted < 0) fail(errno, "open `", shown, "` after mounting it");
   FdPath mounted_path(mounted);
-  if (step.remount_after_bind &&
-      mount(nullptr, mounted_path.c_str(), nullptr, MS_REMOUNT | MS_BIND | step.flags, nullptr) < 0) {
+  if (step.remount_after_bind && mount(nullptr, mounted_path.c_str(), nullptr,
+                                       MS_REMOUNT | MS_BIND | step.flags, nullptr) < 0) {
     // Flags the mount already has locked (nodev/nosuid/noexec in a user namespace) must be
     // kept on remount; retry with them added.
-    struct statfs info{};
+    struct statfs info {};
     unsigned long locked = 0;
     if (fstatfs(mounted, &info) == 0) {
       if ((info.f_flags & ST_NOSUID) != 0) locked |= MS_NOSUID;
@@ -240,13 +250,15 @@ void mount_step(int root_fd, const plan::MountStep& step) {
       fail(errno, "remount `", shown, "`");
     }
   }
-  if (step.propagation != 0 && mount(nullptr, mounted_path.c_str(), nullptr, step.propagation, nullptr) < 0) {
+  if (step.propagation != 0 &&
+      mount(nullptr, mounted_path.c_str(), nullptr, step.propagation, nullptr) < 0) {
     fail(errno, "set propagation of `", shown, "`");
   }
   if (step.recursive_readonly) {
     mount_attr attr{};
     attr.attr_set = MOUNT_ATTR_RDONLY;
-    if (syscall(SYS_mount_setattr, mounted, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
+    if (syscall(SYS_mount_setattr, mounted, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) <
+        0) {
       fail(errno, "make `", shown, "` recursively read-only");
     }
   }
@@ -264,9 +276,9 @@ void bind_cgroup_hierarchies(int root_fd, const ChildPlan& plan) {
     close(target);
     int mounted = open_in_root(root_fd, bind.destination, O_PATH);
     FdPath mounted_path(mounted);
-    if (mounted < 0 || mount(nullptr, mounted_path.c_str(), nullptr,
-                             MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                             nullptr) < 0) {
+    if (mounted < 0 ||
+        mount(nullptr, mounted_path.c_str(), nullptr,
+              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
       fail(errno, "remount `/", bind.destination, "` read-only");
     }
     close(mounted);
@@ -380,7 +392,8 @@ void run_child_hooks(const plan::HookList& hooks) {
 void pivot_into(const ChildPlan& plan) {
   if (plan.no_pivot) {
     if (chdir(plan.rootfs) < 0) fail(errno, "chdir `", plan.rootfs, "`");
-    if (mount(plan.rootfs, "/", nullptr, MS_MOVE, nullptr) < 0) fail(errno, "move the rootfs to `/`");
+    if (mount(plan.rootfs, "/", nullptr, MS_MOVE, nullptr) < 0)
+      fail(errno, "move the rootfs to `/`");
     if (chroot(".") < 0) fail(errno, "chroot `", plan.rootfs, "`");
     if (chdir("/") < 0) fail(errno, "chdir `/`");
     return;
@@ -392,7 +405,8 @@ void pivot_into(const ChildPlan& plan) {
   // removes it without needing a directory for it inside the rootfs.
   if (syscall(SYS_pivot_root, ".", ".") < 0) fail(errno, "pivot_root `", plan.rootfs, "`");
   if (fchdir(old_root) < 0) fail(errno, "fchdir to the old root");
-  if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail(errno, "make the old root a slave");
+  if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+    fail(errno, "make the old root a slave");
   if (umount2(".", MNT_DETACH) < 0) fail(errno, "unmount the old root");
   close(old_root);
   if (chdir("/") < 0) fail(errno, "chdir `/`");
@@ -401,14 +415,13 @@ void pivot_into(const ChildPlan& plan) {
 void mask_paths(const ChildPlan& plan) {
   for (size_t i = 0; i < plan.masked_count; ++i) {
     const char* path = plan.masked_paths[i];
-    struct stat info{};
+    struct stat info {};
     if (stat(path, &info) < 0) {
       if (errno == ENOENT) continue;
       fail(errno, "stat masked path `", path, "`");
     }
-    int result = S_ISDIR(info.st_mode)
-                     ? mount("tmpfs", path, "tmpfs", MS_RDONLY, nullptr)
-                     : mount("/dev/null", path, nullptr, MS_BIND, nullptr);
+    int result = S_ISDIR(info.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, nullptr)
+                                       : mount("/dev/null", path, nullptr, MS_BIND, nullptr);
     if (result < 0) fail(errno, "mask `", path, "`");
   }
 }
@@ -420,25 +433,27 @@ void make_paths_readonly(const ChildPlan& plan) {
       if (errno == ENOENT) continue;
       fail(errno, "bind `", path, "` read-only");
     }
-    struct statfs info{};
+    struct statfs info {};
     unsigned long keep = 0;
     if (statfs(path, &info) == 0) {
       if ((info.f_flags & ST_NOSUID) != 0) keep |= MS_NOSUID;
       if ((info.f_flags & ST_NODEV) != 0) keep |= MS_NODEV;
       if ((info.f_flags & ST_NOEXEC) != 0) keep |= MS_NOEXEC;
     }
-    if (mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | keep, nullptr) < 0) {
+    if (mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | keep, nullptr) <
+        0) {
       fail(errno, "remount `", path, "` read-only");
     }
   }
 }
 
 void finish_rootfs(const ChildPlan& plan) {
-  mask_paths(plan);
-  make_paths_readonly(plan);
+  // Sysctls first: /proc/sys is usually among the read-only paths.
   for (size_t i = 0; i < plan.sysctl_count; ++i) {
     write_proc_file(plan.sysctls[i].path, plan.sysctls[i].value);
   }
+  mask_paths(plan);
+  make_paths_readonly(plan);
   if (plan.hostname != nullptr && sethostname(plan.hostname, strlen(plan.hostname)) < 0) {
     fail(errno, "sethostname `", plan.hostname, "`");
   }
@@ -446,7 +461,7 @@ void finish_rootfs(const ChildPlan& plan) {
     fail(errno, "setdomainname `", plan.domainname, "`");
   }
   if (plan.readonly_root) {
-    struct statfs info{};
+    struct statfs info {};
     unsigned long keep = 0;
     if (statfs("/", &info) == 0) {
       if ((info.f_flags & ST_NOSUID) != 0) keep |= MS_NOSUID;
@@ -476,6 +491,10 @@ void prepare_rootfs(const ChildPlan& plan) {
   bind_cgroup_hierarchies(root_fd, plan);
   for (size_t i = 0; i < plan.device_count; ++i) create_device(root_fd, plan, plan.devices[i]);
   create_symlinks(root_fd, plan);
+  // runc creates a missing working directory.
+  if (plan.cwd_relative != nullptr && plan.cwd_relative[0] != '\0') {
+    close(make_mount_point(root_fd, plan.cwd_relative, true));
+  }
   if (plan.terminal && plan.console_socket_fd >= 0) setup_console(root_fd, plan);
   close(root_fd);
 
@@ -493,8 +512,9 @@ void set_rlimits(const ChildPlan& plan) {
   for (size_t i = 0; i < plan.rlimit_count; ++i) {
     rlimit limit{plan.rlimits[i].soft, plan.rlimits[i].hard};
     if (setrlimit(static_cast<__rlimit_resource>(plan.rlimits[i].resource), &limit) < 0) {
-      fail(errno, "setrlimit ", plan.rlimits[i].resource, " to ", static_cast<long long>(plan.rlimits[i].soft),
-           ":", static_cast<long long>(plan.rlimits[i].hard));
+      fail(errno, "setrlimit ", plan.rlimits[i].resource, " to ",
+           static_cast<long long>(plan.rlimits[i].soft), ":",
+           static_cast<long long>(plan.rlimits[i].hard));
     }
   }
 }
@@ -531,7 +551,8 @@ void set_capabilities(const plan::Capabilities& caps) {
   // mkrun skips the others instead of failing (runc's default spec lists ambient caps that
   // are not inheritable).
   for (int cap = 0; cap <= caps.last_cap; ++cap) {
-    if ((caps.ambient & (1ULL << cap)) != 0) (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+    if ((caps.ambient & (1ULL << cap)) != 0)
+      (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
   }
 }
 
@@ -543,8 +564,10 @@ void become_user(const ChildPlan& plan) {
   if (plan.set_groups && setgroups(plan.additional_gid_count, plan.additional_gids) < 0) {
     fail(errno, "setgroups");
   }
-  if (setresgid(plan.gid, plan.gid, plan.gid) < 0) fail(errno, "setgid ", static_cast<long long>(plan.gid));
-  if (setresuid(plan.uid, plan.uid, plan.uid) < 0) fail(errno, "setuid ", static_cast<long long>(plan.uid));
+  if (setresgid(plan.gid, plan.gid, plan.gid) < 0)
+    fail(errno, "setgid ", static_cast<long long>(plan.gid));
+  if (setresuid(plan.uid, plan.uid, plan.uid) < 0)
+    fail(errno, "setuid ", static_cast<long long>(plan.uid));
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail(errno, "prctl PR_SET_KEEPCAPS");
   if (plan.capabilities.apply) set_capabilities(plan.capabilities);
 }
@@ -553,7 +576,7 @@ void become_user(const ChildPlan& plan) {
 void find_executable(const ChildPlan& plan, char (&resolved)[PATH_MAX]) {
   const char* name = plan.argv[0];
   auto executable = [](const char* path, int& errc) {
-    struct stat info{};
+    struct stat info {};
     if (stat(path, &info) < 0) {
       errc = errno;
       return false;
@@ -630,7 +653,8 @@ void setup_process(const ChildPlan& plan) {
   }
   if (!plan.no_new_privileges) load_seccomp(plan);
   become_user(plan);
-  if (chdir(plan.cwd) < 0) fail(errno, "chdir to cwd (\"", plan.cwd, "\") set in config.json failed");
+  if (chdir(plan.cwd) < 0)
+    fail(errno, "chdir to cwd (\"", plan.cwd, "\") set in config.json failed");
   if (plan.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
     fail(errno, "prctl PR_SET_NO_NEW_PRIVS");
   }

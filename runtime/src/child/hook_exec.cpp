@@ -84,8 +84,13 @@ bool wait_for_hook(pid_t pid, int output_fd, int timeout_seconds, Text& output) 
 bool run_one_hook(const plan::HookList& list, size_t index, Text& error, int& errc) {
   const plan::HookExec& hook = list.hooks[index];
   auto describe = [&]() -> Text& {
-    return error.add("error running ").add(list.name).add(" hook #").add(static_cast<long long>(index))
-        .add(" (").add(hook.path).add("): ");
+    return error.add("error running ")
+        .add(list.name)
+        .add(" hook #")
+        .add(static_cast<long long>(index))
+        .add(" (")
+        .add(hook.path)
+        .add("): ");
   };
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) < 0) {

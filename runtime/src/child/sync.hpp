@@ -21,7 +21,7 @@ enum class Kind : uint32_t { kStarted = 1, kGo, kInitPid, kRunHooks, kHooksDone,
 
 struct Message {
   Kind kind{};
-  int32_t value = 0;  // kInitPid: the pid; kError: the errno (0 if none)
+  int32_t value = 0;       // kInitPid: the pid; kError: the errno (0 if none)
   char detail[2048] = {};  // kError: what failed, on which path or value
 };
 

@@ -13,7 +13,8 @@ class Text {
   static constexpr size_t kCapacity = 2048;
 
   Text& add(const char* text) {
-    while (text != nullptr && *text != '\0' && length_ + 1 < kCapacity) buffer_[length_++] = *text++;
+    while (text != nullptr && *text != '\0' && length_ + 1 < kCapacity)
+      buffer_[length_++] = *text++;
     buffer_[length_] = '\0';
     return *this;
   }
@@ -33,8 +34,8 @@ class Text {
   Text& add(long long number) {
     char digits[24];
     size_t count = 0;
-    unsigned long long magnitude =
-        number < 0 ? 0ULL - static_cast<unsigned long long>(number) : static_cast<unsigned long long>(number);
+    unsigned long long magnitude = number < 0 ? 0ULL - static_cast<unsigned long long>(number)
+                                              : static_cast<unsigned long long>(number);
     do {
       digits[count++] = static_cast<char>('0' + magnitude % 10);
       magnitude /= 10;

@@ -80,7 +80,8 @@ Result<void> signal_container(const oci::ContainerRecord& record, int signal, bo
     auto cgroup = MKRUN_TRY(cgroups::Manager::from_record(host, record.cgroup));
     return cgroup.kill_all(signal);
   }
-  if (::kill(record.pid, signal) < 0) return fail_errno("kill container init " + std::to_string(record.pid));
+  if (::kill(record.pid, signal) < 0)
+    return fail_errno("kill container init " + std::to_string(record.pid));
   return {};
 }
 

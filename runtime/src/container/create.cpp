@@ -14,10 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <ctime>
 #include <climits>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
 #include <functional>
 #include <vector>
 
@@ -64,7 +64,8 @@ Result<std::string> resolve_bundle(const std::string& bundle) {
 Result<oci::Spec> load_spec(const std::string& config_text, const std::string& config_path) {
   auto spec = oci::parse_spec(config_text);
   if (!spec) return fail("parse `" + config_path + "`: " + spec.error().message);
-  if (auto valid = oci::validate_spec(*spec); !valid) return fail("invalid config: " + valid.error().message);
+  if (auto valid = oci::validate_spec(*spec); !valid)
+    return fail("invalid config: " + valid.error().message);
   return std::move(*spec);
 }
 
@@ -84,7 +85,7 @@ Result<void> check_terminal_options(const oci::Spec& spec, const CreateRequest& 
 // their numbers.
 Result<void> check_preserved_fds(unsigned count) {
   for (unsigned i = 0; i < count; ++i) {
-    struct stat info{};
+    struct stat info {};
     if (::fstat(static_cast<int>(3 + i), &info) < 0) {
       return fail_errno("unable to stat preserved-fd " + std::to_string(i) + " (of " +
                         std::to_string(count) + ")");
@@ -99,7 +100,8 @@ Result<UniqueFd> connect_console_socket(const std::string& path) {
   UniqueFd socket(fd);
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof address.sun_path) return fail("console socket path `" + path + "` is too long");
+  if (path.size() >= sizeof address.sun_path)
+    return fail("console socket path `" + path + "` is too long");
   path.copy(address.sun_path, path.size());
   if (::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) {
     return fail_errno("connect to console socket `" + path + "`");
@@ -115,10 +117,12 @@ Result<UniqueFd> state_memfd(const std::string& json) {
   return memfd;
 }
 
-Result<void> write_id_map(pid_t pid, const char* file, const std::vector<oci::IdMapping>& mappings) {
+Result<void> write_id_map(pid_t pid, const char* file,
+                          const std::vector<oci::IdMapping>& mappings) {
   std::string text;
   for (const auto& m : mappings) {
-    text += std::to_string(m.containerID) + " " + std::to_string(m.hostID) + " " + std::to_string(m.size) + "\n";
+    text += std::to_string(m.containerID) + " " + std::to_string(m.hostID) + " " +
+            std::to_string(m.size) + "\n";
   }
   return files::write_file("/proc/" + std::to_string(pid) + "/" + file, text, O_WRONLY);
 }
@@ -202,9 +206,8 @@ Result<void> load_bundle(Creation& c) {
   const std::string& root = c.spec.root->path;
   c.rootfs = root.starts_with('/') ? root : c.bundle + "/" + root;
   char resolved[PATH_MAX];
-  if (::realpath(c.rootfs.c_str(), resolved) == nullptr) {
-    return fail_errno("rootfs (\"" + c.rootfs + "\") does not exist", errno == ENOENT ? 0 : errno);
-  }
+  if (::realpath(c.rootfs.c_str(), resolved) == nullptr)
+    return fail_errno("invalid rootfs: stat " + c.rootfs);
   c.rootfs = resolved;
   MKRUN_CHECK(check_terminal_options(c.spec, c.request));
   return {};
@@ -213,7 +216,8 @@ Result<void> load_bundle(Creation& c) {
 Result<void> make_state_directory(Creation& c, const std::string& config_text) {
   c.dir = MKRUN_TRY(state::ContainerDir::create(c.global.root, c.request.options->id));
   c.undo.push([&c] { (void)c.dir->remove(); });
-  MKRUN_CHECK(files::write_file(c.dir->file(state::kConfigName), config_text, O_WRONLY | O_CREAT | O_EXCL, 0600));
+  MKRUN_CHECK(files::write_file(c.dir->file(state::kConfigName), config_text,
+                                O_WRONLY | O_CREAT | O_EXCL, 0600));
   std::string fifo = c.dir->file(state::kFifoName);
   mode_t old_mask = ::umask(0);
   int made = ::mkfifo(fifo.c_str(), 0622);
@@ -226,8 +230,8 @@ Result<void> make_state_directory(Creation& c, const std::string& config_text) {
 Result<void> make_cgroup(Creation& c) {
   const oci::Linux* linux = c.spec.linux ? &*c.spec.linux : nullptr;
   auto host = MKRUN_TRY(cgroups::detect_host());
-  auto path = MKRUN_TRY(cgroups::resolve_cgroups_path(linux ? linux->cgroupsPath : "",
-                                                      c.request.options->id, c.global.systemd_cgroup));
+  auto path = MKRUN_TRY(cgroups::resolve_cgroups_path(
+      linux ? linux->cgroupsPath : "", c.request.options->id, c.global.systemd_cgroup));
   c.cgroup = MKRUN_TRY(cgroups::Manager::for_new_container(
       host, path, c.global.systemd_cgroup ? "systemd" : "cgroupfs"));
   c.undo.push([&c] { (void)c.cgroup->destroy(); });
@@ -275,7 +279,8 @@ Result<void> build_child_plan(Creation& c) {
   auto host = MKRUN_TRY(cgroups::detect_host());
   inputs.pure_cgroup_v2 = host.layout == cgroups::Layout::kV2;
   for (const auto& hierarchy : host.hierarchies) {
-    std::string directory = c.cgroup->directory_of(hierarchy.unified ? "" : hierarchy.controllers.front());
+    std::string directory =
+        c.cgroup->directory_of(hierarchy.unified ? "" : hierarchy.controllers.front());
     if (directory.empty()) continue;
     auto slash = hierarchy.mount_point.rfind('/');
     inputs.cgroup_views.push_back({directory, hierarchy.mount_point.substr(slash + 1)});
@@ -287,7 +292,8 @@ Result<void> build_child_plan(Creation& c) {
   if (c.spec.process->terminal) {
     if (c.request.keep_console_for_caller) {
       int pair[2];
-      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) return fail_errno("socketpair");
+      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+        return fail_errno("socketpair");
       c.console_receiver.reset(pair[0]);
       c.console_socket.reset(pair[1]);
     } else {
@@ -299,8 +305,9 @@ Result<void> build_child_plan(Creation& c) {
     // The container-namespace hooks read their state from memfds filled once the pid is known.
     if (!c.spec.hooks->createContainer.empty()) {
       c.create_hooks_state = MKRUN_TRY(state_memfd(""));
-      p.create_container_hooks = plan::make_hook_list(*c.prepared, c.spec.hooks->createContainer,
-                                                      "createContainer", c.create_hooks_state.get());
+      p.create_container_hooks =
+          plan::make_hook_list(*c.prepared, c.spec.hooks->createContainer, "createContainer",
+                               c.create_hooks_state.get());
     }
     if (!c.spec.hooks->startContainer.empty()) {
       c.start_hooks_state = MKRUN_TRY(state_memfd(""));
@@ -315,11 +322,13 @@ Result<void> fill_container_hook_states(Creation& c) {
   oci::State state = make_state(c.record, "creating");
   state.pid = c.prepared->namespaces.pid_new ? 1 : c.init_pid;
   if (c.create_hooks_state) {
-    MKRUN_CHECK(files::write_all(c.create_hooks_state.get(), oci::render_hook_state(state), "hook state"));
+    MKRUN_CHECK(
+        files::write_all(c.create_hooks_state.get(), oci::render_hook_state(state), "hook state"));
   }
   if (c.start_hooks_state) {
     state.status = "created";
-    MKRUN_CHECK(files::write_all(c.start_hooks_state.get(), oci::render_hook_state(state), "hook state"));
+    MKRUN_CHECK(
+        files::write_all(c.start_hooks_state.get(), oci::render_hook_state(state), "hook state"));
   }
   return {};
 }
@@ -335,7 +344,8 @@ Result<void> run_create_runtime_hooks(Creation& c) {
 // Clones the child and walks it through the sync protocol (child/sync.hpp).
 Result<void> spawn_init(Creation& c) {
   int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) return fail_errno("socketpair");
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+    return fail_errno("socketpair");
   UniqueFd parent_end(pair[0]);
   UniqueFd child_end(pair[1]);
   plan::ChildPlan& p = c.prepared->plan;
@@ -359,10 +369,13 @@ Result<void> spawn_init(Creation& c) {
   c.console_socket.reset();
 
   SyncChannel channel(std::move(parent_end));
-  auto wrap = [](Error error) { return std::unexpected(std::move(error).wrap("unable to start container process")); };
+  auto wrap = [](Error error) {
+    return std::unexpected(std::move(error).wrap("unable to start container process"));
+  };
   if (auto started = channel.receive(sync::Kind::kStarted); !started) return wrap(started.error());
   if (c.prepared->namespaces.user_new) {
-    if (auto mapped = write_id_maps(c.child_pid, *c.spec.linux); !mapped) return wrap(mapped.error());
+    if (auto mapped = write_id_maps(c.child_pid, *c.spec.linux); !mapped)
+      return wrap(mapped.error());
   }
   if (auto joined = c.cgroup->add_process(c.child_pid); !joined) return wrap(joined.error());
   MKRUN_CHECK(channel.send(sync::Kind::kGo));
@@ -398,7 +411,8 @@ Result<UniqueFd> receive_pty_master(int socket) {
   } while (n < 0 && errno == EINTR);
   if (n < 0) return fail_errno("receive the pty master");
   cmsghdr* header = CMSG_FIRSTHDR(&message);
-  if (header == nullptr || header->cmsg_type != SCM_RIGHTS) return fail("the container init sent no pty master");
+  if (header == nullptr || header->cmsg_type != SCM_RIGHTS)
+    return fail("the container init sent no pty master");
   int fd = -1;
   std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
   return UniqueFd(fd);
@@ -412,7 +426,8 @@ Result<void> write_pid_file(const std::string& path, pid_t pid) {
 
 }  // namespace
 
-Result<CreatedContainer> create_container(const GlobalOptions& global, const CreateRequest& request) {
+Result<CreatedContainer> create_container(const GlobalOptions& global,
+                                          const CreateRequest& request) {
   const CreateOptions& options = *request.options;
   if (!is_valid_container_id(options.id)) return fail("invalid container ID format");
   MKRUN_CHECK(check_preserved_fds(options.preserve_fds));
@@ -426,7 +441,8 @@ Result<CreatedContainer> create_container(const GlobalOptions& global, const Cre
   MKRUN_CHECK(build_child_plan(c));
   MKRUN_CHECK(spawn_init(c));
   auto stat = proc::read_stat(c.init_pid);
-  if (!stat) return fail("container init " + std::to_string(c.init_pid) + " vanished during create");
+  if (!stat)
+    return fail("container init " + std::to_string(c.init_pid) + " vanished during create");
   c.record.pid_start_time = stat->start_time;
   c.record.new_pid_namespace = c.prepared->namespaces.pid_new;
   c.record.status = "created";

@@ -42,17 +42,17 @@ struct SignalName {
 };
 
 constexpr std::array kSignals = {
-    SignalName{"ABRT", SIGABRT},   SignalName{"ALRM", SIGALRM},     SignalName{"BUS", SIGBUS},
-    SignalName{"CHLD", SIGCHLD},   SignalName{"CLD", SIGCHLD},      SignalName{"CONT", SIGCONT},
-    SignalName{"FPE", SIGFPE},     SignalName{"HUP", SIGHUP},       SignalName{"ILL", SIGILL},
-    SignalName{"INT", SIGINT},     SignalName{"IO", SIGIO},         SignalName{"IOT", SIGIOT},
-    SignalName{"KILL", SIGKILL},   SignalName{"PIPE", SIGPIPE},     SignalName{"POLL", SIGPOLL},
-    SignalName{"PROF", SIGPROF},   SignalName{"PWR", SIGPWR},       SignalName{"QUIT", SIGQUIT},
-    SignalName{"SEGV", SIGSEGV},   SignalName{"STKFLT", SIGSTKFLT}, SignalName{"STOP", SIGSTOP},
-    SignalName{"SYS", SIGSYS},     SignalName{"TERM", SIGTERM},     SignalName{"TRAP", SIGTRAP},
-    SignalName{"TSTP", SIGTSTP},   SignalName{"TTIN", SIGTTIN},     SignalName{"TTOU", SIGTTOU},
-    SignalName{"URG", SIGURG},     SignalName{"USR1", SIGUSR1},     SignalName{"USR2", SIGUSR2},
-    SignalName{"VTALRM", SIGVTALRM}, SignalName{"WINCH", SIGWINCH}, SignalName{"XCPU", SIGXCPU},
+    SignalName{"ABRT", SIGABRT},     SignalName{"ALRM", SIGALRM},     SignalName{"BUS", SIGBUS},
+    SignalName{"CHLD", SIGCHLD},     SignalName{"CLD", SIGCHLD},      SignalName{"CONT", SIGCONT},
+    SignalName{"FPE", SIGFPE},       SignalName{"HUP", SIGHUP},       SignalName{"ILL", SIGILL},
+    SignalName{"INT", SIGINT},       SignalName{"IO", SIGIO},         SignalName{"IOT", SIGIOT},
+    SignalName{"KILL", SIGKILL},     SignalName{"PIPE", SIGPIPE},     SignalName{"POLL", SIGPOLL},
+    SignalName{"PROF", SIGPROF},     SignalName{"PWR", SIGPWR},       SignalName{"QUIT", SIGQUIT},
+    SignalName{"SEGV", SIGSEGV},     SignalName{"STKFLT", SIGSTKFLT}, SignalName{"STOP", SIGSTOP},
+    SignalName{"SYS", SIGSYS},       SignalName{"TERM", SIGTERM},     SignalName{"TRAP", SIGTRAP},
+    SignalName{"TSTP", SIGTSTP},     SignalName{"TTIN", SIGTTIN},     SignalName{"TTOU", SIGTTOU},
+    SignalName{"URG", SIGURG},       SignalName{"USR1", SIGUSR1},     SignalName{"USR2", SIGUSR2},
+    SignalName{"VTALRM", SIGVTALRM}, SignalName{"WINCH", SIGWINCH},   SignalName{"XCPU", SIGXCPU},
     SignalName{"XFSZ", SIGXFSZ},
 };
 
@@ -62,7 +62,8 @@ Result<int> parse_signal(std::string_view text) {
   int number = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
   if (ec == std::errc() && end == text.data() + text.size()) {
-    if (number <= 0 || number > SIGRTMAX) return fail("unknown signal \"" + std::string(text) + "\"");
+    if (number <= 0 || number > SIGRTMAX)
+      return fail("unknown signal \"" + std::string(text) + "\"");
     return number;
   }
   std::string upper(text);
@@ -79,7 +80,7 @@ Result<int> parse_signal(std::string_view text) {
 Result<void> write_default_spec(std::string_view bundle, bool rootless) {
   std::string path = (bundle.empty() ? std::string(".") : std::string(bundle)) + "/config.json";
   if (::access(path.c_str(), F_OK) == 0) {
-    return fail("File config.json exists. Remove it first or use a different location");
+    return fail("File config.json exists. Remove it first");
   }
   std::string json = oci::default_spec_json(rootless, ::getuid(), ::getgid());
   return files::write_file(path, json, O_CREAT | O_EXCL | O_WRONLY, 0666);

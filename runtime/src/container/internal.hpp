@@ -38,7 +38,8 @@ struct CreateRequest {
   bool keep_console_for_caller = false;  // foreground run with a terminal and no socket
 };
 
-Result<CreatedContainer> create_container(const GlobalOptions& global, const CreateRequest& request);
+Result<CreatedContainer> create_container(const GlobalOptions& global,
+                                          const CreateRequest& request);
 
 // Kills whatever runs, removes the cgroup and the state directory, then runs poststop hooks.
 Result<void> destroy_container(const GlobalOptions& global, state::ContainerDir& dir,

@@ -144,7 +144,8 @@ Result<int> Runtime::run(const RunOptions& options) {
   }
   std::optional<RawTerminal> raw_terminal;
   BlockedSignals signals;
-  internal::CreateRequest request{&options.create, foreground && options.create.console_socket.empty()};
+  internal::CreateRequest request{&options.create,
+                                  foreground && options.create.console_socket.empty()};
   auto created = MKRUN_TRY(internal::create_container(options_, request));
   if (created.console_master && !::isatty(STDIN_FILENO)) {
     // Proxying a pty needs a terminal on our side; runc fails the same way.

@@ -15,6 +15,8 @@ namespace mkrun::files {
 
 Result<UniqueFd> open(const std::string& path, int flags, mode_t mode = 0);
 Result<UniqueFd> open_at(int dirfd, const std::string& path, int flags, mode_t mode = 0);
+// Opens `path` below `root_fd` as if root_fd were "/": symlinks and ".." cannot leave it.
+Result<UniqueFd> open_in_root(int root_fd, const std::string& path, int flags);
 Result<std::string> read_file(const std::string& path);
 Result<std::string> read_fd(int fd, const std::string& path_for_errors);
 Result<void> write_all(int fd, std::string_view data, const std::string& path_for_errors);

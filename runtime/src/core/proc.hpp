@@ -9,8 +9,8 @@
 namespace mkrun::proc {
 
 struct ProcessStat {
-  char state = '?';          // 'R', 'S', 'Z', ...
-  uint64_t start_time = 0;   // clock ticks after boot (field 22)
+  char state = '?';         // 'R', 'S', 'Z', ...
+  uint64_t start_time = 0;  // clock ticks after boot (field 22)
 };
 
 std::optional<ProcessStat> read_stat(pid_t pid);

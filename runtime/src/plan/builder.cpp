@@ -47,7 +47,8 @@ Result<NamespaceDecision> decide_namespaces(const std::vector<oci::Namespace>& n
     if (ns.path.empty()) {
       new_flags |= flag;
     } else if (flag == CLONE_NEWNS) {
-      return fail("joining a mount namespace (" + ns.path + ") is not supported: the rootfs needs a new one");
+      return fail("joining a mount namespace (" + ns.path +
+                  ") is not supported: the rootfs needs a new one");
     } else {
       decision.joins.push_back(ns);
     }
@@ -56,11 +57,13 @@ Result<NamespaceDecision> decide_namespaces(const std::vector<oci::Namespace>& n
     return fail("a new mount namespace is required to set up the rootfs");
   }
   // The user namespace is joined first: the others may belong to it.
-  std::ranges::stable_partition(decision.joins, [](const oci::Namespace& ns) { return ns.type == "user"; });
+  std::ranges::stable_partition(decision.joins,
+                                [](const oci::Namespace& ns) { return ns.type == "user"; });
   decision.user_new = (new_flags & CLONE_NEWUSER) != 0;
   decision.pid_new = (new_flags & CLONE_NEWPID) != 0;
   bool user_joined = !decision.joins.empty() && decision.joins.front().type == "user";
-  bool pid_joined = std::ranges::any_of(decision.joins, [](const auto& ns) { return ns.type == "pid"; });
+  bool pid_joined =
+      std::ranges::any_of(decision.joins, [](const auto& ns) { return ns.type == "pid"; });
   bool time_new = (new_flags & CLONE_NEWTIME) != 0;
   if (user_joined || (decision.user_new && !decision.joins.empty())) {
     // setns() into namespaces owned elsewhere must come before the new user namespace exists,
@@ -86,22 +89,38 @@ MountOptions parse_mount_options(const std::vector<std::string>& options) {
     unsigned long flag;
   };
   static constexpr std::array<FlagOption, 32> kFlags = {{
-      {"async", true, MS_SYNCHRONOUS},    {"atime", true, MS_NOATIME},
-      {"bind", false, MS_BIND},           {"defaults", false, 0},
-      {"dev", true, MS_NODEV},            {"diratime", true, MS_NODIRATIME},
-      {"dirsync", false, MS_DIRSYNC},     {"exec", true, MS_NOEXEC},
-      {"iversion", false, MS_I_VERSION},  {"lazytime", false, MS_LAZYTIME},
-      {"loud", true, MS_SILENT},          {"mand", false, MS_MANDLOCK},
-      {"noatime", false, MS_NOATIME},     {"nodev", false, MS_NODEV},
-      {"nodiratime", false, MS_NODIRATIME}, {"noexec", false, MS_NOEXEC},
-      {"noiversion", true, MS_I_VERSION}, {"nolazytime", true, MS_LAZYTIME},
-      {"nomand", true, MS_MANDLOCK},      {"norelatime", true, MS_RELATIME},
-      {"nostrictatime", true, MS_STRICTATIME}, {"nosuid", false, MS_NOSUID},
-      {"rbind", false, MS_BIND | MS_REC}, {"relatime", false, MS_RELATIME},
-      {"remount", false, MS_REMOUNT},     {"ro", false, MS_RDONLY},
-      {"rw", true, MS_RDONLY},            {"silent", false, MS_SILENT},
-      {"strictatime", false, MS_STRICTATIME}, {"suid", true, MS_NOSUID},
-      {"sync", false, MS_SYNCHRONOUS},    {"nosymfollow", false, MS_NOSYMFOLLOW},
+      {"async", true, MS_SYNCHRONOUS},
+      {"atime", true, MS_NOATIME},
+      {"bind", false, MS_BIND},
+      {"defaults", false, 0},
+      {"dev", true, MS_NODEV},
+      {"diratime", true, MS_NODIRATIME},
+      {"dirsync", false, MS_DIRSYNC},
+      {"exec", true, MS_NOEXEC},
+      {"iversion", false, MS_I_VERSION},
+      {"lazytime", false, MS_LAZYTIME},
+      {"loud", true, MS_SILENT},
+      {"mand", false, MS_MANDLOCK},
+      {"noatime", false, MS_NOATIME},
+      {"nodev", false, MS_NODEV},
+      {"nodiratime", false, MS_NODIRATIME},
+      {"noexec", false, MS_NOEXEC},
+      {"noiversion", true, MS_I_VERSION},
+      {"nolazytime", true, MS_LAZYTIME},
+      {"nomand", true, MS_MANDLOCK},
+      {"norelatime", true, MS_RELATIME},
+      {"nostrictatime", true, MS_STRICTATIME},
+      {"nosuid", false, MS_NOSUID},
+      {"rbind", false, MS_BIND | MS_REC},
+      {"relatime", false, MS_RELATIME},
+      {"remount", false, MS_REMOUNT},
+      {"ro", false, MS_RDONLY},
+      {"rw", true, MS_RDONLY},
+      {"silent", false, MS_SILENT},
+      {"strictatime", false, MS_STRICTATIME},
+      {"suid", true, MS_NOSUID},
+      {"sync", false, MS_SYNCHRONOUS},
+      {"nosymfollow", false, MS_NOSYMFOLLOW},
   }};
   static constexpr std::array<std::pair<std::string_view, unsigned long>, 8> kPropagation = {{
       {"private", MS_PRIVATE},
@@ -190,7 +209,7 @@ Result<void> add_mount(PreparedPlan& prepared, const BuildInputs& inputs, const 
   }
   if (options.bind) {
     std::string source = absolute_path(mount.source, inputs.bundle);
-    struct stat info{};
+    struct stat info {};
     if (::stat(source.c_str(), &info) < 0) {
       return fail_errno("bind mount source `" + source + "` for `" + mount.destination + "`");
     }
@@ -253,10 +272,8 @@ void add_default_devices(PreparedPlan& prepared, const oci::Spec& spec) {
     for (const auto& device : spec.linux->devices) add_device(prepared, device);
   }
   prepared.symlinks = {
-      {"/proc/self/fd", "dev/fd"},
-      {"/proc/self/fd/0", "dev/stdin"},
-      {"/proc/self/fd/1", "dev/stdout"},
-      {"/proc/self/fd/2", "dev/stderr"},
+      {"/proc/self/fd", "dev/fd"},       {"/proc/self/fd/0", "dev/stdin"},
+      {"/proc/self/fd/1", "dev/stdout"}, {"/proc/self/fd/2", "dev/stderr"},
       {"pts/ptmx", "dev/ptmx"},
   };
   if (::access("/proc/kcore", F_OK) == 0) prepared.symlinks.push_back({"/proc/kcore", "dev/core"});
@@ -284,18 +301,56 @@ void add_capabilities(PreparedPlan& prepared, const oci::Capabilities& caps) {
   out.ambient = mask(caps.ambient);
 }
 
+// The home directory of `uid` in the container's /etc/passwd, read without leaving the rootfs;
+// "/" when there is none (runc's rule for a missing HOME).
+std::string home_directory(const std::string& rootfs, uint32_t uid) {
+  auto root = files::open(rootfs, O_PATH | O_DIRECTORY);
+  if (!root) return "/";
+  auto passwd = files::open_in_root(root->get(), "etc/passwd", O_RDONLY);
+  if (!passwd) return "/";
+  auto text = files::read_fd(passwd->get(), "etc/passwd");
+  if (!text) return "/";
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    auto end = rest.find('\n');
+    std::string_view line = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    // name:password:uid:gid:gecos:home:shell
+    std::array<std::string_view, 7> fields{};
+    size_t count = 0;
+    for (size_t start = 0; count < fields.size(); ++count) {
+      auto colon = line.find(':', start);
+      fields[count] = line.substr(start, colon == std::string_view::npos ? colon : colon - start);
+      if (colon == std::string_view::npos) {
+        ++count;
+        break;
+      }
+      start = colon + 1;
+    }
+    if (count >= 6 && fields[2] == std::to_string(uid) && !fields[5].empty())
+      return std::string(fields[5]);
+  }
+  return "/";
+}
+
 Result<void> add_process(PreparedPlan& prepared, const BuildInputs& inputs) {
   const oci::Process& process = *inputs.spec->process;
   ChildPlan& plan = prepared.plan;
   plan.argv = prepared.keep_list(process.args);
-  plan.envp = prepared.keep_list(process.env);
+  std::vector<std::string> env = process.env;
+  if (std::ranges::none_of(env, [](const std::string& v) { return v.starts_with("HOME="); })) {
+    env.push_back("HOME=" + home_directory(inputs.rootfs, process.user.uid));
+  }
+  plan.envp = prepared.keep_list(env);
   for (const auto& variable : process.env) {
     if (variable.starts_with("PATH=")) plan.path_env = prepared.keep(variable.substr(5));
   }
   plan.cwd = prepared.keep(process.cwd.empty() ? "/" : process.cwd);
+  plan.cwd_relative = prepared.keep(relative_to_root(plan.cwd));
   plan.uid = process.user.uid;
   plan.gid = process.user.gid;
-  prepared.additional_gids.assign(process.user.additionalGids.begin(), process.user.additionalGids.end());
+  prepared.additional_gids.assign(process.user.additionalGids.begin(),
+                                  process.user.additionalGids.end());
   plan.umask = static_cast<int>(process.user.umask.value_or(022));
   for (const auto& limit : process.rlimits) {
     auto resource = rlimit_resource(limit.type);
@@ -359,7 +414,8 @@ Result<void> add_namespaces(PreparedPlan& prepared, const oci::Linux& linux) {
   if (!linux.timeOffsets.empty()) {
     std::string offsets;
     for (const auto& [clock, offset] : linux.timeOffsets) {
-      offsets += clock + " " + std::to_string(offset.secs) + " " + std::to_string(offset.nanosecs) + "\n";
+      offsets +=
+          clock + " " + std::to_string(offset.secs) + " " + std::to_string(offset.nanosecs) + "\n";
     }
     plan.time_offsets = prepared.keep(offsets);
   }
@@ -387,14 +443,22 @@ uint64_t capability_mask(const std::vector<std::string>& names, int last_cap,
 
 std::optional<int> rlimit_resource(std::string_view name) {
   static constexpr std::array<std::pair<std::string_view, int>, 16> kLimits = {{
-      {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
-      {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
-      {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-      {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-      {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+      {"RLIMIT_AS", RLIMIT_AS},
+      {"RLIMIT_CORE", RLIMIT_CORE},
+      {"RLIMIT_CPU", RLIMIT_CPU},
+      {"RLIMIT_DATA", RLIMIT_DATA},
+      {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+      {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+      {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+      {"RLIMIT_NICE", RLIMIT_NICE},
+      {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+      {"RLIMIT_NPROC", RLIMIT_NPROC},
+      {"RLIMIT_RSS", RLIMIT_RSS},
+      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+      {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+      {"RLIMIT_STACK", RLIMIT_STACK},
   }};
   for (auto [limit_name, resource] : kLimits) {
     if (limit_name == name) return resource;
@@ -402,7 +466,9 @@ std::optional<int> rlimit_resource(std::string_view name) {
   return std::nullopt;
 }
 
-const char* PreparedPlan::keep(std::string text) { return strings.emplace_back(std::move(text)).c_str(); }
+const char* PreparedPlan::keep(std::string text) {
+  return strings.emplace_back(std::move(text)).c_str();
+}
 
 const char* const* PreparedPlan::keep_list(const std::vector<std::string>& texts) {
   std::vector<const char*>& list = lists.emplace_back();
@@ -417,7 +483,8 @@ HookList make_hook_list(PreparedPlan& plan, const std::vector<oci::Hook>& hooks,
   for (const auto& hook : hooks) {
     HookExec exec;
     exec.path = plan.keep(hook.path);
-    std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+    std::vector<std::string> args =
+        hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
     exec.argv = plan.keep_list(args);
     exec.envp = hook.env ? plan.keep_list(*hook.env) : const_cast<const char* const*>(environ);
     exec.timeout_seconds = hook.timeout.value_or(0);

@@ -19,12 +19,12 @@ struct NamespaceJoin {
 };
 
 struct MountStep {
-  const char* source = nullptr;       // host path for binds; the fs source name otherwise
-  const char* destination = nullptr;  // inside the rootfs, relative ("proc", "dev/pts")
+  const char* source = nullptr;               // host path for binds; the fs source name otherwise
+  const char* destination = nullptr;          // inside the rootfs, relative ("proc", "dev/pts")
   const char* display_destination = nullptr;  // as in config.json, for messages ("/proc")
   const char* fstype = nullptr;
-  const char* data = nullptr;   // fs-specific options ("mode=755,size=65536k")
-  unsigned long flags = 0;      // MS_* for the mount itself
+  const char* data = nullptr;     // fs-specific options ("mode=755,size=65536k")
+  unsigned long flags = 0;        // MS_* for the mount itself
   unsigned long propagation = 0;  // MS_SHARED, MS_SLAVE, MS_PRIVATE, MS_UNBINDABLE (+MS_REC)
   bool bind = false;
   bool source_is_directory = true;  // binds of files need a file as the mount point
@@ -42,7 +42,7 @@ struct CgroupBind {
 struct DeviceNode {
   const char* path = nullptr;  // relative to rootfs ("dev/null")
   const char* display_path = nullptr;
-  mode_t mode = 0;             // S_IFCHR | 0666
+  mode_t mode = 0;  // S_IFCHR | 0666
   dev_t device = 0;
   uid_t uid = 0;
   gid_t gid = 0;
@@ -76,14 +76,14 @@ struct HookExec {
 struct HookList {
   const HookExec* hooks = nullptr;
   size_t count = 0;
-  int state_fd = -1;  // memfd holding the state JSON for the hooks' stdin
+  int state_fd = -1;           // memfd holding the state JSON for the hooks' stdin
   const char* name = nullptr;  // "createContainer"
 };
 
 struct Capabilities {
   bool apply = false;  // process.capabilities present
   uint64_t bounding = 0, effective = 0, permitted = 0, inheritable = 0, ambient = 0;
-  int last_cap = 40;   // highest capability the kernel knows
+  int last_cap = 40;  // highest capability the kernel knows
 };
 
 struct ChildPlan {
@@ -100,14 +100,14 @@ struct ChildPlan {
 
   // Channels. `sync_fd` is the child's end of the SOCK_SEQPACKET pair to the parent.
   int sync_fd = -1;
-  int state_dir_fd = -1;       // the container's state dir: the child opens exec.fifo in it
+  int state_dir_fd = -1;  // the container's state dir: the child opens exec.fifo in it
   const char* fifo_name = nullptr;
   int console_socket_fd = -1;  // receives the pty master when terminal is set; -1 otherwise
   const int* close_after_clone = nullptr;  // parent-only fds the child closes at once (locks)
   size_t close_after_clone_count = 0;
 
   // Root filesystem.
-  const char* rootfs = nullptr;  // absolute host path
+  const char* rootfs = nullptr;        // absolute host path
   unsigned long root_propagation = 0;  // for "/" before anything else (MS_SLAVE|MS_REC default)
   unsigned long rootfs_propagation_after = 0;  // linux.rootfsPropagation applied after pivot
   bool readonly_root = false;
@@ -127,7 +127,7 @@ struct ChildPlan {
   size_t readonly_count = 0;
   const FileWrite* sysctls = nullptr;
   size_t sysctl_count = 0;
-  const char* hostname = nullptr;    // null: leave alone
+  const char* hostname = nullptr;  // null: leave alone
   const char* domainname = nullptr;
 
   // The process.
@@ -135,6 +135,7 @@ struct ChildPlan {
   const char* const* envp = nullptr;
   const char* path_env = nullptr;  // the PATH used to look argv[0] up, from process.env
   const char* cwd = "/";
+  const char* cwd_relative = nullptr;  // cwd inside the rootfs, created when missing
   uid_t uid = 0;
   gid_t gid = 0;
   const gid_t* additional_gids = nullptr;

@@ -30,7 +30,8 @@ Result<uint32_t> action_of(const std::string& name, std::optional<uint32_t> errn
   if (name == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
   if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
   if (name == "SCMP_ACT_NOTIFY") {
-    return fail("seccomp action SCMP_ACT_NOTIFY is not supported yet (it needs listenerPath support)");
+    return fail(
+        "seccomp action SCMP_ACT_NOTIFY is not supported yet (it needs listenerPath support)");
   }
   return fail("unknown seccomp action \"" + name + "\"");
 }
@@ -93,7 +94,8 @@ Result<void> add_rule(scmp_filter_ctx context, uint32_t action, int number, cons
     for (const auto& condition : conditions) rules.push_back({condition});
   }
   for (const auto& rule : rules) {
-    int rc = seccomp_rule_add_array(context, action, number, static_cast<unsigned>(rule.size()), rule.data());
+    int rc = seccomp_rule_add_array(context, action, number, static_cast<unsigned>(rule.size()),
+                                    rule.data());
     if (rc < 0) return fail("add seccomp rule for \"" + name + "\"", -rc);
   }
   return {};
@@ -108,7 +110,8 @@ Result<std::vector<sock_filter>> export_program(scmp_filter_ctx context) {
   if (::lseek(memfd.get(), 0, SEEK_SET) < 0) return fail_errno("lseek");
   auto bytes = MKRUN_TRY(files::read_fd(memfd.get(), "seccomp filter"));
   std::vector<sock_filter> program(bytes.size() / sizeof(sock_filter));
-  std::copy_n(bytes.data(), program.size() * sizeof(sock_filter), reinterpret_cast<char*>(program.data()));
+  std::copy_n(bytes.data(), program.size() * sizeof(sock_filter),
+              reinterpret_cast<char*>(program.data()));
   return program;
 }
 

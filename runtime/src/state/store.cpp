@@ -54,8 +54,9 @@ Result<ContainerDir> ContainerDir::open(const std::string& root, std::string_vie
   }
   dir.lock_ = std::move(*lock);
   // A concurrent delete may have removed it while we waited for the lock.
-  struct stat info{};
-  if (::fstat(dir.lock_.get(), &info) == 0 && info.st_nlink == 0) return fail("container does not exist");
+  struct stat info {};
+  if (::fstat(dir.lock_.get(), &info) == 0 && info.st_nlink == 0)
+    return fail("container does not exist");
   return dir;
 }
 
@@ -72,7 +73,9 @@ Result<void> ContainerDir::save(const oci::ContainerRecord& record) const {
   return files::write_file_atomic(file("state.json"), oci::render_record(record), 0600);
 }
 
-bool ContainerDir::has_fifo() const { return ::access(file(kFifoName).c_str(), F_OK) == 0; }
+bool ContainerDir::has_fifo() const {
+  return ::access(file(kFifoName).c_str(), F_OK) == 0;
+}
 
 Result<void> ContainerDir::remove() {
   MKRUN_CHECK(files::remove_tree(path_));

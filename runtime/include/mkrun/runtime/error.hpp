@@ -48,17 +48,16 @@ inline std::unexpected<Error> fail_errno(std::string what, int errc = errno) {
 // Evaluates a Result-returning expression; on error returns it from the enclosing function,
 // otherwise yields the value. A GCC statement expression (`__extension__` keeps -Wpedantic
 // quiet about it), as the design notes propose.
-#define MKRUN_TRY(expr)                                                              \
-  __extension__({                                                                                 \
-    auto mkrun_try_result_ = (expr);                                                 \
+#define MKRUN_TRY(expr)                                                                   \
+  __extension__({                                                                         \
+    auto mkrun_try_result_ = (expr);                                                      \
     if (!mkrun_try_result_) return std::unexpected(std::move(mkrun_try_result_).error()); \
-    std::move(mkrun_try_result_).value();                                            \
+    std::move(mkrun_try_result_).value();                                                 \
   })
 
 // For Result<void>.
-#define MKRUN_CHECK(expr)                                                            \
-  do {                                                                               \
-    auto mkrun_check_result_ = (expr);                                               \
-    if (!mkrun_check_result_)                                                        \
-      return std::unexpected(std::move(mkrun_check_result_).error());                \
+#define MKRUN_CHECK(expr)                                                                     \
+  do {                                                                                        \
+    auto mkrun_check_result_ = (expr);                                                        \
+    if (!mkrun_check_result_) return std::unexpected(std::move(mkrun_check_result_).error()); \
   } while (0)

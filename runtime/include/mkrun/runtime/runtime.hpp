@@ -36,7 +36,7 @@ struct CreateOptions {
 struct RunOptions {
   CreateOptions create;
   bool detach = false;
-  bool keep = false;          // keep the stopped container instead of deleting it
+  bool keep = false;  // keep the stopped container instead of deleting it
   bool no_subreaper = false;
 };
 

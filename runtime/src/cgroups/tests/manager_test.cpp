@@ -175,8 +175,7 @@ TEST_CASE("Manager write errors name the file and the value", "[cgroups]") {
   resources.pids = oci::PidsResources{64};
   auto applied = manager.update(resources);  // update: no device rules
   REQUIRE_FALSE(applied);
-  CHECK(applied.error().render() ==
-        "write `" + tree.path("pids/c/pids.max") + "` (value 64): No such file or directory");
+  CHECK(applied.error().what() == "write `" + tree.path("pids/c/pids.max") + "` (value 64)");
   CHECK(applied.error().errc() == ENOENT);
 }
 
@@ -361,8 +360,8 @@ TEST_CASE("Manager destroy reports what it cannot remove", "[cgroups]") {
   tree.touch("pids/c/pids.max");  // a plain file: rmdir fails as it never would on cgroupfs
   auto destroyed = manager.destroy();
   REQUIRE_FALSE(destroyed);
-  CHECK(destroyed.error().render() ==
-        "remove cgroup `" + tree.path("pids/c") + "`: Directory not empty");
+  CHECK(destroyed.error().what() == "remove cgroup `" + tree.path("pids/c") + "`");
+  CHECK(destroyed.error().errc() == ENOTEMPTY);
   CHECK_FALSE(tree.exists("memory/c"));  // the other hierarchies were still cleaned
 }
 
@@ -372,8 +371,8 @@ TEST_CASE("Manager create undoes its directories when a level fails", "[cgroups]
   tree.touch("blkio/docker");  // a file where a directory must go
   auto created = manager.create();
   REQUIRE_FALSE(created);
-  CHECK(created.error().render() ==
-        "create cgroup `" + tree.path("blkio/docker/abc") + "`: Not a directory");
+  CHECK(created.error().what() == "create cgroup `" + tree.path("blkio/docker/abc") + "`");
+  CHECK(created.error().errc() == ENOTDIR);
   CHECK_FALSE(tree.exists("memory/docker"));
   CHECK_FALSE(tree.exists("pids/docker"));
 }
@@ -396,8 +395,8 @@ TEST_CASE("Manager copies empty cpuset.cpus and mems down from the parent", "[cg
   Manager deeper = manager_of(host_of(mountinfo), "/docker/abc");
   auto created = deeper.create();
   REQUIRE_FALSE(created);
-  CHECK(created.error().render() ==
-        "read `" + tree.path("cpuset/docker/abc/cpuset.cpus") + "`: No such file or directory");
+  CHECK(created.error().what() == "read `" + tree.path("cpuset/docker/abc/cpuset.cpus") + "`");
+  CHECK(created.error().errc() == ENOENT);
   CHECK_FALSE(tree.exists("cpuset/docker/abc"));
 }
 
