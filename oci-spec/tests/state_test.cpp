@@ -1,0 +1,251 @@
+// The state renderings against what runc 1.1.5 printed for a container with awkward annotations
+// (`runc state`, `runc list --format json` and a hook's stdin, captured once), and the record's
+// round trip.
+#include <catch2/catch.hpp>
+
+#include "mkrun/oci/state.hpp"
+
+using namespace mkrun::oci;
+
+namespace {
+
+// Everything Go escapes, or famously does not: HTML characters, line and paragraph separators,
+// control characters (DEL is left alone), and multi-byte UTF-8.
+const std::map<std::string, std::string> kAwkwardAnnotations = {
+    {"a", "<tag>"},
+    {"z<>&", "a\u2028b\u2029c\x01\x1f\x7f\"\\\n\r\t\b\f/\u00e9\U0001F600"},
+};
+
+State runc_created_state() {
+  State state;
+  state.ociVersion = "1.0.2-dev";
+  state.id = "ocitest";
+  state.pid = 13696;
+  state.status = "created";
+  state.bundle = "/tmp/rb";
+  state.rootfs = "/tmp/rb/rootfs";
+  state.created = "2026-11-25T03:24:03.208764659Z";
+  state.annotations = kAwkwardAnnotations;
+  return state;
+}
+
+// `runc state ocitest`
+const std::string kRuncState =
+    R"golden({
+  "ociVersion": "1.0.2-dev",
+  "id": "ocitest",
+  "pid": 13696,
+  "status": "created",
+  "bundle": "/tmp/rb",
+  "rootfs": "/tmp/rb/rootfs",
+  "created": "2026-11-25T03:24:03.208764659Z",
+  "annotations": {
+    "a": "\u003ctag\u003e",
+    "z\u003c\u003e\u0026": "a\u2028b\u2029c\u0001\u001f)golden"
+    "\x7f"
+    R"golden(\"\\\n\r\t\u0008\u000c/é😀"
+  },
+  "owner": ""
+})golden";
+
+// `runc list --format json`, without the newline runc's json.Encoder adds
+const std::string kRuncList =
+    R"golden([{"ociVersion":"1.0.2-dev","id":"ocitest","pid":13696,"status":"created","bundle":"/tmp/rb","rootfs":"/tmp/rb/rootfs","created":"2026-11-25T03:24:03.208764659Z","annotations":{"a":"\u003ctag\u003e","z\u003c\u003e\u0026":"a\u2028b\u2029c\u0001\u001f)golden"
+    "\x7f"
+    R"golden(\"\\\n\r\t\u0008\u000c/é😀"},"owner":"root"}])golden";
+
+// What a createRuntime hook read on its stdin
+const std::string kRuncHookState =
+    R"golden({"ociVersion":"1.0.2-dev","id":"ocitest2","status":"creating","pid":1610,"bundle":"/tmp/rb","annotations":{"a":"\u003ctag\u003e","z\u003c\u003e\u0026":"a\u2028b\u2029c\u0001\u001f)golden"
+    "\x7f"
+    R"golden(\"\\\n\r\t\u0008\u000c/é😀"}})golden";
+
+}  // namespace
+
+TEST_CASE("render_state: identical to runc state", "[state]") {
+  CHECK(render_state(runc_created_state()) == kRuncState);
+}
+
+TEST_CASE("render_state: no annotations, no key", "[state]") {
+  State state = runc_created_state();
+  state.annotations.clear();
+  state.pid = 0;
+  state.status = "stopped";
+  CHECK(render_state(state) ==
+        "{\n"
+        "  \"ociVersion\": \"1.0.2-dev\",\n"
+        "  \"id\": \"ocitest\",\n"
+        "  \"pid\": 0,\n"
+        "  \"status\": \"stopped\",\n"
+        "  \"bundle\": \"/tmp/rb\",\n"
+        "  \"rootfs\": \"/tmp/rb/rootfs\",\n"
+        "  \"created\": \"2026-11-25T03:24:03.208764659Z\",\n"
+        "  \"owner\": \"\"\n"
+        "}");
+}
+
+TEST_CASE("render_state_list: identical to runc list --format json", "[state]") {
+  State state = runc_created_state();
+  state.owner = "root";
+  CHECK(render_state_list({state}) == kRuncList);
+}
+
+TEST_CASE("render_state_list: none is null, several are comma-separated", "[state]") {
+  CHECK(render_state_list({}) == "null");
+  State a;
+  a.ociVersion = "1.0.2";
+  a.id = "a";
+  a.pid = 7;
+  a.status = "running";
+  a.bundle = "/b/a";
+  a.rootfs = "/b/a/rootfs";
+  a.created = "2024-01-02T03:04:05.5Z";
+  a.owner = "alice";
+  State b = a;
+  b.id = "b";
+  b.pid = 0;
+  b.status = "stopped";
+  b.annotations = {{"k", "v"}};
+  CHECK(render_state_list({a, b}) ==
+        R"([{"ociVersion":"1.0.2","id":"a","pid":7,"status":"running","bundle":"/b/a",)"
+        R"("rootfs":"/b/a/rootfs","created":"2024-01-02T03:04:05.5Z","owner":"alice"},)"
+        R"({"ociVersion":"1.0.2","id":"b","pid":0,"status":"stopped","bundle":"/b/a",)"
+        R"("rootfs":"/b/a/rootfs","created":"2024-01-02T03:04:05.5Z","annotations":{"k":"v"},)"
+        R"("owner":"alice"}])");
+}
+
+TEST_CASE("render_hook_state: identical to runc's hook stdin", "[state]") {
+  State state = runc_created_state();
+  state.id = "ocitest2";
+  state.status = "creating";
+  state.pid = 1610;
+  CHECK(render_hook_state(state) == kRuncHookState);
+}
+
+TEST_CASE("render_hook_state: pid 0 and empty annotations are left out", "[state]") {
+  State state;
+  state.ociVersion = "1.2.0";
+  state.id = "c";
+  state.status = "stopped";
+  state.bundle = "/b";
+  state.rootfs = "/b/rootfs";  // not part of the runtime-spec state
+  state.owner = "root";        // neither
+  CHECK(render_hook_state(state) ==
+        R"({"ociVersion":"1.2.0","id":"c","status":"stopped","bundle":"/b"})");
+}
+
+TEST_CASE("render_state: invalid UTF-8 becomes U+FFFD, one per bad byte, as in Go", "[state]") {
+  State state;
+  auto annotation = [&](std::string value) {
+    state.annotations = {{"k", std::move(value)}};
+    std::string out = render_hook_state(state);
+    auto start = out.find(R"("k":)") + 4;
+    return out.substr(start, out.size() - start - 2);
+  };
+  CHECK(annotation("\xff") == R"("\ufffd")");
+  CHECK(annotation("a\xc3") == R"("a\ufffd")");                              // truncated sequence
+  CHECK(annotation("\xc0\x80") == R"("\ufffd\ufffd")");                      // overlong NUL
+  CHECK(annotation("\xed\xa0\x80") == R"("\ufffd\ufffd\ufffd")");            // a surrogate
+  CHECK(annotation("\xf4\x90\x80\x80") == R"("\ufffd\ufffd\ufffd\ufffd")");  // > U+10FFFF
+  CHECK(annotation("\xef\xbf\xbd") == "\"\xef\xbf\xbd\"");          // U+FFFD itself is valid
+  CHECK(annotation("\xf4\x8f\xbf\xbf") == "\"\xf4\x8f\xbf\xbf\"");  // U+10FFFF is valid
+  CHECK(annotation(std::string("\0", 1)) == R"("\u0000")");
+}
+
+namespace {
+
+ContainerRecord full_record() {
+  ContainerRecord record;
+  record.id = "web-1";
+  record.ociVersion = "1.2.0";
+  record.bundle = "/srv/bundles/\xff\xfe-not-utf8";  // a path is bytes
+  record.rootfs = "/srv/bundles/web/rootfs";
+  record.created = "2024-05-06T07:08:09.123456789Z";
+  record.annotations = {{"org.example/a", "<x> & \"y\""}, {"\xc3\xa9t\xc3\xa9", "line\nbreak"}};
+  record.owner_uid = 4294967295u;
+  record.pid = 2147483647;
+  record.pid_start_time = 18446744073709551615ull;
+  record.status = "running";
+  record.new_pid_namespace = false;
+  record.cgroup.driver = "systemd";
+  record.cgroup.directories = {"/sys/fs/cgroup/system.slice/mkrun-web-1.scope"};
+  record.cgroup.owned = false;
+  record.rootless = true;
+  return record;
+}
+
+void check_equal(const ContainerRecord& a, const ContainerRecord& b) {
+  CHECK(a.id == b.id);
+  CHECK(a.ociVersion == b.ociVersion);
+  CHECK(a.bundle == b.bundle);
+  CHECK(a.rootfs == b.rootfs);
+  CHECK(a.created == b.created);
+  CHECK(a.annotations == b.annotations);
+  CHECK(a.owner_uid == b.owner_uid);
+  CHECK(a.pid == b.pid);
+  CHECK(a.pid_start_time == b.pid_start_time);
+  CHECK(a.status == b.status);
+  CHECK(a.new_pid_namespace == b.new_pid_namespace);
+  CHECK(a.cgroup.driver == b.cgroup.driver);
+  CHECK(a.cgroup.directories == b.cgroup.directories);
+  CHECK(a.cgroup.owned == b.cgroup.owned);
+  CHECK(a.rootless == b.rootless);
+}
+
+}  // namespace
+
+TEST_CASE("record: round trip keeps every field, bytes included", "[state]") {
+  ContainerRecord record = full_record();
+  auto parsed = parse_record(render_record(record));
+  INFO((parsed ? std::string() : parsed.error().message));
+  REQUIRE(parsed);
+  check_equal(*parsed, record);
+}
+
+TEST_CASE("record: round trip of a fresh record", "[state]") {
+  auto parsed = parse_record(render_record(ContainerRecord{}));
+  REQUIRE(parsed);
+  check_equal(*parsed, ContainerRecord{});
+}
+
+TEST_CASE("record: the layout is one compact object", "[state]") {
+  ContainerRecord record;
+  record.id = "c";
+  record.pid = 42;
+  record.status = "created";
+  record.cgroup.driver = "cgroupfs";
+  record.cgroup.directories = {"/sys/fs/cgroup/c"};
+  CHECK(render_record(record) ==
+        R"({"id":"c","ociVersion":"","bundle":"","rootfs":"","created":"","annotations":{},)"
+        R"("owner_uid":0,"pid":42,"pid_start_time":0,"status":"created",)"
+        R"("new_pid_namespace":true,"cgroup":{"driver":"cgroupfs",)"
+        R"("directories":["/sys/fs/cgroup/c"],"owned":true},"rootless":false})");
+}
+
+TEST_CASE("record: fields missing from an older record keep their defaults", "[state]") {
+  auto parsed = parse_record(R"({"id":"old","pid":9,"future_field":[1,2]})");
+  REQUIRE(parsed);
+  CHECK(parsed->id == "old");
+  CHECK(parsed->pid == 9);
+  CHECK(parsed->new_pid_namespace);
+  CHECK(parsed->cgroup.owned);
+  CHECK(parsed->cgroup.directories.empty());
+}
+
+TEST_CASE("record: errors name the field", "[state]") {
+  auto error = [](std::string_view json) {
+    auto parsed = parse_record(json);
+    REQUIRE_FALSE(parsed);
+    return parsed.error().message;
+  };
+  CHECK(error(R"({"pid":"12"})") == "/pid: expected int32, got string");
+  CHECK(error(R"({"owner_uid":-1})") == "/owner_uid: -1 is out of range for uint32");
+  CHECK(error(R"({"cgroup":{"directories":["/a",1]}})") ==
+        "/cgroup/directories/1: expected string, got number");
+  CHECK(error(R"({"cgroup":{"owned":"yes"}})") == "/cgroup/owned: expected boolean, got string");
+  CHECK(error(R"({"annotations":{"k":1}})") == "/annotations/k: expected string, got number");
+  CHECK(error(R"([])") == "/: expected object, got array");
+  CHECK(error(R"({"id":"x")") ==
+        "unexpected end of JSON input: parse error at offset 9: Missing a comma or '}' after an "
+        "object member.");
+}

@@ -11,6 +11,7 @@
 
 #include "list_table.hpp"
 #include "log.hpp"
+#include "mkrun/oci/features.hpp"
 #include "mkrun/oci/state.hpp"
 #include "mkrun/runtime/runtime.hpp"
 
@@ -137,15 +138,32 @@ Result<int> spec(Runtime&, const Invocation& invocation) {
                                                invocation.flags.flag("rootless")));
 }
 
+std::string libseccomp_version() {
+  const scmp_version* version = seccomp_version();
+  if (version == nullptr || version->major + version->minor + version->micro == 0) return "";
+  return std::to_string(version->major) + "." + std::to_string(version->minor) + "." +
+         std::to_string(version->micro);
+}
+
+Result<int> features(Runtime&, const Invocation&) {
+  oci::Features features = runtime::features();
+  features.annotations["io.github.seccomp.libseccomp.version"] = libseccomp_version();
+  features.annotations["org.mkrun.version"] = MKRUN_VERSION;
+  features.annotations["org.mkrun.commit"] = MKRUN_COMMIT;
+  write_stdout(oci::render_features(features));
+  return 0;
+}
+
 struct Command {
   std::string_view name;
   std::string_view failure_prefix;  // runc's "runc create failed: ", with mkrun's name
   Result<int> (*run)(Runtime&, const Invocation&);
 };
 
-constexpr std::array<Command, 8> kCommands = {{
+constexpr std::array<Command, 9> kCommands = {{
     {"create", "mkrun create failed", create},
     {"delete", "", remove},
+    {"features", "", features},
     {"kill", "", kill},
     {"list", "", list},
     {"run", "mkrun run failed", run},
@@ -153,13 +171,6 @@ constexpr std::array<Command, 8> kCommands = {{
     {"start", "", start},
     {"state", "", state},
 }};
-
-std::string libseccomp_version() {
-  const scmp_version* version = seccomp_version();
-  if (version == nullptr || version->major + version->minor + version->micro == 0) return "";
-  return std::to_string(version->major) + "." + std::to_string(version->minor) + "." +
-         std::to_string(version->micro);
-}
 
 }  // namespace
 

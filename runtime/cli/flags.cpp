@@ -193,9 +193,10 @@ struct CommandRule {
 };
 
 // runc's checkArgs calls for each command.
-constexpr std::array<CommandRule, 8> kCommands = {{
+constexpr std::array<CommandRule, 9> kCommands = {{
     {"create", 1, 1},
     {"delete", 1, 1},
+    {"features", 0, 0},
     {"kill", 1, 2},
     {"list", 0, 0},
     {"run", 1, 1},
@@ -422,7 +423,7 @@ std::optional<po::options_description> command_options(std::string_view command)
     add("format,f", go_string("table"))("quiet,q", go_bool());
   } else if (command == "spec") {
     add("bundle,b", go_string())("rootless", go_bool());
-  } else if (command != "start" && command != "state") {
+  } else if (command != "start" && command != "state" && command != "features") {
     return std::nullopt;
   }
   add("help,h", go_bool());  // urfave appends its help flag to every command's flags

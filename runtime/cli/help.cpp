@@ -68,6 +68,7 @@ constexpr std::string_view kAppHelpCommands =
     "COMMANDS:\n"
     "   create\tcreate a container\n"
     "   delete\tdelete any resources held by the container often used with detached container\n"
+    "   features\tshow the enabled features\n"
     "   kill\tkill sends the specified signal (default: SIGTERM) to the container's init process\n"
     "   list\tlists containers started by mkrun with the given root\n"
     "   run\tcreate and run a container\n"
@@ -263,6 +264,20 @@ constexpr std::string_view kListHelp =
     "   --quiet, -q\tdisplay only container IDs\n"
     "   \n";
 
+constexpr std::string_view kFeaturesHelp =
+    "NAME:\n"
+    "   mkrun features - show the enabled features\n"
+    "\n"
+    "USAGE:\n"
+    "   mkrun features [arguments...]\n"
+    "\n"
+    "DESCRIPTION:\n"
+    "   Show the enabled features.\n"
+    "   The result is parsable as a JSON.\n"
+    "   See https://pkg.go.dev/github.com/opencontainers/runc/types/features for the type "
+    "definition.\n"
+    "   The types are experimental and subject to change.\n";
+
 constexpr std::string_view kSpecHelp =
     "NAME:\n"
     "   mkrun spec - create a new specification file\n"
@@ -332,8 +347,9 @@ struct CommandHelp {
 };
 
 constexpr CommandHelp kCommandHelp[] = {
-    {"create", kCreateHelp}, {"run", kRunHelp},       {"start", kStartHelp}, {"state", kStateHelp},
-    {"kill", kKillHelp},     {"delete", kDeleteHelp}, {"list", kListHelp},   {"spec", kSpecHelp},
+    {"create", kCreateHelp}, {"run", kRunHelp},   {"start", kStartHelp},
+    {"state", kStateHelp},   {"kill", kKillHelp}, {"delete", kDeleteHelp},
+    {"list", kListHelp},     {"spec", kSpecHelp}, {"features", kFeaturesHelp},
 };
 
 }  // namespace

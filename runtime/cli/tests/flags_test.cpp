@@ -258,7 +258,7 @@ TEST_CASE("an unknown command is exit 3, No help topic", "[cli]") {
                                             {"checkpoint", "--help"},
                                             {"exec", "id", "ls"},
                                             {"help", "restore"},
-                                            {"h", "features"}}) {
+                                            {"h", "checkpoint"}}) {
     INFO(rest[0]);
     const Exit exit = command_exit(rest);
     CHECK(exit.code == 3);

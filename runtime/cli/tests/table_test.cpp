@@ -202,8 +202,9 @@ TEST_CASE("app help lists mkrun's commands and global options aligned", "[cli]")
   const ProgramInfo info{"mkrun", "/run/mkrun", "2.5.4"};
   const std::string help = app_help(info);
   CHECK(help.starts_with("NAME:\n   mkrun - Open Container Initiative runtime\n"));
-  CHECK(help.find("\nCOMMANDS:\n   create   create a container\n") != std::string::npos);
-  CHECK(help.find("\n   help, h  Shows a list of commands or help for one command\n") !=
+  CHECK(help.find("\nCOMMANDS:\n   create    create a container\n") != std::string::npos);
+  CHECK(help.find("\n   features  show the enabled features\n") != std::string::npos);
+  CHECK(help.find("\n   help, h   Shows a list of commands or help for one command\n") !=
         std::string::npos);
   CHECK(help.find("\n   --debug                 enable debug logging\n") != std::string::npos);
   CHECK(help.find("(default: \"/run/mkrun\")\n") != std::string::npos);

@@ -216,6 +216,18 @@ int make_mount_point(int root_fd, const char* relative, bool directory) {
   return parent_owned;
 }
 
+// The nosuid/nodev/noexec flags a mount has: a bind remount must keep them, since the kernel
+// refuses to clear flags locked by a less privileged mount namespace.
+unsigned long kept_flags(const char* path) {
+  struct statfs info {};
+  if (statfs(path, &info) != 0) return 0;
+  unsigned long flags = 0;
+  if ((info.f_flags & ST_NOSUID) != 0) flags |= MS_NOSUID;
+  if ((info.f_flags & ST_NODEV) != 0) flags |= MS_NODEV;
+  if ((info.f_flags & ST_NOEXEC) != 0) flags |= MS_NOEXEC;
+  return flags;
+}
+
 void mount_step(int root_fd, const plan::MountStep& step) {
   const char* shown = step.display_destination;
   int target = make_mount_point(root_fd, step.destination, step.source_is_directory);
@@ -238,13 +250,7 @@ void mount_step(int root_fd, const plan::MountStep& step) {
                                        MS_REMOUNT | MS_BIND | step.flags, nullptr) < 0) {
     // Flags the mount already has locked (nodev/nosuid/noexec in a user namespace) must be
     // kept on remount; retry with them added.
-    struct statfs info {};
-    unsigned long locked = 0;
-    if (fstatfs(mounted, &info) == 0) {
-      if ((info.f_flags & ST_NOSUID) != 0) locked |= MS_NOSUID;
-      if ((info.f_flags & ST_NODEV) != 0) locked |= MS_NODEV;
-      if ((info.f_flags & ST_NOEXEC) != 0) locked |= MS_NOEXEC;
-    }
+    unsigned long locked = kept_flags(mounted_path.c_str());
     if (mount(nullptr, mounted_path.c_str(), nullptr, MS_REMOUNT | MS_BIND | step.flags | locked,
               nullptr) < 0) {
       fail(errno, "remount `", shown, "`");
@@ -433,13 +439,7 @@ void make_paths_readonly(const ChildPlan& plan) {
       if (errno == ENOENT) continue;
       fail(errno, "bind `", path, "` read-only");
     }
-    struct statfs info {};
-    unsigned long keep = 0;
-    if (statfs(path, &info) == 0) {
-      if ((info.f_flags & ST_NOSUID) != 0) keep |= MS_NOSUID;
-      if ((info.f_flags & ST_NODEV) != 0) keep |= MS_NODEV;
-      if ((info.f_flags & ST_NOEXEC) != 0) keep |= MS_NOEXEC;
-    }
+    unsigned long keep = kept_flags(path);
     if (mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | keep, nullptr) <
         0) {
       fail(errno, "remount `", path, "` read-only");
@@ -461,13 +461,7 @@ void finish_rootfs(const ChildPlan& plan) {
     fail(errno, "setdomainname `", plan.domainname, "`");
   }
   if (plan.readonly_root) {
-    struct statfs info {};
-    unsigned long keep = 0;
-    if (statfs("/", &info) == 0) {
-      if ((info.f_flags & ST_NOSUID) != 0) keep |= MS_NOSUID;
-      if ((info.f_flags & ST_NODEV) != 0) keep |= MS_NODEV;
-      if ((info.f_flags & ST_NOEXEC) != 0) keep |= MS_NOEXEC;
-    }
+    unsigned long keep = kept_flags("/");
     if (mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, nullptr) < 0) {
       fail(errno, "remount `/` read-only");
     }

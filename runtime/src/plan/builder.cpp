@@ -82,60 +82,76 @@ Result<NamespaceDecision> decide_namespaces(const std::vector<oci::Namespace>& n
 
 // ---- Mounts -----------------------------------------------------------------------------------
 
+namespace {
+
+struct FlagOption {
+  std::string_view name;
+  bool clear;  // the option clears the flag ("rw" clears MS_RDONLY)
+  unsigned long flag;
+};
+constexpr std::array<FlagOption, 32> kMountFlagOptions = {{
+    {"async", true, MS_SYNCHRONOUS},
+    {"atime", true, MS_NOATIME},
+    {"bind", false, MS_BIND},
+    {"defaults", false, 0},
+    {"dev", true, MS_NODEV},
+    {"diratime", true, MS_NODIRATIME},
+    {"dirsync", false, MS_DIRSYNC},
+    {"exec", true, MS_NOEXEC},
+    {"iversion", false, MS_I_VERSION},
+    {"lazytime", false, MS_LAZYTIME},
+    {"loud", true, MS_SILENT},
+    {"mand", false, MS_MANDLOCK},
+    {"noatime", false, MS_NOATIME},
+    {"nodev", false, MS_NODEV},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"noexec", false, MS_NOEXEC},
+    {"noiversion", true, MS_I_VERSION},
+    {"nolazytime", true, MS_LAZYTIME},
+    {"nomand", true, MS_MANDLOCK},
+    {"norelatime", true, MS_RELATIME},
+    {"nostrictatime", true, MS_STRICTATIME},
+    {"nosuid", false, MS_NOSUID},
+    {"rbind", false, MS_BIND | MS_REC},
+    {"relatime", false, MS_RELATIME},
+    {"remount", false, MS_REMOUNT},
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"silent", false, MS_SILENT},
+    {"strictatime", false, MS_STRICTATIME},
+    {"suid", true, MS_NOSUID},
+    {"sync", false, MS_SYNCHRONOUS},
+    {"nosymfollow", false, MS_NOSYMFOLLOW},
+}};
+constexpr std::array<std::pair<std::string_view, unsigned long>, 8> kPropagationOptions = {{
+    {"private", MS_PRIVATE},
+    {"rprivate", MS_PRIVATE | MS_REC},
+    {"shared", MS_SHARED},
+    {"rshared", MS_SHARED | MS_REC},
+    {"slave", MS_SLAVE},
+    {"rslave", MS_SLAVE | MS_REC},
+    {"unbindable", MS_UNBINDABLE},
+    {"runbindable", MS_UNBINDABLE | MS_REC},
+}};
+// Options applied with mount_setattr() rather than mount flags.
+constexpr std::array<std::string_view, 2> kAttributeOptions = {"rro", "rrw"};
+
+}  // namespace
+
+std::vector<std::string> known_mount_options() {
+  std::vector<std::string> names;
+  for (const auto& option : kMountFlagOptions) names.emplace_back(option.name);
+  for (const auto& [name, flag] : kPropagationOptions) names.emplace_back(name);
+  for (auto name : kAttributeOptions) names.emplace_back(name);
+  std::ranges::sort(names);
+  return names;
+}
+
 MountOptions parse_mount_options(const std::vector<std::string>& options) {
-  struct FlagOption {
-    std::string_view name;
-    bool clear;
-    unsigned long flag;
-  };
-  static constexpr std::array<FlagOption, 32> kFlags = {{
-      {"async", true, MS_SYNCHRONOUS},
-      {"atime", true, MS_NOATIME},
-      {"bind", false, MS_BIND},
-      {"defaults", false, 0},
-      {"dev", true, MS_NODEV},
-      {"diratime", true, MS_NODIRATIME},
-      {"dirsync", false, MS_DIRSYNC},
-      {"exec", true, MS_NOEXEC},
-      {"iversion", false, MS_I_VERSION},
-      {"lazytime", false, MS_LAZYTIME},
-      {"loud", true, MS_SILENT},
-      {"mand", false, MS_MANDLOCK},
-      {"noatime", false, MS_NOATIME},
-      {"nodev", false, MS_NODEV},
-      {"nodiratime", false, MS_NODIRATIME},
-      {"noexec", false, MS_NOEXEC},
-      {"noiversion", true, MS_I_VERSION},
-      {"nolazytime", true, MS_LAZYTIME},
-      {"nomand", true, MS_MANDLOCK},
-      {"norelatime", true, MS_RELATIME},
-      {"nostrictatime", true, MS_STRICTATIME},
-      {"nosuid", false, MS_NOSUID},
-      {"rbind", false, MS_BIND | MS_REC},
-      {"relatime", false, MS_RELATIME},
-      {"remount", false, MS_REMOUNT},
-      {"ro", false, MS_RDONLY},
-      {"rw", true, MS_RDONLY},
-      {"silent", false, MS_SILENT},
-      {"strictatime", false, MS_STRICTATIME},
-      {"suid", true, MS_NOSUID},
-      {"sync", false, MS_SYNCHRONOUS},
-      {"nosymfollow", false, MS_NOSYMFOLLOW},
-  }};
-  static constexpr std::array<std::pair<std::string_view, unsigned long>, 8> kPropagation = {{
-      {"private", MS_PRIVATE},
-      {"rprivate", MS_PRIVATE | MS_REC},
-      {"shared", MS_SHARED},
-      {"rshared", MS_SHARED | MS_REC},
-      {"slave", MS_SLAVE},
-      {"rslave", MS_SLAVE | MS_REC},
-      {"unbindable", MS_UNBINDABLE},
-      {"runbindable", MS_UNBINDABLE | MS_REC},
-  }};
   MountOptions result;
   for (const auto& option : options) {
-    auto flag = std::ranges::find(kFlags, std::string_view(option), &FlagOption::name);
-    if (flag != kFlags.end()) {
+    auto flag = std::ranges::find(kMountFlagOptions, std::string_view(option), &FlagOption::name);
+    if (flag != kMountFlagOptions.end()) {
       if (flag->clear) {
         result.flags &= ~flag->flag;
       } else {
@@ -143,9 +159,9 @@ MountOptions parse_mount_options(const std::vector<std::string>& options) {
       }
       continue;
     }
-    auto propagation = std::ranges::find(kPropagation, std::string_view(option),
+    auto propagation = std::ranges::find(kPropagationOptions, std::string_view(option),
                                          &std::pair<std::string_view, unsigned long>::first);
-    if (propagation != kPropagation.end()) {
+    if (propagation != kPropagationOptions.end()) {
       result.propagation |= propagation->second;
       continue;
     }
@@ -153,7 +169,7 @@ MountOptions parse_mount_options(const std::vector<std::string>& options) {
       result.recursive_readonly = true;
       continue;
     }
-    if (option == "rrw" || option == "tmpcopyup") continue;  // rrw is the default
+    if (option == "rrw") continue;  // the default
     if (!result.data.empty()) result.data += ',';
     result.data += option;
   }

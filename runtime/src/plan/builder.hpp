@@ -41,6 +41,8 @@ struct MountOptions {
   std::string data;  // what the file system itself interprets ("mode=755,size=65536k")
 };
 MountOptions parse_mount_options(const std::vector<std::string>& options);
+// Every option parse_mount_options() gives a meaning, for `mkrun features`.
+std::vector<std::string> known_mount_options();
 
 // Capability names ("CAP_CHOWN") to a bit mask; unknown names are returned in `unknown` and
 // left out, as runc does.

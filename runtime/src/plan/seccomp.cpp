@@ -21,31 +21,60 @@ struct ContextDeleter {
 };
 using Context = std::unique_ptr<void, ContextDeleter>;
 
+struct ActionName {
+  std::string_view name;
+  uint32_t action;
+  bool takes_errno;  // SCMP_ACT_ERRNO and SCMP_ACT_TRACE carry errnoRet (default EPERM)
+};
+
+constexpr std::array<ActionName, 8> kActions = {{
+    {"SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD, false},
+    {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS, false},
+    {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD, false},
+    {"SCMP_ACT_TRAP", SCMP_ACT_TRAP, false},
+    {"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0), true},
+    {"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0), true},
+    {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW, false},
+    {"SCMP_ACT_LOG", SCMP_ACT_LOG, false},
+}};
+
+constexpr std::array<std::pair<std::string_view, scmp_compare>, 7> kOperators = {{
+    {"SCMP_CMP_NE", SCMP_CMP_NE},
+    {"SCMP_CMP_LT", SCMP_CMP_LT},
+    {"SCMP_CMP_LE", SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", SCMP_CMP_GE},
+    {"SCMP_CMP_GT", SCMP_CMP_GT},
+    {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
+}};
+
+// SECCOMP_FILTER_FLAG_TSYNC needs nothing: mkrun's init is single-threaded.
+constexpr std::array<std::pair<std::string_view, unsigned>, 3> kFlags = {{
+    {"SECCOMP_FILTER_FLAG_TSYNC", 0},
+    {"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
+    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
+}};
+
+constexpr std::array<std::string_view, 19> kArchitectures = {
+    "x86",       "x86_64", "x32",      "arm",         "aarch64", "mips",  "mips64",
+    "mips64n32", "mipsel", "mipsel64", "mipsel64n32", "ppc",     "ppc64", "ppc64le",
+    "s390",      "s390x",  "parisc",   "parisc64",    "riscv64",
+};
+
 Result<uint32_t> action_of(const std::string& name, std::optional<uint32_t> errno_ret) {
-  if (name == "SCMP_ACT_ALLOW") return SCMP_ACT_ALLOW;
-  if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(errno_ret.value_or(EPERM));
-  if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(errno_ret.value_or(EPERM));
-  if (name == "SCMP_ACT_KILL" || name == "SCMP_ACT_KILL_THREAD") return SCMP_ACT_KILL_THREAD;
-  if (name == "SCMP_ACT_KILL_PROCESS") return SCMP_ACT_KILL_PROCESS;
-  if (name == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
-  if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
   if (name == "SCMP_ACT_NOTIFY") {
     return fail(
         "seccomp action SCMP_ACT_NOTIFY is not supported yet (it needs listenerPath support)");
+  }
+  for (const auto& action : kActions) {
+    if (action.name != name) continue;
+    return action.takes_errno ? action.action | (errno_ret.value_or(EPERM) & SECCOMP_RET_DATA)
+                              : action.action;
   }
   return fail("unknown seccomp action \"" + name + "\"");
 }
 
 Result<scmp_compare> operator_of(const std::string& name) {
-  static constexpr std::array<std::pair<std::string_view, scmp_compare>, 7> kOperators = {{
-      {"SCMP_CMP_NE", SCMP_CMP_NE},
-      {"SCMP_CMP_LT", SCMP_CMP_LT},
-      {"SCMP_CMP_LE", SCMP_CMP_LE},
-      {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-      {"SCMP_CMP_GE", SCMP_CMP_GE},
-      {"SCMP_CMP_GT", SCMP_CMP_GT},
-      {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
-  }};
   for (auto [operator_name, compare] : kOperators) {
     if (operator_name == name) return compare;
   }
@@ -53,10 +82,17 @@ Result<scmp_compare> operator_of(const std::string& name) {
 }
 
 Result<unsigned> flag_of(const std::string& name) {
-  if (name == "SECCOMP_FILTER_FLAG_LOG") return SECCOMP_FILTER_FLAG_LOG;
-  if (name == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") return SECCOMP_FILTER_FLAG_SPEC_ALLOW;
-  if (name == "SECCOMP_FILTER_FLAG_TSYNC") return 0;  // mkrun's init is single-threaded
+  for (auto [flag_name, flag] : kFlags) {
+    if (flag_name == name) return flag;
+  }
   return fail("unknown seccomp flag \"" + name + "\"");
+}
+
+template <class Table, class Projection>
+std::vector<std::string> names_of(const Table& table, Projection name) {
+  std::vector<std::string> names;
+  for (const auto& entry : table) names.emplace_back(name(entry));
+  return names;
 }
 
 Result<void> add_architectures(scmp_filter_ctx context, const std::vector<std::string>& names) {
@@ -116,6 +152,26 @@ Result<std::vector<sock_filter>> export_program(scmp_filter_ctx context) {
 }
 
 }  // namespace
+
+std::vector<std::string> seccomp_actions() {
+  return names_of(kActions, [](const ActionName& a) { return a.name; });
+}
+std::vector<std::string> seccomp_operators() {
+  return names_of(kOperators, [](const auto& entry) { return entry.first; });
+}
+std::vector<std::string> seccomp_flags() {
+  return names_of(kFlags, [](const auto& entry) { return entry.first; });
+}
+std::vector<std::string> seccomp_architectures() {
+  std::vector<std::string> names;
+  for (std::string_view arch : kArchitectures) {
+    if (seccomp_arch_resolve_name(std::string(arch).c_str()) == 0) continue;
+    std::string upper(arch);
+    std::ranges::transform(upper, upper.begin(), [](unsigned char c) { return std::toupper(c); });
+    names.push_back("SCMP_ARCH_" + upper);
+  }
+  return names;
+}
 
 Result<SeccompProgram> compile_seccomp(const oci::Seccomp& seccomp) {
   uint32_t default_action = MKRUN_TRY(action_of(seccomp.defaultAction, seccomp.defaultErrnoRet));

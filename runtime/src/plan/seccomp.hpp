@@ -4,6 +4,7 @@
 
 #include <linux/filter.h>
 
+#include <string>
 #include <vector>
 
 #include "mkrun/oci/spec.hpp"
@@ -17,5 +18,11 @@ struct SeccompProgram {
 };
 
 Result<SeccompProgram> compile_seccomp(const oci::Seccomp& seccomp);
+
+// What compile_seccomp() understands, for `mkrun features`.
+std::vector<std::string> seccomp_actions();
+std::vector<std::string> seccomp_operators();
+std::vector<std::string> seccomp_flags();
+std::vector<std::string> seccomp_architectures();
 
 }  // namespace mkrun::plan

@@ -15,13 +15,13 @@ namespace mkrun::oci {
 struct State {
   std::string ociVersion;
   std::string id;
-  int pid = 0;           // host pid; 0 when stopped
-  std::string status;    // "creating", "created", "running", "paused", "stopped"
-  std::string bundle;    // absolute
-  std::string rootfs;    // absolute
-  std::string created;   // RFC3339Nano UTC, trailing zeros trimmed
+  int pid = 0;          // host pid; 0 when stopped
+  std::string status;   // "creating", "created", "running", "paused", "stopped"
+  std::string bundle;   // absolute
+  std::string rootfs;   // absolute
+  std::string created;  // RFC3339Nano UTC, trailing zeros trimmed
   std::map<std::string, std::string> annotations;
-  std::string owner;     // "" in `state`, the user name in `list`
+  std::string owner;  // "" in `state`, the user name in `list`
 };
 
 // `state`: pretty JSON, 2-space indent, runc's key order, annotations omitted when empty, no
@@ -50,10 +50,10 @@ struct ContainerRecord {
   std::string created;
   std::map<std::string, std::string> annotations;
   uint32_t owner_uid = 0;
-  int pid = 0;                   // host pid of the init; 0 before it exists
-  uint64_t pid_start_time = 0;   // field 22 of /proc/<pid>/stat, guards against pid reuse
-  std::string status;            // last status mkrun set: "creating", "created", "running"
-  bool new_pid_namespace = true; // the init is the pid namespace's init (kill --all semantics)
+  int pid = 0;                    // host pid of the init; 0 before it exists
+  uint64_t pid_start_time = 0;    // field 22 of /proc/<pid>/stat, guards against pid reuse
+  std::string status;             // last status mkrun set: "creating", "created", "running"
+  bool new_pid_namespace = true;  // the init is the pid namespace's init (kill --all semantics)
   CgroupRecord cgroup;
   bool rootless = false;
 };

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mkrun/oci/features.hpp"
 #include "mkrun/oci/state.hpp"
 #include "mkrun/runtime/error.hpp"
 
@@ -71,6 +72,10 @@ bool is_valid_container_id(std::string_view id);
 
 // "KILL", "kill", "SIGKILL", "9" -> 9. Unknown: error `unknown signal "FOO"`.
 Result<int> parse_signal(std::string_view text);
+
+// `features`: what this build implements (runtime-spec features.md), without the version
+// annotations, which the CLI adds.
+oci::Features features();
 
 // `spec`: writes the default config.json into `bundle`, refusing to overwrite one.
 Result<void> write_default_spec(std::string_view bundle, bool rootless);

@@ -1,0 +1,99 @@
+"""Cgroups, read from the host side while the container exists (v1, hybrid and unified hosts)."""
+import os
+
+import pytest
+
+from harness import cgroup_controller_path, cgroup_dirs_matching, read_file
+
+pytestmark = pytest.mark.parity
+
+CONTROLLERS = ["memory", "pids", "cpu", "cpuset"]
+
+
+def cg_read(pid, controller, v1name, v2name):
+    version, d = cgroup_controller_path(pid, controller)
+    return version, read_file(os.path.join(d, v1name if version == "v1" else v2name)).strip()
+
+
+def test_resource_limits(rt, bundle):
+    r = bundle.resources()
+    r["memory"] = {"limit": 64 * 1024 * 1024}
+    r["pids"] = {"limit": 100}
+    r["cpu"] = {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"}
+    cid = rt.new_id()
+    bundle.linux["cgroupsPath"] = f"/mkrun-test-{cid}"
+    rt.create(bundle.set_args("sleep", "1000"), cid).ok()
+    pid = rt.state(cid)["pid"]
+    # the init is in its final cgroup as soon as create returns (shims read it right away)
+    assert cg_read(pid, "memory", "memory.limit_in_bytes", "memory.max")[1] == str(64 * 1024 * 1024)
+    assert cg_read(pid, "pids", "pids.max", "pids.max")[1] == "100"
+    v, shares = cg_read(pid, "cpu", "cpu.shares", "cpu.weight")
+    # v2: runc's shares -> weight conversion, 1 + ((shares - 2) * 9999) / 262142
+    assert shares == ("512" if v == "v1" else str(1 + (512 - 2) * 9999 // 262142))
+    if v == "v1":
+        assert cg_read(pid, "cpu", "cpu.cfs_quota_us", "")[1] == "50000"
+        assert cg_read(pid, "cpu", "cpu.cfs_period_us", "")[1] == "100000"
+    else:
+        assert cg_read(pid, "cpu", "", "cpu.max")[1] == "50000 100000"
+    assert cg_read(pid, "cpuset", "cpuset.cpus", "cpuset.cpus")[1] == "0"
+    # still in force once the container runs
+    rt.start(cid).ok()
+    assert cg_read(pid, "pids", "pids.max", "pids.max")[1] == "100"
+
+
+def test_cgroups_path_honoured_and_removed(rt, bundle):
+    cid = rt.new_id()
+    path = f"/mkrun-test-{cid}"
+    bundle.linux["cgroupsPath"] = path
+    cid, pid = rt.started(bundle.set_args("sleep", "1000"), cid)
+    dirs = []
+    for c in CONTROLLERS:
+        version, d = cgroup_controller_path(pid, c)
+        assert d.endswith(path), (c, d)
+        assert [int(x) for x in read_file(os.path.join(d, "cgroup.procs")).split()] == [pid]
+        dirs.append(d)
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            hid, ctrls, p = line.rstrip("\n").split(":", 2)
+            if any(c in ctrls.split(",") for c in CONTROLLERS):
+                assert p == path, line
+    rt.kill(cid, "KILL").ok()
+    rt.wait_exit(pid)
+    rt.delete(cid).ok()
+    for d in dirs:
+        assert not os.path.exists(d), f"{d} left after delete"
+    assert cgroup_dirs_matching([cid]) == []
+
+
+def test_default_cgroup_is_named_after_id(rt, bundle):
+    assert "cgroupsPath" not in bundle.linux
+    cid = rt.create(bundle.set_args("sleep", "1000")).ok().cid
+    pid = rt.state(cid)["pid"]
+    for c in ("memory", "pids"):
+        _, mine = cgroup_controller_path(os.getpid(), c)
+        _, theirs = cgroup_controller_path(pid, c)
+        assert theirs == os.path.join(mine, cid), (c, mine, theirs)
+    rt.delete(cid, "--force").ok()
+    rt.wait_exit(pid)
+    assert cgroup_dirs_matching([cid]) == []
+
+
+def test_run_removes_cgroup(rt, bundle):
+    cid = rt.new_id()
+    bundle.linux["cgroupsPath"] = f"/mkrun-test-{cid}"
+    out = rt.output(bundle, "cat", "/proc/self/cgroup")
+    assert f"/mkrun-test-{cid}" in out
+    assert cgroup_dirs_matching([cid]) == []
+
+
+def test_pids_limit_enforced(rt, bundle):
+    cid = rt.new_id()
+    bundle.linux["cgroupsPath"] = f"/mkrun-test-{cid}"
+    bundle.resources()["pids"] = {"limit": 5}
+    # sh + 3 sleeps fit in 5 tasks; the loop then hits the limit and the shell gives up
+    r = rt.run(bundle.sh("sleep 30 & sleep 30 & sleep 30 & echo ok; "
+                         "for i in 1 2 3 4 5 6; do sleep 30 & done; echo not-reached"), cid)
+    assert r.rc != 0, r
+    assert r.out == "ok\n", r
+    assert "fork" in r.err, r
+    assert cgroup_dirs_matching([cid]) == []

@@ -1,0 +1,39 @@
+"""mkrun behaviour that runc 1.1 does not share (see shared/design/runc-cli-contract.md §7).
+
+Each test here is expected to FAIL against runc; run them against runc with
+MKRUN=/usr/sbin/runc RUNTIMES=mkrun to see where runc differs."""
+import json
+import os
+
+import pytest
+
+pytestmark = pytest.mark.mkrun_only
+
+
+def test_default_root_is_run_mkrun(rt, bundle):
+    # Podman passes no --root: the default must be stable, and must not be runc's /run/runc.
+    existed = os.path.isdir("/run/mkrun")
+    cid = rt.new_id()
+    bundle.set_args("sleep", "1000").save()
+    pid = 0
+    try:
+        rt.raw("create", "--bundle", bundle.path, cid).ok()
+        assert os.path.isdir(f"/run/mkrun/{cid}")
+        assert cid in rt.raw("list", "-q").ok().out.split()
+        pid = json.loads(rt.raw("state", cid).ok().out)["pid"]
+    finally:
+        rt.raw("delete", "--force", cid)
+        if pid:
+            rt.wait_exit(pid)
+    assert not os.path.exists(f"/run/mkrun/{cid}")
+    if not existed:
+        try:
+            os.rmdir("/run/mkrun")
+        except OSError:
+            pass
+
+
+def test_checkpoint_not_supported(rt):
+    # Podman probes `<rt> checkpoint --help` and offers checkpointing when it exits 0.
+    r = rt.raw("checkpoint", "--help")
+    assert r.rc != 0, r

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Runs mkrun's tests and prints, as its last line, "N passed, N failed[, N skipped]".
+#   (a) the Catch2 unit test binaries of the build dir
+#   (b) meson test child-symbols (counts as one test)
+#   (c) the pytest integration suite in conformance/integration (needs root)
+# Exit status is non-zero if anything failed (or could not run).
+#
+# usage: conformance/run-tests.sh [--unit | --integration] [--runtimes mkrun,runc] [-- PYTEST_ARGS...]
+#   --unit           only (a) and (b)                        (or SUITES=unit)
+#   --integration    only (c)                                (or SUITES=integration)
+#   --runtimes LIST  integration variants: mkrun, runc or both (or RUNTIMES=...; default both:
+#                    every test against mkrun, tests marked parity also against runc)
+# environment:
+#   BUILD=build      meson build dir
+#   MKRUN=path       runtime under test (default $BUILD/mkrun)
+#   RUNC=path        reference runtime (default /usr/sbin/runc)
+#   PYTHON=path      interpreter that has pytest (default /usr/bin/python3, Debian's python3-pytest)
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+cd "$REPO" || exit 1
+
+SUITES=${SUITES:-all}
+PYTEST_EXTRA=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --unit) SUITES=unit ;;
+    --integration) SUITES=integration ;;
+    --runtimes) RUNTIMES=$2; shift ;;
+    --runtimes=*) RUNTIMES=${1#*=} ;;
+    --) shift; PYTEST_EXTRA=("$@"); break ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "run-tests: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+case "$SUITES" in all|unit|integration) ;; *) echo "run-tests: SUITES must be all, unit or integration" >&2; exit 2 ;; esac
+
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$REPO/$BUILD" ;; esac
+export MKRUN=${MKRUN:-$BUILD/mkrun}
+export RUNTIMES=${RUNTIMES:-mkrun,runc}
+PYTHON=${PYTHON:-/usr/bin/python3}
+
+PASSED=0 FAILED=0 SKIPPED=0
+FAILURES=()
+TMP=$(mktemp -d /tmp/mkrun-run-tests.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+fail() { FAILED=$((FAILED + $2)); FAILURES+=("$1"); }
+
+# Catch2 v2/v3 summaries:
+#   "All tests passed (12 assertions in 4 test cases)"
+#   "test cases: 5 | 4 passed | 1 failed"   (v3 may add "| N skipped"; a part is left out when 0)
+run_catch2() {
+  local name=$1 bin=$2 log="$TMP/$1.log" rc line total p f s
+  if [ ! -x "$bin" ]; then
+    echo "== $name: MISSING ($bin not built)"
+    fail "$name (binary missing)" 1
+    return
+  fi
+  echo "== $name: $bin"
+  "$bin" >"$log" 2>&1 </dev/null
+  rc=$?
+  line=$(grep -E '^(All tests passed|test cases:)' "$log" | tail -1)
+  if [[ $line =~ ^All\ tests\ passed.*\ in\ ([0-9]+)\ test\ case ]]; then
+    total=${BASH_REMATCH[1]} p=$total f=0 s=0
+  elif [[ $line =~ ^test\ cases:\ *([0-9]+) ]]; then
+    total=${BASH_REMATCH[1]}
+    [[ $line =~ ([0-9]+)\ failed ]] && f=${BASH_REMATCH[1]} || f=0
+    [[ $line =~ ([0-9]+)\ skipped ]] && s=${BASH_REMATCH[1]} || s=0
+    [[ $line =~ ([0-9]+)\ passed ]] && p=${BASH_REMATCH[1]} || p=$((total - f - s))
+  else
+    cat "$log"
+    echo "   no Catch2 summary (exit $rc): counted as 1 failure"
+    fail "$name (crashed, exit $rc)" 1
+    return
+  fi
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # e.g. a crash after the summary
+  [ "$f" -gt 0 ] && cat "$log"
+  echo "   $p passed, $f failed$([ "$s" -gt 0 ] && echo ", $s skipped")  ($line)"
+  PASSED=$((PASSED + p)) SKIPPED=$((SKIPPED + s))
+  [ "$f" -gt 0 ] && fail "$name" "$f"
+  return 0
+}
+
+if [ "$SUITES" != integration ]; then
+  run_catch2 oci-spec-tests "$BUILD/oci-spec/oci-spec-tests"
+  run_catch2 runtime-tests "$BUILD/runtime/runtime-tests"
+  run_catch2 cli-tests "$BUILD/runtime/cli/cli-tests"
+  echo "== meson test child-symbols"
+  if meson test -C "$BUILD" --print-errorlogs child-symbols >"$TMP/meson.log" 2>&1; then
+    echo "   1 passed"
+    PASSED=$((PASSED + 1))
+  else
+    cat "$TMP/meson.log"
+    fail child-symbols 1
+  fi
+fi
+
+if [ "$SUITES" != unit ]; then
+  echo "== integration suite (pytest, RUNTIMES=$RUNTIMES, MKRUN=$MKRUN)"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "   needs root"
+    fail "integration (not root)" 1
+  elif ! "$PYTHON" -c 'import pytest' 2>/dev/null; then
+    echo "   $PYTHON has no pytest (apt-get install python3-pytest, or packaging/install-deps.sh)"
+    fail "integration (no pytest)" 1
+  else
+    junit="$TMP/junit.xml"
+    PYTHONDONTWRITEBYTECODE=1 "$PYTHON" -m pytest -q -p no:cacheprovider --junitxml="$junit" \
+      "$REPO/conformance/integration" "${PYTEST_EXTRA[@]}" </dev/null
+    prc=$?
+    if [ -f "$junit" ]; then
+      # One count per test: failed if any of its records has a failure or an error (a test
+      # that fails and then errors in teardown has two <testcase> records), else skipped or passed.
+      read -r p f s < <("$PYTHON" - "$junit" <<'EOF'
+import sys, xml.etree.ElementTree as ET
+tests = {}
+for tc in ET.parse(sys.argv[1]).getroot().iter("testcase"):
+    key = (tc.get("classname"), tc.get("name"))
+    tags = {c.tag for c in tc}
+    verdict = "f" if tags & {"failure", "error"} else "s" if "skipped" in tags else "p"
+    tests[key] = max(tests.get(key, verdict), verdict, key="spf".index)
+v = list(tests.values())
+print(v.count("p"), v.count("f"), v.count("s"))
+EOF
+      )
+      # pytest exit 0: all passed, 1: some failed; anything else (5: nothing collected, crash,
+      # usage error) counts as a failure
+      if [ "$prc" -ne 0 ] && [ "$prc" -ne 1 ] && [ "$f" -eq 0 ]; then f=1; fi
+      if [ "$prc" -eq 1 ] && [ "$f" -eq 0 ]; then f=1; fi
+      PASSED=$((PASSED + p)) SKIPPED=$((SKIPPED + s))
+      [ "$f" -gt 0 ] && fail integration "$f"
+    else
+      echo "   pytest exited $prc without a report"
+      fail "integration (pytest exit $prc)" 1
+    fi
+  fi
+fi
+
+if [ ${#FAILURES[@]} -gt 0 ]; then
+  echo "== failed: ${FAILURES[*]}"
+fi
+if [ "$SKIPPED" -gt 0 ]; then
+  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+else
+  echo "$PASSED passed, $FAILED failed"
+fi
+[ "$FAILED" -eq 0 ]

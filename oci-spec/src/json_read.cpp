@@ -1,0 +1,155 @@
+#include "json_read.hpp"
+
+#include <rapidjson/error/en.h>
+
+#include <charconv>
+#include <cmath>
+
+namespace mkrun::oci::json {
+namespace {
+
+bool equal_ignoring_ascii_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+std::string_view name_of(const Value& member_name) {
+  return {member_name.GetString(), member_name.GetStringLength()};
+}
+
+std::string format_double(double d) {
+  char buffer[32];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, d);
+  return ec == std::errc{} ? std::string(buffer, end) : std::string("a number");
+}
+
+// How Go's scanner names an unexpected byte: printable ASCII quoted, anything else in hex.
+std::string quote_byte(unsigned char c) {
+  if (c == '\'') return "'\\''";
+  if (c >= 0x20 && c < 0x7f) return std::string{'\'', static_cast<char>(c), '\''};
+  constexpr char kHex[] = "0123456789abcdef";
+  return std::string{'\'', '\\', 'x', kHex[c >> 4], kHex[c & 0xf], '\''};
+}
+
+}  // namespace
+
+std::string_view type_name(const Value& v) {
+  switch (v.GetType()) {
+    case rapidjson::kNullType:
+      return "null";
+    case rapidjson::kFalseType:
+    case rapidjson::kTrueType:
+      return "boolean";
+    case rapidjson::kObjectType:
+      return "object";
+    case rapidjson::kArrayType:
+      return "array";
+    case rapidjson::kStringType:
+      return "string";
+    case rapidjson::kNumberType:
+      return "number";
+  }
+  return "unknown";
+}
+
+std::string child(const std::string& path, std::string_view token) {
+  std::string result = path + "/";
+  for (char c : token) {
+    if (c == '~') {
+      result += "~0";
+    } else if (c == '/') {
+      result += "~1";
+    } else {
+      result += c;
+    }
+  }
+  return result;
+}
+
+std::string child(const std::string& path, size_t index) {
+  return path + "/" + std::to_string(index);
+}
+
+std::unexpected<SpecError> fail(const std::string& path, std::string_view message) {
+  return std::unexpected(SpecError{(path.empty() ? "/" : path) + ": " + std::string(message)});
+}
+
+std::unexpected<SpecError> wrong_type(const std::string& path, std::string_view expected,
+                                      const Value& got) {
+  return fail(path, "expected " + std::string(expected) + ", got " + std::string(type_name(got)));
+}
+
+Status parse_document(std::string_view text, rapidjson::Document& doc) {
+  doc.Parse<rapidjson::kParseDefaultFlags>(text.data(), text.size());
+  if (!doc.HasParseError()) return {};
+  size_t offset = doc.GetErrorOffset();
+  std::string what = offset < text.size() ? "invalid character " +
+                                                quote_byte(static_cast<unsigned char>(text[offset]))
+                                          : std::string("unexpected end of JSON input");
+  return std::unexpected(SpecError{what + ": parse error at offset " + std::to_string(offset) +
+                                   ": " + rapidjson::GetParseError_En(doc.GetParseError())});
+}
+
+Status read_json(const Value& v, const std::string& path, std::string& out) {
+  if (!v.IsString()) return wrong_type(path, "string", v);
+  out.assign(v.GetString(), v.GetStringLength());
+  return {};
+}
+
+Status read_json(const Value& v, const std::string& path, bool& out) {
+  if (!v.IsBool()) return wrong_type(path, "boolean", v);
+  out = v.GetBool();
+  return {};
+}
+
+Status read_integer(const Value& v, const std::string& path, int64_t min, uint64_t max,
+                    std::string_view type, int64_t& as_signed, uint64_t& as_unsigned) {
+  if (!v.IsNumber()) return wrong_type(path, type, v);
+  auto out_of_range = [&](std::string_view value) {
+    return fail(path, std::string(value) + " is out of range for " + std::string(type));
+  };
+  if (v.IsUint64()) {
+    uint64_t value = v.GetUint64();
+    if (value > max) return out_of_range(std::to_string(value));
+    as_unsigned = value;
+    as_signed = static_cast<int64_t>(value);  // max of a signed type keeps this exact
+    return {};
+  }
+  if (v.IsInt64()) {  // not a uint64, so negative
+    int64_t value = v.GetInt64();
+    if (value < min) return out_of_range(std::to_string(value));
+    as_signed = value;
+    return {};
+  }
+  // RapidJSON makes a double of anything with a fraction or an exponent, or beyond 64 bits. Go
+  // refuses all of them for an integer field.
+  double value = v.GetDouble();
+  if (std::isfinite(value) && std::trunc(value) == value && std::fabs(value) >= 9.2e18) {
+    return out_of_range(format_double(value));
+  }
+  return fail(path,
+              "expected " + std::string(type) + ", got non-integer number " + format_double(value));
+}
+
+Fields::Fields(const Value& v, const std::string& path) : path_(path) {
+  if (v.IsObject()) {
+    object_ = &v;
+  } else {
+    status_ = wrong_type(path, "object", v);
+  }
+}
+
+// Like Go's decoder: an exact or case-insensitive key match, and the last one wins.
+const Value* Fields::find(std::string_view key) const {
+  const Value* found = nullptr;
+  for (const auto& member : object_->GetObject()) {
+    if (equal_ignoring_ascii_case(name_of(member.name), key)) found = &member.value;
+  }
+  return found;
+}
+
+}  // namespace mkrun::oci::json

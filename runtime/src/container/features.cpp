@@ -1,0 +1,53 @@
+// `features`: assembled from the same tables the runtime uses, so it cannot claim more than
+// mkrun does.
+#include <cap-ng.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/files.hpp"
+#include "mkrun/runtime/runtime.hpp"
+#include "plan/builder.hpp"
+#include "plan/seccomp.hpp"
+
+namespace mkrun::runtime {
+namespace {
+
+std::vector<std::string> capability_names() {
+  int last = CAP_LAST_CAP;
+  if (auto text = files::read_file("/proc/sys/kernel/cap_last_cap"))
+    last = std::atoi(text->c_str());
+  std::vector<std::string> names;
+  for (int cap = 0; cap <= last; ++cap) {
+    const char* name = capng_capability_to_name(static_cast<unsigned>(cap));
+    if (name == nullptr) continue;
+    std::string upper = std::string("CAP_") + name;
+    std::ranges::transform(upper, upper.begin(), [](unsigned char c) { return std::toupper(c); });
+    names.push_back(std::move(upper));
+  }
+  return names;
+}
+
+}  // namespace
+
+oci::Features features() {
+  oci::Features f;
+  f.ociVersionMin = "1.0.0";
+  f.ociVersionMax = "1.2.0";
+  f.hooks = {"prestart",       "createRuntime", "createContainer",
+             "startContainer", "poststart",     "poststop"};
+  f.mountOptions = plan::known_mount_options();
+  f.namespaces = {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"};
+  f.capabilities = capability_names();
+  f.cgroup.v1 = true;
+  f.cgroup.v2 = true;
+  f.seccomp.enabled = true;
+  f.seccomp.actions = plan::seccomp_actions();
+  f.seccomp.operators = plan::seccomp_operators();
+  f.seccomp.archs = plan::seccomp_architectures();
+  f.seccomp.knownFlags = plan::seccomp_flags();
+  f.seccomp.supportedFlags = plan::seccomp_flags();
+  return f;
+}
+
+}  // namespace mkrun::runtime
