@@ -404,6 +404,20 @@ Result<void> Manager::add_process(pid_t pid) {
   return {};
 }
 
+std::vector<std::string> Manager::v1_task_files() const {
+  std::vector<std::string> files;
+  for (size_t i = 0; i < directories_.size(); ++i) {
+    if (!host_.hierarchies[i].unified) files.push_back(util::join(directories_[i], "tasks"));
+  }
+  return files;
+}
+
+Result<void> Manager::add_process_to_unified(pid_t pid) {
+  const std::string* dir = unified_directory();
+  if (!dir) return {};
+  return util::write_text(util::join(*dir, "cgroup.procs"), std::to_string(pid));
+}
+
 Result<std::vector<pid_t>> Manager::pids() const {
   std::vector<pid_t> out;
   std::string dir = pids_directory();
@@ -506,7 +520,7 @@ Result<void> Manager::destroy() {
 
 Result<UniqueFd> Manager::open_unified_dir() const {
   const std::string* dir = unified_directory();
-  if (host_.layout != Layout::kV2 || !dir) return UniqueFd();
+  if (!dir) return UniqueFd();
   UniqueFd fd(::open(dir->c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return fail_errno("open cgroup `" + *dir + "`");
   return fd;

@@ -101,9 +101,15 @@ class Manager {
   // error. Does nothing when the record says mkrun does not own the cgroup.
   Result<void> destroy();
 
-  // The unified hierarchy's directory (O_PATH) for clone3(CLONE_INTO_CGROUP), on pure v2 only;
-  // an empty UniqueFd elsewhere, since v1 hierarchies must be joined by add_process() anyway.
+  // The unified hierarchy's directory (O_PATH) for clone3(CLONE_INTO_CGROUP), on pure v2 and
+  // hybrid hosts; an empty UniqueFd on pure v1.
   Result<UniqueFd> open_unified_dir() const;
+  // The v1 `tasks` files the init writes "0" into to join by itself. Moving one's own single
+  // thread skips the kernel's global threadgroup lock, whose RCU grace period makes every
+  // cgroup.procs migration cost several milliseconds.
+  std::vector<std::string> v1_task_files() const;
+  // Moves `pid` into the unified hierarchy only (when CLONE_INTO_CGROUP was not available).
+  Result<void> add_process_to_unified(pid_t pid);
   oci::CgroupRecord record() const;
   // Absolute directory of this cgroup in the hierarchy holding `controller` ("memory", or "" for
   // the unified one); empty when the host has no such hierarchy.

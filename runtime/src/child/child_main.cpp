@@ -135,6 +135,17 @@ void write_proc_file(const char* path, const char* value) {
   close(fd);
 }
 
+// A single-threaded task moving itself ("0" into `tasks`) skips the global threadgroup lock
+// that makes a cgroup.procs migration wait for an RCU grace period.
+void join_cgroups(const ChildPlan& plan) {
+  for (size_t i = 0; i < plan.cgroup_task_file_count; ++i) {
+    const char* file = plan.cgroup_task_files[i];
+    int fd = open(file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1) fail(errno, "join cgroup: write `", file, "`");
+    close(fd);
+  }
+}
+
 // Joins, creates and enters namespaces. Returns in the process that becomes the init.
 void enter_namespaces(const ChildPlan& plan) {
   for (size_t i = 0; i < plan.join_count; ++i) {
@@ -677,6 +688,7 @@ void child_main(const ChildPlan& plan) noexcept {
   (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   umask(0);
 
+  join_cgroups(plan);
   enter_namespaces(plan);
   // Again: a fork in enter_namespaces() clears it.
   (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

@@ -4,6 +4,7 @@
 // the child follows the plan (child/child_main.cpp). Every resource taken is pushed on an undo
 // list first, so a failure at any step leaves no process, cgroup, mount or state directory.
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -18,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <algorithm>
 #include <functional>
 #include <vector>
 
@@ -189,6 +191,8 @@ struct Creation {
   UniqueFd console_socket;
   UniqueFd console_receiver;  // our end when `run` keeps the pty
   UniqueFd state_dir_path_fd;
+  std::vector<std::string> cgroup_task_files;
+  UniqueFd unified_cgroup;  // for CLONE_INTO_CGROUP
   UniqueFd create_hooks_state;
   UniqueFd start_hooks_state;
   pid_t child_pid = 0;
@@ -267,6 +271,39 @@ void fill_record(Creation& c) {
   r.rootless = c.global.rootless;
 }
 
+// Whether the init can join its cgroup by itself: not from inside a new user namespace, where
+// the host's cgroup files are not its own.
+bool init_joins_cgroup_itself(const Creation& c) {
+  const plan::NamespaceDecision& ns = c.prepared->namespaces;
+  return !ns.user_new && std::ranges::none_of(ns.joins, [](const auto& j) { return j.type == "user"; });
+}
+
+// clone3 with CLONE_INTO_CGROUP places the init in its unified cgroup at birth; without it (old
+// kernel), a plain clone and the parent moves it. Returns the pid, 0 in the child, -1 on error.
+long clone_init(Creation& c, bool& joined_at_clone) {
+  plan::ChildPlan& p = c.prepared->plan;
+  unsigned long flags = static_cast<unsigned long>(p.clone_flags);
+  if (c.unified_cgroup) {
+    clone_args args{};
+    args.flags = flags | CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<uint64_t>(c.unified_cgroup.get());
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid >= 0) {
+      joined_at_clone = true;
+      return pid;
+    }
+    if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) return -1;
+  }
+  return ::syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+}
+
+Result<void> join_cgroup_from_parent(Creation& c, bool joined_at_clone) {
+  if (c.prepared->plan.cgroup_task_file_count == 0) return c.cgroup->add_process(c.child_pid);
+  if (joined_at_clone) return {};
+  return c.cgroup->add_process_to_unified(c.child_pid);
+}
+
 Result<void> build_child_plan(Creation& c) {
   plan::BuildInputs inputs;
   inputs.spec = &c.spec;
@@ -300,6 +337,12 @@ Result<void> build_child_plan(Creation& c) {
       c.console_socket = MKRUN_TRY(connect_console_socket(c.request.options->console_socket));
     }
     p.console_socket_fd = c.console_socket.get();
+  }
+  if (init_joins_cgroup_itself(c)) {
+    c.cgroup_task_files = c.cgroup->v1_task_files();
+    p.cgroup_task_files = c.prepared->keep_list(c.cgroup_task_files);
+    p.cgroup_task_file_count = c.cgroup_task_files.size();
+    c.unified_cgroup = MKRUN_TRY(c.cgroup->open_unified_dir());
   }
   if (c.spec.hooks) {
     // The container-namespace hooks read their state from memfds filled once the pid is known.
@@ -355,7 +398,8 @@ Result<void> spawn_init(Creation& c) {
   p.close_after_clone = close_in_child.data();
   p.close_after_clone_count = close_in_child.size();
 
-  long pid = ::syscall(SYS_clone, static_cast<unsigned long>(p.clone_flags) | SIGCHLD, 0, 0, 0, 0);
+  bool joined_at_clone = false;
+  long pid = clone_init(c, joined_at_clone);
   if (pid < 0) return fail_errno("clone the container init");
   if (pid == 0) child::child_main(p);
   c.child_pid = static_cast<pid_t>(pid);
@@ -377,7 +421,7 @@ Result<void> spawn_init(Creation& c) {
     if (auto mapped = write_id_maps(c.child_pid, *c.spec.linux); !mapped)
       return wrap(mapped.error());
   }
-  if (auto joined = c.cgroup->add_process(c.child_pid); !joined) return wrap(joined.error());
+  if (auto joined = join_cgroup_from_parent(c, joined_at_clone); !joined) return wrap(joined.error());
   MKRUN_CHECK(channel.send(sync::Kind::kGo));
   if (c.prepared->plan.fork_after_unshare) {
     auto message = channel.receive(sync::Kind::kInitPid);

@@ -103,6 +103,9 @@ struct ChildPlan {
   int state_dir_fd = -1;  // the container's state dir: the child opens exec.fifo in it
   const char* fifo_name = nullptr;
   int console_socket_fd = -1;  // receives the pty master when terminal is set; -1 otherwise
+  // v1 cgroup `tasks` files the child writes "0" into, first thing, to join its cgroup itself.
+  const char* const* cgroup_task_files = nullptr;
+  size_t cgroup_task_file_count = 0;
   const int* close_after_clone = nullptr;  // parent-only fds the child closes at once (locks)
   size_t close_after_clone_count = 0;
 

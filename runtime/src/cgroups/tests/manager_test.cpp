@@ -258,7 +258,9 @@ TEST_CASE("Manager on hybrid: controllers only cgroup2 has go to the unified dir
   CHECK(tree.read("memory/c/cgroup.procs") == "77");
   auto fd = manager.open_unified_dir();
   REQUIRE(fd);
-  CHECK_FALSE(*fd);  // only pure v2 clones into the cgroup
+  CHECK(*fd);  // hybrid clones into its unified cgroup too
+  CHECK(manager.v1_task_files() ==
+        std::vector<std::string>{tree.path("memory/c/tasks"), tree.path("devices/c/tasks")});
 }
 
 TEST_CASE("Manager on pure v2", "[cgroups]") {
