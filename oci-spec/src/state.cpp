@@ -82,6 +82,8 @@ std::string render_record(const ContainerRecord& record) {
   out.member("owned", record.cgroup.owned);
   out.end_object();
   out.member("rootless", record.rootless);
+  out.member("kernel", record.kernel);
+  out.member("kernel_journal", record.kernel_journal);
   out.end_object();
   return out.str();
 }
@@ -113,6 +115,8 @@ static json::Status read_json(const json::Value& v, const std::string& path, Con
       .get("new_pid_namespace", out.new_pid_namespace)
       .get("cgroup", out.cgroup)
       .get("rootless", out.rootless)
+      .get("kernel", out.kernel)
+      .get("kernel_journal", out.kernel_journal)
       .status();
 }
 

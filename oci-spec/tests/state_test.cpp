@@ -171,6 +171,8 @@ ContainerRecord full_record() {
   record.cgroup.directories = {"/sys/fs/cgroup/system.slice/mkrun-web-1.scope"};
   record.cgroup.owned = false;
   record.rootless = true;
+  record.kernel = "mckernel";
+  record.kernel_journal = {{"os_index", "0"}, {"step", "booted"}};
   return record;
 }
 
@@ -190,6 +192,8 @@ void check_equal(const ContainerRecord& a, const ContainerRecord& b) {
   CHECK(a.cgroup.directories == b.cgroup.directories);
   CHECK(a.cgroup.owned == b.cgroup.owned);
   CHECK(a.rootless == b.rootless);
+  CHECK(a.kernel == b.kernel);
+  CHECK(a.kernel_journal == b.kernel_journal);
 }
 
 }  // namespace
@@ -219,7 +223,8 @@ TEST_CASE("record: the layout is one compact object", "[state]") {
         R"({"id":"c","ociVersion":"","bundle":"","rootfs":"","created":"","annotations":{},)"
         R"("owner_uid":0,"pid":42,"pid_start_time":0,"status":"created",)"
         R"("new_pid_namespace":true,"cgroup":{"driver":"cgroupfs",)"
-        R"("directories":["/sys/fs/cgroup/c"],"owned":true},"rootless":false})");
+        R"("directories":["/sys/fs/cgroup/c"],"owned":true},"rootless":false,"kernel":"",)"
+        R"("kernel_journal":{}})");
 }
 
 TEST_CASE("record: fields missing from an older record keep their defaults", "[state]") {

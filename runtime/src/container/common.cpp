@@ -14,9 +14,23 @@
 
 namespace mkrun::runtime::internal {
 
+namespace {
+
+bool is_paused(const oci::ContainerRecord& record) {
+  auto host = cgroups::detect_host();
+  if (!host) return false;
+  auto cgroup = cgroups::Manager::from_record(*host, record.cgroup);
+  if (!cgroup) return false;
+  auto frozen = cgroup->is_frozen();
+  return frozen && *frozen;
+}
+
+}  // namespace
+
 std::string observe_status(const state::ContainerDir& dir, const oci::ContainerRecord& record) {
   if (!proc::is_alive(record.pid, record.pid_start_time)) return "stopped";
   if (dir.has_fifo()) return "created";
+  if (is_paused(record)) return "paused";
   return "running";
 }
 
@@ -31,6 +45,31 @@ oci::State make_state(const oci::ContainerRecord& record, std::string status) {
   state.created = record.created;
   state.annotations = record.annotations;
   return state;
+}
+
+Result<void> RecordJournal::record(const std::map<std::string, std::string>& entries) {
+  for (const auto& [key, value] : entries) record_.kernel_journal[key] = value;
+  return dir_.save(record_);
+}
+
+oci::State observed_state(const state::ContainerDir& dir, oci::ContainerRecord record) {
+  oci::State state = make_state(record, observe_status(dir, record));
+  if (record.kernel.empty()) return state;
+  auto backend = find_kernel_backend(record.kernel);
+  if (!backend || !*backend) return state;
+  RecordJournal journal(dir, record);
+  for (auto& [key, value] : (*backend)->describe(journal)) state.annotations[key] = value;
+  return state;
+}
+
+// Releases what the container's kernel backend took; the state stays when that fails, so that
+// `delete` can be run again and nothing is leaked.
+Result<void> release_kernel(const state::ContainerDir& dir, oci::ContainerRecord record) {
+  if (record.kernel.empty()) return {};
+  auto backend = MKRUN_TRY(find_kernel_backend(record.kernel));
+  if (!backend) return {};
+  RecordJournal journal(dir, record);
+  return backend->release(journal);
 }
 
 Result<oci::Spec> load_spec_snapshot(const state::ContainerDir& dir) {
@@ -105,6 +144,7 @@ Result<void> destroy_container(const GlobalOptions& global, state::ContainerDir&
     (void)cgroup->kill_all(SIGKILL);
     MKRUN_CHECK(cgroup->destroy());
   }
+  MKRUN_CHECK(release_kernel(dir, record));
   MKRUN_CHECK(dir.remove());
   if (spec && spec->hooks) {
     oci::State state = make_state(record, "stopped");

@@ -15,11 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <algorithm>
 #include <functional>
 #include <vector>
 
@@ -30,6 +30,7 @@
 #include "core/files.hpp"
 #include "core/proc.hpp"
 #include "mkrun/oci/parse.hpp"
+#include "mkrun/runtime/kernel_backend.hpp"
 #include "plan/builder.hpp"
 
 namespace mkrun::runtime::internal {
@@ -195,6 +196,8 @@ struct Creation {
   UniqueFd unified_cgroup;  // for CLONE_INTO_CGROUP
   UniqueFd create_hooks_state;
   UniqueFd start_hooks_state;
+  std::shared_ptr<KernelBackend> backend;  // null: the application runs on Linux
+  std::unique_ptr<Journal> journal;
   pid_t child_pid = 0;
   pid_t init_pid = 0;
   // Last, so it runs while everything above still exists.
@@ -214,6 +217,11 @@ Result<void> load_bundle(Creation& c) {
     return fail_errno("invalid rootfs: stat " + c.rootfs);
   c.rootfs = resolved;
   MKRUN_CHECK(check_terminal_options(c.spec, c.request));
+  auto selector = c.spec.annotations.find(std::string(kKernelAnnotation));
+  c.backend = MKRUN_TRY(find_kernel_backend(selector != c.spec.annotations.end()
+                                                ? std::string_view(selector->second)
+                                                : std::string_view(c.global.default_kernel)));
+  if (c.backend) MKRUN_CHECK(c.backend->validate(c.spec));
   return {};
 }
 
@@ -238,6 +246,9 @@ Result<void> make_cgroup(Creation& c) {
       linux ? linux->cgroupsPath : "", c.request.options->id, c.global.systemd_cgroup));
   c.cgroup = MKRUN_TRY(cgroups::Manager::for_new_container(
       host, path, c.global.systemd_cgroup ? "systemd" : "cgroupfs"));
+  // Saved before it exists, so a `delete` after a killed create finds and removes it.
+  c.record.cgroup = c.cgroup->record();
+  MKRUN_CHECK(c.dir->save(c.record));
   c.undo.push([&c] { (void)c.cgroup->destroy(); });
   MKRUN_CHECK(c.cgroup->create());
   if (linux && linux->resources) MKRUN_CHECK(c.cgroup->apply(*linux->resources));
@@ -267,15 +278,30 @@ void fill_record(Creation& c) {
   r.annotations = c.spec.annotations;
   r.owner_uid = ::geteuid();
   r.status = "creating";
-  r.cgroup = c.cgroup->record();
   r.rootless = c.global.rootless;
+}
+
+// Lets the kernel backend take and boot its kernel, journaling each step in the state first;
+// a failure from here on releases whatever it took.
+Result<void> prepare_kernel(Creation& c) {
+  if (!c.backend) return {};
+  c.record.kernel = std::string(c.backend->name());
+  MKRUN_CHECK(c.dir->save(c.record));
+  c.journal = std::make_unique<RecordJournal>(*c.dir, c.record);
+  c.undo.push([&c] { (void)c.backend->release(*c.journal); });
+  auto prepared = c.backend->prepare(c.spec, c.request.options->id, *c.journal);
+  if (!prepared)
+    return std::unexpected(
+        std::move(prepared).error().wrap("prepare the " + c.record.kernel + " kernel"));
+  return {};
 }
 
 // Whether the init can join its cgroup by itself: not from inside a new user namespace, where
 // the host's cgroup files are not its own.
 bool init_joins_cgroup_itself(const Creation& c) {
   const plan::NamespaceDecision& ns = c.prepared->namespaces;
-  return !ns.user_new && std::ranges::none_of(ns.joins, [](const auto& j) { return j.type == "user"; });
+  return !ns.user_new &&
+         std::ranges::none_of(ns.joins, [](const auto& j) { return j.type == "user"; });
 }
 
 // clone3 with CLONE_INTO_CGROUP places the init in its unified cgroup at birth; without it (old
@@ -421,7 +447,8 @@ Result<void> spawn_init(Creation& c) {
     if (auto mapped = write_id_maps(c.child_pid, *c.spec.linux); !mapped)
       return wrap(mapped.error());
   }
-  if (auto joined = join_cgroup_from_parent(c, joined_at_clone); !joined) return wrap(joined.error());
+  if (auto joined = join_cgroup_from_parent(c, joined_at_clone); !joined)
+    return wrap(joined.error());
   MKRUN_CHECK(channel.send(sync::Kind::kGo));
   if (c.prepared->plan.fork_after_unshare) {
     auto message = channel.receive(sync::Kind::kInitPid);
@@ -479,9 +506,10 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
   MKRUN_CHECK(load_bundle(c));
   auto config_text = MKRUN_TRY(files::read_file(c.bundle + "/config.json"));
   MKRUN_CHECK(make_state_directory(c, config_text));
-  MKRUN_CHECK(make_cgroup(c));
   fill_record(c);
   MKRUN_CHECK(c.dir->save(c.record));
+  MKRUN_CHECK(prepare_kernel(c));
+  MKRUN_CHECK(make_cgroup(c));
   MKRUN_CHECK(build_child_plan(c));
   MKRUN_CHECK(spawn_init(c));
   auto stat = proc::read_stat(c.init_pid);

@@ -10,6 +10,7 @@
 #include "mkrun/oci/state.hpp"
 #include "mkrun/runtime/error.hpp"
 #include "mkrun/runtime/fd.hpp"
+#include "mkrun/runtime/kernel_backend.hpp"
 #include "mkrun/runtime/runtime.hpp"
 #include "state/store.hpp"
 
@@ -26,6 +27,24 @@ Result<oci::Spec> load_spec_snapshot(const state::ContainerDir& dir);
 // Runs prestart/createRuntime/poststart/poststop hooks in mkrun's own namespaces.
 Result<void> run_runtime_hooks(const std::vector<oci::Hook>& hooks, const char* name,
                                const oci::State& state);
+
+// A kernel backend's journal kept in the container's record: every record() saves the state.
+class RecordJournal : public Journal {
+ public:
+  RecordJournal(const state::ContainerDir& dir, oci::ContainerRecord& record)
+      : dir_(dir), record_(record) {}
+  Result<void> record(const std::map<std::string, std::string>& entries) override;
+  const std::map<std::string, std::string>& entries() const override {
+    return record_.kernel_journal;
+  }
+
+ private:
+  const state::ContainerDir& dir_;
+  oci::ContainerRecord& record_;
+};
+
+// The state as `state` and `list` print it, with what the kernel backend reports added.
+oci::State observed_state(const state::ContainerDir& dir, oci::ContainerRecord record);
 
 // What `create` hands back to `run`.
 struct CreatedContainer {

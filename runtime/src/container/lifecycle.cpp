@@ -96,7 +96,7 @@ Result<void> Runtime::start(std::string_view id) {
 Result<oci::State> Runtime::state(std::string_view id) {
   auto dir = MKRUN_TRY(state::ContainerDir::open(options_.root, id));
   auto record = MKRUN_TRY(dir.load());
-  return internal::make_state(record, observe_status(dir, record));
+  return internal::observed_state(dir, std::move(record));
 }
 
 namespace {
@@ -120,7 +120,7 @@ Result<std::vector<oci::State>> Runtime::list() {
     if (!dir) continue;  // deleted meanwhile
     auto record = dir->load();
     if (!record) continue;  // a create that died before its first save
-    oci::State state = internal::make_state(*record, observe_status(*dir, *record));
+    oci::State state = internal::observed_state(*dir, *record);
     state.owner = user_name(record->owner_uid);
     states.push_back(std::move(state));
   }

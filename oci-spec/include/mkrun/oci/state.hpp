@@ -56,6 +56,8 @@ struct ContainerRecord {
   bool new_pid_namespace = true;  // the init is the pid namespace's init (kill --all semantics)
   CgroupRecord cgroup;
   bool rootless = false;
+  std::string kernel;  // the kernel backend running the application; empty for Linux
+  std::map<std::string, std::string> kernel_journal;  // that backend's progress (Journal)
 };
 
 std::string render_record(const ContainerRecord& record);

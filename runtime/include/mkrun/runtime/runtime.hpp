@@ -19,6 +19,8 @@ struct GlobalOptions {
   bool systemd_cgroup = false;
   bool rootless = false;
   bool debug = false;
+  // The kernel for containers whose config does not choose one (io.mkrun.kernel): `--kernel`.
+  std::string default_kernel;
   // Receives what is worth a warning but not a failure (a poststart or poststop hook that
   // failed, as the runtime spec rules); the CLI logs it. May be empty.
   std::function<void(const std::string&)> warn;

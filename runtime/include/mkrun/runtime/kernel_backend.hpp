@@ -1,0 +1,64 @@
+// The kernel a container's application runs on. Linux is the default and needs nothing; another
+// backend (McKernel, in lwk/) is selected by an annotation or by `--kernel`, prepares its kernel
+// before the container's init is cloned, and rewrites the spec so the init execs the launcher
+// (mcexec) inside the container's namespaces, rootfs and cgroup.
+//
+// runtime/ only declares this interface and calls it; it never includes ihk/ or lwk/. The CLI
+// registers the backends it links (the only place that knows them).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "mkrun/oci/spec.hpp"
+#include "mkrun/runtime/error.hpp"
+
+namespace mkrun::runtime {
+
+// A backend's progress, kept in the container's state so that `delete` can undo exactly what
+// was done, even after mkrun was killed half-way. Each record() merges the entries and saves
+// the state atomically before returning.
+class Journal {
+ public:
+  virtual ~Journal() = default;
+  virtual Result<void> record(const std::map<std::string, std::string>& entries) = 0;
+  virtual const std::map<std::string, std::string>& entries() const = 0;
+};
+
+class KernelBackend {
+ public:
+  virtual ~KernelBackend() = default;
+
+  // "mckernel": the value of the kernel selector that picks this backend.
+  virtual std::string_view name() const = 0;
+
+  // Refuses a spec this backend cannot run, before anything is taken (annotations malformed,
+  // rootless, ...). Pure: no side effects.
+  virtual Result<void> validate(const oci::Spec& spec) const = 0;
+
+  // During create, before the init is cloned: take and boot what the application needs,
+  // recording each step in `journal` before taking it, then rewrite `spec` (process.args,
+  // mounts, devices, device cgroup rules, personality, annotations) for the launch.
+  virtual Result<void> prepare(oci::Spec& spec, std::string_view container_id,
+                               Journal& journal) = 0;
+
+  // During delete, and when a create fails: undo whatever `journal` shows, from any step.
+  // Idempotent: a second call on the same journal succeeds and changes nothing.
+  virtual Result<void> release(Journal& journal) = 0;
+
+  // For `state` and `events`: what the kernel instance is doing ("org.mkrun.lwk.status":
+  // "RUNNING"), added to the container's annotations.
+  virtual std::map<std::string, std::string> describe(const Journal& journal) const = 0;
+};
+
+// The annotation that selects the kernel ("linux" when absent), and its global default
+// (`mkrun --kernel NAME`, for engines that cannot pass annotations).
+inline constexpr std::string_view kKernelAnnotation = "io.mkrun.kernel";
+
+void register_kernel_backend(std::shared_ptr<KernelBackend> backend);
+// The backend `name` selects; null for "linux". Error for a name no backend registered.
+Result<std::shared_ptr<KernelBackend>> find_kernel_backend(std::string_view name);
+
+}  // namespace mkrun::runtime
