@@ -46,6 +46,8 @@ std::expected<runtime::GlobalOptions, std::string> runtime_options(const GlobalF
   options.systemd_cgroup = *systemd;
   options.rootless = *rootless;
   options.debug = flags.debug;
+  options.default_kernel = flags.kernel;
+  options.warn = [](const std::string& message) { log_warning(message); };
   return options;
 }
 

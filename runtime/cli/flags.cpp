@@ -270,6 +270,7 @@ GlobalFlags global_flags(const ParsedFlags& parsed) {
   flags.systemd_cgroup = parsed.flag("systemd-cgroup");
   flags.rootless = parsed.text("rootless");
   flags.cgroup_manager = parsed.text("cgroup-manager");
+  flags.kernel = parsed.text("kernel");
   return flags;
 }
 
@@ -401,6 +402,9 @@ po::options_description global_options() {
   add("systemd-cgroup", go_bool())("rootless", go_string("auto"));
   // crun's name for the cgroup driver, which podman passes to the runtimes it knows as crun.
   add("cgroup-manager", go_string());
+  // mkrun's own: the kernel for containers that do not choose one by annotation, so that an
+  // engine that cannot pass annotations (Docker 20.10) selects McKernel through runtimeArgs.
+  add("kernel", go_string());
   add("help,h", go_bool())("version,v", go_bool());
   return options;
 }

@@ -95,6 +95,7 @@ struct GlobalFlags {
   bool systemd_cgroup = false;
   std::string rootless = "auto";
   std::string cgroup_manager;  // crun's flag; empty when not given
+  std::string kernel;          // --kernel: the default kernel backend ("linux", "mckernel")
 };
 
 // A command ready to run.

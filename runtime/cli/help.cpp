@@ -94,6 +94,8 @@ constexpr std::string_view kAppHelpTail =
     "--systemd-cgroup) or 'disabled' (taken as 'cgroupfs')\n"
     "   --rootless value\tignore cgroup permission errors ('true', 'false', or 'auto') (default: "
     "\"auto\")\n"
+    "   --kernel value\tthe kernel for containers whose config does not choose one with the "
+    "io.mkrun.kernel annotation: 'linux' or 'mckernel'\n"
     "   --help, -h\tshow help\n"
     "   --version, -v\tprint the version\n";
 

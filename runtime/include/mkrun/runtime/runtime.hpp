@@ -2,12 +2,14 @@
 // and renders results; everything else happens here, so tests can drive it directly.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "mkrun/oci/features.hpp"
+#include "mkrun/oci/spec.hpp"
 #include "mkrun/oci/state.hpp"
 #include "mkrun/runtime/error.hpp"
 
@@ -43,6 +45,30 @@ struct RunOptions {
   bool no_subreaper = false;
 };
 
+// `exec`: a new process in a running container, in every namespace and the cgroup of its init.
+struct ExecOptions {
+  std::string id;
+  std::string process_file;       // --process: a full runtime-spec Process; the flags below but
+                                  // console_socket, detach, pid_file, preserve_fds, cgroup and
+                                  // ignore_paused are then ignored, as in runc
+  std::vector<std::string> args;  // the command and its arguments
+  std::string console_socket;
+  bool tty = false;
+  bool detach = false;
+  std::string pid_file;
+  std::string cwd;
+  std::vector<std::string> env;  // added to (or replacing) the container's env
+  std::string user;              // "uid[:gid]"
+  std::vector<uint32_t> additional_gids;
+  std::vector<std::string> capabilities;  // --cap: added to the container's sets
+  bool no_new_privileges = false;
+  std::string apparmor_profile;
+  std::string process_label;
+  unsigned preserve_fds = 0;
+  std::string cgroup;  // --cgroup: "[controller:]path" below the container's
+  bool ignore_paused = false;
+};
+
 class Runtime {
  public:
   explicit Runtime(GlobalOptions options);
@@ -59,6 +85,15 @@ class Runtime {
   Result<std::vector<oci::State>> list();
   Result<void> kill(std::string_view id, int signal, bool all);
   Result<void> remove(std::string_view id, bool force);
+
+  // Foreground: the process's exit status (128+signal when killed). Detached: 0 once it runs.
+  Result<int> exec(const ExecOptions& options);
+  // `ps`: host pids of every process in the container's cgroup.
+  Result<std::vector<int>> pids(std::string_view id);
+  Result<void> pause(std::string_view id);
+  Result<void> resume(std::string_view id);
+  // `update`: new limits for a created, running or paused container; also saved in its record.
+  Result<void> update(std::string_view id, const oci::Resources& resources);
 
   const GlobalOptions& options() const { return options_; }
 
