@@ -1,6 +1,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
@@ -136,4 +137,84 @@ TEST_CASE("the plan holds the process and the default /dev", "[plan]") {
   CHECK(std::string(p.sysctls[0].path) == "/proc/sys/net/ipv4/ip_forward");
   CHECK(p.rlimit_count == 1);
   CHECK(std::string(p.keyring_name) == "_ses.c1");
+}
+
+namespace {
+plan::BuildInputs inputs_for(const oci::Spec& spec) {
+  plan::BuildInputs inputs;
+  inputs.spec = &spec;
+  inputs.bundle = "/b";
+  inputs.rootfs = "/b/rootfs";
+  inputs.container_id = "c1";
+  return inputs;
+}
+
+oci::Spec minimal_spec() {
+  oci::Spec spec;
+  spec.root = oci::Root{"rootfs", false};
+  spec.process = oci::Process{};
+  spec.process->args = {"true"};
+  spec.linux = oci::Linux{};
+  spec.linux->namespaces = {{"mount", ""}, {"pid", ""}};
+  return spec;
+}
+}  // namespace
+
+TEST_CASE("personality, I/O priority, scheduler and CPU affinity reach the plan", "[plan]") {
+  oci::Spec spec = minimal_spec();
+  spec.linux->personality = oci::Personality{"LINUX", {"ADDR_NO_RANDOMIZE"}};
+  spec.process->ioPriority = oci::IoPriority{"IOPRIO_CLASS_BE", 4};
+  spec.process->scheduler =
+      oci::Scheduler{"SCHED_BATCH", 5, std::nullopt, {"SCHED_FLAG_RESET_ON_FORK"}, {}, {}, {}};
+  spec.process->execCPUAffinity = oci::ExecCpuAffinity{"0-1", "1"};
+  auto prepared = plan::build_plan(inputs_for(spec));
+  REQUIRE(prepared);
+  const plan::ChildPlan& p = (*prepared)->plan;
+  CHECK(p.personality == 0x0040000);
+  CHECK(p.io_priority == (2 << 13 | 4));
+  CHECK(p.set_scheduler);
+  CHECK(p.scheduler.policy == 3);
+  CHECK(p.scheduler.flags == 1);
+  CHECK(p.scheduler.nice == 5);
+  CHECK(p.set_initial_affinity);
+  CHECK(CPU_COUNT(&p.initial_affinity) == 2);
+  CHECK(CPU_ISSET(1, &p.final_affinity));
+  CHECK_FALSE(CPU_ISSET(0, &p.final_affinity));
+}
+
+TEST_CASE("bad scheduling values are refused by name", "[plan]") {
+  oci::Spec spec = minimal_spec();
+  spec.linux->personality = oci::Personality{"LINUX64", {}};
+  CHECK(plan::build_plan(inputs_for(spec)).error().render() ==
+        "unknown personality domain \"LINUX64\"");
+  spec.linux->personality.reset();
+  spec.process->scheduler = oci::Scheduler{"SCHED_FAST", {}, {}, {}, {}, {}, {}};
+  CHECK(plan::build_plan(inputs_for(spec)).error().render() ==
+        "unknown scheduler policy \"SCHED_FAST\"");
+  spec.process->scheduler.reset();
+  spec.process->execCPUAffinity = oci::ExecCpuAffinity{"3-1", ""};
+  CHECK(plan::build_plan(inputs_for(spec)).error().render() == "invalid CPU list \"3-1\"");
+  spec.process->execCPUAffinity.reset();
+  spec.process->apparmorProfile = "docker-default";
+  if (::access("/sys/module/apparmor/parameters/enabled", F_OK) != 0) {
+    CHECK(
+        plan::build_plan(inputs_for(spec)).error().render() ==
+        "apparmor profile \"docker-default\" requested, but AppArmor is not enabled on this host");
+  }
+}
+
+TEST_CASE("an exec plan joins the init's namespaces, user first and mount last", "[plan]") {
+  oci::Spec spec = minimal_spec();
+  spec.linux->namespaces = {{"mount", ""}, {"network", ""}, {"pid", ""}};
+  auto prepared = plan::build_exec_plan(inputs_for(spec), ::getpid());
+  REQUIRE(prepared);
+  const plan::ChildPlan& p = (*prepared)->plan;
+  CHECK(p.exec_mode);
+  CHECK(p.fork_after_unshare);
+  CHECK(p.clone_flags == 0);
+  CHECK(p.mount_count == 0);
+  REQUIRE(p.join_count == 3);
+  CHECK(p.joins[0].type == CLONE_NEWNET);
+  CHECK(p.joins[1].type == CLONE_NEWPID);
+  CHECK(p.joins[2].type == CLONE_NEWNS);
 }

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -356,7 +357,7 @@ int g_console_slave = -1;
 
 // Opens a pty in the container's devpts, makes its slave /dev/console, and hands the master to
 // whoever listens on the console socket (an engine's shim, conmon, or mkrun run itself).
-void setup_console(int root_fd, const ChildPlan& plan) {
+void setup_console(int root_fd, const ChildPlan& plan, bool bind_dev_console) {
   int master = open_in_root(root_fd, "dev/pts/ptmx", O_RDWR | O_NOCTTY);
   if (master < 0) fail(errno, "open `/dev/pts/ptmx`");
   int unlock = 0;
@@ -369,13 +370,15 @@ void setup_console(int root_fd, const ChildPlan& plan) {
     size.ws_col = plan.console_cols;
     if (ioctl(slave, TIOCSWINSZ, &size) < 0) fail(errno, "set the console size");
   }
-  int console = make_mount_point(root_fd, "dev/console", false);
-  FdPath console_path(console);
-  FdPath slave_path(slave);
-  if (mount(slave_path.c_str(), console_path.c_str(), nullptr, MS_BIND, nullptr) < 0) {
-    fail(errno, "bind mount the pty slave to `/dev/console`");
+  if (bind_dev_console) {
+    int console = make_mount_point(root_fd, "dev/console", false);
+    FdPath console_path(console);
+    FdPath slave_path(slave);
+    if (mount(slave_path.c_str(), console_path.c_str(), nullptr, MS_BIND, nullptr) < 0) {
+      fail(errno, "bind mount the pty slave to `/dev/console`");
+    }
+    close(console);
   }
-  close(console);
 
   // One message, one fd: the receivers (go-runc, conmon) check exactly that.
   static const char kName[] = "/dev/ptmx";
@@ -397,6 +400,16 @@ void setup_console(int root_fd, const ChildPlan& plan) {
   close(master);
   close(plan.console_socket_fd);
   g_console_slave = slave;
+}
+
+// `exec -t`: a pty from the container's devpts, its master sent to the console socket; the
+// container's /dev/console stays the init's.
+void attach_console(const ChildPlan& plan) {
+  if (!plan.terminal || plan.console_socket_fd < 0) return;
+  int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) fail(errno, "open `/`");
+  setup_console(root_fd, plan, false);
+  close(root_fd);
 }
 
 void run_child_hooks(const plan::HookList& hooks) {
@@ -500,7 +513,7 @@ void prepare_rootfs(const ChildPlan& plan) {
   if (plan.cwd_relative != nullptr && plan.cwd_relative[0] != '\0') {
     close(make_mount_point(root_fd, plan.cwd_relative, true));
   }
-  if (plan.terminal && plan.console_socket_fd >= 0) setup_console(root_fd, plan);
+  if (plan.terminal && plan.console_socket_fd >= 0) setup_console(root_fd, plan, true);
   close(root_fd);
 
   send_message(sync::Kind::kRunHooks, 0, nullptr);
@@ -644,8 +657,23 @@ void prepare_stdio_and_fds(const ChildPlan& plan) {
   }
 }
 
+// personality, I/O priority and scheduler: all before seccomp, which may refuse them.
+void set_scheduling(const ChildPlan& plan) {
+  if (plan.personality >= 0 && personality(static_cast<unsigned long>(plan.personality)) < 0) {
+    fail(errno, "personality ", plan.personality);
+  }
+  if (plan.io_priority >= 0 &&
+      syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, plan.io_priority) < 0) {
+    fail(errno, "ioprio_set ", plan.io_priority);
+  }
+  if (plan.set_scheduler && syscall(SYS_sched_setattr, 0, &plan.scheduler, 0) < 0) {
+    fail(errno, "sched_setattr policy ", static_cast<long long>(plan.scheduler.policy));
+  }
+}
+
 void setup_process(const ChildPlan& plan) {
   set_rlimits(plan);
+  set_scheduling(plan);
   if (plan.set_oom_score_adj) {
     Text value;
     value.add(plan.oom_score_adj);
@@ -688,11 +716,19 @@ void child_main(const ChildPlan& plan) noexcept {
   (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   umask(0);
 
+  if (plan.set_initial_affinity &&
+      sched_setaffinity(0, sizeof plan.initial_affinity, &plan.initial_affinity) < 0) {
+    fail(errno, "set the initial CPU affinity");
+  }
   join_cgroups(plan);
   enter_namespaces(plan);
   // Again: a fork in enter_namespaces() clears it.
   (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  prepare_rootfs(plan);
+  if (plan.exec_mode) {
+    attach_console(plan);
+  } else {
+    prepare_rootfs(plan);
+  }
   setup_process(plan);
   char executable[PATH_MAX];
   find_executable(plan, executable);
@@ -700,11 +736,22 @@ void child_main(const ChildPlan& plan) noexcept {
   // The parent exits after create; the init must survive that.
   (void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   send_message(sync::Kind::kReady, 0, nullptr);
-  close(g_sync_fd);
-  g_sync_fd = -1;
+  if (!plan.exec_mode) {
+    // `exec` keeps the socket open (close-on-exec): its EOF tells mkrun the process runs.
+    close(g_sync_fd);
+    g_sync_fd = -1;
+  }
   prepare_stdio_and_fds(plan);
-  wait_for_start(plan);
-  run_child_hooks(plan.start_container_hooks);
+  if (!plan.exec_mode) {
+    wait_for_start(plan);
+    run_child_hooks(plan.start_container_hooks);
+  }
+  if (plan.set_final_affinity && sched_setaffinity(0, sizeof plan.final_affinity, &plan.final_affinity) < 0) {
+    fail(errno, "set the final CPU affinity");
+  }
+  if (plan.lsm_exec_attr_path != nullptr) {
+    write_proc_file(plan.lsm_exec_attr_path, plan.lsm_exec_attr_value);
+  }
   if (plan.no_new_privileges) load_seccomp(plan);
   sigset_t none;
   sigemptyset(&none);

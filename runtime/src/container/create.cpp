@@ -27,6 +27,7 @@
 #include "child/child.hpp"
 #include "child/sync.hpp"
 #include "container/internal.hpp"
+#include "container/spawn.hpp"
 #include "core/files.hpp"
 #include "core/proc.hpp"
 #include "mkrun/oci/parse.hpp"
@@ -97,21 +98,6 @@ Result<void> check_preserved_fds(unsigned count) {
   return {};
 }
 
-Result<UniqueFd> connect_console_socket(const std::string& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail_errno("create a socket for `" + path + "`");
-  UniqueFd socket(fd);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof address.sun_path)
-    return fail("console socket path `" + path + "` is too long");
-  path.copy(address.sun_path, path.size());
-  if (::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) {
-    return fail_errno("connect to console socket `" + path + "`");
-  }
-  return socket;
-}
-
 Result<UniqueFd> state_memfd(const std::string& json) {
   int fd = static_cast<int>(::memfd_create("mkrun-hook-state", MFD_CLOEXEC));
   if (fd < 0) return fail_errno("memfd_create");
@@ -137,44 +123,6 @@ Result<void> write_id_maps(pid_t pid, const oci::Linux& linux) {
   }
   MKRUN_CHECK(write_id_map(pid, "uid_map", linux.uidMappings));
   return write_id_map(pid, "gid_map", linux.gidMappings);
-}
-
-// The parent's end of the sync socket.
-class SyncChannel {
- public:
-  explicit SyncChannel(UniqueFd fd) : fd_(std::move(fd)) {}
-
-  // Waits for `expected`; a kError from the child becomes this call's error.
-  Result<sync::Message> receive(sync::Kind expected) {
-    sync::Message message{};
-    ssize_t n;
-    do {
-      n = ::recv(fd_.get(), &message, sizeof message, 0);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return fail_errno("read from the container init");
-    if (n == 0) return fail("container init exited before it was set up");
-    if (message.kind == sync::Kind::kError) return fail(message.detail, message.value);
-    if (message.kind != expected) return fail("unexpected message from the container init");
-    return message;
-  }
-
-  Result<void> send(sync::Kind kind) {
-    sync::Message message{};
-    message.kind = kind;
-    if (::send(fd_.get(), &message, sizeof message, MSG_NOSIGNAL) < 0) {
-      return fail_errno("write to the container init");
-    }
-    return {};
-  }
-
- private:
-  UniqueFd fd_;
-};
-
-void kill_and_reap(pid_t pid) {
-  if (pid <= 0) return;
-  (void)::kill(pid, SIGKILL);
-  (void)::waitpid(pid, nullptr, __WALL);
 }
 
 // Everything one create needs while it runs.
@@ -304,26 +252,6 @@ bool init_joins_cgroup_itself(const Creation& c) {
          std::ranges::none_of(ns.joins, [](const auto& j) { return j.type == "user"; });
 }
 
-// clone3 with CLONE_INTO_CGROUP places the init in its unified cgroup at birth; without it (old
-// kernel), a plain clone and the parent moves it. Returns the pid, 0 in the child, -1 on error.
-long clone_init(Creation& c, bool& joined_at_clone) {
-  plan::ChildPlan& p = c.prepared->plan;
-  unsigned long flags = static_cast<unsigned long>(p.clone_flags);
-  if (c.unified_cgroup) {
-    clone_args args{};
-    args.flags = flags | CLONE_INTO_CGROUP;
-    args.exit_signal = SIGCHLD;
-    args.cgroup = static_cast<uint64_t>(c.unified_cgroup.get());
-    long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid >= 0) {
-      joined_at_clone = true;
-      return pid;
-    }
-    if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) return -1;
-  }
-  return ::syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
-}
-
 Result<void> join_cgroup_from_parent(Creation& c, bool joined_at_clone) {
   if (c.prepared->plan.cgroup_task_file_count == 0) return c.cgroup->add_process(c.child_pid);
   if (joined_at_clone) return {};
@@ -425,7 +353,8 @@ Result<void> spawn_init(Creation& c) {
   p.close_after_clone_count = close_in_child.size();
 
   bool joined_at_clone = false;
-  long pid = clone_init(c, joined_at_clone);
+  long pid = clone_child(static_cast<unsigned long>(p.clone_flags), c.unified_cgroup.get(),
+                         joined_at_clone);
   if (pid < 0) return fail_errno("clone the container init");
   if (pid == 0) child::child_main(p);
   c.child_pid = static_cast<pid_t>(pid);
@@ -464,35 +393,6 @@ Result<void> spawn_init(Creation& c) {
   MKRUN_CHECK(channel.send(sync::Kind::kHooksDone));
   if (auto ready = channel.receive(sync::Kind::kReady); !ready) return wrap(ready.error());
   return {};
-}
-
-// Receives the pty master the init sent over the console socketpair (foreground `run`).
-Result<UniqueFd> receive_pty_master(int socket) {
-  char payload[4096];
-  iovec data{payload, sizeof payload};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return fail_errno("receive the pty master");
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  if (header == nullptr || header->cmsg_type != SCM_RIGHTS)
-    return fail("the container init sent no pty master");
-  int fd = -1;
-  std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
-  return UniqueFd(fd);
-}
-
-Result<void> write_pid_file(const std::string& path, pid_t pid) {
-  if (path.empty()) return {};
-  std::string absolute = path.starts_with('/') ? path : current_directory() + "/" + path;
-  return files::write_file_atomic(absolute, std::to_string(pid), 0666);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <utility>
 
 #include "core/files.hpp"
@@ -387,6 +389,145 @@ Result<void> add_process(PreparedPlan& prepared, const BuildInputs& inputs) {
   return {};
 }
 
+Result<long> personality_of(const oci::Personality& personality) {
+  long value = 0;
+  if (personality.domain == "LINUX32") {
+    value = PER_LINUX32;
+  } else if (personality.domain != "LINUX") {
+    return fail("unknown personality domain \"" + personality.domain + "\"");
+  }
+  for (const auto& flag : personality.flags) {
+    if (flag == "ADDR_NO_RANDOMIZE") {
+      value |= ADDR_NO_RANDOMIZE;
+    } else {
+      return fail("unsupported personality flag \"" + flag + "\"");
+    }
+  }
+  return value;
+}
+
+Result<int> io_priority_of(const oci::IoPriority& priority) {
+  static constexpr std::array<std::pair<std::string_view, int>, 3> kClasses = {{
+      {"IOPRIO_CLASS_RT", 1},
+      {"IOPRIO_CLASS_BE", 2},
+      {"IOPRIO_CLASS_IDLE", 3},
+  }};
+  for (auto [name, value] : kClasses) {
+    if (name == priority.ioClass) return value << 13 | (priority.priority & 0x1fff);
+  }
+  return fail("unknown ioPriority class \"" + priority.ioClass + "\"");
+}
+
+Result<SchedulerAttributes> scheduler_of(const oci::Scheduler& scheduler) {
+  static constexpr std::array<std::pair<std::string_view, uint32_t>, 6> kPolicies = {{
+      {"SCHED_OTHER", 0}, {"SCHED_FIFO", 1}, {"SCHED_RR", 2},
+      {"SCHED_BATCH", 3}, {"SCHED_IDLE", 5}, {"SCHED_DEADLINE", 6},
+  }};
+  static constexpr std::array<std::pair<std::string_view, uint64_t>, 7> kFlags = {{
+      {"SCHED_FLAG_RESET_ON_FORK", 0x01}, {"SCHED_FLAG_RECLAIM", 0x02},
+      {"SCHED_FLAG_DL_OVERRUN", 0x04},    {"SCHED_FLAG_KEEP_POLICY", 0x08},
+      {"SCHED_FLAG_KEEP_PARAMS", 0x10},   {"SCHED_FLAG_UTIL_CLAMP_MIN", 0x20},
+      {"SCHED_FLAG_UTIL_CLAMP_MAX", 0x40},
+  }};
+  SchedulerAttributes attributes;
+  attributes.size = sizeof attributes;
+  auto policy = std::ranges::find(kPolicies, scheduler.policy, &std::pair<std::string_view, uint32_t>::first);
+  if (policy == kPolicies.end()) return fail("unknown scheduler policy \"" + scheduler.policy + "\"");
+  attributes.policy = policy->second;
+  for (const auto& name : scheduler.flags) {
+    auto flag = std::ranges::find(kFlags, name, &std::pair<std::string_view, uint64_t>::first);
+    if (flag == kFlags.end()) return fail("unknown scheduler flag \"" + name + "\"");
+    attributes.flags |= flag->second;
+  }
+  attributes.nice = scheduler.nice.value_or(0);
+  attributes.priority = static_cast<uint32_t>(scheduler.priority.value_or(0));
+  attributes.runtime = scheduler.runtime.value_or(0);
+  attributes.deadline = scheduler.deadline.value_or(0);
+  attributes.period = scheduler.period.value_or(0);
+  return attributes;
+}
+
+// "0-3,6" to a CPU set.
+Result<cpu_set_t> cpu_set_of(std::string_view list) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    std::string_view range = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    auto dash = range.find('-');
+    unsigned first = 0, last = 0;
+    auto parse = [](std::string_view text, unsigned& out) {
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+      return ec == std::errc() && end == text.data() + text.size() && out < CPU_SETSIZE;
+    };
+    bool ok = dash == std::string_view::npos
+                  ? parse(range, first) && parse(range, last)
+                  : parse(range.substr(0, dash), first) && parse(range.substr(dash + 1), last);
+    if (!ok || first > last) return fail("invalid CPU list \"" + std::string(range) + "\"");
+    for (unsigned cpu = first; cpu <= last; ++cpu) CPU_SET(cpu, &set);
+  }
+  return set;
+}
+
+// AppArmor and SELinux apply only where the host has them; asking for one that is not there is
+// an error, not a silent no-op.
+Result<void> add_security_labels(PreparedPlan& prepared, const oci::Process& process) {
+  if (!process.apparmorProfile.empty()) {
+    auto enabled = files::read_file("/sys/module/apparmor/parameters/enabled");
+    if (!enabled || !enabled->starts_with('Y')) {
+      return fail("apparmor profile \"" + process.apparmorProfile +
+                  "\" requested, but AppArmor is not enabled on this host");
+    }
+    bool stacked = ::access("/proc/self/attr/apparmor/exec", F_OK) == 0;
+    prepared.plan.lsm_exec_attr_path =
+        stacked ? "/proc/self/attr/apparmor/exec" : "/proc/self/attr/exec";
+    prepared.plan.lsm_exec_attr_value = prepared.keep("exec " + process.apparmorProfile);
+  }
+  if (!process.selinuxLabel.empty()) {
+    if (::access("/sys/fs/selinux/enforce", F_OK) != 0) {
+      return fail("selinux label \"" + process.selinuxLabel +
+                  "\" requested, but SELinux is not enabled on this host");
+    }
+    if (prepared.plan.lsm_exec_attr_path != nullptr) {
+      return fail("both an AppArmor profile and an SELinux label are set: a host has one LSM");
+    }
+    prepared.plan.lsm_exec_attr_path = "/proc/self/attr/exec";
+    prepared.plan.lsm_exec_attr_value = prepared.keep(process.selinuxLabel);
+  }
+  return {};
+}
+
+Result<void> add_scheduling(PreparedPlan& prepared, const oci::Spec& spec) {
+  ChildPlan& plan = prepared.plan;
+  const oci::Process& process = *spec.process;
+  if (spec.linux && spec.linux->personality) {
+    plan.personality = MKRUN_TRY(personality_of(*spec.linux->personality));
+  }
+  if (process.ioPriority) plan.io_priority = MKRUN_TRY(io_priority_of(*process.ioPriority));
+  if (process.scheduler) {
+    plan.scheduler = MKRUN_TRY(scheduler_of(*process.scheduler));
+    plan.set_scheduler = true;
+  }
+  if (process.execCPUAffinity) {
+    if (!process.execCPUAffinity->initial.empty()) {
+      plan.initial_affinity = MKRUN_TRY(cpu_set_of(process.execCPUAffinity->initial));
+      plan.set_initial_affinity = true;
+    }
+    if (!process.execCPUAffinity->final.empty()) {
+      plan.final_affinity = MKRUN_TRY(cpu_set_of(process.execCPUAffinity->final));
+      plan.set_final_affinity = true;
+    }
+  }
+  if (spec.linux && spec.linux->intelRdt) {
+    if (::access("/sys/fs/resctrl/schemata", F_OK) != 0) {
+      return fail("linux.intelRdt is set, but resctrl is not mounted at /sys/fs/resctrl");
+    }
+    return fail("linux.intelRdt is not supported by mkrun yet");
+  }
+  return add_security_labels(prepared, process);
+}
+
 void add_linux_paths(PreparedPlan& prepared, const oci::Linux& linux) {
   std::vector<std::string> masked(linux.maskedPaths.begin(), linux.maskedPaths.end());
   prepared.plan.masked_paths = prepared.keep_list(masked);
@@ -509,6 +650,74 @@ HookList make_hook_list(PreparedPlan& plan, const std::vector<oci::Hook>& hooks,
   return HookList{execs.data(), execs.size(), state_fd, name};
 }
 
+namespace {
+
+// The process half of a plan, shared by create and exec.
+Result<void> add_process_settings(PreparedPlan& prepared, const BuildInputs& inputs) {
+  const oci::Spec& spec = *inputs.spec;
+  ChildPlan& plan = prepared.plan;
+  MKRUN_CHECK(add_process(prepared, inputs));
+  MKRUN_CHECK(add_scheduling(prepared, spec));
+  plan.preserve_fds = inputs.preserve_fds;
+  plan.new_session_keyring = !inputs.no_new_keyring;
+  plan.keyring_name = prepared.keep("_ses." + inputs.container_id);
+  if (spec.linux && spec.linux->seccomp) {
+    auto program = MKRUN_TRY(compile_seccomp(*spec.linux->seccomp));
+    prepared.seccomp_filter = std::move(program.filter);
+    plan.seccomp_filter = prepared.seccomp_filter.data();
+    plan.seccomp_length = static_cast<unsigned short>(prepared.seccomp_filter.size());
+    plan.seccomp_flags = program.flags;
+  }
+  return {};
+}
+
+// `exec` enters every namespace the container has, through its init: the user namespace first,
+// the mount namespace last (it changes what paths mean).
+Result<void> add_joined_namespaces(PreparedPlan& prepared, const oci::Spec& spec, pid_t init_pid) {
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 8> kOrder = {{
+      {"user", "user"}, {"ipc", "ipc"}, {"uts", "uts"}, {"network", "net"},
+      {"pid", "pid"}, {"time", "time"}, {"cgroup", "cgroup"}, {"mount", "mnt"},
+  }};
+  const std::vector<oci::Namespace> none;
+  const auto& namespaces = spec.linux ? spec.linux->namespaces : none;
+  for (auto [type, file] : kOrder) {
+    bool used = std::ranges::any_of(namespaces, [&](const oci::Namespace& ns) { return ns.type == type; });
+    if (!used) continue;  // shared with the host: nothing to enter
+    std::string path = "/proc/" + std::to_string(init_pid) + "/ns/" + std::string(file);
+    auto fd = files::open(path, O_RDONLY);
+    if (!fd) return std::unexpected(std::move(fd).error().wrap("join the container's " + std::string(type) + " namespace"));
+    prepared.joins.push_back({fd->get(), namespace_flag(type)});
+    prepared.namespace_fds.push_back(std::move(*fd));
+    if (type == "user") prepared.plan.set_groups = true;
+  }
+  // setns() into a pid or time namespace applies to children only: fork once more.
+  prepared.plan.fork_after_unshare = true;
+  return {};
+}
+
+// Points the plan's arrays at the storage they live in; last, once nothing grows any more.
+void point_at_storage(PreparedPlan& prepared) {
+  ChildPlan& plan = prepared.plan;
+  plan.joins = prepared.joins.data();
+  plan.join_count = prepared.joins.size();
+  plan.mounts = prepared.mounts.data();
+  plan.mount_count = prepared.mounts.size();
+  plan.cgroup_binds = prepared.cgroup_binds.data();
+  plan.cgroup_bind_count = prepared.cgroup_binds.size();
+  plan.devices = prepared.devices.data();
+  plan.device_count = prepared.devices.size();
+  plan.symlinks = prepared.symlinks.data();
+  plan.symlink_count = prepared.symlinks.size();
+  plan.sysctls = prepared.sysctls.data();
+  plan.sysctl_count = prepared.sysctls.size();
+  plan.rlimits = prepared.rlimits.data();
+  plan.rlimit_count = prepared.rlimits.size();
+  plan.additional_gids = prepared.additional_gids.data();
+  plan.additional_gid_count = prepared.additional_gids.size();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<PreparedPlan>> build_plan(const BuildInputs& inputs) {
   auto prepared = std::make_unique<PreparedPlan>();
   const oci::Spec& spec = *inputs.spec;
@@ -530,34 +739,19 @@ Result<std::unique_ptr<PreparedPlan>> build_plan(const BuildInputs& inputs) {
   add_linux_paths(*prepared, linux);
   if (!spec.hostname.empty()) plan.hostname = prepared->keep(spec.hostname);
   if (!spec.domainname.empty()) plan.domainname = prepared->keep(spec.domainname);
-  MKRUN_CHECK(add_process(*prepared, inputs));
-  plan.preserve_fds = inputs.preserve_fds;
-  plan.new_session_keyring = !inputs.no_new_keyring;
-  plan.keyring_name = prepared->keep("_ses." + inputs.container_id);
-  if (linux.seccomp) {
-    auto program = MKRUN_TRY(compile_seccomp(*linux.seccomp));
-    prepared->seccomp_filter = std::move(program.filter);
-    plan.seccomp_filter = prepared->seccomp_filter.data();
-    plan.seccomp_length = static_cast<unsigned short>(prepared->seccomp_filter.size());
-    plan.seccomp_flags = program.flags;
-  }
+  MKRUN_CHECK(add_process_settings(*prepared, inputs));
 
-  plan.joins = prepared->joins.data();
-  plan.join_count = prepared->joins.size();
-  plan.mounts = prepared->mounts.data();
-  plan.mount_count = prepared->mounts.size();
-  plan.cgroup_binds = prepared->cgroup_binds.data();
-  plan.cgroup_bind_count = prepared->cgroup_binds.size();
-  plan.devices = prepared->devices.data();
-  plan.device_count = prepared->devices.size();
-  plan.symlinks = prepared->symlinks.data();
-  plan.symlink_count = prepared->symlinks.size();
-  plan.sysctls = prepared->sysctls.data();
-  plan.sysctl_count = prepared->sysctls.size();
-  plan.rlimits = prepared->rlimits.data();
-  plan.rlimit_count = prepared->rlimits.size();
-  plan.additional_gids = prepared->additional_gids.data();
-  plan.additional_gid_count = prepared->additional_gids.size();
+  point_at_storage(*prepared);
+  return prepared;
+}
+
+Result<std::unique_ptr<PreparedPlan>> build_exec_plan(const BuildInputs& inputs, pid_t init_pid) {
+  auto prepared = std::make_unique<PreparedPlan>();
+  ChildPlan& plan = prepared->plan;
+  plan.exec_mode = true;
+  MKRUN_CHECK(add_joined_namespaces(*prepared, *inputs.spec, init_pid));
+  MKRUN_CHECK(add_process_settings(*prepared, inputs));
+  point_at_storage(*prepared);
   return prepared;
 }
 

@@ -101,6 +101,8 @@ class PreparedPlan {
 };
 
 Result<std::unique_ptr<PreparedPlan>> build_plan(const BuildInputs& inputs);
+// `exec`: join the namespaces of the running init, run inputs.spec->process there.
+Result<std::unique_ptr<PreparedPlan>> build_exec_plan(const BuildInputs& inputs, pid_t init_pid);
 
 // Hooks in the form the allocation-free runner takes; `plan` owns the strings.
 HookList make_hook_list(PreparedPlan& plan, const std::vector<oci::Hook>& hooks, const char* name,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <linux/filter.h>
+#include <sched.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -86,7 +87,23 @@ struct Capabilities {
   int last_cap = 40;  // highest capability the kernel knows
 };
 
+// sched_setattr(2)'s argument, prepared by the parent.
+struct SchedulerAttributes {
+  uint32_t size = 0;
+  uint32_t policy = 0;
+  uint64_t flags = 0;
+  int32_t nice = 0;
+  uint32_t priority = 0;
+  uint64_t runtime = 0;
+  uint64_t deadline = 0;
+  uint64_t period = 0;
+};
+
 struct ChildPlan {
+  // `exec` into a running container: every namespace is joined, the rootfs is already there,
+  // and the process is executed as soon as it is set up (no exec.fifo).
+  bool exec_mode = false;
+
   // How the child got its namespaces. `clone_flags` were given to clone(); the child joins
   // `joins` (the user namespace first), unshares `unshare_flags`, and forks once more when the
   // new pid or time namespace only applies to its children (`fork_after_unshare`).
@@ -151,6 +168,18 @@ struct ChildPlan {
   bool no_new_privileges = false;
   int oom_score_adj = 0;
   bool set_oom_score_adj = false;
+  long personality = -1;  // linux.personality, -1: leave alone
+  int io_priority = -1;   // ioprio_set() value (class << 13 | level), -1: leave alone
+  bool set_scheduler = false;
+  SchedulerAttributes scheduler;
+  bool set_initial_affinity = false;  // execCPUAffinity.initial, from the start
+  cpu_set_t initial_affinity{};
+  bool set_final_affinity = false;  // execCPUAffinity.final, just before execve
+  cpu_set_t final_affinity{};
+  // The LSM label for the executed process (AppArmor "exec <profile>" or an SELinux context),
+  // written to this /proc/self/attr file just before execve.
+  const char* lsm_exec_attr_path = nullptr;
+  const char* lsm_exec_attr_value = nullptr;
   bool terminal = false;
   unsigned short console_rows = 0, console_cols = 0;
   unsigned preserve_fds = 0;  // fds 3..3+preserve_fds-1 stay open across exec
