@@ -3,11 +3,13 @@
 #include <exception>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "commands.hpp"
 #include "flags.hpp"
 #include "log.hpp"
+#include "mkrun/runtime/protected_image.hpp"
 
 namespace mkrun::cli {
 namespace {
@@ -29,9 +31,15 @@ LogSettings log_settings(const GlobalFlags& flags) {
   return {.path = flags.log, .format = flags.log_format, .debug = flags.debug};
 }
 
+// The commands that start processes inside a container run from a protected image of mkrun
+// (mkrun/runtime/protected_image.hpp: the CVE-2019-5736 class).
+bool starts_container_processes(std::string_view command) {
+  return command == "create" || command == "run" || command == "exec";
+}
+
 // urfave's App.Run order: global flags, help and version, then runc's Before hook (the log),
 // then the command with its own flags, so command usage errors land in --log.
-int run_mkrun(std::span<const std::string> args, const ProgramInfo& info) {
+int run_mkrun(std::span<const std::string> args, const ProgramInfo& info, char* const* argv) {
   auto global = parse_global(args, info);
   if (!global) return finish(global.error());
   if (auto configured = logger().configure(log_settings(global->flags)); !configured) {
@@ -40,6 +48,10 @@ int run_mkrun(std::span<const std::string> args, const ProgramInfo& info) {
   }
   auto invocation = parse_command(global->flags, global->rest, info);
   if (!invocation) return finish(invocation.error());
+  if (starts_container_processes(invocation->command) && !runtime::runs_from_protected_image()) {
+    logger().fatal(runtime::reexec_from_protected_image(argv).render());
+    return 1;
+  }
   return run_command(*invocation);
 }
 
@@ -52,7 +64,8 @@ int main(int argc, char** argv) {
   // escape main as a crash: runc's callers expect a logged error and exit 1.
   try {
     const std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
-    return mkrun::cli::run_mkrun(args, mkrun::cli::program_info(argc > 0 ? argv[0] : "mkrun"));
+    return mkrun::cli::run_mkrun(args, mkrun::cli::program_info(argc > 0 ? argv[0] : "mkrun"),
+                                 argv);
   } catch (const std::exception& error) {
     mkrun::cli::logger().fatal(error.what());
     return 1;
