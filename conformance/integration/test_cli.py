@@ -305,3 +305,30 @@ def test_nonexistent_cwd_is_created(rt, bundle):
 def test_relative_args_resolved_via_path(rt, bundle):
     bundle.process["env"] = ["PATH=/nowhere:/bin"]
     assert rt.output(bundle, "echo", "found") == "found\n"
+
+
+CONTROL_COMMANDS = {"exec": "a minimum of", "ps": "a minimum of", "pause": "exactly",
+                    "resume": "exactly", "update": "exactly", "events": "exactly"}
+
+
+def test_control_commands_help(rt):
+    for command in CONTROL_COMMANDS:
+        r = rt.raw(command, "--help").ok()
+        assert r.out.startswith(f"NAME:\n   {rt.name} {command} - "), r
+        assert "OPTIONS:" in r.out or command in ("pause", "resume"), r
+    assert "--ignore-paused" in rt.raw("exec", "--help").out
+    # runc 1.1 hides the obsolete kernel memory flags of update
+    assert "--kernel-memory" not in rt.raw("update", "--help").out
+
+
+def test_control_commands_argument_count(rt):
+    for command, requirement in CONTROL_COMMANDS.items():
+        r = rt(command)
+        r.fails(1, f'"{command}" requires {requirement} 1 argument(s)')
+        assert r.out.startswith("Incorrect Usage."), r
+
+
+def test_control_commands_listed_in_help(rt):
+    out = rt.raw("--help").ok().out
+    for command in CONTROL_COMMANDS:
+        assert re.search(rf"^   {command} +\S", out, re.M), command

@@ -171,6 +171,11 @@ void Writer::value(bool b) {
   out_ += b ? "true" : "false";
 }
 
+void Writer::null_value() {
+  before_value();
+  out_ += "null";
+}
+
 void Writer::value(int64_t n) {
   before_value();
   out_ += std::to_string(n);

@@ -35,6 +35,7 @@ class Writer {
   void value(std::string_view s);
   void value(const char* s) { value(std::string_view(s)); }
   void value(bool b);
+  void null_value();  // Go's encoding of a nil slice, map or pointer
   void value(int64_t n);
   void value(uint64_t n);
   void value(int n) { value(static_cast<int64_t>(n)); }

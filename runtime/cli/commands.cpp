@@ -1,19 +1,31 @@
 #include "commands.hpp"
 
+#include <fcntl.h>
 #include <seccomp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <limits>
+#include <map>
+#include <optional>
 #include <utility>
 
+#include "go_values.hpp"
 #include "list_table.hpp"
 #include "log.hpp"
 #include "mkrun/oci/features.hpp"
+#include "mkrun/oci/parse.hpp"
 #include "mkrun/oci/state.hpp"
+#include "mkrun/oci/stats.hpp"
+#include "mkrun/runtime/events.hpp"
+#include "mkrun/runtime/fd.hpp"
 #include "mkrun/runtime/runtime.hpp"
+#include "ps_table.hpp"
 
 namespace mkrun::cli {
 namespace {
@@ -156,22 +168,315 @@ Result<int> features(Runtime&, const Invocation&) {
   return 0;
 }
 
+// ---- exec ----------------------------------------------------------------------------------
+
+// runc's getProcess reads --user "uid[:gid]" with strconv.Atoi, the gid first, and keeps the
+// values as uint32 ("-1" is 4294967295); the library gets them as decimal numbers.
+Result<std::string> exec_user(std::string_view text) {
+  if (text.empty()) return std::string();
+  const auto colon = text.find(':');
+  std::string gid_part;
+  if (colon != std::string_view::npos) {
+    const std::string_view gid_text = text.substr(colon + 1);
+    const auto gid = parse_go_atoi(gid_text);
+    if (!gid) {
+      return fail("parsing " + std::string(gid_text) + " as int for gid failed: " + gid.error());
+    }
+    gid_part = ":" + std::to_string(static_cast<uint32_t>(*gid));
+  }
+  const std::string_view uid_text = text.substr(0, colon);
+  const auto uid = parse_go_atoi(uid_text);
+  if (!uid) {
+    return fail("parsing " + std::string(uid_text) + " as int for uid failed: " + uid.error());
+  }
+  return std::to_string(static_cast<uint32_t>(*uid)) + gid_part;
+}
+
+Result<std::vector<uint32_t>> exec_additional_gids(const std::vector<long long>& gids) {
+  std::vector<uint32_t> out;
+  for (long long gid : gids) {
+    if (gid < 0) return fail("additional-gids must be a positive number " + std::to_string(gid));
+    out.push_back(static_cast<uint32_t>(gid));
+  }
+  return out;
+}
+
+// runc 1.1's getSubCgroupPaths: "path" alone (the only --cgroup allowed then), or
+// "controller[,controller...]:path", repeatable. The library joins one sub-cgroup, in one
+// controller or in all of them.
+Result<std::string> exec_cgroup(const std::vector<std::string>& values) {
+  std::map<std::string, std::string> paths;  // controller ("" for all) -> path
+  for (const std::string& value : values) {
+    const auto colon = value.find(':');
+    if (colon == std::string::npos) {
+      if (values.size() != 1) {
+        return fail("invalid --cgroup argument: " + value + " (missing <controller>: prefix)");
+      }
+      paths[""] = value;
+      continue;
+    }
+    const std::string path = value.substr(colon + 1);
+    if (path.find(':') != std::string::npos) return fail("invalid --cgroup argument: " + value);
+    std::string_view controllers = std::string_view(value).substr(0, colon);
+    for (;;) {
+      const auto comma = controllers.find(',');
+      paths[std::string(controllers.substr(0, comma))] = path;
+      if (comma == std::string_view::npos) break;
+      controllers.remove_prefix(comma + 1);
+    }
+  }
+  if (paths.empty()) return std::string();
+  if (paths.size() > 1) {
+    return fail("--cgroup: a sub-cgroup for each of several controllers is not supported by mkrun");
+  }
+  const auto& [controller, path] = *paths.begin();
+  return controller.empty() ? path : controller + ":" + path;
+}
+
+// runc's execProcess and getProcess, in their order: the command, then the values.
+Result<runtime::ExecOptions> exec_options(const Invocation& invocation) {
+  const ParsedFlags& flags = invocation.flags;
+  runtime::ExecOptions options;
+  options.id = flags.args.at(0);
+  options.args.assign(flags.args.begin() + 1, flags.args.end());
+  options.process_file = absolute_if_given(flags.text("process"));
+  if (options.process_file.empty() && options.args.empty()) {
+    return fail("process args cannot be empty");
+  }
+  options.console_socket = absolute_if_given(flags.text("console-socket"));
+  options.pid_file = absolute_if_given(flags.text("pid-file"));
+  options.tty = flags.flag("tty");
+  options.detach = flags.flag("detach");
+  options.cwd = flags.text("cwd");
+  options.env = flags.texts("env");
+  options.user = MKRUN_TRY(exec_user(flags.text("user")));
+  options.additional_gids = MKRUN_TRY(exec_additional_gids(flags.numbers("additional-gids")));
+  options.capabilities = flags.texts("cap");
+  options.no_new_privileges = flags.flag("no-new-privs");
+  options.apparmor_profile = flags.text("apparmor");
+  options.process_label = flags.text("process-label");
+  options.preserve_fds = static_cast<unsigned>(
+      std::clamp<long long>(flags.number("preserve-fds"), 0, std::numeric_limits<unsigned>::max()));
+  options.cgroup = MKRUN_TRY(exec_cgroup(flags.texts("cgroup")));
+  options.ignore_paused = flags.flag("ignore-paused");
+  return options;
+}
+
+// Foreground: the process's status becomes mkrun's. runc looks at the container before it reads
+// the flags' values, so a missing, stopped or paused container is reported first.
+Result<int> exec(Runtime& runtime, const Invocation& invocation) {
+  auto options = exec_options(invocation);
+  if (options) return runtime.exec(*options);
+  auto state = runtime.state(invocation.flags.args.at(0));
+  if (!state) return std::unexpected(std::move(state).error());
+  if (state->status == "stopped") return fail("cannot exec in a stopped container");
+  if (state->status == "paused" && !invocation.flags.flag("ignore-paused")) {
+    return fail("cannot exec in a paused container (use --ignore-paused to override)");
+  }
+  return std::unexpected(std::move(options).error());
+}
+
+// ---- ps, pause, resume ------------------------------------------------------------------------
+
+// json.Encoder of runc's []int: "[1,2]\n", and "null\n" for none (a nil slice).
+std::string render_pids(const std::vector<int>& pids) {
+  if (pids.empty()) return "null\n";
+  std::string out = "[";
+  for (std::size_t i = 0; i < pids.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(pids[i]);
+  }
+  return out + "]\n";
+}
+
+// `ps [--format table|json] <id> [ps options]`. runc reads the pids before the format.
+Result<int> ps(Runtime& runtime, const Invocation& invocation) {
+  const std::vector<std::string>& args = invocation.flags.args;
+  const auto pids = MKRUN_TRY(runtime.pids(args.at(0)));
+  const std::string format = invocation.flags.text("format");
+  if (format == "json") {
+    write_stdout(render_pids(pids));
+    return 0;
+  }
+  if (format != "table") return fail("invalid format option");
+  std::vector<std::string> ps_args(args.begin() + 1, args.end());
+  if (ps_args.empty()) ps_args = {"-ef"};
+  auto output = run_host_ps(ps_args);
+  if (!output) return fail(output.error());
+  auto table = filter_ps_output(*output, pids);
+  if (!table) return fail(table.error());
+  write_stdout(*table);
+  return 0;
+}
+
+Result<int> pause(Runtime& runtime, const Invocation& invocation) {
+  return succeeded(runtime.pause(invocation.flags.args.at(0)));
+}
+
+Result<int> resume(Runtime& runtime, const Invocation& invocation) {
+  return succeeded(runtime.resume(invocation.flags.args.at(0)));
+}
+
+// ---- update ------------------------------------------------------------------------------------
+
+Result<std::string> read_all(int fd, const std::string& what) {
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno("read " + what);
+    if (n == 0) return text;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+// --resources FILE, or "-" for stdin (go-runc and CRI-O pass "-").
+Result<oci::Resources> resources_from_json(const std::string& source) {
+  const std::string what = source == "-" ? "standard input" : "`" + source + "`";
+  std::string text;
+  if (source == "-") {
+    text = MKRUN_TRY(read_all(STDIN_FILENO, what));
+  } else {
+    UniqueFd file(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file) return fail_errno("open " + what);
+    text = MKRUN_TRY(read_all(file.get(), what));
+  }
+  auto resources = oci::parse_resources(text);
+  if (!resources) return fail("decode resources from " + what + ": " + resources.error().message);
+  return std::move(*resources);
+}
+
+template <class T>
+using NumberParser = std::expected<T, std::string> (*)(std::string_view);
+
+// A flag whose text is a number, "invalid value for cpu-quota: strconv.ParseInt: ..." if not.
+template <class T>
+Result<void> number_flag(const ParsedFlags& flags, const char* name, NumberParser<T> parse,
+                         std::optional<T>& field) {
+  const std::string text = flags.text(name);
+  if (text.empty()) return {};
+  const auto value = parse(text);
+  if (!value) return fail("invalid value for " + std::string(name) + ": " + value.error());
+  field = *value;
+  return {};
+}
+
+// Memory sizes: "-1" (unlimited) or go-units' RAMInBytes ("64M").
+std::expected<int64_t, std::string> memory_size(std::string_view text) {
+  if (text == "-1") return -1;
+  return ram_in_bytes(text);
+}
+
+// runc 1.1's update flags, in its order; an absent or empty one changes nothing.
+Result<oci::Resources> resources_from_flags(const ParsedFlags& flags) {
+  oci::Resources resources;
+  if (const long long weight = flags.number("blkio-weight"); weight != 0) {
+    resources.blockIO.emplace().weight = static_cast<uint16_t>(weight);  // Go's uint16(val)
+  }
+  oci::CpuResources& cpu = resources.cpu.emplace();
+  cpu.cpus = flags.text("cpuset-cpus");
+  cpu.mems = flags.text("cpuset-mems");
+  MKRUN_CHECK(number_flag<uint64_t>(flags, "cpu-period", parse_go_uint64, cpu.period));
+  MKRUN_CHECK(number_flag<uint64_t>(flags, "cpu-rt-period", parse_go_uint64, cpu.realtimePeriod));
+  MKRUN_CHECK(number_flag<uint64_t>(flags, "cpu-share", parse_go_uint64, cpu.shares));
+  MKRUN_CHECK(number_flag<int64_t>(flags, "cpu-quota", parse_go_int64, cpu.quota));
+  MKRUN_CHECK(number_flag<int64_t>(flags, "cpu-rt-runtime", parse_go_int64, cpu.realtimeRuntime));
+  oci::MemoryResources& memory = resources.memory.emplace();
+  MKRUN_CHECK(number_flag<int64_t>(flags, "memory", memory_size, memory.limit));
+  MKRUN_CHECK(number_flag<int64_t>(flags, "memory-swap", memory_size, memory.swap));
+  MKRUN_CHECK(number_flag<int64_t>(flags, "memory-reservation", memory_size, memory.reservation));
+  // runc 1.1 keeps the kernel memory flags, hidden, only to say they do nothing.
+  if (!flags.text("kernel-memory").empty() || !flags.text("kernel-memory-tcp").empty()) {
+    log_warning("Kernel memory settings are ignored and will be removed");
+  }
+  resources.pids.emplace().limit = flags.number("pids-limit");
+  return resources;
+}
+
+// mkrun has no Intel RDT support: a schema is refused, with runc's words when the host has no
+// RDT either (no resctrl file system).
+Result<void> check_intel_rdt(const ParsedFlags& flags) {
+  struct Schema {
+    const char* flag;
+    const char* info;  // what resctrl shows when the feature is there
+    const char* refusal;
+  };
+  constexpr Schema kSchemas[] = {
+      {"l3-cache-schema", "/sys/fs/resctrl/info/L3", "Intel RDT/CAT: l3 cache schema"},
+      {"mem-bw-schema", "/sys/fs/resctrl/info/MB", "Intel RDT/MBA: memory bandwidth schema"},
+  };
+  for (const Schema& schema : kSchemas) {
+    if (flags.text(schema.flag).empty()) continue;
+    struct stat info {};
+    if (::stat(schema.info, &info) != 0) {
+      return fail(std::string(schema.refusal) + " is not enabled (no Intel RDT here: `" +
+                  schema.info + "` does not exist)");
+    }
+    return fail(std::string(schema.refusal) + " cannot be set: mkrun does not support Intel RDT");
+  }
+  return {};
+}
+
+Result<int> update(Runtime& runtime, const Invocation& invocation) {
+  const std::string& id = invocation.flags.args.at(0);
+  // runc finds the container before it reads any value.
+  if (auto found = runtime.state(id); !found) return std::unexpected(std::move(found).error());
+  const std::string source = invocation.flags.text("resources");
+  const oci::Resources resources = MKRUN_TRY(source.empty() ? resources_from_flags(invocation.flags)
+                                                            : resources_from_json(source));
+  MKRUN_CHECK(check_intel_rdt(invocation.flags));
+  return succeeded(runtime.update(id, resources));
+}
+
+// ---- events ------------------------------------------------------------------------------------
+
+void print_event(const oci::Event& event) {
+  write_stdout(oci::render_event(event));
+}
+
+// `events [--interval 5s] [--stats] <id>`.
+Result<int> events(Runtime& runtime, const Invocation& invocation) {
+  const std::string& id = invocation.flags.args.at(0);
+  const long long interval = invocation.flags.nanoseconds("interval");
+  if (!invocation.flags.flag("stats")) {
+    runtime::EventStreamOptions options{id, std::chrono::nanoseconds(interval)};
+    MKRUN_CHECK(runtime::stream_events(runtime, options, print_event));
+    return 0;
+  }
+  // runc checks the interval even with --stats, after finding the container.
+  if (interval <= 0) {
+    if (auto found = runtime.state(id); !found) return std::unexpected(std::move(found).error());
+    return fail("duration interval must be greater than 0");
+  }
+  oci::Stats stats = MKRUN_TRY(runtime::container_stats(runtime, id));
+  print_event(oci::Event{"stats", id, std::move(stats)});
+  return 0;
+}
+
 struct Command {
   std::string_view name;
   std::string_view failure_prefix;  // runc's "runc create failed: ", with mkrun's name
   Result<int> (*run)(Runtime&, const Invocation&);
+  int failure_code = 1;  // exec fails with 255, as runc's fatalWithCode
 };
 
-constexpr std::array<Command, 9> kCommands = {{
+constexpr std::array<Command, 15> kCommands = {{
     {"create", "mkrun create failed", create},
     {"delete", "", remove},
+    {"events", "", events},
+    {"exec", "exec failed", exec, 255},
     {"features", "", features},
     {"kill", "", kill},
     {"list", "", list},
+    {"pause", "", pause},
+    {"ps", "", ps},
+    {"resume", "", resume},
     {"run", "mkrun run failed", run},
     {"spec", "", spec},
     {"start", "", start},
     {"state", "", state},
+    {"update", "", update},
 }};
 
 }  // namespace
@@ -193,7 +498,7 @@ int run_command(const Invocation& invocation) {
   Error error = std::move(result).error();
   if (!command->failure_prefix.empty()) error = std::move(error).wrap(command->failure_prefix);
   logger().fatal(error.render());
-  return 1;
+  return command->failure_code;
 }
 
 ProgramInfo program_info(std::string program) {

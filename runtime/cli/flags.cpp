@@ -59,6 +59,56 @@ std::expected<long long, std::string> parse_go_int(std::string_view text) {
   return negative ? static_cast<long long>(0 - magnitude) : static_cast<long long>(magnitude);
 }
 
+// One "<number>[.<fraction>]<unit>" of time.ParseDuration, in nanoseconds; consumed from `text`.
+std::optional<unsigned long long> take_duration_term(std::string_view& text) {
+  constexpr std::array<std::pair<std::string_view, unsigned long long>, 8> kUnits = {{
+      {"ns", 1ULL},
+      {"us", 1'000ULL},
+      {"\u00b5s", 1'000ULL},  // µs, micro sign
+      {"\u03bcs", 1'000ULL},  // μs, Greek mu
+      {"ms", 1'000'000ULL},
+      {"s", 1'000'000'000ULL},
+      {"m", 60'000'000'000ULL},
+      {"h", 3'600'000'000'000ULL},
+  }};
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (text.empty() || !(is_digit(text[0]) || text[0] == '.')) return std::nullopt;
+  unsigned long long whole = 0;
+  std::size_t i = 0;
+  for (; i < text.size() && is_digit(text[i]); ++i) {
+    if (whole > (std::numeric_limits<long long>::max() - 9) / 10) return std::nullopt;
+    whole = whole * 10 + static_cast<unsigned>(text[i] - '0');
+  }
+  const bool had_whole = i > 0;
+  unsigned long long fraction = 0;
+  double scale = 1;
+  bool had_fraction = false;
+  if (i < text.size() && text[i] == '.') {
+    for (++i; i < text.size() && is_digit(text[i]); ++i) {
+      had_fraction = true;
+      if (fraction > (std::numeric_limits<long long>::max() - 9) / 10) continue;  // Go drops them
+      fraction = fraction * 10 + static_cast<unsigned>(text[i] - '0');
+      scale *= 10;
+    }
+  }
+  if (!had_whole && !had_fraction) return std::nullopt;
+  std::size_t unit_end = i;
+  while (unit_end < text.size() && !is_digit(text[unit_end]) && text[unit_end] != '.') ++unit_end;
+  const std::string_view unit = text.substr(i, unit_end - i);
+  const auto found =
+      std::ranges::find_if(kUnits, [&](const auto& known) { return known.first == unit; });
+  if (found == kUnits.end()) return std::nullopt;
+  const unsigned long long per_unit = found->second;
+  if (whole > (1ULL << 63) / per_unit) return std::nullopt;
+  unsigned long long value = whole * per_unit;
+  if (fraction > 0) {
+    value += static_cast<unsigned long long>(static_cast<double>(fraction) *
+                                             (static_cast<double>(per_unit) / scale));
+  }
+  text.remove_prefix(unit_end);
+  return value;
+}
+
 // The value kinds of the flag tables. A Go bool flag is marked zero_tokens: it never takes the
 // next argument (Go's IsBoolFlag); the parser hands it "true" or the text after '='.
 po::typed_value<GoBool>* go_bool() {
@@ -70,9 +120,23 @@ po::typed_value<GoInt>* go_int() {
 po::typed_value<std::string>* go_string(std::string fallback = "") {
   return po::value<std::string>()->default_value(std::move(fallback));
 }
+// Slices are multitoken: the parser hands Boost every occurrence's value at once.
+po::typed_value<GoStringSlice>* go_string_slice() {
+  return po::value<GoStringSlice>()->multitoken()->default_value(GoStringSlice{}, "");
+}
+po::typed_value<GoInt64Slice>* go_int64_slice() {
+  return po::value<GoInt64Slice>()->multitoken()->default_value(GoInt64Slice{}, "");
+}
+po::typed_value<GoDuration>* go_duration(long long fallback_ns) {
+  return po::value<GoDuration>()->default_value(GoDuration{fallback_ns}, "");
+}
 
 bool is_bool_flag(const po::option_description& option) {
   return option.semantic()->max_tokens() == 0;
+}
+
+bool is_slice_flag(const po::option_description& option) {
+  return option.semantic()->max_tokens() > 1;
 }
 
 // A flag by one of its names as typed without dashes: a long name, or a one-letter alias, which
@@ -134,9 +198,14 @@ struct FlagsSeen {
   std::map<std::string, std::vector<std::string>> names;
 
   void add(const po::option_description& option, const std::string& name, std::string value) {
-    po::option parsed(option.long_name(), {std::move(value)});
-    parsed.original_tokens = {"-" + name};
-    last_value.insert_or_assign(option.long_name(), std::move(parsed));
+    auto existing = last_value.find(option.long_name());
+    if (is_slice_flag(option) && existing != last_value.end()) {
+      existing->second.value.push_back(std::move(value));  // urfave's slices append
+    } else {
+      po::option parsed(option.long_name(), {std::move(value)});
+      parsed.original_tokens = {"-" + name};
+      last_value.insert_or_assign(option.long_name(), std::move(parsed));
+    }
     auto& spellings = names[option.long_name()];
     if (std::ranges::find(spellings, name) == spellings.end()) spellings.push_back(name);
   }
@@ -193,16 +262,23 @@ struct CommandRule {
 };
 
 // runc's checkArgs calls for each command.
-constexpr std::array<CommandRule, 9> kCommands = {{
+constexpr std::size_t kNoMaximum = std::numeric_limits<std::size_t>::max();
+constexpr std::array<CommandRule, 15> kCommands = {{
     {"create", 1, 1},
     {"delete", 1, 1},
+    {"events", 1, 1},
+    {"exec", 1, kNoMaximum},
     {"features", 0, 0},
     {"kill", 1, 2},
     {"list", 0, 0},
+    {"pause", 1, 1},
+    {"ps", 1, kNoMaximum},
+    {"resume", 1, 1},
     {"run", 1, 1},
     {"spec", 0, 0},
     {"start", 1, 1},
     {"state", 1, 1},
+    {"update", 1, 1},
 }};
 
 const CommandRule* find_command(std::string_view name) {
@@ -296,6 +372,29 @@ std::string clean_absolute(std::string_view path) {
   return clean.empty() ? "/" : clean;
 }
 
+// runc 1.1's exec flags, in its order.
+void add_exec_options(po::options_description& options) {
+  auto add = options.add_options();
+  add("console-socket", go_string())("cwd", go_string())("env,e", go_string_slice());
+  add("tty,t", go_bool())("user,u", go_string())("additional-gids,g", go_int64_slice());
+  add("process,p", go_string())("detach,d", go_bool())("pid-file", go_string());
+  add("process-label", go_string())("apparmor", go_string())("no-new-privs", go_bool());
+  add("cap,c", go_string_slice())("preserve-fds", go_int())("cgroup", go_string_slice());
+  add("ignore-paused", go_bool());
+}
+
+// runc 1.1's update flags; the kernel memory ones are hidden there and only warned about.
+void add_update_options(po::options_description& options) {
+  auto add = options.add_options();
+  add("resources,r", go_string())("blkio-weight", go_int());
+  for (const char* name : {"cpu-period", "cpu-quota", "cpu-share", "cpu-rt-period",
+                           "cpu-rt-runtime", "cpuset-cpus", "cpuset-mems", "kernel-memory",
+                           "kernel-memory-tcp", "memory", "memory-reservation", "memory-swap"}) {
+    add(name, go_string());
+  }
+  add("pids-limit", go_int())("l3-cache-schema", go_string())("mem-bw-schema", go_string());
+}
+
 }  // namespace
 
 void validate(boost::any& store, const std::vector<std::string>& tokens, GoBool*, int) {
@@ -311,6 +410,46 @@ void validate(boost::any& store, const std::vector<std::string>& tokens, GoInt*,
   store = GoInt{*value};
 }
 
+void validate(boost::any& store, const std::vector<std::string>& tokens, GoStringSlice*, int) {
+  store = GoStringSlice{tokens};
+}
+
+void validate(boost::any& store, const std::vector<std::string>& tokens, GoInt64Slice*, int) {
+  GoInt64Slice slice;
+  for (const std::string& token : tokens) {
+    const auto value = parse_go_int(token);
+    if (!value) {
+      const std::string reason = value.error() == "parse error" ? "invalid syntax" : value.error();
+      throw GoValueError("strconv.ParseInt: parsing " + go_quote(token) + ": " + reason);
+    }
+    slice.values.push_back(*value);
+  }
+  store = std::move(slice);
+}
+
+void validate(boost::any& store, const std::vector<std::string>& tokens, GoDuration*, int) {
+  const auto value = parse_go_duration(po::validators::get_single_string(tokens));
+  if (!value) throw GoValueError("parse error");
+  store = GoDuration{*value};
+}
+
+std::optional<long long> parse_go_duration(std::string_view text) {
+  constexpr unsigned long long kLimit = 1ULL << 63;
+  const bool negative = text.starts_with('-');
+  if (negative || text.starts_with('+')) text.remove_prefix(1);
+  if (text == "0") return 0;
+  if (text.empty()) return std::nullopt;
+  unsigned long long total = 0;
+  while (!text.empty()) {
+    const auto term = take_duration_term(text);
+    if (!term || *term > kLimit - total) return std::nullopt;
+    total += *term;
+  }
+  if (negative) return static_cast<long long>(0 - total);
+  if (total > kLimit - 1) return std::nullopt;
+  return static_cast<long long>(total);
+}
+
 bool ParsedFlags::flag(std::string_view name) const {
   return values[std::string(name)].as<GoBool>().value;
 }
@@ -321,6 +460,18 @@ std::string ParsedFlags::text(std::string_view name) const {
 
 long long ParsedFlags::number(std::string_view name) const {
   return values[std::string(name)].as<GoInt>().value;
+}
+
+std::vector<std::string> ParsedFlags::texts(std::string_view name) const {
+  return values[std::string(name)].as<GoStringSlice>().values;
+}
+
+std::vector<long long> ParsedFlags::numbers(std::string_view name) const {
+  return values[std::string(name)].as<GoInt64Slice>().values;
+}
+
+long long ParsedFlags::nanoseconds(std::string_view name) const {
+  return values[std::string(name)].as<GoDuration>().nanoseconds;
 }
 
 bool ParsedFlags::given(std::string_view name) const {
@@ -427,7 +578,16 @@ std::optional<po::options_description> command_options(std::string_view command)
     add("format,f", go_string("table"))("quiet,q", go_bool());
   } else if (command == "spec") {
     add("bundle,b", go_string())("rootless", go_bool());
-  } else if (command != "start" && command != "state" && command != "features") {
+  } else if (command == "exec") {
+    add_exec_options(options);
+  } else if (command == "ps") {
+    add("format,f", go_string("table"));
+  } else if (command == "update") {
+    add_update_options(options);
+  } else if (command == "events") {
+    add("interval", go_duration(5'000'000'000LL))("stats", go_bool());
+  } else if (command != "start" && command != "state" && command != "features" &&
+             command != "pause" && command != "resume") {
     return std::nullopt;
   }
   add("help,h", go_bool());  // urfave appends its help flag to every command's flags

@@ -40,11 +40,31 @@ struct GoBool {
 struct GoInt {
   long long value = 0;
 };
+// urfave's StringSliceFlag and Int64SliceFlag: every occurrence adds a value (`-e A -e B`).
+// Int64Slice parses each with strconv.ParseInt(s, 0, 64) and reports its error as Go prints
+// it: `strconv.ParseInt: parsing "x": invalid syntax`.
+struct GoStringSlice {
+  std::vector<std::string> values;
+};
+struct GoInt64Slice {
+  std::vector<long long> values;
+};
+// Go's flag.Duration: time.ParseDuration ("5s", "1m30s", "250ms", "1.5h"); any error is Go's
+// "parse error".
+struct GoDuration {
+  long long nanoseconds = 0;
+};
 
 // Boost.Program_options validators (found by argument-dependent lookup). They throw
 // GoValueError, which carries Go's reason: "parse error" or "value out of range".
 void validate(boost::any& store, const std::vector<std::string>& tokens, GoBool*, int);
 void validate(boost::any& store, const std::vector<std::string>& tokens, GoInt*, int);
+void validate(boost::any& store, const std::vector<std::string>& tokens, GoStringSlice*, int);
+void validate(boost::any& store, const std::vector<std::string>& tokens, GoInt64Slice*, int);
+void validate(boost::any& store, const std::vector<std::string>& tokens, GoDuration*, int);
+
+// time.ParseDuration: nullopt for text Go rejects (or out of int64 nanoseconds).
+std::optional<long long> parse_go_duration(std::string_view text);
 
 class GoValueError : public po::error {
  public:
@@ -63,6 +83,9 @@ struct ParsedFlags {
   bool flag(std::string_view name) const;
   std::string text(std::string_view name) const;
   long long number(std::string_view name) const;
+  std::vector<std::string> texts(std::string_view name) const;  // a string slice flag
+  std::vector<long long> numbers(std::string_view name) const;  // an int64 slice flag
+  long long nanoseconds(std::string_view name) const;           // a duration flag
   bool given(std::string_view name) const;  // on the command line, not defaulted
 };
 

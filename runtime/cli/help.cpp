@@ -68,13 +68,20 @@ constexpr std::string_view kAppHelpCommands =
     "COMMANDS:\n"
     "   create\tcreate a container\n"
     "   delete\tdelete any resources held by the container often used with detached container\n"
+    "   events\tdisplay container events such as OOM notifications, cpu, memory, and IO usage "
+    "statistics\n"
+    "   exec\texecute new process inside the container\n"
     "   features\tshow the enabled features\n"
     "   kill\tkill sends the specified signal (default: SIGTERM) to the container's init process\n"
     "   list\tlists containers started by mkrun with the given root\n"
+    "   pause\tpause suspends all processes inside the container\n"
+    "   ps\tps displays the processes running inside a container\n"
+    "   resume\tresumes all processes that have been previously paused\n"
     "   run\tcreate and run a container\n"
     "   spec\tcreate a new specification file\n"
     "   start\texecutes the user defined process in a created container\n"
     "   state\toutput the state of a container\n"
+    "   update\tupdate container resource constraints\n"
     "   help, h\tShows a list of commands or help for one command\n"
     "\n"
     "GLOBAL OPTIONS:\n"
@@ -343,15 +350,174 @@ constexpr std::string_view kSpecHelp =
     "   --rootless\tgenerate a configuration for a rootless container\n"
     "   \n";
 
+// runc 1.1.5's help of the commands that act on a running container.
+constexpr std::string_view kExecHelp =
+    "NAME:\n"
+    "   mkrun exec - execute new process inside the container\n"
+    "\n"
+    "USAGE:\n"
+    "   mkrun exec [command options] <container-id> <command> [command options]  || -p "
+    "process.json <container-id>\n"
+    "\n"
+    "Where \"<container-id>\" is the name for the instance of the container and\n"
+    "\"<command>\" is the command to be executed in the container.\n"
+    "\"<command>\" can't be empty unless a \"-p\" flag provided.\n"
+    "\n"
+    "EXAMPLE:\n"
+    "For example, if the container is configured to run the linux ps command the\n"
+    "following will output a list of processes running in the container:\n"
+    "\n"
+    "       # mkrun exec <container-id> ps\n"
+    "\n"
+    "OPTIONS:\n"
+    "   --console-socket value\tpath to an AF_UNIX socket which will receive a file descriptor "
+    "referencing the master end of the console's pseudoterminal\n"
+    "   --cwd value\tcurrent working directory in the container\n"
+    "   --env value, -e value\tset environment variables\n"
+    "   --tty, -t\tallocate a pseudo-TTY\n"
+    "   --user value, -u value\tUID (format: <uid>[:<gid>])\n"
+    "   --additional-gids value, -g value\tadditional gids\n"
+    "   --process value, -p value\tpath to the process.json\n"
+    "   --detach, -d\tdetach from the container's process\n"
+    "   --pid-file value\tspecify the file to write the process id to\n"
+    "   --process-label value\tset the asm process label for the process commonly used with "
+    "selinux\n"
+    "   --apparmor value\tset the apparmor profile for the process\n"
+    "   --no-new-privs\tset the no new privileges value for the process\n"
+    "   --cap value, -c value\tadd a capability to the bounding set for the process\n"
+    "   --preserve-fds value\tPass N additional file descriptors to the container (stdio + "
+    "$LISTEN_FDS + N in total) (default: 0)\n"
+    "   --cgroup value\trun the process in an (existing) sub-cgroup(s). Format is "
+    "[<controller>:]<cgroup>.\n"
+    "   --ignore-paused\tallow exec in a paused container\n"
+    "   \n";
+
+constexpr std::string_view kPsHelp =
+    "NAME:\n"
+    "   mkrun ps - ps displays the processes running inside a container\n"
+    "\n"
+    "USAGE:\n"
+    "   mkrun ps [command options] <container-id> [ps options]\n"
+    "\n"
+    "OPTIONS:\n"
+    "   --format value, -f value\tselect one of: table or json (default: \"table\")\n"
+    "   \n";
+
+constexpr std::string_view kPauseHelp =
+    "NAME:\n"
+    "   mkrun pause - pause suspends all processes inside the container\n"
+    "\n"
+    "USAGE:\n"
+    "   mkrun pause <container-id>\n"
+    "\n"
+    "Where \"<container-id>\" is the name for the instance of the container to be\n"
+    "paused. \n"
+    "\n"
+    "DESCRIPTION:\n"
+    "   The pause command suspends all processes in the instance of the container.\n"
+    "\n"
+    "Use mkrun list to identify instances of containers and their current status.\n";
+
+constexpr std::string_view kResumeHelp =
+    "NAME:\n"
+    "   mkrun resume - resumes all processes that have been previously paused\n"
+    "\n"
+    "USAGE:\n"
+    "   mkrun resume <container-id>\n"
+    "\n"
+    "Where \"<container-id>\" is the name for the instance of the container to be\n"
+    "resumed.\n"
+    "\n"
+    "DESCRIPTION:\n"
+    "   The resume command resumes all processes in the instance of the container.\n"
+    "\n"
+    "Use mkrun list to identify instances of containers and their current status.\n";
+
+constexpr std::string_view kUpdateHelp =
+    "NAME:\n"
+    "   mkrun update - update container resource constraints\n"
+    "\n"
+    "USAGE:\n"
+    "   mkrun update [command options] <container-id>\n"
+    "\n"
+    "OPTIONS:\n"
+    "   --resources value, -r value\tpath to the file containing the resources to update or '-' to "
+    "read from the standard input\n"
+    "\n"
+    "The accepted format is as follow (unchanged values can be omitted):\n"
+    "\n"
+    "{\n"
+    "  \"memory\": {\n"
+    "    \"limit\": 0,\n"
+    "    \"reservation\": 0,\n"
+    "    \"swap\": 0\n"
+    "  },\n"
+    "  \"cpu\": {\n"
+    "    \"shares\": 0,\n"
+    "    \"quota\": 0,\n"
+    "    \"period\": 0,\n"
+    "    \"realtimeRuntime\": 0,\n"
+    "    \"realtimePeriod\": 0,\n"
+    "    \"cpus\": \"\",\n"
+    "    \"mems\": \"\"\n"
+    "  },\n"
+    "  \"blockIO\": {\n"
+    "    \"weight\": 0\n"
+    "  }\n"
+    "}\n"
+    "\n"
+    "Note: if data is to be read from a file or the standard input, all\n"
+    "other options are ignored.\n"
+    "   --blkio-weight value\tSpecifies per cgroup weight, range is from 10 to 1000 (default: 0)\n"
+    "   --cpu-period value\tCPU CFS period to be used for hardcapping (in usecs). 0 to use system "
+    "default\n"
+    "   --cpu-quota value\tCPU CFS hardcap limit (in usecs). Allowed cpu time in a given period\n"
+    "   --cpu-share value\tCPU shares (relative weight vs. other containers)\n"
+    "   --cpu-rt-period value\tCPU realtime period to be used for hardcapping (in usecs). 0 to use "
+    "system default\n"
+    "   --cpu-rt-runtime value\tCPU realtime hardcap limit (in usecs). Allowed cpu time in a given "
+    "period\n"
+    "   --cpuset-cpus value\tCPU(s) to use\n"
+    "   --cpuset-mems value\tMemory node(s) to use\n"
+    "   --memory value\tMemory limit (in bytes)\n"
+    "   --memory-reservation value\tMemory reservation or soft_limit (in bytes)\n"
+    "   --memory-swap value\tTotal memory usage (memory + swap); set '-1' to enable unlimited "
+    "swap\n"
+    "   --pids-limit value\tMaximum number of pids allowed in the container (default: 0)\n"
+    "   --l3-cache-schema value\tThe string of Intel RDT/CAT L3 cache schema\n"
+    "   --mem-bw-schema value\tThe string of Intel RDT/MBA memory bandwidth schema\n"
+    "   \n";
+
+constexpr std::string_view kEventsHelp =
+    "NAME:\n"
+    "   mkrun events - display container events such as OOM notifications, cpu, memory, and IO "
+    "usage statistics\n"
+    "\n"
+    "USAGE:\n"
+    "   mkrun events [command options] <container-id>\n"
+    "\n"
+    "Where \"<container-id>\" is the name for the instance of the container.\n"
+    "\n"
+    "DESCRIPTION:\n"
+    "   The events command displays information about the container. By default the\n"
+    "information is displayed once every 5 seconds.\n"
+    "\n"
+    "OPTIONS:\n"
+    "   --interval value\tset the stats collection interval (default: 5s)\n"
+    "   --stats\tdisplay the container's stats then exit\n"
+    "   \n";
+
 struct CommandHelp {
   std::string_view command;
   std::string_view text;
 };
 
 constexpr CommandHelp kCommandHelp[] = {
-    {"create", kCreateHelp}, {"run", kRunHelp},   {"start", kStartHelp},
-    {"state", kStateHelp},   {"kill", kKillHelp}, {"delete", kDeleteHelp},
-    {"list", kListHelp},     {"spec", kSpecHelp}, {"features", kFeaturesHelp},
+    {"create", kCreateHelp}, {"run", kRunHelp},       {"start", kStartHelp},
+    {"state", kStateHelp},   {"kill", kKillHelp},     {"delete", kDeleteHelp},
+    {"list", kListHelp},     {"spec", kSpecHelp},     {"features", kFeaturesHelp},
+    {"exec", kExecHelp},     {"ps", kPsHelp},         {"pause", kPauseHelp},
+    {"resume", kResumeHelp}, {"update", kUpdateHelp}, {"events", kEventsHelp},
 };
 
 }  // namespace

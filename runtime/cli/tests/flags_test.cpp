@@ -256,7 +256,7 @@ TEST_CASE("an unknown command flag prints Incorrect Usage and the command help",
 TEST_CASE("an unknown command is exit 3, No help topic", "[cli]") {
   for (const Args& rest : std::vector<Args>{{"foo"},
                                             {"checkpoint", "--help"},
-                                            {"exec", "id", "ls"},
+                                            {"restore", "id"},
                                             {"help", "restore"},
                                             {"h", "checkpoint"}}) {
     INFO(rest[0]);

@@ -195,7 +195,7 @@ TEST_CASE("command help is runc's, byte for byte", "[cli]") {
   CHECK(command_help("delete") == kDeleteGolden);
   CHECK(command_help("list") == kListGolden);
   CHECK_FALSE(command_help("checkpoint").has_value());
-  CHECK_FALSE(command_help("exec").has_value());
+  CHECK_FALSE(command_help("restore").has_value());
 }
 
 TEST_CASE("app help lists mkrun's commands and global options aligned", "[cli]") {

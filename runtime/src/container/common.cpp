@@ -29,8 +29,9 @@ bool is_paused(const oci::ContainerRecord& record) {
 
 std::string observe_status(const state::ContainerDir& dir, const oci::ContainerRecord& record) {
   if (!proc::is_alive(record.pid, record.pid_start_time)) return "stopped";
-  if (dir.has_fifo()) return "created";
+  // runc reports a frozen container as paused, created or not.
   if (is_paused(record)) return "paused";
+  if (dir.has_fifo()) return "created";
   return "running";
 }
 
@@ -135,6 +136,8 @@ Result<void> destroy_container(const GlobalOptions& global, state::ContainerDir&
   auto cgroup = cgroups::Manager::from_record(host, record.cgroup);
   if (proc::is_alive(record.pid, record.pid_start_time)) {
     (void)::kill(record.pid, SIGKILL);
+    // A frozen task does not die until it is thawed.
+    if (cgroup) (void)cgroup->thaw();
     if (!wait_for_exit(record.pid, record.pid_start_time, 10000)) {
       return fail("container init " + std::to_string(record.pid) + " did not exit after SIGKILL");
     }

@@ -154,7 +154,7 @@ Result<void> Runtime::remove(std::string_view id, bool force) {
     return std::unexpected(std::move(record).error());
   }
   std::string status = observe_status(*dir, *record);
-  if (status == "running" && !force) {
+  if ((status == "running" || status == "paused") && !force) {
     return fail("cannot delete container " + std::string(id) + " that is not stopped: " + status);
   }
   return internal::destroy_container(options_, *dir, *record);

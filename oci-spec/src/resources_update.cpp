@@ -1,0 +1,156 @@
+// `update` on the config.json snapshot: the new limits are written into the document itself, so
+// that whatever else the snapshot holds (and mkrun does not model) stays as it was.
+#include "mkrun/oci/resources_update.hpp"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstdint>
+#include <optional>
+
+#include "json_read.hpp"
+
+namespace mkrun::oci {
+namespace {
+
+using Document = rapidjson::Document;
+using Allocator = Document::AllocatorType;
+
+// runc's "not set": absent or 0.
+template <class T>
+std::optional<T> given(const std::optional<T>& value) {
+  if (!value || *value == 0) return std::nullopt;
+  return value;
+}
+
+MemoryResources updatable_memory(const MemoryResources& memory) {
+  MemoryResources out;
+  out.limit = given(memory.limit);
+  out.reservation = given(memory.reservation);
+  out.swap = given(memory.swap);
+  return out;
+}
+
+CpuResources updatable_cpu(const CpuResources& cpu) {
+  CpuResources out;
+  out.shares = given(cpu.shares);
+  out.quota = given(cpu.quota);
+  out.period = given(cpu.period);
+  out.realtimeRuntime = given(cpu.realtimeRuntime);
+  out.realtimePeriod = given(cpu.realtimePeriod);
+  out.cpus = cpu.cpus;
+  out.mems = cpu.mems;
+  return out;
+}
+
+// The object member `name` of `parent`, made an empty object when it is missing or not one.
+rapidjson::Value& object_member(rapidjson::Value& parent, const char* name, Allocator& allocator) {
+  auto found = parent.FindMember(name);
+  if (found == parent.MemberEnd()) {
+    parent.AddMember(rapidjson::Value(name, allocator), rapidjson::Value(rapidjson::kObjectType),
+                     allocator);
+    found = parent.FindMember(name);
+  }
+  if (!found->value.IsObject()) found->value.SetObject();
+  return found->value;
+}
+
+void set_member(rapidjson::Value& object, const std::string& name, rapidjson::Value value,
+                Allocator& allocator) {
+  auto found = object.FindMember(name.c_str());
+  if (found != object.MemberEnd()) {
+    found->value = std::move(value);
+    return;
+  }
+  object.AddMember(rapidjson::Value(name.c_str(), allocator), std::move(value), allocator);
+}
+
+template <class T>
+void set_if(rapidjson::Value& object, const char* name, const std::optional<T>& value,
+            Allocator& allocator) {
+  if (!value) return;
+  if constexpr (std::is_signed_v<T>) {
+    set_member(object, name, rapidjson::Value(static_cast<int64_t>(*value)), allocator);
+  } else {
+    set_member(object, name, rapidjson::Value(static_cast<uint64_t>(*value)), allocator);
+  }
+}
+
+void set_text_if(rapidjson::Value& object, const char* name, const std::string& value,
+                 Allocator& allocator) {
+  if (value.empty()) return;
+  set_member(object, name, rapidjson::Value(value.c_str(), allocator), allocator);
+}
+
+void write_memory(rapidjson::Value& resources, const MemoryResources& memory, Allocator& a) {
+  if (!memory.limit && !memory.reservation && !memory.swap) return;
+  rapidjson::Value& out = object_member(resources, "memory", a);
+  set_if(out, "limit", memory.limit, a);
+  set_if(out, "reservation", memory.reservation, a);
+  set_if(out, "swap", memory.swap, a);
+}
+
+void write_cpu(rapidjson::Value& resources, const CpuResources& cpu, Allocator& a) {
+  bool any = cpu.shares || cpu.quota || cpu.period || cpu.realtimeRuntime || cpu.realtimePeriod ||
+             !cpu.cpus.empty() || !cpu.mems.empty();
+  if (!any) return;
+  rapidjson::Value& out = object_member(resources, "cpu", a);
+  set_if(out, "shares", cpu.shares, a);
+  set_if(out, "quota", cpu.quota, a);
+  set_if(out, "period", cpu.period, a);
+  set_if(out, "realtimeRuntime", cpu.realtimeRuntime, a);
+  set_if(out, "realtimePeriod", cpu.realtimePeriod, a);
+  set_text_if(out, "cpus", cpu.cpus, a);
+  set_text_if(out, "mems", cpu.mems, a);
+}
+
+void write_update(rapidjson::Value& resources, const Resources& update, Allocator& a) {
+  if (update.memory) write_memory(resources, *update.memory, a);
+  if (update.cpu) write_cpu(resources, *update.cpu, a);
+  if (update.blockIO && update.blockIO->weight) {
+    set_if(object_member(resources, "blockIO", a), "weight", update.blockIO->weight, a);
+  }
+  if (update.pids && update.pids->limit) {
+    set_if(object_member(resources, "pids", a), "limit", update.pids->limit, a);
+  }
+  if (!update.unified.empty()) {
+    rapidjson::Value& unified = object_member(resources, "unified", a);
+    for (const auto& [file, value] : update.unified) {
+      set_member(unified, file, rapidjson::Value(value.c_str(), a), a);
+    }
+  }
+}
+
+}  // namespace
+
+Resources updatable_part(const Resources& requested) {
+  Resources out;
+  if (requested.memory) out.memory = updatable_memory(*requested.memory);
+  if (requested.cpu) out.cpu = updatable_cpu(*requested.cpu);
+  if (requested.blockIO && given(requested.blockIO->weight)) {
+    out.blockIO.emplace().weight = requested.blockIO->weight;
+  }
+  if (requested.pids && given(requested.pids->limit)) {
+    out.pids.emplace().limit = requested.pids->limit;
+  }
+  out.unified = requested.unified;
+  return out;
+}
+
+SpecResult<std::string> apply_resources_update(std::string_view config_json,
+                                               const Resources& update) {
+  Document doc;
+  if (auto parsed = json::parse_document(config_json, doc); !parsed) {
+    return std::unexpected(parsed.error());
+  }
+  if (!doc.IsObject()) return json::wrong_type("", "object", doc);
+  Allocator& allocator = doc.GetAllocator();
+  rapidjson::Value& linux_section = object_member(doc, "linux", allocator);
+  write_update(object_member(linux_section, "resources", allocator), update, allocator);
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  doc.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace mkrun::oci

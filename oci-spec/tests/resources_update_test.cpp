@@ -1,0 +1,71 @@
+// `update`: what runc 1.1 applies of a LinuxResources, and the snapshot rewrite.
+#include <catch2/catch.hpp>
+
+#include "mkrun/oci/parse.hpp"
+#include "mkrun/oci/resources_update.hpp"
+
+using namespace mkrun::oci;
+
+TEST_CASE("the updatable part drops zeros and what runc's update ignores") {
+  auto requested = parse_resources(
+      R"({"memory":{"limit":0,"reservation":1024,"swap":-1,"kernel":5,"swappiness":10},)"
+      R"("cpu":{"shares":0,"quota":20000,"cpus":"0"},"pids":{"limit":0},)"
+      R"("blockIO":{"weight":300,"weightDevice":[{"major":8,"minor":0,"weight":10}]},)"
+      R"("hugepageLimits":[{"pageSize":"2MB","limit":0}],"unified":{"pids.max":"7"}})");
+  REQUIRE(requested);
+  Resources part = updatable_part(*requested);
+  REQUIRE(part.memory);
+  CHECK_FALSE(part.memory->limit);
+  CHECK(part.memory->reservation == 1024);
+  CHECK(part.memory->swap == -1);
+  CHECK_FALSE(part.memory->kernel);
+  CHECK_FALSE(part.memory->swappiness);
+  REQUIRE(part.cpu);
+  CHECK_FALSE(part.cpu->shares);
+  CHECK(part.cpu->quota == 20000);
+  CHECK(part.cpu->cpus == "0");
+  CHECK_FALSE(part.pids);
+  REQUIRE(part.blockIO);
+  CHECK(part.blockIO->weight == 300);
+  CHECK(part.blockIO->weightDevice.empty());
+  CHECK(part.hugepageLimits.empty());
+  CHECK(part.unified.at("pids.max") == "7");
+}
+
+TEST_CASE("the snapshot gets the new values and keeps everything else") {
+  const std::string config =
+      R"({"ociVersion":"1.0.2","process":{"args":["sh"],"cwd":"/"},"root":{"path":"rootfs"},)"
+      R"("linux":{"resources":{"memory":{"limit":1048576,"swap":2097152},)"
+      R"("devices":[{"allow":false,"access":"rwm"}]},"namespaces":[{"type":"pid"}]},)"
+      R"("x-unknown":{"kept":true}})";
+  Resources update;
+  update.memory.emplace().limit = 4194304;
+  update.cpu.emplace().quota = 50000;
+  update.pids.emplace().limit = 10;
+  auto rewritten = apply_resources_update(config, update);
+  REQUIRE(rewritten);
+  auto spec = parse_spec(*rewritten);
+  REQUIRE(spec);
+  const Resources& resources = *spec->linux->resources;
+  CHECK(resources.memory->limit == 4194304);
+  CHECK(resources.memory->swap == 2097152);
+  CHECK(resources.cpu->quota == 50000);
+  CHECK(resources.pids->limit == 10);
+  CHECK(resources.devices.size() == 1);
+  CHECK(spec->linux->namespaces.size() == 1);
+  CHECK(rewritten->find(R"("x-unknown":{"kept":true})") != std::string::npos);
+}
+
+TEST_CASE("a snapshot without linux.resources gets them") {
+  Resources update;
+  update.unified["memory.high"] = "max";
+  auto rewritten = apply_resources_update(R"({"ociVersion":"1.0.2"})", update);
+  REQUIRE(rewritten);
+  CHECK(*rewritten == R"({"ociVersion":"1.0.2","linux":{"resources":{"unified":)"
+                      R"({"memory.high":"max"}}}})");
+}
+
+TEST_CASE("a snapshot that is not an object is an error") {
+  CHECK_FALSE(apply_resources_update("[1]", Resources{}));
+  CHECK_FALSE(apply_resources_update("{", Resources{}));
+}
