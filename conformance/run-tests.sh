@@ -3,6 +3,10 @@
 #   (a) the Catch2 unit test binaries of the build dir
 #   (b) meson test child-symbols (counts as one test)
 #   (c) the pytest integration suite in conformance/integration (needs root)
+#   (d) only when asked (--engines): the engine tests in conformance/engines (Podman, containerd,
+#       Docker, Slurm driving the runtime; need root and packaging/install-engine-deps.sh)
+#   (e) only when asked (--guest): conformance/guest/run-guest-tests.sh, cgroup v2 and systemd
+#       tests inside a Debian 12 guest under QEMU (needs root and qemu-system-x86, debootstrap)
 # Exit status is non-zero if anything failed (or could not run).
 #
 # usage: conformance/run-tests.sh [--unit | --integration] [--runtimes mkrun,runc] [-- PYTEST_ARGS...]
@@ -10,11 +14,16 @@
 #   --integration    only (c)                                (or SUITES=integration)
 #   --runtimes LIST  integration variants: mkrun, runc or both (or RUNTIMES=...; default both:
 #                    every test against mkrun, tests marked parity also against runc)
+#   --engines[=LIST] also (d), for the engines in LIST (podman,containerd,docker,slurm; default
+#                    all) (or ENGINES=LIST); SUITES=engines runs (d) alone
+#   --guest          also (e) (or GUEST=1); SUITES=guest runs (e) alone; GUEST_RUNTIMES=mkrun,runc
+#                    adds runc's parity variants (slow); more in conformance/guest/run-guest-tests.sh
 # environment:
 #   BUILD=build      meson build dir
 #   MKRUN=path       runtime under test (default $BUILD/mkrun)
 #   RUNC=path        reference runtime (default /usr/sbin/runc)
 #   PYTHON=path      interpreter that has pytest (default /usr/bin/python3, Debian's python3-pytest)
+#   ENGINE_RT=path   runtime the engines drive (default $MKRUN); ENGINE_RT=/usr/sbin/runc checks (d)
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,13 +38,17 @@ while [ $# -gt 0 ]; do
     --integration) SUITES=integration ;;
     --runtimes) RUNTIMES=$2; shift ;;
     --runtimes=*) RUNTIMES=${1#*=} ;;
+    --engines) ENGINES=all ;;
+    --engines=*) ENGINES=${1#*=} ;;
+    --guest) GUEST=1 ;;
     --) shift; PYTEST_EXTRA=("$@"); break ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "run-tests: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
-case "$SUITES" in all|unit|integration) ;; *) echo "run-tests: SUITES must be all, unit or integration" >&2; exit 2 ;; esac
+case "$SUITES" in all|unit|integration) ;; engines) ENGINES=${ENGINES:-all} ;; guest) GUEST=1 ;; *) echo "run-tests: SUITES must be all, unit, integration, engines or guest" >&2; exit 2 ;; esac
+ENGINES=${ENGINES:-}
 
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$REPO/$BUILD" ;; esac
@@ -85,10 +98,12 @@ run_catch2() {
   return 0
 }
 
-if [ "$SUITES" != integration ]; then
+if [ "$SUITES" != integration ] && [ "$SUITES" != engines ] && [ "$SUITES" != guest ]; then
   run_catch2 oci-spec-tests "$BUILD/oci-spec/oci-spec-tests"
   run_catch2 runtime-tests "$BUILD/runtime/runtime-tests"
   run_catch2 cli-tests "$BUILD/runtime/cli/cli-tests"
+  run_catch2 ihk-tests "$BUILD/ihk/ihk-tests"
+  run_catch2 lwk-tests "$BUILD/lwk/lwk-tests"
   echo "== meson test child-symbols"
   if meson test -C "$BUILD" --print-errorlogs child-symbols >"$TMP/meson.log" 2>&1; then
     echo "   1 passed"
@@ -99,7 +114,7 @@ if [ "$SUITES" != integration ]; then
   fi
 fi
 
-if [ "$SUITES" != unit ]; then
+if [ "$SUITES" != unit ] && [ "$SUITES" != engines ] && [ "$SUITES" != guest ]; then
   echo "== integration suite (pytest, RUNTIMES=$RUNTIMES, MKRUN=$MKRUN)"
   if [ "$(id -u)" -ne 0 ]; then
     echo "   needs root"
@@ -137,6 +152,35 @@ EOF
       echo "   pytest exited $prc without a report"
       fail "integration (pytest exit $prc)" 1
     fi
+  fi
+fi
+
+if [ -n "$ENGINES" ]; then
+  # conformance/engines/run.sh ends with "N passed, N failed[, N skipped]" (an engine that is not
+  # installed counts as skipped)
+  echo "== engine tests ($ENGINES, ENGINE_RT=${ENGINE_RT:-$MKRUN})"
+  ENGINE_RT=${ENGINE_RT:-$MKRUN} bash "$HERE/engines/run.sh" ${ENGINES//,/ } </dev/null | tee "$TMP/engines.log"
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$TMP/engines.log" | tail -1)
+  if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)? ]]; then
+    PASSED=$((PASSED + BASH_REMATCH[1])) SKIPPED=$((SKIPPED + ${BASH_REMATCH[4]:-0}))
+    [ "${BASH_REMATCH[2]}" -gt 0 ] && fail engines "${BASH_REMATCH[2]}"
+  else
+    fail "engines (no summary)" 1
+  fi
+fi
+
+if [ "${GUEST:-0}" = 1 ]; then
+  # run-guest-tests.sh ends with "N passed, N failed[, N skipped]"; it passes BUILD on, and
+  # RUNTIMES only when set for it (GUEST_RUNTIMES), as the guest's default is mkrun alone
+  echo "== guest suite (conformance/guest, BUILD=$BUILD)"
+  BUILD=$BUILD RUNTIMES=${GUEST_RUNTIMES:-mkrun} bash "$HERE/guest/run-guest-tests.sh" </dev/null |
+    tee "$TMP/guest.log"
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$TMP/guest.log" | tail -1)
+  if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)? ]]; then
+    PASSED=$((PASSED + BASH_REMATCH[1])) SKIPPED=$((SKIPPED + ${BASH_REMATCH[4]:-0}))
+    [ "${BASH_REMATCH[2]}" -gt 0 ] && fail guest "${BASH_REMATCH[2]}"
+  else
+    fail "guest (no summary)" 1
   fi
 fi
 

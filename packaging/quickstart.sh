@@ -26,6 +26,15 @@ run() { echo "+ $*"; "$@"; }
 
 step "1. dependencies"
 run bash packaging/install-deps.sh
+# the engine tests (run-tests.sh --engines[=LIST], or SUITES=engines / ENGINES=LIST) need the engines
+engines=${ENGINES:-}
+[ "${SUITES:-}" = engines ] && engines=${engines:-all}
+for a in "$@"; do
+  case "$a" in --engines) engines=all ;; --engines=*) engines=${a#*=} ;; esac
+done
+if [ "$MODE" = test ] && [ -n "$engines" ]; then
+  run bash packaging/install-engine-deps.sh ${engines//,/ }
+fi
 
 step "2. build"
 if [ -f build/build.ninja ]; then

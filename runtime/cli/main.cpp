@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "flags.hpp"
 #include "log.hpp"
+#include "mkrun/lwk/backend.hpp"
 #include "mkrun/runtime/protected_image.hpp"
 
 namespace mkrun::cli {
@@ -59,6 +60,7 @@ int run_mkrun(std::span<const std::string> args, const ProgramInfo& info, char* 
 }  // namespace mkrun::cli
 
 int main(int argc, char** argv) {
+  mkrun::lwk::register_mckernel_backend();
   // The library reports errors as values; what can throw here is Boost.Program_options, the
   // standard library (bad_alloc) and Boost's any_cast on a programming error. None of it may
   // escape main as a crash: runc's callers expect a logged error and exit 1.

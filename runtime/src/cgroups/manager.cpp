@@ -17,6 +17,7 @@
 #include <memory>
 #include <thread>
 
+#include "cgroups/devices_bpf.hpp"
 #include "cgroups/resources.hpp"
 #include "cgroups/util.hpp"
 
@@ -38,8 +39,16 @@ bool joined(const Hierarchy& hierarchy) {
                      [&](std::string_view name) { return hierarchy.has(name); });
 }
 
-std::string cgroup_directory(const Hierarchy& hierarchy, const CgroupPath& path) {
-  std::string inside = path.absolute ? path.path : util::join(hierarchy.own_path, path.path);
+std::string cgroup_directory(const Hierarchy& hierarchy, const CgroupPath& path, Layout layout) {
+  std::string base = hierarchy.own_path;
+  // runc fs2 (_defaultDirPath): on pure v2 a relative path goes under the parent of the caller's
+  // cgroup. The caller's own cgroup holds processes (the caller), so the kernel would refuse to
+  // pass it domain controllers, and a child of it could even end up in a threaded subtree.
+  if (!path.absolute && hierarchy.unified && layout == Layout::kV2) {
+    auto slash = base.find_last_of('/');
+    base = slash == 0 || slash == std::string::npos ? "/" : base.substr(0, slash);
+  }
+  std::string inside = path.absolute ? path.path : util::join(base, path.path);
   return util::join(hierarchy.mount_point, inside);
 }
 
@@ -270,7 +279,7 @@ Result<Manager> Manager::for_new_container(const Host& host, const CgroupPath& p
   for (const Hierarchy& hierarchy : host.hierarchies) {
     if (!joined(hierarchy)) continue;
     manager.host_.hierarchies.push_back(hierarchy);
-    manager.directories_.push_back(cgroup_directory(hierarchy, path));
+    manager.directories_.push_back(cgroup_directory(hierarchy, path, host.layout));
   }
   return manager;
 }
@@ -328,6 +337,7 @@ Result<void> Manager::apply(const oci::Resources& resources) {
 }
 
 Result<void> Manager::update(const oci::Resources& resources) {
+  MKRUN_CHECK(set_systemd_properties(resources));  // runc's Set: systemd first, then cgroupfs
   return write_resources(resources, false);
 }
 
@@ -394,6 +404,11 @@ Result<void> Manager::write_resources(const oci::Resources& resources, bool devi
     MKRUN_CHECK(enable_controllers(unified->mount_point, *unified_dir, unified_controllers));
   }
   for (const Planned& planned : plan) MKRUN_CHECK(perform(planned));
+  // v2 has no devices controller: the rules become an eBPF program on the cgroup (runc fs2
+  // setDevices). Hybrid keeps them in v1's devices cgroup, as runc does.
+  if (devices && host_.layout == Layout::kV2 && unified_dir) {
+    MKRUN_CHECK(devices_bpf::apply(*unified_dir, resources.devices));
+  }
   return {};
 }
 
@@ -510,7 +525,8 @@ Result<bool> Manager::is_frozen() const {
 
 Result<void> Manager::destroy() {
   if (!owned_) return {};
-  Result<void> first_error;
+  // runc's Destroy: systemd stops the scope (and removes its cgroup) before the rmdirs.
+  Result<void> first_error = stop_systemd_unit();
   for (auto it = directories_.rbegin(); it != directories_.rend(); ++it) {
     auto removed = remove_cgroup(*it);
     if (!removed && first_error) first_error = std::move(removed);

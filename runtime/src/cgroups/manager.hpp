@@ -100,6 +100,11 @@ class Manager {
   // while the kernel still reports EBUSY from exiting tasks. A missing directory is not an
   // error. Does nothing when the record says mkrun does not own the cgroup.
   Result<void> destroy();
+  // --systemd-cgroup with systemd running (systemd.hpp): has systemd adopt the cgroup, which
+  // `pid` has joined already, as a transient scope with Delegate=yes and runc's resource
+  // properties, then writes `resources` again over the values systemd wrote. No-op for the
+  // cgroupfs driver and without systemd. update() and destroy() keep the unit in step.
+  Result<void> start_systemd_unit(pid_t pid, const oci::Resources* resources);
 
   // The unified hierarchy's directory (O_PATH) for clone3(CLONE_INTO_CGROUP), on pure v2 and
   // hybrid hosts; an empty UniqueFd on pure v1.
@@ -119,6 +124,8 @@ class Manager {
 
  private:
   Result<void> write_resources(const oci::Resources& resources, bool devices);
+  Result<void> set_systemd_properties(const oci::Resources& resources) const;  // systemd.cpp
+  Result<void> stop_systemd_unit() const;                                      // systemd.cpp
   const std::string* unified_directory() const;
   std::string pids_directory() const;
 

@@ -378,6 +378,13 @@ Result<void> spawn_init(Creation& c) {
   }
   if (auto joined = join_cgroup_from_parent(c, joined_at_clone); !joined)
     return wrap(joined.error());
+  // --systemd-cgroup under systemd: a scope needs a process, so systemd adopts the cgroup now,
+  // before the init goes on, which thus never runs under systemd's default limits.
+  const oci::Resources* resources =
+      c.spec.linux && c.spec.linux->resources ? &*c.spec.linux->resources : nullptr;
+  if (auto adopted = c.cgroup->start_systemd_unit(c.child_pid, resources); !adopted) {
+    return wrap(adopted.error());
+  }
   MKRUN_CHECK(channel.send(sync::Kind::kGo));
   if (c.prepared->plan.fork_after_unshare) {
     auto message = channel.receive(sync::Kind::kInitPid);

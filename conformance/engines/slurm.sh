@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Slurm 22.05 (Debian 12 slurm-wlm + munge): `srun --container` / `sbatch --container` through
+# oci.conf in the RunTimeRun style (the only style that works with 22.05, see
+# shared/engines/slurm.md: create/start hangs on run_command's pipe), driving $ENGINE_RT.
+# usage: ENGINE_RT=/abs/path/mkrun conformance/engines/slurm.sh     (or run.sh slurm)
+# Single node, munged + slurmctld + slurmd started here with their own config, key, socket, spool,
+# state and logs under $WORK (ports 16817/16818, or SLURM_TEST_PORTS="ctld slurmd"); nothing in /etc.
+# The oci.conf is packaging/snippets/oci.conf with the runtime path and --root replaced.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+eng_begin slurm slurmctld slurmd srun sbatch munged mungekey runc runuser
+
+SW=$WORK/slurm
+export SLURM_CONF=$SW/slurm.conf
+read -r CTLD_PORT SLURMD_PORT <<<"${SLURM_TEST_PORTS:-16817 16818}"
+NODE=$(hostname -s)
+B=$SW/bundles/busybox            # root jobs
+BR=$SW/bundles/busybox-rootless  # jobs of nobody: a user-namespace bundle made for uid 65534
+RTROOT=$SW/rt-root
+ARGV_LOG=$SW/runtime-argv.log
+SNIPPET=$ENG_REPO/packaging/snippets/oci.conf
+export SW CTLD_PORT SLURMD_PORT NODE B BR RTROOT ARGV_LOG SNIPPET
+
+start_slurm() {
+  mkdir -p "$SW"/{munge,state,spool,log,bin,bundles} "$RTROOT"
+  chmod 755 "$SW" "$SW/bundles"
+  chmod 1777 "$RTROOT"            # the runtime's --root: every job user creates its state there
+  chown munge:munge "$SW/munge"; chmod 0755 "$SW/munge"   # munged refuses a socket dir without o+x
+  # argv logger in front of the runtime (the runtime call itself is unchanged)
+  cat >"$SW/bin/rt" <<EOF
+#!/bin/sh
+{ printf 'uid=%s argv:' "\$(id -u)"; for a in "\$@"; do printf ' [%s]' "\$a"; done; echo; } >>$ARGV_LOG
+exec $RT "\$@"
+EOF
+  chmod 755 "$SW/bin/rt"; touch "$ARGV_LOG"; chmod 666 "$ARGV_LOG"
+  if [ -f "$SNIPPET" ]; then
+    sed -e "s|/usr/bin/mkrun|$SW/bin/rt|g" -e "s|/run/mkrun-slurm|$RTROOT|g" "$SNIPPET" >"$SW/oci.conf"
+  else
+    cat >"$SW/oci.conf" <<EOF
+RunTimeQuery="$SW/bin/rt --rootless=true --root=$RTROOT state %n.%u.%j.%s.%t"
+RunTimeKill="$SW/bin/rt --rootless=true --root=$RTROOT kill -a %n.%u.%j.%s.%t"
+RunTimeDelete="$SW/bin/rt --rootless=true --root=$RTROOT delete --force %n.%u.%j.%s.%t"
+RunTimeRun="$SW/bin/rt --rootless=true --root=$RTROOT run %n.%u.%j.%s.%t -b %b"
+EOF
+  fi
+  local nodeline
+  nodeline=$(slurmd -C | head -1)
+  cat >"$SLURM_CONF" <<EOF
+ClusterName=mkrun-engines
+SlurmctldHost=$NODE
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$SW/munge/munge.socket.2
+SlurmctldPort=$CTLD_PORT
+SlurmdPort=$SLURMD_PORT
+StateSaveLocation=$SW/state
+SlurmdSpoolDir=$SW/spool
+SlurmctldPidFile=$SW/slurmctld.pid
+SlurmdPidFile=$SW/slurmd.pid
+SlurmctldLogFile=$SW/log/slurmctld.log
+SlurmdLogFile=$SW/log/slurmd.log
+SlurmctldDebug=info
+SlurmdDebug=info
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SwitchType=switch/none
+MpiDefault=none
+MailProg=/bin/true
+ReturnToService=2
+KillWait=5
+$nodeline State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+EOF
+  # bundles: the rootfs dir must be called rootfs (Slurm 22.05 rewrites root.path to <bundle>/rootfs)
+  mkdir -p "$B"; make_rootfs "$B/rootfs"; (cd "$B" && runc spec)
+  mkdir -p "$BR"; cp -a "$B/rootfs" "$BR/"; chown -R nobody:nogroup "$BR"
+  (cd "$BR" && runuser -u nobody -- runc spec --rootless)
+
+  HAD_SLURM_CG=$( [ -n "$(cgroups_left "slurm_$NODE")" ] && echo 1 || echo 0); export HAD_SLURM_CG
+  cleanup '[ "$HAD_SLURM_CG" = 1 ] || remove_cgroups "slurm_$NODE"'
+  cleanup 'for p in $(pids_with_arg "$SW/"); do echo "stray: $(tr "\0" " " </proc/$p/cmdline)"; stop_pid $p 5; done'
+  cleanup 'stop_pid "$(cat "$SW/munge/munged.pid" 2>/dev/null)" 10'
+  # safety net: the daemons' own pid files
+  cleanup 'for f in "$SW/slurmd.pid" "$SW/slurmctld.pid"; do stop_pid "$(cat "$f" 2>/dev/null)" 10; done'
+  runuser -u munge -- mungekey --create --keyfile="$SW/munge/munge.key"
+  runuser -u munge -- munged --socket="$SW/munge/munge.socket.2" --key-file="$SW/munge/munge.key" \
+    --pid-file="$SW/munge/munged.pid" --log-file="$SW/munge/munged.log" --seed-file="$SW/munge/munged.seed"
+  # exec: $! is the daemon itself
+  (cd "$SW" && exec env -i PATH="$PATH" SLURM_CONF="$SLURM_CONF" slurmctld -D -i >"$SW/log/slurmctld.out" 2>&1) &
+  SLURMCTLD_PID=$!
+  cleanup "stop_pid $SLURMCTLD_PID 20"
+  local i
+  for i in $(seq 50); do scontrol ping 2>/dev/null | grep -q UP && break; sleep 0.2; done
+  (cd "$SW" && exec env -i PATH="$PATH" SLURM_CONF="$SLURM_CONF" slurmd -D >"$SW/log/slurmd.out" 2>&1) &
+  SLURMD_PID=$!
+  cleanup "stop_pid $SLURMD_PID 20"
+  cleanup 'scancel --full $(squeue -h -o %i) 2>/dev/null; sleep 1'
+  cleanup 'for c in $("$RT" --root "$RTROOT" list -q 2>/dev/null); do "$RT" --root "$RTROOT" delete --force "$c"; done'
+  for i in $(seq 100); do sinfo -h -o %t 2>/dev/null | grep -q idle && break; sleep 0.2; done
+}
+
+# ---- tests ---------------------------------------------------------------------------------------
+test_up() {
+  eq "node state" "$(sinfo -h -o '%n %t')" "$NODE idle"
+  eq "plain srun" "$(srun hostname)" "$(hostname)"
+}
+test_srun_root() {
+  rc=0
+  srun --container="$B" /bin/sh -c 'hostname; id -u; cat /proc/1/cmdline | tr "\0" " "; echo; echo job=$SLURM_JOB_ID; echo err >&2; exit 3' \
+    >"$SW/a1.out" 2>"$SW/a1.err" || rc=$?
+  cat "$SW/a1.out" "$SW/a1.err"
+  out=$(cat "$SW/a1.out")
+  eq "exit status = container's" "$rc" 3
+  like "hostname from config.json" "$out" "^$(jq -r .hostname "$B/config.json")\$"
+  like "uid 0" "$out" '^0$'
+  like "the job's command is pid 1" "$out" '^/bin/sh -c hostname'
+  like "job env reaches the container" "$out" '^job=[0-9]+$'
+  has "stderr separate" "$(cat "$SW/a1.err")" err
+  ! grep -qx err "$SW/a1.out" || { echo "stderr in stdout"; false; }
+}
+test_srun_path() {
+  # process.args is the command as typed: the runtime resolves it with the container's PATH
+  eq "relative command" "$(srun --container="$B" hostname)" "$(jq -r .hostname "$B/config.json")"
+}
+test_argv() {
+  # what Slurm passed (run style): global flags, then `run <id> -b <bundle>/`, then `state <id>` as root
+  log=$(cat "$ARGV_LOG")
+  like "run" "$log" "^uid=0 argv: \[--rootless=true\] \[--root=$RTROOT\] \[run\] \[$NODE\.root\.[0-9]+\.0\.0\] \[-b\] \[$SW/spool/oci-job[0-9]+-00000/\]\$"
+  like "state" "$log" "^uid=0 argv: \[--rootless=true\] \[--root=$RTROOT\] \[state\] \[$NODE\.root\.[0-9]+\.0\.0\]\$"
+}
+test_sbatch() {
+  j=$(sbatch --parsable -o "$SW/log/batch-%j.out" --container="$B" --wrap 'echo in-batch; exit 6')
+  wait_until 30 'scontrol show job "$j" | grep -q "JobState=\(COMPLETED\|FAILED\)"'
+  has "batch output" "$(cat "$SW/log/batch-$j.out")" in-batch
+  has "exit code" "$(scontrol show job "$j")" "ExitCode=6:0"
+}
+test_scancel() {
+  (rc=0; srun --container="$B" /bin/sh -c 'trap "echo got-TERM; exit 7" TERM; echo started; sleep 60 & wait' >"$SW/a5.out" 2>&1 || rc=$?
+   echo "rc=$rc" >>"$SW/a5.out") &
+  wait_until 20 'grep -q started "$SW/a5.out"'
+  scancel "$(squeue -h -o %i | head -1)"
+  wait_until 40 'grep -q "^rc=" "$SW/a5.out"'
+  out=$(cat "$SW/a5.out")
+  has "SIGTERM reached the container" "$out" got-TERM
+  has "step cancelled" "$out" CANCELLED
+  wait
+}
+test_rootless_user() {
+  out=$(runuser -u nobody -- env SLURM_CONF="$SLURM_CONF" srun --container="$BR" /bin/sh -c 'id -u; cat /proc/self/uid_map')
+  like "root in the container" "$out" '^0$'
+  like "mapped to nobody" "$out" '^ *0 +65534 +1$'
+  like "ran as nobody" "$(cat "$ARGV_LOG")" "^uid=65534 argv: .*\[run\] \[$NODE\.nobody\."
+}
+test_nothing_left() {
+  eq "containers in the runtime root" "$("$RT" --root "$RTROOT" list -q 2>/dev/null)" ""
+  eq "state dirs" "$(ls -A "$RTROOT")" ""
+}
+test_clean() {
+  eq "processes left" "$(pids_with_arg "$SW/")" ""
+  for f in "$SW/slurmd.pid" "$SW/slurmctld.pid" "$SW/munge/munged.pid"; do
+    p=$(cat "$f" 2>/dev/null || true)
+    [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null || { echo "still running: $f = $p"; false; }
+  done
+  eq "mounts left" "$(mounts_below "$WORK")" ""
+  [ "$HAD_SLURM_CG" = 1 ] || eq "slurm cgroups" "$(cgroups_left "slurm_$NODE")" ""
+}
+
+[ -z "$ENG_SKIP_ALL" ] && start_slurm
+eng_export
+t "munged, slurmctld, slurmd up; plain srun" test_up
+t "srun --container (root): stdout/stderr, exit status 3, pid 1" test_srun_root
+t "srun --container: command resolved in the container's PATH" test_srun_path
+t "runtime argv: --rootless=true --root=R run ID -b BUNDLE/, state ID" test_argv
+t "sbatch --container: output file, ExitCode 6" test_sbatch
+t "scancel: SIGTERM reaches the container" test_scancel
+t "srun --container as nobody (rootless bundle, user namespace)" test_rootless_user
+t "no container or state left in the runtime root" test_nothing_left
+eng_teardown
+t "teardown: no daemon, mount or cgroup left" test_clean
+finish

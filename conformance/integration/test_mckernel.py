@@ -1,0 +1,429 @@
+"""Containers on McKernel (io.mkrun.kernel=mckernel), against the test-only IHK emulator.
+
+Every test gets its own emulated node (mckernel_node.py): 8 CPUs on 2 NUMA nodes, 8G per node,
+an installation whose libihk.so, mcexec and ihkconfig are the emulator's, and a host
+configuration (MKRUN_MCKERNEL_CONF) that lets mkrun take CPUs 1-7 and 4G per node.  At teardown
+every container is force-deleted and the node must be exactly as it was: same records, no claim,
+no /dev/mcos* node, sysfs's online CPUs back.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import harness
+from harness import alive, wait_for
+from mckernel_node import EMULATOR, GIB, LWK_INIT, Node, existing_mcos_nodes
+
+pytestmark = pytest.mark.mkrun_only
+
+
+@pytest.fixture
+def node_lock():
+    """One emulated node per host at a time: /dev/mcos<N> is host-wide, as with real IHK, so
+    concurrent test runs take turns."""
+    with open("/run/mkrun-ihk-emulator-tests.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@pytest.fixture
+def node(rt, monkeypatch, node_lock):
+    missing = [p for p in (EMULATOR / "libihk.so", EMULATOR / "mcexec", EMULATOR / "ihkconfig",
+                           LWK_INIT) if not p.exists()]
+    if missing:
+        pytest.fail(f"the IHK emulator is not built: {missing} (meson compile -C <build>)")
+    if os.path.exists("/dev/mcd0"):
+        pytest.skip("a real IHK is loaded on this host: the emulator would shadow it")
+    if existing_mcos_nodes():
+        pytest.skip(f"/dev has McKernel instance nodes already: {existing_mcos_nodes()}")
+    n = Node(Path(tempfile.mkdtemp(prefix="ihk-", dir=rt.workdir))).build()
+    monkeypatch.setenv("MKRUN_MCKERNEL_CONF", str(n.conf_path))
+    monkeypatch.setenv("MKRUN_IHK_EMULATOR_STATE", str(n.state_path))
+    yield n
+    # Delete the containers while the node is still there, then compare.
+    for cid in list(rt.ids):
+        r = rt("state", cid)
+        if r.rc == 0:
+            pid = json.loads(r.out).get("pid", 0)
+            if pid and alive(pid):
+                os.kill(pid, signal.SIGKILL)
+                rt.wait_exit(pid)
+            rt("delete", "--force", cid)
+    after = n.snapshot()
+    n.remove_device_nodes()
+    assert after == n.initial, f"the emulated node is not as it was:\n{after}\n!=\n{n.initial}"
+
+
+def assert_no_container(rt, cid: str) -> None:
+    """A refused create left no state (other containers of the test may still exist)."""
+    rt.state_raw(cid).fails(1, "container does not exist")
+    assert cid not in rt("list", "-q").ok().out.split()
+
+
+def boot_calls(n: Node, cpus: str, mem: str, kargs: str = "hidos dump_level=24",
+               ikc: str | None = None) -> list[str]:
+    calls = [f"ihk_reserve_mem(0, {mem}) = 0", f"ihk_reserve_cpu(0, {cpus}) = 0",
+             "ihk_create_os(0) = 0", f"ihk_os_assign_cpu(0, {cpus}) = 0"]
+    if ikc:
+        calls.append(f"ihk_os_set_ikc_map(0, {ikc}) = 0")
+    calls += [f"ihk_os_assign_mem(0, {mem}) = 0", f"ihk_os_load(0, {n.image}) = 0",
+              f'ihk_os_kargs(0, "{kargs}") = 0', "ihk_os_boot(0) = 0"]
+    return calls
+
+
+def teardown_calls(cpus: str, mem: str, booted: bool = True) -> list[str]:
+    calls = ["ihk_os_shutdown(0) = 0"] if booted else []
+    return calls + [f"ihk_os_release_cpu(0, {cpus}) = 0", f"ihk_os_release_mem(0, {mem}) = 0",
+                    "ihk_destroy_os(0, 0) = 0", f"ihk_release_cpu(0, {cpus}) = 0",
+                    f"ihk_release_mem(0, {mem}) = 0"]
+
+
+# ---- running on McKernel -------------------------------------------------------------------
+
+def test_run_returns_the_applications_exit_status(rt, node, bundle):
+    r = rt.run(node.bundle(bundle.sh("echo on-lwk; exit 7"), ncpus="2", mem="1G"))
+    assert r.rc == 7, r
+    assert r.out == "on-lwk\n"
+    assert "mcexec: os=0 options= program=sh" in r.err
+    rt.state_raw(r.cid).fails(1, "container does not exist")
+    assert node.snapshot() == node.initial
+
+
+def test_exact_ihk_calls_for_create_and_delete(rt, node, bundle):
+    # 2 CPUs NUMA-compact from the pool 1-7: node 1 has 4 free (4-7), node 0 three: 6,7.
+    cid = rt.create(node.bundle(bundle.set_args("true"), ncpus="2", mem="1G")).ok().cid
+    mem = f"{GIB}@1"
+    assert node.mutating_calls() == boot_calls(node, "6,7", mem)
+    node.clear_log()
+    rt.delete(cid, "--force").ok()
+    assert node.mutating_calls() == teardown_calls("6,7", mem)
+    assert node.snapshot() == node.initial
+
+
+def test_the_launch_inside_the_container(rt, node, bundle):
+    script = ("cat /proc/self/personality; cat /proc/1/cmdline | tr '\\0' ' '; echo;"
+              "stat -c '%F %t:%T %a %u' /dev/mcos0; ls /dev | grep -c mcd;"
+              f"grep -c ' {node.mcexec} ' /proc/self/mountinfo;"
+              "grep -q ' /sys sysfs' /proc/mounts && echo sysfs")
+    r = rt.run(node.bundle(bundle.sh(script), ncpus="1"))
+    assert r.rc == 0, r
+    lines = r.out.splitlines()
+    assert lines[0] == "00040000"  # ADDR_NO_RANDOMIZE, set by mkrun before seccomp
+    assert lines[1] == f"{LWK_INIT} {node.mcexec} 0 sh -c {script} "
+    assert lines[2] == f"character special file {node.major:x}:0 600 0"
+    assert lines[3] == "0"  # /dev/mcd0 is never exposed
+    assert lines[4] == "1"
+    assert lines[5] == "sysfs"
+
+
+def test_mcexec_is_read_only_in_the_container(rt, node, bundle):
+    before = hashlib.sha256(node.mcexec.read_bytes()).hexdigest()
+    script = (f"echo x > {node.mcexec} || echo refused;"
+              f"cp /bin/busybox {node.mcexec} 2>/dev/null || echo refused;"
+              "echo x > /proc/1/exe 2>/dev/null || echo refused;"
+              f"mount -o remount,rw {node.mcexec} 2>/dev/null || echo refused")
+    r = rt.run(node.bundle(bundle.sh(script), ncpus="1"))
+    assert r.rc == 0, r
+    assert r.out.splitlines() == ["refused"] * 4
+    assert "Read-only file system" in r.err
+    assert hashlib.sha256(node.mcexec.read_bytes()).hexdigest() == before
+
+
+def test_device_cgroup_allows_the_instance(rt, node, bundle):
+    cid, pid = rt.started(node.bundle(bundle.set_args("sleep", "100"), ncpus="1"))
+    version, path = harness.cgroup_controller_path(pid, "devices")
+    if version != "v1":
+        pytest.skip("device rules are a BPF program on cgroup v2")
+    rules = harness.read_file(os.path.join(path, "devices.list")).splitlines()
+    assert f"c {node.major}:0 rwm" in rules
+
+
+# ---- signals and exit statuses --------------------------------------------------------------
+
+def test_kill_reaches_the_application(rt, node, bundle):
+    # mkrun kill -> mkrun's init (PID 1) -> mcexec -> the application, which traps it.
+    bundle.sh("trap 'exit 42' TERM; touch /tmp/ready; while :; do sleep 0.05; done")
+    cid, pid = rt.started(node.bundle(bundle, ncpus="1"))
+    wait_for(lambda: (bundle.rootfs / "tmp" / "ready").exists(), what="the application")
+    rt.kill(cid, "TERM").ok()
+    assert rt.wait_exit(pid) == 42
+
+
+def test_death_by_signal_is_128_plus_signal_with_a_pid_namespace(rt, node, bundle):
+    # mcexec re-raises the application's signal on itself; mkrun's init (PID 1) reports it.
+    cid, pid = rt.started(node.bundle(bundle.set_args("sleep", "100"), ncpus="1"))
+    assert "mkrun-lwk-init" in harness.cmdline(pid)
+    rt.kill(cid, "TERM").ok()
+    assert rt.wait_exit(pid) == 128 + signal.SIGTERM
+    assert rt.status(cid) == "stopped"
+
+
+def test_death_by_signal_without_a_pid_namespace(rt, node, bundle):
+    bundle.linux["namespaces"] = [ns for ns in bundle.linux["namespaces"] if ns["type"] != "pid"]
+    cid, pid = rt.started(node.bundle(bundle.set_args("sleep", "100"), ncpus="1"))
+    assert harness.cmdline(pid).startswith(str(node.mcexec))  # mcexec is the first process
+    rt.kill(cid, "TERM").ok()
+    assert rt.wait_exit(pid) == -signal.SIGTERM
+
+
+def test_run_foreground_signal_status(rt, node, bundle):
+    r = rt.run(node.bundle(bundle.sh("kill -KILL $$"), ncpus="1"))
+    assert r.rc == 128 + signal.SIGKILL, r
+
+
+# ---- state -------------------------------------------------------------------------------------
+
+def test_state_reports_the_instance(rt, node, bundle):
+    cid = rt.create(node.bundle(bundle.set_args("true"), ncpus="2", mem="1G")).ok().cid
+    ann = rt.state(cid)["annotations"]
+    assert {k: v for k, v in ann.items() if k.startswith("io.mkrun.lwk.")} == {
+        "io.mkrun.lwk.kernel": "mckernel", "io.mkrun.lwk.mode": "dedicated",
+        "io.mkrun.lwk.os": "0", "io.mkrun.lwk.device": f"{node.major}:0",
+        "io.mkrun.lwk.cpus": "6-7", "io.mkrun.lwk.mem": "1G@1",
+        "io.mkrun.lwk.step": "running", "io.mkrun.lwk.status": "RUNNING"}
+    assert ann["io.mkrun.mckernel.ncpus"] == "2"  # what the container asked stays as it was
+    node.set_status(0, "PANIC", "McKernel: PANIC: emulated page fault in kernel\n")
+    ann = rt.state(cid)["annotations"]
+    assert ann["io.mkrun.lwk.status"] == "PANIC"
+    assert "PANIC: emulated page fault in kernel" in ann["io.mkrun.lwk.kmsg"]
+    listed = json.loads(rt("list", "--format", "json").ok().out)
+    assert [s["annotations"]["io.mkrun.lwk.status"] for s in listed if s["id"] == cid] == ["PANIC"]
+
+
+# ---- resources -------------------------------------------------------------------------------
+
+def test_two_containers_never_share_cpus(rt, node, make_bundle):
+    a = rt.create(node.bundle(make_bundle().set_args("true"), ncpus="3", mem="1G")).ok().cid
+    b = rt.create(node.bundle(make_bundle().set_args("true"), ncpus="3", mem="1G")).ok().cid
+    cpus_a = rt.state(a)["annotations"]["io.mkrun.lwk.cpus"]
+    cpus_b = rt.state(b)["annotations"]["io.mkrun.lwk.cpus"]
+    assert (cpus_a, cpus_b) == ("5-7", "1-3")
+    assert sorted(node.instances()) == [0, 1]
+    r = rt.create(node.bundle(make_bundle().set_args("true"), ncpus="2"))
+    r.fails(1, "CPUs busy or offline: 2 CPUs asked for McKernel, 1 free (4)")
+    assert_no_container(rt, r.cid)
+    r = rt.create(node.bundle(make_bundle().set_args("true"), cpus="4,7"))
+    r.fails(1, "CPU 7 is held by another container")
+    assert_no_container(rt, r.cid)
+
+
+def test_concurrent_creates_take_turns(rt, node, make_bundle):
+    # Two creates at once, 4 CPUs each, 7 in the pool: the host lock serializes them, so one
+    # gets its CPUs and the other is refused; never an overlap.
+    bundles = [node.bundle(make_bundle().set_args("true"), ncpus="4", mem="1G").save()
+               for _ in range(2)]
+    ids = [rt.new_id(str(i)) for i in range(2)]
+    # stderr to files, not pipes: the created init inherits it and would hold a pipe open.
+    errs = [tempfile.TemporaryFile(mode="w+") for _ in ids]
+    procs = [subprocess.Popen([rt.binary, "--root", rt.root, "create", "--bundle", b.path, cid],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+             for b, cid, err in zip(bundles, ids, errs)]
+    results = []
+    for p, err in zip(procs, errs):
+        rc = p.wait(timeout=60)
+        err.seek(0)
+        results.append((rc, err.read()))
+        err.close()
+    assert sorted(rc for rc, _ in results) == [0, 1], results
+    assert any("CPUs busy or offline" in err for _, err in results), results
+    winner = ids[[rc for rc, _ in results].index(0)]
+    rt.pids.add(rt.state(winner)["pid"])
+    assert rt.state(winner)["annotations"]["io.mkrun.lwk.cpus"] == "4-7"
+    assert [os_["cpus"] for os_ in node.instances().values()] == ["4-7"]
+
+
+def test_memory_pool_is_shared_out(rt, node, make_bundle):
+    rt.create(node.bundle(make_bundle().set_args("true"), cpus="5", mem="3G@1")).ok()
+    r = rt.create(node.bundle(make_bundle().set_args("true"), cpus="6", mem="2G@1"))
+    r.fails(1, "memory not reservable: 2G asked on NUMA node 1, the pool has 1G left there")
+    assert_no_container(rt, r.cid)
+
+
+def test_cpuset_and_memory_limit_give_the_defaults(rt, node, bundle):
+    # The real host's CPUs 0-1: McKernel takes 1, the container keeps 0 for mcexec's proxy.
+    bundle.resources()["cpu"] = {"cpus": "0-1"}
+    bundle.resources()["memory"] = {"limit": 256 << 20}
+    cid, pid = rt.started(node.bundle(bundle.set_args("sleep", "100")))
+    assert node.mutating_calls() == boot_calls(node, "1", f"{256 << 20}@0", ikc="1:0")
+    _, cpuset = harness.cgroup_controller_path(pid, "cpuset")
+    assert harness.read_file(os.path.join(cpuset, "cpuset.cpus")).strip() == "0"
+
+
+def test_kernel_flag_selects_mckernel(rt, node, bundle):
+    bundle.process["env"] = bundle.process.get("env", []) + [
+        f"MKRUN_IHK_EMULATOR_STATE={node.state_path}"]
+    bundle.add_mount(str(node.dir), "bind", str(node.dir), ["rbind", "ro"])
+    bundle.set_args("true").save()
+    cid = rt.new_id()
+    rt("--kernel", "mckernel", "run", "--bundle", bundle.path, cid).ok()
+    assert node.mutating_calls()[:2] == [f"ihk_reserve_mem(0, {512 << 20}@1) = 0",
+                                         "ihk_reserve_cpu(0, 7) = 0"]
+
+
+def test_kargs_and_mcexec_options(rt, node, bundle):
+    r = rt.run(node.bundle(bundle.set_args("true"), ncpus="1",
+                           kargs="allow_oversubscribe dump_level=8",
+                           mcexec_args="-t 4 --mpol-no-stack"))
+    assert r.rc == 0, r
+    assert "mcexec: os=0 options=-t4 --mpol-no-stack program=true" in r.err
+    # A repeated name replaces the earlier value: mcreboot.sh's dump_level=24 gives way.
+    assert 'ihk_os_kargs(0, "hidos allow_oversubscribe dump_level=8") = 0' in node.calls()
+
+
+# ---- attaching to an administrator's instance ------------------------------------------------
+
+def test_attach_to_an_admin_instance(rt, node, make_bundle):
+    # The administrator booted instance 5 on CPU 3 (mcreboot.sh style).
+    node.set("reserved", "3")
+    node.set("linux_mem", f"{8 * GIB}@0,{8 * GIB}@1")
+    node.set("os", f"5 RUNNING cpus=3 mem={GIB}@0 loaded=1 ikc= kargs=hidos kmsg=")
+    os.mknod("/dev/mcos5", 0o600 | 0o020000, os.makedev(node.major, 5))
+    node.write_conf(attach="5")
+    node.initial = node.snapshot()
+    try:
+        r = rt.run(node.bundle(make_bundle().sh("echo attached"), instance="attach:5"))
+        assert r.rc == 0 and r.out == "attached\n", r
+        assert "mcexec: os=5" in r.err
+        assert node.mutating_calls() == []  # nothing booted, nothing released
+        cid = rt.create(node.bundle(make_bundle().set_args("true"), instance="attach:5")).ok().cid
+        r = rt.create(node.bundle(make_bundle().set_args("true"), instance="attach:5"))
+        r.fails(1, f"McKernel instance 5 is in use by container {cid}")
+        rt.delete(cid).ok()
+        r = rt.create(node.bundle(make_bundle().set_args("true"), instance="attach:4"))
+        r.fails(1, "attaching to McKernel instance 4 is not allowed on this host")
+        assert node.instances()[5]["status"] == "RUNNING"
+    finally:
+        for cid in list(rt.ids):
+            rt("delete", "--force", cid)
+        os.unlink("/dev/mcos5")
+        node.initial["dev"] = existing_mcos_nodes()
+
+
+# ---- failures: clear errors, nothing left -------------------------------------------------------
+
+@pytest.mark.parametrize("setup,annotations,message", [
+    ({"fail": "ihk_reserve_cpu 16 1"}, {"ncpus": "1"},
+     "CPUs busy or offline: IHK could not take CPUs 7 from Linux: ihk_reserve_cpu(0, 7): "
+     "device or resource busy"),
+    ({"linux_mem": f"{GIB}@0,{GIB // 2}@1"}, {"cpus": "5", "mem": "1G@1"},
+     "memory not reservable: IHK could not take 1G@1 from Linux"),
+    ({"boot_result": "PANIC", "boot_message": "PANIC:\\semulated\\sboot\\sfailure"},
+     {"ncpus": "1"}, "failed to boot (ihk_os_boot(0): invalid argument): status PANIC; "
+                     "McKernel's last messages:\\nIHK/McKernel (emulated) booting on 1 CPUs\\n"
+                     "PANIC: emulated boot failure"),
+    ({"boot_result": "BOOTING"}, {"ncpus": "1", "boot_timeout": "300ms"},
+     "boot timeout: McKernel instance 0 did not reach RUNNING within 0.3 s: status BOOTING"),
+    ({"loaded": "0"}, {"ncpus": "1"}, "IHK is not loaded: /dev/mcd0 is missing"),
+    ({"offline": "7"}, {"cpus": "7"}, "CPUs busy or offline: CPU 7 is offline"),
+    ({}, {"mcexec_args": "-e LD_PRELOAD=/x"}, 'mcexec option \\"-e\\" is not allowed'),
+    ({}, {"cpus": "0-1"}, "CPU 0 is never given to McKernel"),
+    ({}, {"image": "/tmp/evil.img"}, "is not one this host allows"),
+], ids=["cpus-busy", "memory", "panic", "boot-timeout", "not-loaded", "offline",
+        "mcexec-option", "cpu0", "image"])
+def test_failures_explain_and_leave_nothing(rt, node, bundle, setup, annotations, message):
+    for key, value in setup.items():
+        node.set(key, value)
+    if "offline" in setup:
+        (node.sysfs / "devices/system/cpu/online").write_text("0-6\n")
+    node.initial = node.snapshot()
+    r = rt.create(node.bundle(bundle.set_args("true"), **annotations))
+    r.fails(1, message)
+    harness.assert_nothing_left(rt, r.cid)
+    assert node.snapshot() == node.initial
+
+
+@pytest.mark.parametrize("conf,message", [
+    ({"libihk": "/nonexistent/libihk.so"}, "IHK is not installed (libihk = /nonexistent"),
+    ({"build_id": "other-build"}, 'build-id mismatch: the loaded IHK reports \\"emulated-build-1\\"'),
+    ({"boot": "no"}, "this host does not let mkrun boot McKernel instances"),
+    ({"init": "/nonexistent/init"}, "mkrun's McKernel init"),
+    ({"bogus": "1"}, 'unknown key \\"bogus\\"'),
+], ids=["no-libihk", "build-id", "boot-no", "no-init", "bad-conf"])
+def test_host_configuration_errors(rt, node, bundle, conf, message):
+    node.write_conf(**conf)
+    r = rt.create(node.bundle(bundle.set_args("true"), ncpus="1"))
+    r.fails(1, message)
+    harness.assert_nothing_left(rt, r.cid)
+
+
+def test_no_host_configuration(rt, node, bundle, monkeypatch):
+    monkeypatch.setenv("MKRUN_MCKERNEL_CONF", str(node.dir / "missing.conf"))
+    r = rt.create(node.bundle(bundle.set_args("true")))
+    r.fails(1, "McKernel is not configured on this host")
+    harness.assert_nothing_left(rt, r.cid)
+
+
+def test_matching_build_id_is_accepted(rt, node, bundle):
+    node.write_conf(build_id="emulated-build-1")
+    assert rt.run(node.bundle(bundle.set_args("true"), ncpus="1")).rc == 0
+
+
+def test_rootless_is_refused(rt, node, bundle):
+    # IHK's calls check the host's uid 0: mkrun refuses before touching anything.
+    node.bundle(bundle.set_args("true")).save()
+    root = rt.workdir / "nobody-root"
+    root.mkdir()
+    root.chmod(0o777)
+    argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", rt.binary,
+            "--root", str(root), "create", "--bundle", str(bundle.path), "nobody-lwk"]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1, p
+    assert "McKernel needs real root" in p.stderr
+    assert node.calls() == []
+
+
+def test_destroy_is_retried_while_busy(rt, node, bundle):
+    cid = rt.create(node.bundle(bundle.set_args("true"), ncpus="1")).ok().cid
+    node.set("fail", "ihk_destroy_os 16 3")
+    rt.delete(cid, "--force").ok()
+    destroys = [c for c in node.calls() if c.startswith("ihk_destroy_os")]
+    assert destroys == ["ihk_destroy_os(0, 0) = -16"] * 3 + ["ihk_destroy_os(0, 0) = 0"]
+
+
+def test_failed_release_keeps_the_state_for_another_delete(rt, node, bundle):
+    cid = rt.create(node.bundle(bundle.set_args("true"), ncpus="1")).ok().cid
+    node.set("fail", "ihk_release_cpu 5 1")
+    rt.delete(cid, "--force").fails(1, "give CPUs 7 back to Linux")
+    assert rt.status(cid) == "stopped"
+    rt.delete(cid, "--force").ok()
+    assert node.snapshot() == node.initial
+
+
+# ---- crashes: mkrun SIGKILLed at every step; delete --force restores the node ------------------
+
+CREATE_STEPS = ["ihk_reserve_mem", "ihk_reserve_cpu", "ihk_get_num_os_instances", "ihk_create_os",
+                "ihk_os_assign_cpu", "ihk_os_set_ikc_map", "ihk_os_assign_mem", "ihk_os_load",
+                "ihk_os_kargs", "ihk_os_boot"]
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("function", CREATE_STEPS)
+def test_create_killed_at_any_step(rt, node, bundle, function, when):
+    bundle.resources()["cpu"] = {"cpus": "0-1"}  # so the IKC map is set too
+    node.set("crash", f"{function} {when}")
+    r = rt.create(node.bundle(bundle.set_args("true")))
+    assert r.rc == -signal.SIGKILL, r
+    assert f"{function}(" in node.calls()[-1] and node.calls()[-1].endswith("= CRASH")
+    rt.delete(r.cid, "--force").ok()
+    rt.state_raw(r.cid).fails(1, "container does not exist")
+    assert node.snapshot() == node.initial
+
+
+@pytest.mark.parametrize("function", ["ihk_os_shutdown", "ihk_os_release_cpu", "ihk_destroy_os",
+                                      "ihk_release_cpu", "ihk_release_mem"])
+def test_delete_killed_at_any_step(rt, node, bundle, function):
+    cid = rt.create(node.bundle(bundle.set_args("true"), ncpus="2", mem="1G")).ok().cid
+    node.set("crash", f"{function} after")
+    r = rt.delete(cid, "--force")
+    assert r.rc == -signal.SIGKILL, r
+    rt.delete(cid, "--force").ok()
+    assert node.snapshot() == node.initial

@@ -1,0 +1,101 @@
+/*
+ * The emulated IHK node, kept in a text file so that every process (mkrun with the emulated
+ * libihk.so, the emulated mcexec in a container, the tests) sees the same partition state.
+ * Test-only: never installed.
+ *
+ * File ($MKRUN_IHK_EMULATOR_STATE), one record per line, written atomically (tmp + rename):
+ *   loaded 1                     0: as if the IHK modules were not loaded (/dev/mcd0 missing)
+ *   build_id <text>              what `ihkconfig <dev> get buildid` prints
+ *   dev_major <n>                major of the /dev/mcos<N> nodes the emulator makes
+ *   dev_dir /dev                 where they are made
+ *   sysfs <dir>                  emulated sysfs: devices/system/cpu/online is kept in sync
+ *   cpus <list>                  CPUs present on the node
+ *   offline <list>               offline in Linux (not by IHK)
+ *   reserved <list>              in IHK's pool, in reservation order
+ *   linux_mem <bytes>@<node>,... memory Linux can still give, per node
+ *   pool_mem <bytes>@<node>,...  reserved and not assigned to an instance, per node
+ *   boot_result RUNNING|PANIC|HUNGUP|BOOTING   what the next ihk_os_boot leads to
+ *   boot_message <text>          added to the instance's kmsg by that boot
+ *   os <n> <STATUS> cpus=<list> mem=<b@n,...> loaded=<0|1> ikc=<map> kargs=<text> kmsg=<text>
+ *   fail <function> <errno> <count>   the function fails with -errno, count times (-1: always)
+ *   crash <function> before|after     SIGKILL the calling process at that call (once)
+ * Text fields escape '\n' as "\\n" and ' ' as "\\s". Every call is appended to <state>.log as
+ *   <function>(<args>) = <return value>
+ */
+#ifndef MKRUN_EMU_STATE_H
+#define MKRUN_EMU_STATE_H
+
+#include <stdint.h>
+
+#define EMU_MAX_CPUS 64
+#define EMU_MAX_NODES 8
+#define EMU_MAX_OS 64
+#define EMU_MAX_FAILS 16
+#define EMU_TEXT 2048
+
+enum emu_status {
+  EMU_INACTIVE,
+  EMU_BOOTING,
+  EMU_RUNNING,
+  EMU_SHUTDOWN,
+  EMU_PANIC,
+  EMU_HUNGUP,
+  EMU_FREEZING,
+  EMU_FROZEN
+};
+
+struct emu_cpus {
+  int n;
+  int ids[EMU_MAX_CPUS];
+};
+
+struct emu_os {
+  int exists;
+  int status;
+  struct emu_cpus cpus;
+  uint64_t mem[EMU_MAX_NODES];
+  int loaded;
+  char ikc[256];
+  char kargs[512];
+  char kmsg[EMU_TEXT];
+};
+
+struct emu_fail {
+  char function[64];
+  int errc;
+  int count;
+};
+
+struct emu_state {
+  int loaded;
+  char build_id[128];
+  int dev_major;
+  char dev_dir[256];
+  char sysfs[512];
+  struct emu_cpus present, offline, reserved;
+  uint64_t linux_mem[EMU_MAX_NODES];
+  uint64_t pool_mem[EMU_MAX_NODES];
+  char boot_result[32];
+  char boot_message[512];
+  struct emu_os os[EMU_MAX_OS];
+  struct emu_fail fails[EMU_MAX_FAILS];
+  int nfails;
+  char crash_function[64];
+  char crash_when[16];
+};
+
+/* The state file's path, or NULL when the environment does not name one. */
+const char* emu_state_path(void);
+int emu_load(const char* path, struct emu_state* st); /* 0 or -errno */
+int emu_save(const char* path, const struct emu_state* st);
+
+int emu_cpus_parse(const char* text, struct emu_cpus* out); /* 0 or -EINVAL */
+void emu_cpus_format(const struct emu_cpus* cpus, char* out, int size);
+int emu_cpus_has(const struct emu_cpus* cpus, int cpu);
+void emu_cpus_add(struct emu_cpus* cpus, int cpu);
+void emu_cpus_remove(struct emu_cpus* cpus, int cpu);
+
+const char* emu_status_name(int status);
+int emu_status_from_name(const char* name);
+
+#endif

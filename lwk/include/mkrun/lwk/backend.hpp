@@ -1,0 +1,41 @@
+// The McKernel kernel backend (runtime/kernel_backend.hpp), selected by
+// io.mkrun.kernel=mckernel or `mkrun --kernel mckernel`.
+//
+// create -> prepare(): under the host lock (flock), pick CPUs and memory, write each step to the
+//   container's journal and to the host's claim registry before taking it, boot a dedicated
+//   instance (or claim an administrator's), then rewrite the spec so the init runs mcexec.
+// delete -> release(): under the host lock, undo from whatever step the journal shows.
+// state  -> describe(): the instance, its resources and its live IHK status.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "mkrun/ihk/ihk.hpp"
+#include "mkrun/runtime/kernel_backend.hpp"
+
+namespace mkrun::lwk {
+
+class McKernelBackend final : public runtime::KernelBackend {
+ public:
+  using IhkLoader = std::function<Result<std::unique_ptr<ihk::Ihk>>(const std::string& path)>;
+
+  explicit McKernelBackend(IhkLoader loader = ihk::load_libihk) : loader_(std::move(loader)) {}
+
+  std::string_view name() const override { return "mckernel"; }
+  Result<void> validate(const oci::Spec& spec) const override;
+  Result<void> prepare(oci::Spec& spec, std::string_view container_id,
+                       runtime::Journal& journal) override;
+  Result<void> release(runtime::Journal& journal) override;
+  std::map<std::string, std::string> describe(const runtime::Journal& journal) const override;
+
+ private:
+  IhkLoader loader_;
+};
+
+// Registers the backend with the runtime; the CLI calls it once at start.
+void register_mckernel_backend();
+
+}  // namespace mkrun::lwk

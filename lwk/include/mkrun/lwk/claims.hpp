@@ -1,0 +1,75 @@
+// Who holds what of the node. IHK's pool does not say which container a reserved CPU or an OS
+// instance belongs to, and each container's journal lives in its own state directory (under
+// whatever --root it was created with), so mkrun keeps a host-wide registry: one small file per
+// container under <claims>/ (default /run/mkrun-ihk), written under the host lock before each
+// step, exactly like the container's journal. Selection skips what others claim; a container's
+// release only touches what its own claim names.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mkrun/ihk/lists.hpp"
+#include "mkrun/ihk/partition.hpp"
+#include "mkrun/lwk/request.hpp"
+#include "mkrun/runtime/error.hpp"
+#include "mkrun/runtime/fd.hpp"
+
+namespace mkrun::lwk {
+
+// A container's hold on the node: the same fields in its journal (keys "mckernel.<field>") and
+// in its claim file (lines "<field>=<value>").
+struct Claim {
+  std::string token;      // the claim file's name: unique per container
+  std::string container;  // the container's id, for messages
+  Mode mode = Mode::kDedicated;
+  int device = 0;
+  ihk::CpuList cpus;
+  ihk::MemList mem;
+  std::optional<int> os;
+  std::optional<std::vector<int>> os_before;  // instances that existed before create-os
+  std::string step;         // the last step begun (ihk::Step names), "attached", or "released"
+  std::string device_node;  // "major:minor" of /dev/mcos<os>
+
+  std::optional<ihk::Step> reached() const { return ihk::step_from_string(step); }
+};
+
+inline constexpr std::string_view kJournalPrefix = "mckernel.";
+inline constexpr std::string_view kReleased = "released";
+inline constexpr std::string_view kAttached = "attached";
+
+std::map<std::string, std::string> to_fields(const Claim& claim);
+Result<Claim> from_fields(const std::map<std::string, std::string>& fields);
+
+// The journal's view: fields with the "mckernel." prefix.
+std::map<std::string, std::string> to_journal(const Claim& claim);
+Result<Claim> from_journal(const std::map<std::string, std::string>& entries);
+
+// flock(LOCK_EX) on the host lock file: one partitioning or release at a time on the node.
+class HostLock {
+ public:
+  static Result<HostLock> acquire(const std::string& path);
+
+ private:
+  explicit HostLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+};
+
+class ClaimRegistry {
+ public:
+  explicit ClaimRegistry(std::string directory) : directory_(std::move(directory)) {}
+
+  Result<std::vector<Claim>> all() const;
+  Result<void> save(const Claim& claim) const;
+  Result<void> remove(const std::string& token) const;
+
+ private:
+  std::string directory_;
+};
+
+// A fresh token: "<container>.<16 hex digits>".
+std::string new_claim_token(const std::string& container);
+
+}  // namespace mkrun::lwk

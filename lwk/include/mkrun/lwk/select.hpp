@@ -1,0 +1,56 @@
+// Which CPUs and how much memory a container's McKernel gets, from its request, its spec and
+// what the host allows and still has free. Pure (the topology is read separately), so every
+// rule is unit-tested:
+//   - never CPU 0; only CPUs of the host configuration's pool, online, not reserved in IHK and
+//     not claimed by another container;
+//   - a count is filled NUMA-compact: from the node with the most free CPUs, highest ids first
+//     (low ids usually carry Linux's housekeeping);
+//   - with linux.resources.cpu.cpus, McKernel's CPUs come out of that set and the container's
+//     Linux cpuset becomes the rest (the LWK CPUs go offline in Linux), keeping at least one CPU
+//     for mcexec's proxy; the default then is all of the set but that one;
+//   - memory: the annotation, else the spec's memory limit, else the host default; a total is
+//     split evenly over the LWK CPUs' nodes; every chunk rounded up to 4 MiB, within the pool;
+//   - the IKC map: the annotation, else, when the container has a cpuset, each LWK CPU routed
+//     to a Linux CPU of that cpuset on its own node when there is one.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "mkrun/ihk/lists.hpp"
+#include "mkrun/lwk/config.hpp"
+#include "mkrun/lwk/request.hpp"
+#include "mkrun/oci/spec.hpp"
+#include "mkrun/runtime/error.hpp"
+
+namespace mkrun::lwk {
+
+struct Topology {
+  ihk::CpuList online;
+  std::map<int, int> node_of;  // CPU -> NUMA node; absent: node 0
+  int node(int cpu) const;
+};
+
+// <sysfs>/devices/system/cpu/online and <sysfs>/devices/system/node/node*/cpulist.
+Result<Topology> read_topology(const std::string& sysfs);
+
+// What other users hold right now.
+struct Occupied {
+  ihk::CpuList claimed;                    // by other mkrun containers
+  std::map<int, uint64_t> claimed_memory;  // by other mkrun containers, per node
+  ihk::CpuList reserved;                   // in IHK's pool, by anyone
+};
+
+struct Selection {
+  ihk::CpuList cpus;                       // McKernel's, in LWK order
+  ihk::MemList mem;                        // per node, 4 MiB multiples
+  ihk::IkcMap ikc_map;                     // empty: IHK's default routing
+  std::optional<ihk::CpuList> linux_cpus;  // the container's new cpuset, when it had one
+};
+
+Result<Selection> select_resources(const LwkRequest& request, const HostConfig& config,
+                                   const oci::Spec& spec, const Topology& topology,
+                                   const Occupied& occupied);
+
+}  // namespace mkrun::lwk

@@ -1,0 +1,350 @@
+#include "mkrun/lwk/backend.hpp"
+
+#include <algorithm>
+
+#include "host.hpp"
+#include "mkrun/ihk/partition.hpp"
+#include "mkrun/lwk/claims.hpp"
+#include "mkrun/lwk/config.hpp"
+#include "mkrun/lwk/launch.hpp"
+#include "mkrun/lwk/request.hpp"
+#include "mkrun/lwk/select.hpp"
+
+namespace mkrun::lwk {
+namespace {
+
+using ihk::OsStatus;
+
+// Always first: McKernel does not enable inter-kernel communication without `hidos`
+// (ihk_os_kargs refuses the line), and mcreboot.sh's default dump level.
+constexpr std::string_view kBaseKargs = "hidos dump_level=24";
+
+// The annotations `state` reports (and the rewritten spec carries) about the instance.
+constexpr std::string_view kStatePrefix = "io.mkrun.lwk.";
+
+std::string karg_name(std::string_view karg) {
+  return std::string(karg.substr(0, karg.find('=')));
+}
+
+// The base arguments, then the host's, then the container's; a later "name=value" replaces an
+// earlier one of the same name, a repeated flag is kept once.
+std::string kernel_arguments(const HostConfig& config, const LwkRequest& request) {
+  std::vector<std::string> kargs;
+  auto add = [&](std::string_view text) {
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find(' ', start);
+      if (end == std::string_view::npos) end = text.size();
+      std::string karg(text.substr(start, end - start));
+      start = end + 1;
+      if (karg.empty()) continue;
+      std::erase_if(kargs, [&](const std::string& k) { return karg_name(k) == karg_name(karg); });
+      kargs.push_back(karg);
+    }
+  };
+  add(kBaseKargs);
+  add(config.kargs);
+  for (const std::string& karg : request.kargs) add(karg);
+  std::string line;
+  for (const std::string& karg : kargs) line += (line.empty() ? "" : " ") + karg;
+  return line;
+}
+
+Result<std::string> choose_image(const HostConfig& config, const LwkRequest& request) {
+  if (!request.image || *request.image == config.image) return config.image;
+  if (std::ranges::find(config.images, *request.image) == config.images.end())
+    return fail("McKernel image `" + *request.image +
+                "` is not one this host allows (image and images in " + config.path + ")");
+  return *request.image;
+}
+
+Result<std::unique_ptr<ihk::Ihk>> open_ihk(const McKernelBackend::IhkLoader& loader,
+                                           const HostConfig& config) {
+  auto ihk = loader(config.libihk);
+  if (!ihk)
+    return std::unexpected(std::move(ihk).error().wrap(
+        "IHK is not installed (libihk = " + config.libihk + " in " + config.path + ")"));
+  return std::move(*ihk);
+}
+
+// Everything one prepare() or release() works with, under the host lock.
+struct Session {
+  HostConfig config;
+  std::unique_ptr<ihk::Ihk> ihk;
+  ClaimRegistry registry;
+  runtime::Journal& journal;
+  Claim claim;
+
+  // The journal first, then the claim file: a claim is never ahead of the journal that
+  // release() reads.
+  Result<void> record() {
+    MKRUN_CHECK(journal.record(to_journal(claim)));
+    return registry.save(claim);
+  }
+};
+
+// What `state` shows of a claim, under io.mkrun.lwk.* (apart from the annotations the container
+// asked with, io.mkrun.mckernel.*).
+void describe_claim(const Claim& claim, std::map<std::string, std::string>& out) {
+  std::string prefix(kStatePrefix);
+  out[prefix + "kernel"] = "mckernel";
+  out[prefix + "mode"] = claim.mode == Mode::kAttach ? "attach" : "dedicated";
+  if (claim.os) out[prefix + "os"] = std::to_string(*claim.os);
+  if (!claim.device_node.empty()) out[prefix + "device"] = claim.device_node;
+  if (claim.mode == Mode::kDedicated) {
+    out[prefix + "cpus"] = claim.cpus.to_string();
+    out[prefix + "mem"] = claim.mem.to_string();
+  }
+  out[prefix + "step"] = claim.step;
+}
+
+Occupied occupied_by_others(const std::vector<Claim>& others, const ihk::CpuList& reserved) {
+  Occupied occupied;
+  occupied.reserved = reserved;
+  for (const Claim& other : others) {
+    if (other.mode != Mode::kDedicated) continue;
+    occupied.claimed = occupied.claimed.plus(other.cpus);
+    ihk::MemList merged = other.mem.merged();
+    for (const ihk::MemChunk& chunk : merged.chunks())
+      occupied.claimed_memory[chunk.numa_node] += chunk.size;
+  }
+  // CPUs another container holds are also in IHK's pool; what remains there is someone else's.
+  occupied.reserved = occupied.reserved.minus(occupied.claimed);
+  return occupied;
+}
+
+Result<Selection> select(Session& s, const LwkRequest& request, const oci::Spec& spec,
+                         const std::vector<Claim>& others) {
+  Topology topology = MKRUN_TRY(read_topology(s.config.sysfs));
+  ihk::CpuList reserved = MKRUN_TRY(s.ihk->reserved_cpus(s.config.device));
+  return select_resources(request, s.config, spec, topology, occupied_by_others(others, reserved));
+}
+
+Result<int> boot_dedicated(Session& s, const LwkRequest& request, const Selection& selection) {
+  ihk::PartitionSpec partition;
+  partition.device = s.config.device;
+  partition.cpus = selection.cpus;
+  partition.mem = selection.mem;
+  partition.ikc_map = selection.ikc_map;
+  partition.image = MKRUN_TRY(choose_image(s.config, request));
+  partition.kargs = kernel_arguments(s.config, request);
+  partition.boot_timeout = request.boot_timeout.value_or(s.config.boot_timeout);
+  MKRUN_CHECK(check_readable(partition.image, "McKernel image"));
+  ihk::BootHooks hooks;
+  hooks.before = [&s](ihk::Step step) -> Result<void> {
+    if (step == ihk::Step::kCreateOs)
+      s.claim.os_before = MKRUN_TRY(s.ihk->os_instances(s.config.device));
+    s.claim.step = std::string(ihk::to_string(step));
+    return s.record();
+  };
+  hooks.created = [&s](int os) -> Result<void> {
+    s.claim.os = os;
+    return s.record();
+  };
+  return ihk::boot_partition(*s.ihk, partition, hooks);
+}
+
+// What prepare_dedicated or prepare_attach got.
+struct Instance {
+  int os = 0;
+  std::optional<ihk::CpuList> linux_cpus;
+};
+
+Result<Instance> prepare_dedicated(Session& s, const LwkRequest& request, oci::Spec& spec,
+                                   const std::vector<Claim>& others) {
+  if (!s.config.boot)
+    return fail("this host does not let mkrun boot McKernel instances (boot = no in " +
+                s.config.path + "); attach to an administrator's instance with " +
+                std::string(kAnnotationPrefix) + "instance=attach:<N>");
+  Selection selection = MKRUN_TRY(select(s, request, spec, others));
+  s.claim.cpus = selection.cpus;
+  s.claim.mem = selection.mem;
+  MKRUN_CHECK(s.record());
+  int os = MKRUN_TRY(boot_dedicated(s, request, selection));
+  MKRUN_CHECK(give_device_to(os, spec));
+  Instance instance;
+  instance.os = os;
+  instance.linux_cpus = selection.linux_cpus;
+  return instance;
+}
+
+Result<Instance> prepare_attach(Session& s, const LwkRequest& request,
+                                const std::vector<Claim>& others) {
+  int os = request.attach_os;
+  if (std::ranges::find(s.config.attach, os) == s.config.attach.end())
+    return fail("attaching to McKernel instance " + std::to_string(os) +
+                " is not allowed on this host (attach = ... in " + s.config.path + ")");
+  for (const Claim& other : others) {
+    if (other.os == os)
+      return fail("McKernel instance " + std::to_string(os) + " is in use by container " +
+                  other.container + " (one container per instance: pids would collide)");
+  }
+  auto instances = MKRUN_TRY(s.ihk->os_instances(s.config.device));
+  if (std::ranges::find(instances, os) == instances.end())
+    return fail("there is no McKernel instance " + std::to_string(os) + " to attach to");
+  auto status = MKRUN_TRY(s.ihk->os_status(os));
+  if (status != OsStatus::kRunning)
+    return fail("McKernel instance " + std::to_string(os) +
+                " is not running: " + ihk::describe_instance(*s.ihk, os));
+  s.claim.os = os;
+  s.claim.step = std::string(kAttached);
+  MKRUN_CHECK(s.record());
+  return Instance{os, std::nullopt};
+}
+
+// The host paths the container gets read-only besides mcexec.
+Result<std::vector<std::string>> bound_paths(const HostConfig& config) {
+  std::vector<std::string> paths;
+  if (is_directory(config.libdir)) paths.push_back(config.libdir);
+  for (const std::string& path : config.binds) {
+    MKRUN_CHECK(check_readable(path, "bind (binds in " + config.path + ")"));
+    paths.push_back(path);
+  }
+  return paths;
+}
+
+// The parts of the launch that do not depend on the instance, checked before anything is taken.
+Result<Launch> static_launch(const HostConfig& config, const LwkRequest& request,
+                             const oci::Spec& spec) {
+  Launch launch;
+  MKRUN_CHECK(check_executable(config.mcexec, "mcexec (mcexec in " + config.path + ")"));
+  launch.mcexec = config.mcexec;
+  launch.mcexec_args = request.mcexec_args;
+  if (has_own_pid_namespace(spec)) {
+    MKRUN_CHECK(
+        check_executable(config.init, "mkrun's McKernel init (init in " + config.path + ")"));
+    launch.init = config.init;
+  }
+  launch.read_only_binds = MKRUN_TRY(bound_paths(config));
+  return launch;
+}
+
+Result<void> attach_device(Session& s, Launch& launch) {
+  DeviceNumbers numbers = MKRUN_TRY(instance_device(launch.os));
+  launch.major = numbers.major;
+  launch.minor = numbers.minor;
+  s.claim.device_node = std::to_string(numbers.major) + ":" + std::to_string(numbers.minor);
+  MKRUN_CHECK(s.record());
+  describe_claim(s.claim, launch.annotations);
+  return {};
+}
+
+Result<Session> open_session(const McKernelBackend::IhkLoader& loader, runtime::Journal& journal) {
+  HostConfig config = MKRUN_TRY(load_host_config());
+  auto ihk = MKRUN_TRY(open_ihk(loader, config));
+  ClaimRegistry registry(config.claims);
+  return Session{std::move(config), std::move(ihk), std::move(registry), journal, Claim{}};
+}
+
+// The instances a create killed right after ihk_create_os may have left: created after its
+// snapshot, claimed by no one and never configured (INACTIVE).
+Result<void> destroy_orphans(Session& s, const std::vector<Claim>& others) {
+  if (!s.claim.os_before) return {};
+  auto instances = MKRUN_TRY(s.ihk->os_instances(s.claim.device));
+  for (int os : instances) {
+    bool known = std::ranges::find(*s.claim.os_before, os) != s.claim.os_before->end() ||
+                 std::ranges::any_of(others, [os](const Claim& c) { return c.os == os; }) ||
+                 std::ranges::find(s.config.attach, os) != s.config.attach.end();
+    if (known) continue;
+    auto status = s.ihk->os_status(os);
+    if (!status || *status != OsStatus::kInactive) continue;
+    if (auto destroyed = s.ihk->destroy_os(s.claim.device, os); !destroyed)
+      return std::unexpected(std::move(destroyed).error().wrap(
+          "destroy McKernel instance " + std::to_string(os) + " left by a killed create"));
+  }
+  return {};
+}
+
+Result<void> release_dedicated(Session& s, const std::vector<Claim>& others) {
+  auto probe = s.ihk->reserved_cpus(s.claim.device);
+  if (!probe && probe.error().errc() == ENOENT)
+    return {};  // IHK was unloaded: everything it held went back to Linux with it
+  auto reached = s.claim.reached();
+  if (reached && *reached >= ihk::Step::kCreateOs && !s.claim.os)
+    MKRUN_CHECK(destroy_orphans(s, others));
+  ihk::Holdings holdings;
+  holdings.device = s.claim.device;
+  holdings.reached = reached;
+  holdings.os = s.claim.os;
+  holdings.cpus = s.claim.cpus;
+  holdings.mem = s.claim.mem;
+  return ihk::release_partition(*s.ihk, holdings);
+}
+
+std::vector<Claim> others_than(const std::vector<Claim>& all, const std::string& token) {
+  std::vector<Claim> others;
+  for (const Claim& claim : all) {
+    if (claim.token != token) others.push_back(claim);
+  }
+  return others;
+}
+
+}  // namespace
+
+Result<void> McKernelBackend::validate(const oci::Spec& spec) const {
+  MKRUN_CHECK(parse_request(spec.annotations));
+  if (!spec.process || spec.process->args.empty())
+    return fail("a McKernel container needs process.args");
+  return check_real_root();
+}
+
+Result<void> McKernelBackend::prepare(oci::Spec& spec, std::string_view container_id,
+                                      runtime::Journal& journal) {
+  LwkRequest request = MKRUN_TRY(parse_request(spec.annotations));
+  MKRUN_CHECK(check_real_root());
+  Session s = MKRUN_TRY(open_session(loader_, journal));
+  Launch launch = MKRUN_TRY(static_launch(s.config, request, spec));
+  HostLock lock = MKRUN_TRY(HostLock::acquire(s.config.lock));
+  MKRUN_CHECK(check_ihk_loaded(*s.ihk, s.config));
+  MKRUN_CHECK(check_build_id(s.config));
+  std::vector<Claim> others = MKRUN_TRY(s.registry.all());
+  s.claim.token = new_claim_token(std::string(container_id));
+  s.claim.container = std::string(container_id);
+  s.claim.mode = request.mode;
+  s.claim.device = s.config.device;
+  Instance instance = request.mode == Mode::kAttach
+                          ? MKRUN_TRY(prepare_attach(s, request, others))
+                          : MKRUN_TRY(prepare_dedicated(s, request, spec, others));
+  launch.os = instance.os;
+  launch.linux_cpus = instance.linux_cpus;
+  MKRUN_CHECK(attach_device(s, launch));
+  return rewrite_spec(spec, launch);
+}
+
+Result<void> McKernelBackend::release(runtime::Journal& journal) {
+  Claim claim = MKRUN_TRY(from_journal(journal.entries()));
+  if (claim.token.empty() || claim.step == kReleased) return {};
+  Session s = MKRUN_TRY(open_session(loader_, journal));
+  s.claim = claim;
+  HostLock lock = MKRUN_TRY(HostLock::acquire(s.config.lock));
+  std::vector<Claim> others = others_than(MKRUN_TRY(s.registry.all()), claim.token);
+  if (claim.mode == Mode::kDedicated) MKRUN_CHECK(release_dedicated(s, others));
+  s.claim.step = std::string(kReleased);
+  MKRUN_CHECK(journal.record(to_journal(s.claim)));
+  return s.registry.remove(claim.token);
+}
+
+std::map<std::string, std::string> McKernelBackend::describe(
+    const runtime::Journal& journal) const {
+  std::map<std::string, std::string> out;
+  auto claim = from_journal(journal.entries());
+  if (!claim || claim->token.empty()) return out;
+  describe_claim(*claim, out);
+  if (!claim->os || claim->step == kReleased) return out;
+  auto config = load_host_config();
+  auto ihk = config ? loader_(config->libihk) : std::unexpected(config.error());
+  auto status = ihk ? (*ihk)->os_status(*claim->os) : std::unexpected(ihk.error());
+  out[std::string(kStatePrefix) + "status"] =
+      status ? std::string(ihk::to_string(*status)) : "UNKNOWN";
+  if (status && (*status == OsStatus::kPanic || *status == OsStatus::kHungup)) {
+    auto kmsg = (*ihk)->os_kmsg(*claim->os);
+    if (kmsg) out[std::string(kStatePrefix) + "kmsg"] = ihk::kmsg_tail(*kmsg, 5);
+  }
+  return out;
+}
+
+void register_mckernel_backend() {
+  runtime::register_kernel_backend(std::make_shared<McKernelBackend>());
+}
+
+}  // namespace mkrun::lwk

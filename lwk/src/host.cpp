@@ -1,0 +1,152 @@
+#include "host.hpp"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "mkrun/runtime/fd.hpp"
+#include "text_files.hpp"
+
+extern char** environ;
+
+namespace mkrun::lwk {
+namespace {
+
+std::string trimmed(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\0'))
+    text.pop_back();
+  return text;
+}
+
+// Runs argv with stdout captured, stdin and stderr on /dev/null; returns stdout.
+Result<std::string> capture_output(const std::vector<std::string>& argv) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) < 0) return fail_errno("pipe");
+  UniqueFd read_end(pipe_fds[0]);
+  UniqueFd write_end(pipe_fds[1]);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, write_end.get(), 1);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> args;
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int spawned = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) return fail_errno("run `" + argv[0] + "`", spawned);
+  write_end.reset();
+  std::string output;
+  char buffer[512];
+  ssize_t n;
+  while ((n = ::read(read_end.get(), buffer, sizeof buffer)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    output.append(buffer, static_cast<size_t>(n));
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  // ihkconfig exits with the ioctl's raw return value: only its output is meaningful.
+  return output;
+}
+
+uint32_t host_id(uint32_t id, const std::vector<oci::IdMapping>& mappings) {
+  for (const oci::IdMapping& m : mappings) {
+    if (id >= m.containerID && id - m.containerID < m.size) return m.hostID + (id - m.containerID);
+  }
+  return id;
+}
+
+}  // namespace
+
+Result<void> check_real_root() {
+  const char* why =
+      "McKernel needs real root: IHK's partitioning calls require the host's uid 0, so a "
+      "rootless mkrun cannot boot or attach to a lightweight kernel";
+  if (::geteuid() != 0) return fail(why);
+  auto map = read_text_file("/proc/self/uid_map");
+  if (map) {
+    // The initial user namespace maps all 2^32 ids onto themselves.
+    std::string text = *map;
+    std::string squeezed;
+    for (char c : text) {
+      if (c == ' ' || c == '\t' || c == '\n') {
+        if (!squeezed.empty() && squeezed.back() != ' ') squeezed += ' ';
+      } else {
+        squeezed += c;
+      }
+    }
+    if (trimmed(squeezed) != "0 0 4294967295")
+      return fail(std::string(why) + " (mkrun runs in a user namespace)");
+  }
+  return {};
+}
+
+Result<void> check_ihk_loaded(ihk::Ihk& ihk, const HostConfig& config) {
+  auto probe = ihk.reserved_cpus(config.device);
+  if (probe) return {};
+  std::string device = "/dev/mcd" + std::to_string(config.device);
+  if (probe.error().errc() == ENOENT)
+    return fail("IHK is not loaded: " + device +
+                " is missing (load ihk.ko, ihk-smp-<arch>.ko and mcctrl.ko from " + config.prefix +
+                "/kmod, as mcreboot.sh does)");
+  return std::unexpected(std::move(probe).error().wrap("IHK does not answer on " + device));
+}
+
+Result<void> check_build_id(const HostConfig& config) {
+  if (config.build_id.empty()) return {};
+  MKRUN_CHECK(check_executable(config.ihkconfig, "ihkconfig"));
+  std::string loaded = trimmed(MKRUN_TRY(
+      capture_output({config.ihkconfig, std::to_string(config.device), "get", "buildid"})));
+  if (loaded == config.build_id) return {};
+  return fail("build-id mismatch: the loaded IHK reports \"" + loaded +
+              "\" but this host's McKernel was built for \"" + config.build_id +
+              "\" (build_id in " + config.path +
+              "); mcexec would refuse to run: load the matching IHK modules");
+}
+
+Result<void> check_executable(const std::string& path, const std::string& what) {
+  if (::access(path.c_str(), X_OK) < 0) return fail_errno(what + " `" + path + "`");
+  return {};
+}
+
+Result<void> check_readable(const std::string& path, const std::string& what) {
+  if (::access(path.c_str(), R_OK) < 0) return fail_errno(what + " `" + path + "`");
+  return {};
+}
+
+bool is_directory(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+Result<DeviceNumbers> instance_device(int os) {
+  std::string path = "/dev/mcos" + std::to_string(os);
+  struct stat info {};
+  if (::stat(path.c_str(), &info) < 0) return fail_errno("stat `" + path + "`");
+  if (!S_ISCHR(info.st_mode)) return fail("`" + path + "` is not a character device");
+  return DeviceNumbers{static_cast<int64_t>(major(info.st_rdev)),
+                       static_cast<int64_t>(minor(info.st_rdev))};
+}
+
+Result<void> give_device_to(int os, const oci::Spec& spec) {
+  uint32_t uid = spec.process->user.uid;
+  uint32_t gid = spec.process->user.gid;
+  if (spec.linux) {
+    uid = host_id(uid, spec.linux->uidMappings);
+    gid = host_id(gid, spec.linux->gidMappings);
+  }
+  if (uid == 0 && gid == 0) return {};
+  std::string path = "/dev/mcos" + std::to_string(os);
+  if (::chown(path.c_str(), uid, gid) < 0) return fail_errno("chown `" + path + "`");
+  return {};
+}
+
+}  // namespace mkrun::lwk

@@ -1,0 +1,17 @@
+// Small file helpers for lwk/ (runtime's are private to it). Every descriptor is O_CLOEXEC.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "mkrun/runtime/error.hpp"
+
+namespace mkrun::lwk {
+
+Result<std::string> read_text_file(const std::string& path);
+// Writes a temporary file next to `path`, then renames it over `path`: readers see the old or
+// the new contents, never a mix.
+Result<void> write_text_file_atomic(const std::string& path, std::string_view text);
+Result<void> make_directory(const std::string& path, unsigned mode);
+
+}  // namespace mkrun::lwk

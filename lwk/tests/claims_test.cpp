@@ -1,0 +1,75 @@
+#include <catch2/catch.hpp>
+#include <cstdlib>
+
+#include "mkrun/lwk/claims.hpp"
+
+using namespace mkrun;
+using namespace mkrun::lwk;
+
+namespace {
+Claim sample() {
+  Claim claim;
+  claim.token = "c1.0011223344556677";
+  claim.container = "c1";
+  claim.device = 0;
+  claim.cpus = ihk::CpuList::parse("5,4").value();
+  claim.mem = ihk::MemList::parse("1G@0").value();
+  claim.os = 3;
+  claim.os_before = std::vector<int>{0, 1};
+  claim.step = "boot";
+  claim.device_node = "240:3";
+  return claim;
+}
+}  // namespace
+
+TEST_CASE("a claim survives the journal and the claim file", "[claims]") {
+  Claim claim = sample();
+  auto entries = to_journal(claim);
+  CHECK(entries.at("mckernel.cpus") == "5,4");
+  CHECK(entries.at("mckernel.os-before") == "[0,1]");
+  auto back = from_journal(entries);
+  REQUIRE(back);
+  CHECK(back->token == claim.token);
+  CHECK(back->cpus == claim.cpus);
+  CHECK(back->mem == claim.mem);
+  CHECK(back->os == 3);
+  CHECK(back->os_before == std::vector<int>{0, 1});
+  CHECK(back->reached() == ihk::Step::kBoot);
+  CHECK(back->device_node == "240:3");
+}
+
+TEST_CASE("an empty snapshot of instances is not a missing one", "[claims]") {
+  Claim claim = sample();
+  claim.os_before = std::vector<int>{};
+  claim.os.reset();
+  auto back = from_journal(to_journal(claim));
+  REQUIRE(back);
+  CHECK(back->os_before == std::vector<int>{});
+  CHECK_FALSE(back->os);
+  claim.os_before.reset();
+  CHECK_FALSE(from_journal(to_journal(claim))->os_before);
+  CHECK(from_journal({})->token.empty());
+}
+
+TEST_CASE("the registry lists, saves and removes claims", "[claims]") {
+  char pattern[] = "/tmp/mkrun-claims-XXXXXX";
+  std::string dir = ::mkdtemp(pattern);
+  ClaimRegistry registry(dir + "/claims");
+  CHECK(registry.all()->empty());
+  REQUIRE(registry.save(sample()));
+  auto all = registry.all();
+  REQUIRE(all);
+  REQUIRE(all->size() == 1);
+  CHECK((*all)[0].os == 3);
+  REQUIRE(registry.remove(sample().token));
+  REQUIRE(registry.remove(sample().token));  // idempotent
+  CHECK(registry.all()->empty());
+  auto lock = HostLock::acquire(dir + "/lock");
+  CHECK(lock);
+  (void)std::system(("rm -rf " + dir).c_str());
+}
+
+TEST_CASE("claim tokens are unique", "[claims]") {
+  CHECK(new_claim_token("c") != new_claim_token("c"));
+  CHECK(new_claim_token("c").starts_with("c."));
+}

@@ -1,0 +1,65 @@
+#include <catch2/catch.hpp>
+
+#include "mkrun/lwk/config.hpp"
+#include "text_files.hpp"
+
+using namespace mkrun;
+using namespace mkrun::lwk;
+
+TEST_CASE("the shipped mckernel.conf parses", "[config]") {
+  auto text = read_text_file(std::string(MKRUN_SOURCE_ROOT) + "/lwk/mckernel.conf");
+  REQUIRE(text);
+  auto config = parse_host_config(*text, "mckernel.conf");
+  REQUIRE(config);
+  // As shipped (a conffile of the package) it lets mkrun take nothing.
+  CHECK(config->prefix == "/opt/mckernel");
+  CHECK(config->cpus.empty());
+  CHECK(config->memory.empty());
+  CHECK_FALSE(config->boot);
+  CHECK(config->attach.empty());
+  CHECK(config->build_id.empty());
+  CHECK(config->boot_timeout == std::chrono::seconds(30));
+}
+
+TEST_CASE("install paths derive from the prefix unless set", "[config]") {
+  auto config = parse_host_config("prefix = /x\nmcexec = /y/mcexec\n", "c");
+  REQUIRE(config);
+  CHECK(config->libihk == "/x/lib64/libihk.so");
+  CHECK(config->mcexec == "/y/mcexec");
+  CHECK(config->ihkconfig == "/x/sbin/ihkconfig");
+  CHECK(config->libdir == "/x/lib64");
+  CHECK(config->image == "/x/smp-x86/kernel/mckernel.img");
+  CHECK_FALSE(config->init.empty());
+}
+
+TEST_CASE("host configuration errors name the line", "[config]") {
+  CHECK(parse_host_config("cpus = 0-3\n", "/etc/c").error().render() ==
+        "/etc/c:1: cpus: CPU 0 can never be given to McKernel: Linux needs it");
+  CHECK(parse_host_config("\n# x\nbogus = 1\n", "/etc/c").error().render() ==
+        "/etc/c:3: unknown key \"bogus\"");
+  CHECK(parse_host_config("boot = maybe", "c").error().render() ==
+        "c:1: boot: expected yes or no, got \"maybe\"");
+  CHECK(parse_host_config("prefix = relative", "c").error().render() ==
+        "c:1: prefix: expected an absolute path, got \"relative\"");
+  CHECK(parse_host_config("cpus = 1\ncpus = 2", "c").error().render() ==
+        "c:2: \"cpus\" is set twice");
+  CHECK(parse_host_config("just words", "c").error().render() == "c:1: expected `key = value`");
+  CHECK_FALSE(parse_host_config("memory = all@0", "c"));
+}
+
+TEST_CASE("comments, attach lists, durations", "[config]") {
+  auto config = parse_host_config(
+      "attach = 0,2-3  # the admin's\nkargs = time_sharing\nboot_timeout = 500ms\n"
+      "default_memory = 1G\nbinds = /a /b\n",
+      "c");
+  REQUIRE(config);
+  CHECK(config->attach == std::vector<int>{0, 2, 3});
+  CHECK(config->kargs == "time_sharing");
+  CHECK(config->boot_timeout == std::chrono::milliseconds(500));
+  CHECK(config->default_memory == 1ull << 30);
+  CHECK(config->binds == std::vector<std::string>{"/a", "/b"});
+  CHECK(parse_duration("2m").value() == std::chrono::minutes(2));
+  CHECK(parse_duration("7").value() == std::chrono::seconds(7));
+  CHECK_FALSE(parse_duration("7h"));
+  CHECK_FALSE(parse_duration("s"));
+}
