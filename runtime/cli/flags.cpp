@@ -528,8 +528,9 @@ std::vector<std::string> reorder_args(std::string_view command,
       rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
       break;
     }
-    if (next_may_be_value && !arg.starts_with('-')) {
-      next_may_be_value = false;
+    const bool value_of_previous = next_may_be_value && !arg.starts_with('-');
+    next_may_be_value = false;  // urfave resets it on every argument: `--resources - ID`
+    if (value_of_previous) {
       flags.push_back(arg);
     } else if (names_flag(options, arg)) {
       flags.push_back(arg);

@@ -187,6 +187,11 @@ TEST_CASE("reordering keeps urfave's quirks", "[cli]") {
   CHECK(reorder_args("kill", kill_options, Args{"id", "--bogus"}) == Args{"id", "--bogus"});
   // Nothing after "--" moves.
   CHECK(reorder_args("kill", kill_options, Args{"id", "--", "--all"}) == Args{"id", "--", "--all"});
+  // "-" (stdin) after a flag is an argument, and the id after it stays one (go-runc sends
+  // `update --resources - ID`).
+  const auto update_options = options_of("update");
+  CHECK(reorder_args("update", update_options, Args{"--resources", "-", "id"}) ==
+        Args{"--resources", "-", "id"});
 }
 
 TEST_CASE("exec and ps keep their arguments in order", "[cli]") {
