@@ -746,7 +746,8 @@ void child_main(const ChildPlan& plan) noexcept {
     wait_for_start(plan);
     run_child_hooks(plan.start_container_hooks);
   }
-  if (plan.set_final_affinity && sched_setaffinity(0, sizeof plan.final_affinity, &plan.final_affinity) < 0) {
+  if (plan.set_final_affinity &&
+      sched_setaffinity(0, sizeof plan.final_affinity, &plan.final_affinity) < 0) {
     fail(errno, "set the final CPU affinity");
   }
   if (plan.lsm_exec_attr_path != nullptr) {

@@ -420,19 +420,28 @@ Result<int> io_priority_of(const oci::IoPriority& priority) {
 
 Result<SchedulerAttributes> scheduler_of(const oci::Scheduler& scheduler) {
   static constexpr std::array<std::pair<std::string_view, uint32_t>, 6> kPolicies = {{
-      {"SCHED_OTHER", 0}, {"SCHED_FIFO", 1}, {"SCHED_RR", 2},
-      {"SCHED_BATCH", 3}, {"SCHED_IDLE", 5}, {"SCHED_DEADLINE", 6},
+      {"SCHED_OTHER", 0},
+      {"SCHED_FIFO", 1},
+      {"SCHED_RR", 2},
+      {"SCHED_BATCH", 3},
+      {"SCHED_IDLE", 5},
+      {"SCHED_DEADLINE", 6},
   }};
   static constexpr std::array<std::pair<std::string_view, uint64_t>, 7> kFlags = {{
-      {"SCHED_FLAG_RESET_ON_FORK", 0x01}, {"SCHED_FLAG_RECLAIM", 0x02},
-      {"SCHED_FLAG_DL_OVERRUN", 0x04},    {"SCHED_FLAG_KEEP_POLICY", 0x08},
-      {"SCHED_FLAG_KEEP_PARAMS", 0x10},   {"SCHED_FLAG_UTIL_CLAMP_MIN", 0x20},
+      {"SCHED_FLAG_RESET_ON_FORK", 0x01},
+      {"SCHED_FLAG_RECLAIM", 0x02},
+      {"SCHED_FLAG_DL_OVERRUN", 0x04},
+      {"SCHED_FLAG_KEEP_POLICY", 0x08},
+      {"SCHED_FLAG_KEEP_PARAMS", 0x10},
+      {"SCHED_FLAG_UTIL_CLAMP_MIN", 0x20},
       {"SCHED_FLAG_UTIL_CLAMP_MAX", 0x40},
   }};
   SchedulerAttributes attributes;
   attributes.size = sizeof attributes;
-  auto policy = std::ranges::find(kPolicies, scheduler.policy, &std::pair<std::string_view, uint32_t>::first);
-  if (policy == kPolicies.end()) return fail("unknown scheduler policy \"" + scheduler.policy + "\"");
+  auto policy =
+      std::ranges::find(kPolicies, scheduler.policy, &std::pair<std::string_view, uint32_t>::first);
+  if (policy == kPolicies.end())
+    return fail("unknown scheduler policy \"" + scheduler.policy + "\"");
   attributes.policy = policy->second;
   for (const auto& name : scheduler.flags) {
     auto flag = std::ranges::find(kFlags, name, &std::pair<std::string_view, uint64_t>::first);
@@ -675,17 +684,26 @@ Result<void> add_process_settings(PreparedPlan& prepared, const BuildInputs& inp
 // the mount namespace last (it changes what paths mean).
 Result<void> add_joined_namespaces(PreparedPlan& prepared, const oci::Spec& spec, pid_t init_pid) {
   static constexpr std::array<std::pair<std::string_view, std::string_view>, 8> kOrder = {{
-      {"user", "user"}, {"ipc", "ipc"}, {"uts", "uts"}, {"network", "net"},
-      {"pid", "pid"}, {"time", "time"}, {"cgroup", "cgroup"}, {"mount", "mnt"},
+      {"user", "user"},
+      {"ipc", "ipc"},
+      {"uts", "uts"},
+      {"network", "net"},
+      {"pid", "pid"},
+      {"time", "time"},
+      {"cgroup", "cgroup"},
+      {"mount", "mnt"},
   }};
   const std::vector<oci::Namespace> none;
   const auto& namespaces = spec.linux ? spec.linux->namespaces : none;
   for (auto [type, file] : kOrder) {
-    bool used = std::ranges::any_of(namespaces, [&](const oci::Namespace& ns) { return ns.type == type; });
+    bool used =
+        std::ranges::any_of(namespaces, [&](const oci::Namespace& ns) { return ns.type == type; });
     if (!used) continue;  // shared with the host: nothing to enter
     std::string path = "/proc/" + std::to_string(init_pid) + "/ns/" + std::string(file);
     auto fd = files::open(path, O_RDONLY);
-    if (!fd) return std::unexpected(std::move(fd).error().wrap("join the container's " + std::string(type) + " namespace"));
+    if (!fd)
+      return std::unexpected(
+          std::move(fd).error().wrap("join the container's " + std::string(type) + " namespace"));
     prepared.joins.push_back({fd->get(), namespace_flag(type)});
     prepared.namespace_fds.push_back(std::move(*fd));
     if (type == "user") prepared.plan.set_groups = true;
