@@ -135,6 +135,7 @@ struct Creation {
   oci::Spec spec;
   std::optional<state::ContainerDir> dir;
   oci::ContainerRecord record;
+  cgroups::Host host;  // read once: the cgroup and the plan's cgroup mounts both need it
   std::optional<cgroups::Manager> cgroup;
   std::unique_ptr<plan::PreparedPlan> prepared;
   UniqueFd console_socket;
@@ -189,11 +190,11 @@ Result<void> make_state_directory(Creation& c, const std::string& config_text) {
 
 Result<void> make_cgroup(Creation& c) {
   const oci::Linux* linux = c.spec.linux ? &*c.spec.linux : nullptr;
-  auto host = MKRUN_TRY(cgroups::detect_host());
+  c.host = MKRUN_TRY(cgroups::detect_host());
   auto path = MKRUN_TRY(cgroups::resolve_cgroups_path(
       linux ? linux->cgroupsPath : "", c.request.options->id, c.global.systemd_cgroup));
   c.cgroup = MKRUN_TRY(cgroups::Manager::for_new_container(
-      host, path, c.global.systemd_cgroup ? "systemd" : "cgroupfs"));
+      c.host, path, c.global.systemd_cgroup ? "systemd" : "cgroupfs"));
   // Saved before it exists, so a `delete` after a killed create finds and removes it.
   c.record.cgroup = c.cgroup->record();
   MKRUN_CHECK(c.dir->save(c.record));
@@ -267,9 +268,8 @@ Result<void> build_child_plan(Creation& c) {
   inputs.no_pivot = c.request.options->no_pivot;
   inputs.no_new_keyring = c.request.options->no_new_keyring;
   inputs.preserve_fds = c.request.options->preserve_fds;
-  auto host = MKRUN_TRY(cgroups::detect_host());
-  inputs.pure_cgroup_v2 = host.layout == cgroups::Layout::kV2;
-  for (const auto& hierarchy : host.hierarchies) {
+  inputs.pure_cgroup_v2 = c.host.layout == cgroups::Layout::kV2;
+  for (const auto& hierarchy : c.host.hierarchies) {
     std::string directory =
         c.cgroup->directory_of(hierarchy.unified ? "" : hierarchy.controllers.front());
     if (directory.empty()) continue;
