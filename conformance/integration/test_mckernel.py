@@ -342,24 +342,41 @@ def test_failures_explain_and_leave_nothing(rt, node, bundle, setup, annotations
 
 
 @pytest.mark.parametrize("conf,message", [
-    ({"libihk": "/nonexistent/libihk.so"}, "IHK is not installed (libihk = /nonexistent"),
+    ({"libihk": "/nonexistent/libihk.so"},
+     "IHK is not installed (libihk = /nonexistent/libihk.so in {conf}): the library is missing"),
     ({"build_id": "other-build"}, 'build-id mismatch: the loaded IHK reports \\"emulated-build-1\\"'),
-    ({"boot": "no"}, "this host does not let mkrun boot McKernel instances"),
-    ({"init": "/nonexistent/init"}, "mkrun's McKernel init"),
+    ({"boot": "no", "attach": "3"}, "this host does not let mkrun boot McKernel instances"),
+    ({"boot": "no"}, "McKernel is disabled on this host: {conf} lets mkrun neither boot"),
+    ({"init": "/nonexistent/init"}, "mkrun's McKernel init (init in {conf}) `/nonexistent/init` is missing"),
+    ({"prefix": "/nonexistent", "libihk": None}, "IHK is not installed (libihk = /nonexistent/lib64"),
     ({"bogus": "1"}, 'unknown key \\"bogus\\"'),
-], ids=["no-libihk", "build-id", "boot-no", "no-init", "bad-conf"])
+], ids=["no-libihk", "build-id", "boot-no", "disabled", "no-init", "no-prefix", "bad-conf"])
 def test_host_configuration_errors(rt, node, bundle, conf, message):
     node.write_conf(**conf)
     r = rt.create(node.bundle(bundle.set_args("true"), ncpus="1"))
-    r.fails(1, message)
+    r.fails(1, message.format(conf=node.conf_path))
+    # Engines read ENOENT's text as a missing executable (exit 127): never for a configuration.
+    assert "no such file or directory" not in r.err.lower()
     harness.assert_nothing_left(rt, r.cid)
 
 
 def test_no_host_configuration(rt, node, bundle, monkeypatch):
-    monkeypatch.setenv("MKRUN_MCKERNEL_CONF", str(node.dir / "missing.conf"))
+    missing = node.dir / "missing.conf"
+    monkeypatch.setenv("MKRUN_MCKERNEL_CONF", str(missing))
     r = rt.create(node.bundle(bundle.set_args("true")))
-    r.fails(1, "McKernel is not configured on this host")
+    r.fails(1, f"McKernel is not configured on this host: {missing} is missing")
+    assert "no such file or directory" not in r.err.lower()
     harness.assert_nothing_left(rt, r.cid)
+
+
+def test_the_packaged_configuration_keeps_mckernel_off(rt, node, bundle, monkeypatch):
+    # lwk/mckernel.conf is what the Debian package installs as /etc/mkrun/mckernel.conf.
+    packaged = Path(__file__).resolve().parents[2] / "lwk" / "mckernel.conf"
+    monkeypatch.setenv("MKRUN_MCKERNEL_CONF", str(packaged))
+    r = rt.create(node.bundle(bundle.set_args("true")))
+    r.fails(1, f"McKernel is disabled on this host: {packaged} lets mkrun neither boot")
+    harness.assert_nothing_left(rt, r.cid)
+    assert node.calls() == []
 
 
 def test_matching_build_id_is_accepted(rt, node, bundle):

@@ -60,10 +60,12 @@ Result<std::string> choose_image(const HostConfig& config, const LwkRequest& req
 
 Result<std::unique_ptr<ihk::Ihk>> open_ihk(const McKernelBackend::IhkLoader& loader,
                                            const HostConfig& config) {
+  std::string where =
+      "IHK is not installed (libihk = " + config.libihk + " in " + config.path + ")";
+  // dlopen would say "No such file or directory", which engines read as a missing executable.
+  if (is_missing(config.libihk)) return fail(where + ": the library is missing");
   auto ihk = loader(config.libihk);
-  if (!ihk)
-    return std::unexpected(std::move(ihk).error().wrap(
-        "IHK is not installed (libihk = " + config.libihk + " in " + config.path + ")"));
+  if (!ihk) return std::unexpected(std::move(ihk).error().wrap(where));
   return std::move(*ihk);
 }
 
@@ -229,8 +231,8 @@ Result<void> attach_device(Session& s, Launch& launch) {
   return {};
 }
 
-Result<Session> open_session(const McKernelBackend::IhkLoader& loader, runtime::Journal& journal) {
-  HostConfig config = MKRUN_TRY(load_host_config());
+Result<Session> open_session(const McKernelBackend::IhkLoader& loader, runtime::Journal& journal,
+                             HostConfig config) {
   auto ihk = MKRUN_TRY(open_ihk(loader, config));
   ClaimRegistry registry(config.claims);
   return Session{std::move(config), std::move(ihk), std::move(registry), journal, Claim{}};
@@ -292,7 +294,9 @@ Result<void> McKernelBackend::prepare(oci::Spec& spec, std::string_view containe
                                       runtime::Journal& journal) {
   LwkRequest request = MKRUN_TRY(parse_request(spec.annotations));
   MKRUN_CHECK(check_real_root());
-  Session s = MKRUN_TRY(open_session(loader_, journal));
+  HostConfig config = MKRUN_TRY(load_host_config());
+  MKRUN_CHECK(check_enabled(config));
+  Session s = MKRUN_TRY(open_session(loader_, journal, std::move(config)));
   Launch launch = MKRUN_TRY(static_launch(s.config, request, spec));
   HostLock lock = MKRUN_TRY(HostLock::acquire(s.config.lock));
   MKRUN_CHECK(check_ihk_loaded(*s.ihk, s.config));
@@ -314,7 +318,7 @@ Result<void> McKernelBackend::prepare(oci::Spec& spec, std::string_view containe
 Result<void> McKernelBackend::release(runtime::Journal& journal) {
   Claim claim = MKRUN_TRY(from_journal(journal.entries()));
   if (claim.token.empty() || claim.step == kReleased) return {};
-  Session s = MKRUN_TRY(open_session(loader_, journal));
+  Session s = MKRUN_TRY(open_session(loader_, journal, MKRUN_TRY(load_host_config())));
   s.claim = claim;
   HostLock lock = MKRUN_TRY(HostLock::acquire(s.config.lock));
   std::vector<Claim> others = others_than(MKRUN_TRY(s.registry.all()), claim.token);

@@ -1,5 +1,6 @@
 #include "mkrun/lwk/config.hpp"
 
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <functional>
@@ -200,11 +201,23 @@ std::string host_config_path() {
 Result<HostConfig> load_host_config() {
   std::string path = host_config_path();
   auto text = read_text_file(path);
-  if (!text) {
-    return std::unexpected(std::move(text).error().wrap(
-        "McKernel is not configured on this host (see lwk/mckernel.conf)"));
+  if (!text && text.error().errc() == ENOENT) {
+    // Said in words, not with ENOENT's text: engines read "no such file or directory" as a
+    // missing executable (Podman and Docker exit 127), which would hide a host that has no
+    // McKernel configured.
+    return fail("McKernel is not configured on this host: " + path +
+                " is missing (the administrator writes it; see mkrun(8))");
   }
+  if (!text)
+    return std::unexpected(std::move(text).error().wrap("McKernel is not configured on this host"));
   return parse_host_config(*text, path);
+}
+
+Result<void> check_enabled(const HostConfig& config) {
+  if (config.boot || !config.attach.empty()) return {};
+  return fail("McKernel is disabled on this host: " + config.path +
+              " lets mkrun neither boot instances (boot = no) nor attach to one (attach is "
+              "empty)");
 }
 
 }  // namespace mkrun::lwk

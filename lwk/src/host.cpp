@@ -112,19 +112,34 @@ Result<void> check_build_id(const HostConfig& config) {
               "); mcexec would refuse to run: load the matching IHK modules");
 }
 
+namespace {
+
+// A path from the host configuration that is missing is a configuration problem: said in words,
+// as engines take ENOENT's text for a missing executable (exit 127).
+Result<void> check_access(const std::string& path, int mode, const std::string& what) {
+  if (::access(path.c_str(), mode) == 0) return {};
+  if (errno == ENOENT) return fail(what + " `" + path + "` is missing");
+  return fail_errno(what + " `" + path + "`");
+}
+
+}  // namespace
+
 Result<void> check_executable(const std::string& path, const std::string& what) {
-  if (::access(path.c_str(), X_OK) < 0) return fail_errno(what + " `" + path + "`");
-  return {};
+  return check_access(path, X_OK, what);
 }
 
 Result<void> check_readable(const std::string& path, const std::string& what) {
-  if (::access(path.c_str(), R_OK) < 0) return fail_errno(what + " `" + path + "`");
-  return {};
+  return check_access(path, R_OK, what);
 }
 
 bool is_directory(const std::string& path) {
   struct stat info {};
   return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+bool is_missing(const std::string& path) {
+  struct stat info {};
+  return ::lstat(path.c_str(), &info) < 0 && errno == ENOENT;
 }
 
 Result<DeviceNumbers> instance_device(int os) {

@@ -27,6 +27,7 @@ Result<void> check_build_id(const HostConfig& config);
 Result<void> check_executable(const std::string& path, const std::string& what);
 Result<void> check_readable(const std::string& path, const std::string& what);
 bool is_directory(const std::string& path);
+bool is_missing(const std::string& path);  // lstat says ENOENT
 
 struct DeviceNumbers {
   int64_t major = 0, minor = 0;

@@ -54,6 +54,10 @@ Result<HostConfig> parse_host_config(std::string_view text, const std::string& p
 std::string host_config_path();
 Result<HostConfig> load_host_config();
 
+// A configuration that lets mkrun neither boot nor attach (as the package ships it) turns
+// McKernel off: containers asking for it are refused before IHK is looked for.
+Result<void> check_enabled(const HostConfig& config);
+
 // "30", "30s", "500ms", "2m".
 Result<std::chrono::milliseconds> parse_duration(std::string_view text);
 
