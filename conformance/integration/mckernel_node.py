@@ -72,6 +72,9 @@ class Node:
             (self.prefix / sub).mkdir(parents=True)
         shutil.copy2(EMULATOR / "mcexec", self.mcexec)
         shutil.copy2(EMULATOR / "libihk.so", self.prefix / "lib64" / "libihk.so")
+        # how the emulated library finds its node without $MKRUN_IHK_EMULATOR_STATE, as real
+        # IHK is found from any environment
+        (self.prefix / "lib64" / "ihk-emulator-state").symlink_to(self.state_path)
         shutil.copy2(EMULATOR / "ihkconfig", self.prefix / "sbin" / "ihkconfig")
         self.image.write_text("emulated McKernel image\n")
         cpu = self.sysfs / "devices" / "system" / "cpu"

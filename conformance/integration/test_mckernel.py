@@ -379,6 +379,21 @@ def test_the_packaged_configuration_keeps_mckernel_off(rt, node, bundle, monkeyp
     assert node.calls() == []
 
 
+def test_delete_and_state_need_no_environment(rt, node, bundle, monkeypatch):
+    # Engines run `delete` and `state` with an environment of their own (Podman passes only
+    # XDG_RUNTIME_DIR): mkrun reads the configuration create read, and the (emulated) IHK is
+    # found as the real one is.
+    cid = rt.create(node.bundle(bundle.set_args("true"), ncpus="1")).ok().cid
+    monkeypatch.setenv("MKRUN_MCKERNEL_CONF", str(node.dir / "missing.conf"))
+    monkeypatch.delenv("MKRUN_IHK_EMULATOR_STATE")
+    state = json.loads(rt("state", cid).ok().out)
+    assert state["annotations"]["io.mkrun.lwk.status"] == "RUNNING"
+    node.clear_log()
+    rt.delete(cid, "--force").ok()
+    assert node.mutating_calls() == teardown_calls("7", "536870912@1")
+    assert node.snapshot() == node.initial
+
+
 def test_matching_build_id_is_accepted(rt, node, bundle):
     node.write_conf(build_id="emulated-build-1")
     assert rt.run(node.bundle(bundle.set_args("true"), ncpus="1")).rc == 0

@@ -273,6 +273,12 @@ Result<void> release_dedicated(Session& s, const std::vector<Claim>& others) {
   return ihk::release_partition(*s.ihk, holdings);
 }
 
+// The configuration the claim was made under (journals from before it was recorded: the
+// current one).
+Result<HostConfig> load_claims_config(const Claim& claim) {
+  return load_host_config(claim.config.empty() ? host_config_path() : claim.config);
+}
+
 std::vector<Claim> others_than(const std::vector<Claim>& all, const std::string& token) {
   std::vector<Claim> others;
   for (const Claim& claim : all) {
@@ -306,6 +312,7 @@ Result<void> McKernelBackend::prepare(oci::Spec& spec, std::string_view containe
   s.claim.container = std::string(container_id);
   s.claim.mode = request.mode;
   s.claim.device = s.config.device;
+  s.claim.config = s.config.path;
   Instance instance = request.mode == Mode::kAttach
                           ? MKRUN_TRY(prepare_attach(s, request, others))
                           : MKRUN_TRY(prepare_dedicated(s, request, spec, others));
@@ -318,7 +325,7 @@ Result<void> McKernelBackend::prepare(oci::Spec& spec, std::string_view containe
 Result<void> McKernelBackend::release(runtime::Journal& journal) {
   Claim claim = MKRUN_TRY(from_journal(journal.entries()));
   if (claim.token.empty() || claim.step == kReleased) return {};
-  Session s = MKRUN_TRY(open_session(loader_, journal, MKRUN_TRY(load_host_config())));
+  Session s = MKRUN_TRY(open_session(loader_, journal, MKRUN_TRY(load_claims_config(claim))));
   s.claim = claim;
   HostLock lock = MKRUN_TRY(HostLock::acquire(s.config.lock));
   std::vector<Claim> others = others_than(MKRUN_TRY(s.registry.all()), claim.token);
@@ -335,7 +342,7 @@ std::map<std::string, std::string> McKernelBackend::describe(
   if (!claim || claim->token.empty()) return out;
   describe_claim(*claim, out);
   if (!claim->os || claim->step == kReleased) return out;
-  auto config = load_host_config();
+  auto config = load_claims_config(*claim);
   auto ihk = config ? loader_(config->libihk) : std::unexpected(config.error());
   auto status = ihk ? (*ihk)->os_status(*claim->os) : std::unexpected(ihk.error());
   out[std::string(kStatePrefix) + "status"] =

@@ -66,6 +66,7 @@ std::map<std::string, std::string> to_fields(const Claim& claim) {
   fields["os-before"] = claim.os_before ? "[" + join(*claim.os_before) + "]" : "";
   fields["step"] = claim.step;
   fields["device-node"] = claim.device_node;
+  fields["config"] = claim.config;
   return fields;
 }
 
@@ -85,6 +86,7 @@ Result<Claim> from_fields(const std::map<std::string, std::string>& fields) {
   }
   if (auto v = find(fields, "step")) claim.step = *v;
   if (auto v = find(fields, "device-node")) claim.device_node = *v;
+  if (auto v = find(fields, "config")) claim.config = *v;
   return claim;
 }
 

@@ -198,8 +198,7 @@ std::string host_config_path() {
   return path != nullptr && *path != '\0' ? path : "/etc/mkrun/mckernel.conf";
 }
 
-Result<HostConfig> load_host_config() {
-  std::string path = host_config_path();
+Result<HostConfig> load_host_config(const std::string& path) {
   auto text = read_text_file(path);
   if (!text && text.error().errc() == ENOENT) {
     // Said in words, not with ENOENT's text: engines read "no such file or directory" as a

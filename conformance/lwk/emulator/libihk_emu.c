@@ -6,15 +6,23 @@
  * "hidos". Each instance gets a real character device node /dev/mcos<N> (a major no driver
  * owns: opening it gives ENXIO, which the emulated mcexec takes as "reachable").
  *
+ * The node is found like real IHK's, from any environment: $MKRUN_IHK_EMULATOR_STATE, else the
+ * file an emulated installation names next to the library, <libdir>/ihk-emulator-state (a
+ * symbolic link to the state). Engines run `mkrun delete` with an environment of their own
+ * (Podman passes only XDG_RUNTIME_DIR), and the partition must still be released.
+ *
  * Faults on demand: "fail <function> <errno> <count>" lines make calls fail; "crash <function>
  * before|after" SIGKILLs the calling process (mkrun) at that call, once; boot_result chooses
  * what ihk_os_boot leads to (RUNNING, PANIC, HUNGUP, or BOOTING for a boot that never ends).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -89,6 +97,22 @@ static void finish(struct call* c, int ret, int save) {
   close(c->lock_fd);
 }
 
+/* $MKRUN_IHK_EMULATOR_STATE, else what <this library's directory>/ihk-emulator-state resolves
+ * to (the real path, so the lock and log are the same ones the environment's users take). */
+static const char* node_state_path(void) {
+  const char* path = emu_state_path();
+  if (path != NULL) return path;
+  static char resolved[PATH_MAX];
+  Dl_info self;
+  if (dladdr(resolved, &self) == 0 || self.dli_fname == NULL) return NULL;
+  char link[PATH_MAX];
+  snprintf(link, sizeof link, "%s", self.dli_fname);
+  char* slash = strrchr(link, '/');
+  if (slash == NULL) return NULL;
+  snprintf(slash + 1, sizeof link - (size_t)(slash + 1 - link), "ihk-emulator-state");
+  return realpath(link, resolved) != NULL ? resolved : NULL;
+}
+
 /* Starts a call: locks and loads the state, applies injected faults. Returns 1 when the call
  * must return *ret right away. */
 static int begin(struct call* c, const char* function, int device_level, int* ret,
@@ -99,7 +123,7 @@ static int begin(struct call* c, const char* function, int device_level, int* re
   used += vsnprintf(c->text + used, sizeof c->text - (size_t)used, format, args);
   snprintf(c->text + used, sizeof c->text - (size_t)used, ")");
   va_end(args);
-  c->path = emu_state_path();
+  c->path = node_state_path();
   if (c->path == NULL) {
     *ret = -ENOENT;
     return 1;

@@ -32,6 +32,10 @@ struct Claim {
   std::optional<std::vector<int>> os_before;  // instances that existed before create-os
   std::string step;         // the last step begun (ihk::Step names), "attached", or "released"
   std::string device_node;  // "major:minor" of /dev/mcos<os>
+  // The host configuration create read. `delete` and `state` read the same file: an engine may
+  // run them with another environment than `create` (Podman passes only XDG_RUNTIME_DIR), so
+  // $MKRUN_MCKERNEL_CONF may be gone by then.
+  std::string config;
 
   std::optional<ihk::Step> reached() const { return ihk::step_from_string(step); }
 };

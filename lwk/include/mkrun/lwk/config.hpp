@@ -52,7 +52,7 @@ Result<HostConfig> parse_host_config(std::string_view text, const std::string& p
 
 // $MKRUN_MCKERNEL_CONF, else /etc/mkrun/mckernel.conf.
 std::string host_config_path();
-Result<HostConfig> load_host_config();
+Result<HostConfig> load_host_config(const std::string& path = host_config_path());
 
 // A configuration that lets mkrun neither boot nor attach (as the package ships it) turns
 // McKernel off: containers asking for it are refused before IHK is looked for.
