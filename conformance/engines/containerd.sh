@@ -16,6 +16,10 @@ IMG=docker.io/library/busybox:latest
 O="--runc-binary $RT"
 SHIM_ROOT=/run/containerd/runc/$NS          # the shim's --root for runc.v2
 export CW NS SOCK CTR IMG O SHIM_ROOT
+mck_paths "$WORK/mckernel"
+# what the container's emulated mcexec needs to check its instance and report itself
+MCK="--env MKRUN_IHK_EMULATOR_STATE=$MCK_STATE --env MCEXEC_EMULATOR_REPORT=1 --mount type=bind,src=$MCK_DIR,dst=$MCK_DIR,options=rbind:ro"
+export MCK
 
 start_containerd() {
   mkdir -p "$CW"
@@ -39,7 +43,9 @@ EOF
   # teardown, last registered first: containers, daemon, stray shims, host paths
   cleanup "rm -rf '$SHIM_ROOT'; [ $had_run_containerd = 1 ] || find /run/containerd -depth -type d -empty -delete; remove_cgroups '$NS'"
   cleanup 'for p in $(pids_with_arg "$CW/"); do echo "stray: $(tr "\0" " " </proc/$p/cmdline)"; stop_pid $p 5; done'
-  daemon_env containerd --config "$CW/config.toml" >"$CW/containerd.log" 2>&1 &
+  # the host's McKernel configuration: the emulated node (the shim passes containerd's
+  # environment on to the runtime)
+  daemon_env MKRUN_MCKERNEL_CONF="$MCK_CONF" containerd --config "$CW/config.toml" >"$CW/containerd.log" 2>&1 &
   CONTAINERD_PID=$!
   cleanup "stop_pid $CONTAINERD_PID 20"
   cleanup 'remove_all_containers'
@@ -171,6 +177,36 @@ test_snippet() {
   has "BinaryName" "$out" "BinaryName = \"$RT\""
   [ -x "$ENG_REPO/packaging/snippets/mkrun-mckernel" ] && sh -n "$ENG_REPO/packaging/snippets/mkrun-mckernel"
 }
+test_mckernel_annotation() {
+  mck_ready
+  rc=0; $CTR run --rm $O $MCK --annotation io.mkrun.kernel=mckernel $IMG c-mck sh -c 'echo on-lwk; exit 7' \
+    >"$CW/mck.out" 2>"$CW/mck.err" || rc=$?
+  mck_assert_ran "$rc" 7 "$CW/mck.out" "$CW/mck.err" on-lwk
+}
+test_mckernel_wrapper() {
+  # the packaged wrapper (mkrun --kernel mckernel) as the shim's BinaryName
+  sed "s|/usr/bin/mkrun|$RT|g" "$ENG_REPO/packaging/snippets/mkrun-mckernel" >"$CW/mkrun-mckernel"
+  chmod 755 "$CW/mkrun-mckernel"
+  mck_ready
+  rc=0; $CTR run --rm --runc-binary "$CW/mkrun-mckernel" $MCK $IMG c-mckw sh -c 'echo on-mckernel; exit 3' \
+    >"$CW/mck.out" 2>"$CW/mck.err" || rc=$?
+  mck_assert_ran "$rc" 3 "$CW/mck.out" "$CW/mck.err" on-mckernel
+}
+test_mckernel_kill() {
+  mck_ready
+  $CTR run -d --log-uri "file://$CW/mck-d.log" $O $MCK --annotation io.mkrun.kernel=mckernel $IMG c-mckd \
+    sh -c 'trap "echo got-usr1" USR1; echo started; while :; do sleep 0.1; done'
+  wait_until 10 'grep -q started "$CW/mck-d.log"'
+  eq "state: the instance" "$("$RT" --root "$SHIM_ROOT" state c-mckd | jq -r '.annotations["io.mkrun.lwk.os"] + " " + .annotations["io.mkrun.lwk.status"]')" "0 RUNNING"
+  $CTR task kill -s SIGUSR1 c-mckd
+  wait_until 5 'grep -q got-usr1 "$CW/mck-d.log"'
+  $CTR task kill -s SIGKILL c-mckd
+  wait_until 10 'test "$(task_status c-mckd)" = STOPPED'
+  # the init died of SIGKILL; mcexec and the application with it (the pid namespace)
+  $CTR task rm c-mckd
+  $CTR container rm c-mckd
+  eq "IHK calls" "$(mck_calls)" "$(mck_expected_calls 7 536870912@1)"
+}
 test_clean() {
   left=$(pids_with_arg "$CW/")
   eq "processes left" "$left" ""
@@ -199,6 +235,12 @@ t "host pid namespace: kill --all after exit" test_host_pidns
 t "missing executable: error text through log.json" test_missing_executable
 t "config runtime entry (v1 linux runtime = RT)" test_config_runtime
 t "packaging snippet loads (containerd config dump)" test_snippet
+mck_begin
+t "McKernel: ctr run --annotation io.mkrun.kernel=mckernel: exit 7 through mcexec, IHK boot and teardown" test_mckernel_annotation
+t "McKernel: the packaged wrapper as BinaryName: exit 3 through mcexec" test_mckernel_wrapper
+t "McKernel: run -d, state shows the instance, kill -s SIGUSR1 reaches the app, SIGKILL, rm" test_mckernel_kill
+t "McKernel: the emulated node is exactly as before" test_mck_node_restored
+mck_end
 eng_teardown
 t "teardown leaves no process, mount, cgroup or shim root" test_clean
 finish

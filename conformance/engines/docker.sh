@@ -14,6 +14,10 @@ R="--pull=never --network none"
 CGP=mkrun-eng-docker-$$                  # cgroup parent: /sys/fs/cgroup/*/$CGP/<id>
 SNIPPET=$ENG_REPO/packaging/snippets/daemon.json
 export DW D R CGP SNIPPET
+mck_paths "$WORK/mckernel"
+# what the container's emulated mcexec needs to check its instance and report itself
+MCK="-e MKRUN_IHK_EMULATOR_STATE=$MCK_STATE -e MCEXEC_EMULATOR_REPORT=1 -v $MCK_DIR:$MCK_DIR:ro"
+export MCK
 
 start_dockerd() {
   mkdir -p "$DW"
@@ -43,7 +47,9 @@ EOF
   export HAD_KEY HAD_ETC_DOCKER HAD_RUN_DOCKER HAD_RUN_CONTAINERD IP_FORWARD
   cleanup "docker_host_cleanup"
   cleanup 'for p in $(pids_with_arg "$DW/"); do echo "stray: $(tr "\0" " " </proc/$p/cmdline)"; stop_pid $p 5; done'
-  daemon_env dockerd --config-file "$DW/daemon.json" >"$DW/dockerd.log" 2>&1 &
+  # the host's McKernel configuration: the emulated node (dockerd passes its environment down to
+  # containerd, the shim and the runtime)
+  daemon_env MKRUN_MCKERNEL_CONF="$MCK_CONF" dockerd --config-file "$DW/daemon.json" >"$DW/dockerd.log" 2>&1 &
   DOCKERD_PID=$!
   cleanup "stop_pid $DOCKERD_PID 30"     # its containerd child exits with it
   cleanup "remove_all_containers"
@@ -253,16 +259,29 @@ test_missing_executable() {
   has "runtime's message (log.json)" "$out" "no such file or directory"
 }
 test_mckernel_alias() {
-  "$RT" --help 2>&1 | grep -q -- '--kernel' || skip_test "$RT has no --kernel flag"
-  rc=0; out=$(in_ctr --runtime=mkrun-mck busybox echo on-mckernel 2>&1) || rc=$?
-  echo "$out"
-  if [ "$rc" = 0 ]; then
-    eq "output" "$out" on-mckernel
-  else
-    # no McKernel on this host: the runtime's own error must reach docker, naming the kernel
-    like "runtime's error names McKernel" "$out" '[Mm]c[Kk]ernel'
-    hasnt "not an opaque error" "$out" "did not terminate successfully"
-  fi
+  mck_ready
+  rc=0; in_ctr --runtime=mkrun-mck $MCK busybox sh -c 'echo on-mckernel; exit 5' >"$DW/mck.out" 2>"$DW/mck.err" || rc=$?
+  mck_assert_ran "$rc" 5 "$DW/mck.out" "$DW/mck.err" on-mckernel
+}
+test_mckernel_stop() {
+  mck_ready
+  $D run -d --name mck-$$ $R --runtime=mkrun-mck $MCK busybox \
+    sh -c 'trap "echo got-term; exit 4" TERM; echo started; while :; do sleep 0.1; done'
+  wait_until 10 '$D logs mck-$$ | grep -q started'
+  st=$("$RT" --root "$RTROOT" state "$(cid_of mck-$$)")
+  eq "state: the instance" "$(echo "$st" | jq -r '.annotations["io.mkrun.lwk.os"] + " " + .annotations["io.mkrun.lwk.status"]')" "0 RUNNING"
+  $D stop -t 10 mck-$$
+  eq "exit code: the TERM trap ran behind mcexec" "$($D inspect -f '{{.State.ExitCode}}' mck-$$)" 4
+  has "trap output" "$($D logs mck-$$)" got-term
+  $D rm mck-$$
+  eq "IHK calls" "$(mck_calls)" "$(mck_expected_calls 7 536870912@1)"
+}
+test_plain_stays_on_linux() {
+  # the default runtime, same daemon: no McKernel, no IHK call
+  mck_ready
+  eq "output" "$(in_ctr busybox sh -c 'ls /dev | grep -c mcos; echo linux')" "0
+linux"
+  eq "no IHK call" "$(mck_calls)" ""
 }
 test_clean() {
   eq "processes left" "$(pids_with_arg "$DW/")" ""
@@ -311,7 +330,12 @@ t "--security-opt no-new-privileges" test_nnp
 t "--init (docker-init as pid 1)" test_init
 t "default seccomp profile (and unconfined)" test_seccomp
 t "missing executable: exit 127 with the runtime's message" test_missing_executable
-t "mkrun-mck alias (runtimeArgs --kernel mckernel)" test_mckernel_alias
+mck_begin
+t "McKernel: mkrun-mck alias (runtimeArgs --kernel mckernel): exit 5 through mcexec, IHK boot and teardown" test_mckernel_alias
+t "McKernel: run -d, state shows the instance, stop reaches the app's TERM trap" test_mckernel_stop
+t "McKernel: the default runtime stays on Linux" test_plain_stays_on_linux
+t "McKernel: the emulated node is exactly as before" test_mck_node_restored
+mck_end
 eng_teardown
 t "teardown: no process, mount, cgroup, key.json, /run/docker left" test_clean
 finish

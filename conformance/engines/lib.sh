@@ -252,6 +252,72 @@ rt_supports() {  # rt_supports COMMAND: the runtime has that subcommand
   "$RT" "$1" --help >/dev/null 2>&1
 }
 
+# ---- McKernel on the IHK emulator ---------------------------------------------------------------
+# The engines run McKernel containers on an emulated node (conformance/lwk, built with mkrun;
+# mckernel-node.py lays it out): MKRUN_MCKERNEL_CONF=$MCK_CONF reaches the runtime through the
+# engine's own environment (daemon, conmon_env_vars), as an administrator's setting would; the
+# container gets the node's state (for the emulated mcexec's checks) with -e and a read-only bind.
+MCK_LOCK=/run/mkrun-ihk-emulator-tests.lock   # test_mckernel.py's: /dev/mcos<N> is host-wide
+ENGINE_BUILD=${ENGINE_BUILD:-$ENG_REPO/build}  # where the emulator was built
+export MCK_LOCK ENGINE_BUILD
+
+# mck_paths DIR: where the node will be (before the daemons start, which get MKRUN_MCKERNEL_CONF)
+mck_paths() {
+  MCK_DIR=$1 MCK_CONF=$1/mckernel.conf MCK_STATE=$1/state
+  export MCK_DIR MCK_CONF MCK_STATE
+}
+
+# mck_begin: wait for the host's emulator lock (held by a process of ours until mck_end), then lay
+# the node out in $MCK_DIR (set by the engine file, so its daemons get MCK_CONF when they start).
+mck_begin() {
+  [ -z "${ENG_SKIP_ALL:-}" ] || return 0
+  local held=$WORK/mck-lock.held init=
+  bash -c 'exec 9>"$1"; flock 9; : >"$2"; exec sleep 100000' _ "$MCK_LOCK" "$held" </dev/null >/dev/null 2>&1 &
+  MCK_LOCK_PID=$!
+  cleanup "stop_pid $MCK_LOCK_PID 5"
+  local n=3000
+  while [ ! -e "$held" ] && [ $n -gt 0 ]; do sleep 0.2; n=$((n - 1)); done
+  # The package's mkrun finds its init helper at its compiled-in path; a build's, in the build.
+  [ "$RT" = /usr/bin/mkrun ] || init=$ENGINE_BUILD/lwk/mkrun-lwk-init
+  cleanup "/usr/bin/python3 '$ENG_HERE/mckernel-node.py' check '$MCK_DIR' >/dev/null 2>&1"
+  /usr/bin/python3 "$ENG_HERE/mckernel-node.py" create "$MCK_DIR" "$ENGINE_BUILD" $init \
+    >"$WORK/mck-node.env" 2>"$WORK/mck-node.err" || true
+}
+mck_end() { [ -z "${MCK_LOCK_PID:-}" ] || stop_pid "$MCK_LOCK_PID" 5; }
+
+# inside a test: the node is there (else why not), and its call log is empty
+mck_ready() {
+  [ -e "$MCK_DIR/initial.json" ] || { echo "no emulated McKernel node: $(cat "$WORK/mck-node.err")"; return 1; }
+  : >"$MCK_STATE.log"
+}
+# mck_calls: the IHK calls that changed the node since mck_ready, one per line
+mck_calls() { /usr/bin/python3 "$ENG_HERE/mckernel-node.py" calls "$MCK_DIR"; }
+# mck_expected_calls CPUS MEM: a dedicated instance's boot, then its teardown, as the emulator logs
+mck_expected_calls() {
+  printf '%s\n' "ihk_reserve_mem(0, $2) = 0" "ihk_reserve_cpu(0, $1) = 0" "ihk_create_os(0) = 0" \
+    "ihk_os_assign_cpu(0, $1) = 0" "ihk_os_assign_mem(0, $2) = 0" \
+    "ihk_os_load(0, $MCK_DIR/prefix/smp-x86/kernel/mckernel.img) = 0" \
+    'ihk_os_kargs(0, "hidos dump_level=24") = 0' "ihk_os_boot(0) = 0" "ihk_os_shutdown(0) = 0" \
+    "ihk_os_release_cpu(0, $1) = 0" "ihk_os_release_mem(0, $2) = 0" "ihk_destroy_os(0, 0) = 0" \
+    "ihk_release_cpu(0, $1) = 0" "ihk_release_mem(0, $2) = 0"
+}
+# mck_assert_ran RC WANT-RC OUT-FILE ERR-FILE WANT-OUTPUT: a McKernel container's run: its exit
+# status and output, the emulated mcexec's report (it checked /dev/mcos0 and that instance 0 is
+# RUNNING before running the program), and the IHK calls of one boot and its teardown (the
+# defaults: 1 CPU, the pool's highest, and 512M on its NUMA node)
+mck_assert_ran() {
+  cat "$3" "$4"
+  eq "exit status through mcexec" "$1" "$2"
+  eq "output" "$(cat "$3")" "$5"
+  like "the emulated mcexec ran it on a booted instance 0" "$(cat "$4")" '^mcexec: os=0 options= program=(/bin/)?sh$'
+  eq "IHK calls: boot at create, teardown at delete" "$(mck_calls)" "$(mck_expected_calls 7 536870912@1)"
+}
+# the node exactly as mck_begin made it: records, claims, /dev/mcos*, online CPUs
+test_mck_node_restored() {
+  [ -e "$MCK_DIR/initial.json" ] || { echo "no emulated McKernel node: $(cat "$WORK/mck-node.err")"; false; }
+  /usr/bin/python3 "$ENG_HERE/mckernel-node.py" check "$MCK_DIR"
+}
+
 # ---- prologue / epilogue ------------------------------------------------------------------------
 # eng_begin NAME REQUIRED-COMMAND...: checks, scratch dir, trap. Missing commands: every test skips.
 eng_begin() {

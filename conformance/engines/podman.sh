@@ -14,6 +14,7 @@ P="podman --root $PW/root --runroot $PW/run --tmpdir $PW/tmp --storage-driver ov
 IMG=localhost/busybox:latest
 N="--network none"
 export PW P IMG N
+mck_paths "$WORK/mckernel"
 
 setup_podman() {
   mkdir -p "$PW/networks"
@@ -29,16 +30,21 @@ setup_podman() {
     echo
     sed -e "s|/usr/bin/mkrun|$RT|g" -e "s|/usr/libexec/mkrun/mkrun-mckernel|$PW/mkrun-mckernel|g" \
       "$ENG_REPO/packaging/snippets/containers.conf" |
-      awk -v pw="$PW" '{ print }
+      awk -v pw="$PW" -v mck="$MCK_CONF" '{ print }
         $0 == "[engine]" {
           print "cgroup_manager = \"cgroupfs\"      # no systemd"
           print "events_logger = \"file\"           # no journald"
-          print "events_logfile_path = \"" pw "/events.log\"" }'
+          print "events_logfile_path = \"" pw "/events.log\""
+          print "# the environment conmon runs the runtime with: the emulated McKernel node'"'"'s configuration"
+          print "conmon_env_vars = [\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\", \"MKRUN_MCKERNEL_CONF=" mck "\"]" }'
     echo
     echo '[network]'
     echo 'network_backend = "netavark"'
     echo "network_config_dir = \"$PW/networks\""
   } >"$PW/containers.conf"
+  # the same, on a host whose administrator did not configure McKernel
+  sed "s|MKRUN_MCKERNEL_CONF=$MCK_CONF|MKRUN_MCKERNEL_CONF=$PW/missing-mckernel.conf|" \
+    "$PW/containers.conf" >"$PW/containers-nomck.conf"
   cat >"$PW/storage.conf" <<EOF
 [storage]
 driver = "overlay"
@@ -234,7 +240,14 @@ test_kill_kill() {
   eq "exit code" "$($P inspect -f '{{.State.ExitCode}}' kk-$$)" 137
   $P rm kk-$$
 }
+# Podman adds the mount option tmpcopyup (runc's: copy the image's directory into the new tmpfs)
+# to every tmpfs it asks for; a runtime that does not list it in `features` cannot take them.
+needs_tmpcopyup() {
+  "$RT" features | jq -e '.mountOptions | index("tmpcopyup")' >/dev/null ||
+    skip_test "$RT features has no tmpcopyup mount option, which Podman adds to every tmpfs"
+}
 test_read_only() {
+  needs_tmpcopyup
   out=$(in_ctr --read-only "$IMG" sh -c 'touch /x 2>&1; touch /tmp/y && echo tmp-writable')
   has "root is read-only" "$out" "Read-only file system"
   has "/tmp is a tmpfs" "$out" tmp-writable
@@ -259,6 +272,7 @@ test_user() {
   eq "id" "$(in_ctr --user 1000:1001 "$IMG" sh -c 'echo $(id -u) $(id -g)')" "1000 1001"
 }
 test_tmpfs() {
+  needs_tmpcopyup
   out=$(in_ctr --tmpfs /scratch:rw,size=1m,mode=1777 "$IMG" sh -c 'grep " /scratch " /proc/mounts; touch /scratch/f && echo w-ok')
   like "tmpfs mount" "$out" '^tmpfs /scratch tmpfs .*size=1024k'
   has "writable" "$out" w-ok
@@ -316,17 +330,46 @@ test_events() {
   has "died event" "$out" died
   [ -s "$PW/events.log" ]
 }
-test_mckernel_alias() {
-  "$RT" --help 2>&1 | grep -q -- '--kernel' || skip_test "$RT has no --kernel flag"
-  rc=0; out=$($P --runtime mkrun-mck run --rm $N "$IMG" echo on-mckernel 2>&1) || rc=$?
-  echo "$out"
-  if [ "$rc" = 0 ]; then
-    eq "output" "$out" on-mckernel
-  else
-    # no McKernel on this host: the runtime's own error reaches podman (json log), naming the kernel
-    like "runtime's error names McKernel" "$out" '[Mm]c[Kk]ernel'
-  fi
+# ---- McKernel (the IHK emulator) -----------------------------------------------------------------
+# MCK: what the container's emulated mcexec needs to check its instance and report itself
+MCK="-e MKRUN_IHK_EMULATOR_STATE=$MCK_STATE -e MCEXEC_EMULATOR_REPORT=1 -v $MCK_DIR:$MCK_DIR:ro"
+export MCK
+# mck_run_checked RC OUTPUT PODMAN-ARGS...: run it, then mck_assert_ran
+mck_run_checked() {
+  local want_rc=$1 want_out=$2 rc=0; shift 2
+  $P "$@" >"$PW/mck.out" 2>"$PW/mck.err" || rc=$?
+  mck_assert_ran "$rc" "$want_rc" "$PW/mck.out" "$PW/mck.err" "$want_out"
 }
+test_mckernel_annotation() {
+  mck_ready
+  mck_run_checked 7 on-lwk run --rm $N $MCK --annotation io.mkrun.kernel=mckernel "$IMG" sh -c 'echo on-lwk; exit 7'
+}
+test_mckernel_alias() {
+  mck_ready
+  mck_run_checked 3 on-mckernel --runtime mkrun-mck run --rm $N $MCK "$IMG" sh -c 'echo on-mckernel; exit 3'
+}
+test_mckernel_stop() {
+  mck_ready
+  $P run -d --name mck-$$ $N $MCK --annotation io.mkrun.kernel=mckernel "$IMG" \
+    sh -c 'trap "echo got-term; exit 4" TERM; echo started; while :; do sleep 0.1; done'
+  wait_until 10 '$P logs mck-$$ | grep -q started'
+  st=$("$RT" state "$(cid_of mck-$$)")
+  eq "state: the instance" "$(echo "$st" | jq -r '.annotations["io.mkrun.lwk.os"] + " " + .annotations["io.mkrun.lwk.status"]')" "0 RUNNING"
+  $P stop -t 10 mck-$$
+  eq "exit code: the TERM trap ran behind mcexec" "$($P inspect -f '{{.State.ExitCode}}' mck-$$)" 4
+  has "trap output" "$($P logs mck-$$)" got-term
+  $P rm mck-$$
+  eq "IHK calls" "$(mck_calls)" "$(mck_expected_calls 7 536870912@1)"
+}
+test_mckernel_unconfigured() {
+  # a host where the administrator did not configure McKernel: a clear error, not a
+  # "not found" (podman maps "no such file or directory" to exit 127)
+  rc=0; out=$(CONTAINERS_CONF=$PW/containers-nomck.conf $P run --rm $N --annotation io.mkrun.kernel=mckernel "$IMG" true 2>&1) || rc=$?
+  echo "$out"
+  has "runtime's message" "$out" "McKernel is not configured on this host: $PW/missing-mckernel.conf is missing"
+  eq "exit status (runtime error, not 127)" "$rc" 126
+}
+
 test_clean() {
   eq "processes left" "$(pids_with_arg "$PW/")" ""
   eq "mounts left" "$(mounts_below "$WORK")" ""
@@ -378,7 +421,13 @@ t "--annotation: in the runtime's state; io.mkrun.kernel=linux" test_annotation
 t "default seccomp profile (and unconfined)" test_seccomp
 t "missing executable: exit 127 with the runtime's message" test_missing_executable
 t "default bridge network (netavark): address, gateway" test_bridge
-t "mkrun-mck runtime (wrapper with --kernel mckernel)" test_mckernel_alias
+mck_begin
+t "McKernel: --annotation io.mkrun.kernel=mckernel: exit 7 through mcexec, IHK boot and teardown" test_mckernel_annotation
+t "McKernel: mkrun-mck runtime (wrapper with --kernel mckernel)" test_mckernel_alias
+t "McKernel: run -d, state shows the instance, stop reaches the app's TERM trap" test_mckernel_stop
+t "McKernel: the emulated node is exactly as before" test_mck_node_restored
+mck_end
+t "McKernel: an unconfigured host says so (exit 126, not 127)" test_mckernel_unconfigured
 eng_teardown
 t "teardown: no process, mount, cgroup, iptables chain, netns left" test_clean
 finish
