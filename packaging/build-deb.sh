@@ -100,6 +100,12 @@ for f in "$TMP"/*.deb "$TMP"/*.ddeb "$TMP"/*.buildinfo "$TMP"/*.changes; do
   [ -e "$f" ] && cp "$f" "$OUTDIR/"
 done
 deb=$(ls "$OUTDIR"/mkrun_"$VERSION"_*.deb)
+# The IHK emulator (conformance/lwk: libihk.so, mcexec, ihkconfig) is for the tests only: a node
+# with it installed would take it for IHK.
+if dpkg-deb --contents "$deb" | grep -E '/(libihk[^/]*\.so|mcexec|ihkconfig)$'; then
+  echo "build-deb: the package contains the IHK emulator (above): it must never be installed" >&2
+  exit 1
+fi
 echo "==> $deb"
 dpkg-deb --info "$deb" | sed -n 's/^ \(Package\|Version\|Architecture\|Depends\|Installed-Size\):/  &/p'
 echo "  files:"
