@@ -45,6 +45,8 @@ setup_podman() {
   # the same, on a host whose administrator did not configure McKernel
   sed "s|MKRUN_MCKERNEL_CONF=$MCK_CONF|MKRUN_MCKERNEL_CONF=$PW/missing-mckernel.conf|" \
     "$PW/containers.conf" >"$PW/containers-nomck.conf"
+  # and with the host's own /etc/mkrun/mckernel.conf
+  sed "s|, \"MKRUN_MCKERNEL_CONF=$MCK_CONF\"||" "$PW/containers.conf" >"$PW/containers-etc.conf"
   cat >"$PW/storage.conf" <<EOF
 [storage]
 driver = "overlay"
@@ -330,6 +332,16 @@ test_events() {
   has "died event" "$out" died
   [ -s "$PW/events.log" ]
 }
+
+test_mckernel_package_default() {
+  [ "$RT" = /usr/bin/mkrun ] || skip_test "RT=$RT is not the package's /usr/bin/mkrun"
+  hasnt "conmon's environment" "$(cat "$PW/containers-etc.conf")" MKRUN_MCKERNEL_CONF
+  rc=0; out=$(CONTAINERS_CONF=$PW/containers-etc.conf $P run --rm $N --annotation io.mkrun.kernel=mckernel "$IMG" true 2>&1) || rc=$?
+  echo "$out"
+  has "the conffile keeps McKernel off" "$out" "McKernel is disabled on this host: /etc/mkrun/mckernel.conf lets mkrun neither boot"
+  eq "exit status (runtime error)" "$rc" 126
+}
+
 # ---- McKernel (the IHK emulator) -----------------------------------------------------------------
 # MCK: what the container's emulated mcexec needs to check its instance and report itself
 MCK="-e MKRUN_IHK_EMULATOR_STATE=$MCK_STATE -e MCEXEC_EMULATOR_REPORT=1 -v $MCK_DIR:$MCK_DIR:ro"
@@ -428,6 +440,7 @@ t "McKernel: run -d, state shows the instance, stop reaches the app's TERM trap"
 t "McKernel: the emulated node is exactly as before" test_mck_node_restored
 mck_end
 t "McKernel: an unconfigured host says so (exit 126, not 127)" test_mckernel_unconfigured
+t "McKernel: the package's /etc/mkrun/mckernel.conf keeps McKernel disabled" test_mckernel_package_default
 eng_teardown
 t "teardown: no process, mount, cgroup, iptables chain, netns left" test_clean
 finish
