@@ -27,10 +27,12 @@ done
 case "$OUTDIR" in /*) ;; *) OUTDIR=$PWD/$OUTDIR ;; esac
 
 for tool in dpkg-buildpackage dpkg-checkbuilddeps dh; do
-  command -v "$tool" >/dev/null || {
-    echo "build-deb: $tool missing: apt-get install build-essential debhelper (or use --install-deps)" >&2
-    [ "$INSTALL_DEPS" = 1 ] || exit 1
-  }
+  command -v "$tool" >/dev/null && continue
+  echo "build-deb: $tool missing: apt-get install build-essential dpkg-dev debhelper (or use --install-deps)" >&2
+  [ "$INSTALL_DEPS" = 1 ] && [ "$(id -u)" -eq 0 ] || exit 1
+  # the tools first: dpkg-checkbuilddeps (below) names the rest
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends build-essential dpkg-dev debhelper
+  break
 done
 
 TMP=$(mktemp -d /tmp/mkrun-deb.XXXXXX)

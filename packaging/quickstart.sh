@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Quick start, Debian 12, as root:
 #   sudo packaging/quickstart.sh demo   install deps, build, run a busybox container with mkrun
-#   sudo packaging/quickstart.sh test   install deps, build, run all tests (conformance/run-tests.sh)
+#   sudo packaging/quickstart.sh test   install deps and the engines, build, build and install the
+#                                       Debian package, run every test (conformance/run-tests.sh
+#                                       --engines), the engines driving the installed /usr/bin/mkrun
 # Both are idempotent and print every step.  CI runs `bash packaging/quickstart.sh test`.
-# Extra arguments after `test` go to conformance/run-tests.sh (e.g. --unit).
+# Extra arguments after `test` go to conformance/run-tests.sh instead of --engines (e.g. --unit;
+# --engines=podman,docker); the package is built and installed only when engine tests run.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,7 +29,9 @@ run() { echo "+ $*"; "$@"; }
 
 step "1. dependencies"
 run bash packaging/install-deps.sh
-# the engine tests (run-tests.sh --engines[=LIST], or SUITES=engines / ENGINES=LIST) need the engines
+# `test` alone runs everything, the engine tests too; with arguments, what they select
+# (run-tests.sh --engines[=LIST], or SUITES=engines / ENGINES=LIST)
+if [ "$MODE" = test ] && [ $# -eq 0 ]; then set -- --engines; fi
 engines=${ENGINES:-}
 [ "${SUITES:-}" = engines ] && engines=${engines:-all}
 for a in "$@"; do
@@ -47,7 +52,18 @@ MKRUN=$REPO/build/mkrun
 [ -x "$MKRUN" ] || { echo "quickstart: build did not produce $MKRUN" >&2; exit 1; }
 
 if [ "$MODE" = test ]; then
-  step "3. tests"
+  if [ -n "$engines" ]; then
+    # the engines drive mkrun as a site runs it: installed from the package
+    step "3. Debian package: build (packaging/build-deb.sh) and install"
+    run bash packaging/build-deb.sh --install-deps build-deb
+    deb=$(ls -t build-deb/mkrun_*.deb | head -1)
+    echo "+ apt-get install $deb"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall \
+      -o Dpkg::Options::=--force-confold "./$deb"
+    export ENGINE_RT=/usr/bin/mkrun ENGINE_BUILD="$REPO/build"
+    echo "ENGINE_RT=$ENGINE_RT ($(/usr/bin/mkrun --version | head -1))"
+  fi
+  step "4. tests"
   run bash conformance/run-tests.sh "$@"
   exit $?
 fi
