@@ -265,16 +265,7 @@ test_mckernel_alias() {
 }
 test_mckernel_stop() {
   mck_ready
-  $D run -d --name mck-$$ $R --runtime=mkrun-mck $MCK busybox \
-    sh -c 'trap "echo got-term; exit 4" TERM; echo started; while :; do sleep 0.1; done'
-  wait_until 10 '$D logs mck-$$ | grep -q started'
-  st=$("$RT" --root "$RTROOT" state "$(cid_of mck-$$)")
-  eq "state: the instance" "$(echo "$st" | jq -r '.annotations["io.mkrun.lwk.os"] + " " + .annotations["io.mkrun.lwk.status"]')" "0 RUNNING"
-  $D stop -t 10 mck-$$
-  eq "exit code: the TERM trap ran behind mcexec" "$($D inspect -f '{{.State.ExitCode}}' mck-$$)" 4
-  has "trap output" "$($D logs mck-$$)" got-term
-  $D rm mck-$$
-  eq "IHK calls" "$(mck_calls)" "$(mck_expected_calls 7 536870912@1)"
+  mck_stop_checked "$D" "$RT --root $RTROOT state" mck-$$ $R --runtime=mkrun-mck $MCK busybox
 }
 test_plain_stays_on_linux() {
   # the default runtime, same daemon: no McKernel, no IHK call

@@ -319,6 +319,21 @@ mck_assert_ran() {
   like "the emulated mcexec ran it on a booted instance 0" "$(cat "$4")" '^mcexec: os=0 options= program=(/bin/)?sh$'
   eq "IHK calls: boot at create, teardown at delete" "$(mck_calls)" "$(mck_expected_calls 7 536870912@1)"
 }
+# mck_stop_checked CLI STATE-COMMAND NAME RUN-ARGS... (Docker and Podman share this CLI): a
+# detached McKernel container whose application traps TERM; `state` shows its instance RUNNING,
+# `stop` reaches the trap behind mkrun's init and mcexec (exit code 4), `rm` tears it down
+mck_stop_checked() {
+  local cli=$1 state=$2 name=$3; shift 3
+  $cli run -d --name "$name" "$@" \
+    sh -c 'trap "echo got-term; exit 4" TERM; echo started; while :; do sleep 0.1; done'
+  wait_until 10 '$cli logs "$name" | grep -q started'
+  eq "state: the instance" "$($state "$($cli inspect -f '{{.Id}}' "$name")" | jq -r '.annotations["io.mkrun.lwk.os"] + " " + .annotations["io.mkrun.lwk.status"]')" "0 RUNNING"
+  $cli stop -t 10 "$name"
+  eq "exit code: the TERM trap ran behind mcexec" "$($cli inspect -f '{{.State.ExitCode}}' "$name")" 4
+  has "trap output" "$($cli logs "$name")" got-term
+  $cli rm "$name"
+  eq "IHK calls" "$(mck_calls)" "$(mck_expected_calls 7 536870912@1)"
+}
 # the node exactly as mck_begin made it: records, claims, /dev/mcos*, online CPUs
 test_mck_node_restored() {
   mck_node_made

@@ -362,16 +362,7 @@ test_mckernel_alias() {
 }
 test_mckernel_stop() {
   mck_ready
-  $P run -d --name mck-$$ $N $MCK --annotation io.mkrun.kernel=mckernel "$IMG" \
-    sh -c 'trap "echo got-term; exit 4" TERM; echo started; while :; do sleep 0.1; done'
-  wait_until 10 '$P logs mck-$$ | grep -q started'
-  st=$("$RT" state "$(cid_of mck-$$)")
-  eq "state: the instance" "$(echo "$st" | jq -r '.annotations["io.mkrun.lwk.os"] + " " + .annotations["io.mkrun.lwk.status"]')" "0 RUNNING"
-  $P stop -t 10 mck-$$
-  eq "exit code: the TERM trap ran behind mcexec" "$($P inspect -f '{{.State.ExitCode}}' mck-$$)" 4
-  has "trap output" "$($P logs mck-$$)" got-term
-  $P rm mck-$$
-  eq "IHK calls" "$(mck_calls)" "$(mck_expected_calls 7 536870912@1)"
+  mck_stop_checked "$P" "$RT state" mck-$$ $N $MCK --annotation io.mkrun.kernel=mckernel "$IMG"
 }
 test_mckernel_unconfigured() {
   # a host where the administrator did not configure McKernel: a clear error, not a
