@@ -8,7 +8,6 @@
 #include "child/sync.hpp"
 #include "container/internal.hpp"
 #include "core/files.hpp"
-#include "core/proc.hpp"
 #include "mkrun/runtime/runtime.hpp"
 
 namespace mkrun::runtime {
@@ -27,22 +26,19 @@ Result<void> Runtime::create(const CreateOptions& options) {
 
 namespace {
 
-// A pidfd of the container's init, checked to still be that process (the pid may have been
-// reused since the status was observed).
-Result<UniqueFd> open_init_pidfd(const oci::ContainerRecord& record) {
-  UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, record.pid, 0)));
-  if (!fd || !proc::is_alive(record.pid, record.pid_start_time))
-    return fail("container init exited before it could be started");
-  return fd;
+Result<UniqueFd> open_pidfd(pid_t pid) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return fail_errno("pidfd_open " + std::to_string(pid));
+  return UniqueFd(fd);
 }
 
 // Opens exec.fifo for reading, which lets the init go on, and reads it to EOF: nothing means the
 // init executed the process; otherwise it says why it could not (child/sync.hpp).
-Result<void> release_init(const state::ContainerDir& dir, const oci::ContainerRecord& record) {
+Result<void> release_init(const state::ContainerDir& dir, pid_t pid) {
   std::string path = dir.file(state::kFifoName);
   // The pidfd first: once the fifo is open the process may run, exit and be reaped (by an
   // engine's shim, a subreaper) at once, and its pid could no longer be opened.
-  auto pidfd = MKRUN_TRY(open_init_pidfd(record));
+  auto pidfd = MKRUN_TRY(open_pidfd(pid));
   auto fifo = MKRUN_TRY(files::open(path, O_RDONLY | O_NONBLOCK));
   std::string received;
   for (;;) {
@@ -83,7 +79,7 @@ Result<void> Runtime::start(std::string_view id) {
   if (status == "stopped") return fail("cannot start a container that has stopped");
   if (status == "running") return fail("cannot start an already running container");
   if (status != "created") return fail("cannot start a container in the " + status + " state");
-  auto released = release_init(dir, record);
+  auto released = release_init(dir, record.pid);
   (void)::unlink(dir.file(state::kFifoName).c_str());
   if (!released) return std::unexpected(std::move(released).error());
   record.status = "running";
