@@ -267,6 +267,12 @@ test_mckernel_stop() {
   mck_ready
   mck_stop_checked "$D" "$RT --root $RTROOT state" mck-$$ $R --runtime=mkrun-mck $MCK busybox
 }
+test_mckernel_signal_status() {
+  # the application dies of SIGTERM: mcexec dies of it too, mkrun's init (PID 1) exits 128+15
+  mck_ready
+  eq "exit status" "$(rc_of in_ctr --runtime=mkrun-mck $MCK busybox sh -c 'kill -TERM $$; sleep 5')" 143
+  eq "IHK calls" "$(mck_calls)" "$(mck_expected_calls 7 536870912@1)"
+}
 test_plain_stays_on_linux() {
   # the default runtime, same daemon: no McKernel, no IHK call
   mck_ready
@@ -324,6 +330,7 @@ t "missing executable: exit 127 with the runtime's message" test_missing_executa
 mck_begin
 t "McKernel: mkrun-mck alias (runtimeArgs --kernel mckernel): exit 5 through mcexec, IHK boot and teardown" test_mckernel_alias
 t "McKernel: run -d, state shows the instance, stop reaches the app's TERM trap" test_mckernel_stop
+t "McKernel: an application killed by SIGTERM: exit status 143" test_mckernel_signal_status
 t "McKernel: the default runtime stays on Linux" test_plain_stays_on_linux
 t "McKernel: the emulated node is exactly as before" test_mck_node_restored
 mck_end
