@@ -32,6 +32,7 @@
 
 #include "child/child.hpp"
 #include "child/hook_exec.hpp"
+#include "child/send_fd.hpp"
 #include "child/sync.hpp"
 #include "child/text.hpp"
 
@@ -382,20 +383,8 @@ void setup_console(int root_fd, const ChildPlan& plan, bool bind_dev_console) {
 
   // One message, one fd: the receivers (go-runc, conmon) check exactly that.
   static const char kName[] = "/dev/ptmx";
-  iovec payload{const_cast<char*>(kName), sizeof kName - 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &payload;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  header->cmsg_level = SOL_SOCKET;
-  header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(header), &master, sizeof master);
-  while (sendmsg(plan.console_socket_fd, &message, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) fail(errno, "send the pty master to the console socket");
+  if (!send_with_fd(plan.console_socket_fd, kName, sizeof kName - 1, master)) {
+    fail(errno, "send the pty master to the console socket");
   }
   close(master);
   close(plan.console_socket_fd);
@@ -537,12 +526,29 @@ void set_rlimits(const ChildPlan& plan) {
   }
 }
 
-void load_seccomp(const ChildPlan& plan) {
-  if (plan.seccomp_length == 0) return;
-  sock_fprog program{plan.seccomp_length, const_cast<sock_filter*>(plan.seccomp_filter)};
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, plan.seccomp_flags, &program) < 0) {
-    fail(errno, "load the seccomp filter");
+// The listener of an SCMP_ACT_NOTIFY filter goes to mkrun, which passes it on to the agent.
+// Until the agent has it, every notified syscall waits: none is used here before the send
+// (compile_seccomp refuses sendmsg), and what follows may wait for the agent harmlessly.
+void hand_over_listener(int listener) {
+  sync::Message message{};
+  message.kind = sync::Kind::kSeccompListener;
+  if (!send_with_fd(g_sync_fd, &message, sizeof message, listener)) {
+    fail(errno, "send the seccomp listener to mkrun");
   }
+  expect_message(sync::Kind::kSeccompDone);
+  close(listener);
+}
+
+bool g_seccomp_loaded = false;
+
+// Loads the filter once; the later calls (see child_main) find it loaded.
+void load_seccomp(const ChildPlan& plan) {
+  if (plan.seccomp_length == 0 || g_seccomp_loaded) return;
+  sock_fprog program{plan.seccomp_length, const_cast<sock_filter*>(plan.seccomp_filter)};
+  long result = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, plan.seccomp_flags, &program);
+  if (result < 0) fail(errno, "load the seccomp filter");
+  g_seccomp_loaded = true;
+  if (plan.seccomp_listener) hand_over_listener(static_cast<int>(result));
 }
 
 void drop_bounding_set(const plan::Capabilities& caps) {
@@ -737,6 +743,8 @@ void child_main(const ChildPlan& plan) noexcept {
   (void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   send_message(sync::Kind::kReady, 0, nullptr);
   if (!plan.exec_mode) {
+    // The listener must reach the agent before `create` returns (runc's order).
+    if (plan.seccomp_listener) load_seccomp(plan);
     // `exec` keeps the socket open (close-on-exec): its EOF tells mkrun the process runs.
     close(g_sync_fd);
     g_sync_fd = -1;
@@ -753,7 +761,7 @@ void child_main(const ChildPlan& plan) noexcept {
   if (plan.lsm_exec_attr_path != nullptr) {
     write_proc_file(plan.lsm_exec_attr_path, plan.lsm_exec_attr_value);
   }
-  if (plan.no_new_privileges) load_seccomp(plan);
+  load_seccomp(plan);  // unless loaded earlier
   sigset_t none;
   sigemptyset(&none);
   (void)sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -338,6 +338,13 @@ Result<void> run_create_runtime_hooks(Creation& c) {
   return run_runtime_hooks(c.spec.hooks->createRuntime, "createRuntime", state);
 }
 
+// The init's listener goes to the agent with the state hooks see: "creating", the init's pid.
+Result<void> hand_listener_to_agent(const Creation& c, UniqueFd listener) {
+  oci::State state = make_state(c.record, "creating");
+  state.pid = c.init_pid;
+  return send_to_seccomp_agent(*c.spec.linux->seccomp, state, c.init_pid, listener.get());
+}
+
 // Clones the child and walks it through the sync protocol (child/sync.hpp).
 Result<void> spawn_init(Creation& c) {
   int pair[2];
@@ -368,6 +375,10 @@ Result<void> spawn_init(Creation& c) {
   c.console_socket.reset();
 
   SyncChannel channel(std::move(parent_end));
+  if (p.seccomp_listener) {
+    channel.on_seccomp_listener(
+        [&c](UniqueFd listener) { return hand_listener_to_agent(c, std::move(listener)); });
+  }
   auto wrap = [](Error error) {
     return std::unexpected(std::move(error).wrap("unable to start container process"));
   };
@@ -399,6 +410,11 @@ Result<void> spawn_init(Creation& c) {
   if (auto ran = run_create_runtime_hooks(c); !ran) return wrap(ran.error());
   MKRUN_CHECK(channel.send(sync::Kind::kHooksDone));
   if (auto ready = channel.receive(sync::Kind::kReady); !ready) return wrap(ready.error());
+  // With no_new_privileges the init loads its filter after kReady and hands the listener over
+  // before it closes the socket.
+  if (p.seccomp_listener) {
+    if (auto closed = channel.wait_for_close(); !closed) return wrap(closed.error());
+  }
   return {};
 }
 

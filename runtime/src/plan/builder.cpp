@@ -676,6 +676,7 @@ Result<void> add_process_settings(PreparedPlan& prepared, const BuildInputs& inp
     plan.seccomp_filter = prepared.seccomp_filter.data();
     plan.seccomp_length = static_cast<unsigned short>(prepared.seccomp_filter.size());
     plan.seccomp_flags = program.flags;
+    plan.seccomp_listener = program.new_listener;
   }
   return {};
 }

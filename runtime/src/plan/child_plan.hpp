@@ -187,10 +187,13 @@ struct ChildPlan {
   const char* keyring_name = nullptr;  // "_ses.<id>"
 
   // seccomp, compiled by the parent; loaded last before execve, or before the capabilities
-  // are dropped when no_new_privileges is off (loading needs CAP_SYS_ADMIN then).
+  // are dropped when no_new_privileges is off (loading needs CAP_SYS_ADMIN then). With
+  // `seccomp_listener` (SCMP_ACT_NOTIFY) the child sends the filter's listener fd to the parent
+  // over the sync socket, so `create` loads it before that socket closes, as runc does.
   const sock_filter* seccomp_filter = nullptr;
   unsigned short seccomp_length = 0;
   unsigned seccomp_flags = 0;
+  bool seccomp_listener = false;
 
   HookList create_container_hooks;
   HookList start_container_hooks;
