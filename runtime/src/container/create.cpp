@@ -188,6 +188,13 @@ Result<void> make_state_directory(Creation& c, const std::string& config_text) {
   return {};
 }
 
+// The spec's resources, or none: either way the cgroup gets runc's default device rules
+// (everything denied but the default devices), which come with any Resources.
+const oci::Resources& resources_of(const oci::Spec& spec) {
+  static const oci::Resources kNone;
+  return spec.linux && spec.linux->resources ? *spec.linux->resources : kNone;
+}
+
 Result<void> make_cgroup(Creation& c) {
   const oci::Linux* linux = c.spec.linux ? &*c.spec.linux : nullptr;
   c.host = MKRUN_TRY(cgroups::detect_host());
@@ -200,7 +207,7 @@ Result<void> make_cgroup(Creation& c) {
   MKRUN_CHECK(c.dir->save(c.record));
   c.undo.push([&c] { (void)c.cgroup->destroy(); });
   MKRUN_CHECK(c.cgroup->create());
-  if (linux && linux->resources) MKRUN_CHECK(c.cgroup->apply(*linux->resources));
+  MKRUN_CHECK(c.cgroup->apply(resources_of(c.spec)));
   return {};
 }
 
@@ -391,9 +398,7 @@ Result<void> spawn_init(Creation& c) {
     return wrap(joined.error());
   // --systemd-cgroup under systemd: a scope needs a process, so systemd adopts the cgroup now,
   // before the init goes on, which thus never runs under systemd's default limits.
-  const oci::Resources* resources =
-      c.spec.linux && c.spec.linux->resources ? &*c.spec.linux->resources : nullptr;
-  if (auto adopted = c.cgroup->start_systemd_unit(c.child_pid, resources); !adopted) {
+  if (auto adopted = c.cgroup->start_systemd_unit(c.child_pid, &resources_of(c.spec)); !adopted) {
     return wrap(adopted.error());
   }
   MKRUN_CHECK(channel.send(sync::Kind::kGo));
