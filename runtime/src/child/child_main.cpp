@@ -31,6 +31,7 @@
 #include <cstring>
 
 #include "child/child.hpp"
+#include "child/copy_up.hpp"
 #include "child/hook_exec.hpp"
 #include "child/send_fd.hpp"
 #include "child/sync.hpp"
@@ -241,19 +242,47 @@ unsigned long kept_flags(const char* path) {
   return flags;
 }
 
+// tmpcopyup: `covered`, the directory under the new tmpfs, fills it; a read-only tmpfs is
+// mounted writable for that and made read-only afterwards.
+void copy_up(int root_fd, const plan::MountStep& step, int covered) {
+  const char* shown = step.display_destination;
+  int tmpfs = open_in_root(root_fd, step.destination, O_RDONLY | O_DIRECTORY);
+  if (tmpfs < 0) fail(errno, "open `", shown, "` after mounting it");
+  CopyPath failed;
+  if (int errc = copy_tree(covered, tmpfs, failed); errc != 0) {
+    if (failed.too_deep) {
+      fail(0, "tmpcopyup: `", shown, failed.c_str(), "` is more than ", kMaxCopyDepth,
+           " directories deep");
+    }
+    fail(errc, "tmpcopyup: copy `", shown, failed.c_str(), "` into the tmpfs");
+  }
+  FdPath tmpfs_path(tmpfs);
+  if ((step.flags & MS_RDONLY) != 0 &&
+      mount(nullptr, tmpfs_path.c_str(), nullptr, MS_REMOUNT | step.flags, step.data) < 0) {
+    fail(errno, "remount `", shown, "` read-only after tmpcopyup");
+  }
+  close(tmpfs);
+  close(covered);
+}
+
 void mount_step(int root_fd, const plan::MountStep& step) {
   const char* shown = step.display_destination;
   int target = make_mount_point(root_fd, step.destination, step.source_is_directory);
   FdPath target_path(target);
+  // Opened before the mount covers it: the fd still reaches it afterwards.
+  int covered = step.copy_up ? openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (step.copy_up && covered < 0) fail(errno, "open `", shown, "` for tmpcopyup");
+  unsigned long flags = step.copy_up ? step.flags & ~MS_RDONLY : step.flags;
   if (step.bind) {
     if (mount(step.source, target_path.c_str(), nullptr, MS_BIND | (step.flags & MS_REC), nullptr) <
         0) {
       fail(errno, "bind mount `", step.source, "` to `", shown, "`");
     }
-  } else if (mount(step.source, target_path.c_str(), step.fstype, step.flags, step.data) < 0) {
+  } else if (mount(step.source, target_path.c_str(), step.fstype, flags, step.data) < 0) {
     fail(errno, "mount `", step.source, "` to `", shown, "`");
   }
   close(target);
+  if (step.copy_up) copy_up(root_fd, step, covered);
   if (!step.remount_after_bind && step.propagation == 0 && !step.recursive_readonly) return;
   // The fd above names the directory under the new mount; reopen to reach the mount itself.
   int mounted = open_in_root(root_fd, step.destination, O_PATH);

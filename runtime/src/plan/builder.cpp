@@ -140,11 +140,14 @@ constexpr std::array<std::string_view, 2> kAttributeOptions = {"rro", "rrw"};
 
 }  // namespace
 
+constexpr std::string_view kCopyUpOption = "tmpcopyup";
+
 std::vector<std::string> known_mount_options() {
   std::vector<std::string> names;
   for (const auto& option : kMountFlagOptions) names.emplace_back(option.name);
   for (const auto& [name, flag] : kPropagationOptions) names.emplace_back(name);
   for (auto name : kAttributeOptions) names.emplace_back(name);
+  names.emplace_back(kCopyUpOption);
   std::ranges::sort(names);
   return names;
 }
@@ -172,6 +175,10 @@ MountOptions parse_mount_options(const std::vector<std::string>& options) {
       continue;
     }
     if (option == "rrw") continue;  // the default
+    if (option == kCopyUpOption) {
+      result.copy_up = true;
+      continue;
+    }
     if (!result.data.empty()) result.data += ',';
     result.data += option;
   }
@@ -240,6 +247,7 @@ Result<void> add_mount(PreparedPlan& prepared, const BuildInputs& inputs, const 
     step.source = prepared.keep(mount.source.empty() ? mount.type : mount.source);
     step.fstype = prepared.keep(mount.type);
     step.flags = options.flags;
+    step.copy_up = options.copy_up && mount.type == "tmpfs";  // crun ignores it elsewhere
   }
   prepared.mounts.push_back(step);
   return {};

@@ -32,6 +32,7 @@ struct MountStep {
   bool remount_after_bind = false;  // ro, nosuid... need a second MS_REMOUNT|MS_BIND pass
   bool recursive_readonly = false;  // "rro": mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY)
   bool cgroup_v1_tmpfs = false;     // "cgroup" on v1: tmpfs + one bind per hierarchy
+  bool copy_up = false;             // "tmpcopyup": the tmpfs gets a copy of the dir it covers
 };
 
 // One bind of a host cgroup hierarchy directory under /sys/fs/cgroup (cgroup v1 mounts).
