@@ -32,8 +32,8 @@
 
 #include "child/child.hpp"
 #include "child/copy_up.hpp"
+#include "child/fd_passing.hpp"
 #include "child/hook_exec.hpp"
-#include "child/send_fd.hpp"
 #include "child/sync.hpp"
 #include "child/text.hpp"
 

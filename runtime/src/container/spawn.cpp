@@ -13,32 +13,18 @@
 #include <cstddef>
 #include <cstring>
 
-#include "child/send_fd.hpp"
+#include "child/fd_passing.hpp"
 #include "core/files.hpp"
 
 namespace mkrun::runtime::internal {
 
 namespace {
 
-// recvmsg of one message and at most one fd (SCM_RIGHTS), received close-on-exec.
+// recvmsg of one message and at most one fd, owned by `fd`.
 ssize_t receive_with_fd(int socket, void* buffer, size_t size, UniqueFd& fd) {
-  iovec data{buffer, size};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  cmsghdr* header = n < 0 ? nullptr : CMSG_FIRSTHDR(&message);
-  if (header != nullptr && header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS) {
-    int received = -1;
-    std::memcpy(&received, CMSG_DATA(header), sizeof received);
-    fd.reset(received);
-  }
+  int received = -1;
+  ssize_t n = child::receive_with_fd(socket, buffer, size, received);
+  if (received >= 0) fd.reset(received);
   return n;
 }
 
