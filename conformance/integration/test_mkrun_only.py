@@ -39,57 +39,22 @@ def test_checkpoint_not_supported(rt):
     assert r.rc != 0, r
 
 
-def make_copy_up_source(directory):
-    """A directory tree with what a copy must keep: owners, modes, times, links, nesting."""
-    directory.mkdir()
-    (directory / "file").write_text("contents\n")
-    os.chown(directory / "file", 1234, 5678)
-    os.chmod(directory / "file", 0o4754)  # readable: the container's root has no DAC override
-    os.utime(directory / "file", (1000000000, 1000000000))
-    (directory / "sub" / "deeper").mkdir(parents=True)
-    (directory / "sub" / "deeper" / "leaf").write_bytes(b"\0" * 100000)
-    os.chmod(directory / "sub", 0o711)
-    os.chown(directory / "sub", 42, 43)
-    os.symlink("sub/deeper/leaf", directory / "link")
-    os.lchown(directory / "link", 7, 8)
-    os.mkfifo(directory / "fifo", 0o640)
-    os.utime(directory / "sub", (1100000000, 1100000000))
 
-
-def test_tmpcopyup_copies_the_rootfs_directory_into_the_tmpfs(rt, bundle):
-    """tmpcopyup (crun's option, `podman run --tmpfs`): the new tmpfs starts with what the
-    rootfs had at its mount point; writes stay in the tmpfs."""
-    make_copy_up_source(bundle.rootfs / "data")
-    bundle.add_mount("/data", "tmpfs", "tmpfs", ["tmpcopyup", "nosuid", "mode=755"])
-    out = rt.output(bundle, "sh", "-c",
-                    "grep ' /data ' /proc/self/mounts | cut -d' ' -f3; "
-                    "stat -c '%n %u:%g %a %Y %F' /data/file /data/sub /data/link /data/fifo; "
-                    "readlink /data/link; cat /data/file; wc -c < /data/link; "
-                    "echo new > /data/new && rm /data/sub/deeper/leaf"
-                    " && echo written")
+def test_tmpcopyup_keeps_times_and_special_files(rt, bundle):
+    """Beyond runc (test_mounts.py): times are kept, and fifos are copied (runc 1.1 fails on a
+    fifo: \"lchown ...: no such file or directory\")."""
+    source = bundle.rootfs / "data"
+    source.mkdir()
+    (source / "file").write_text("x")
+    os.utime(source / "file", (1000000000, 1000000000))
+    (source / "sub").mkdir()
+    os.utime(source / "sub", (1100000000, 1100000000))
+    os.mkfifo(source / "fifo", 0o640)
+    os.chown(source / "fifo", 3, 4)
+    bundle.add_mount("/data", "tmpfs", "tmpfs", ["tmpcopyup"])
+    out = rt.output(bundle, "stat", "-c", "%n %Y %F %a %u:%g", "/data/file", "/data/sub",
+                    "/data/fifo")
     lines = out.splitlines()
-    assert lines[0] == "tmpfs"
-    assert lines[1] == "/data/file 1234:5678 4754 1000000000 regular file"
-    assert lines[2] == "/data/sub 42:43 711 1100000000 directory"
-    assert lines[3].startswith("/data/link 7:8 777 ") and lines[3].endswith("symbolic link")
-    assert lines[4] == "/data/fifo 0:0 640 " + lines[4].split()[3] + " fifo"
-    assert lines[5:] == ["sub/deeper/leaf", "contents", "100000", "written"]
-    # The rootfs directory itself did not change.
-    assert sorted(os.listdir(bundle.rootfs / "data")) == ["fifo", "file", "link", "sub"]
-    assert (bundle.rootfs / "data" / "file").read_text() == "contents\n"
-    assert (bundle.rootfs / "data" / "sub" / "deeper" / "leaf").stat().st_size == 100000
-
-
-def test_tmpcopyup_of_a_missing_directory_mounts_an_empty_tmpfs(rt, bundle):
-    bundle.add_mount("/nowhere", "tmpfs", "tmpfs", ["tmpcopyup", "ro"])
-    out = rt.output(bundle, "sh", "-c", "grep ' /nowhere ' /proc/self/mounts; ls -A /nowhere")
-    fields = out.split()
-    assert fields[2] == "tmpfs" and "ro" in fields[3].split(","), out
-    assert len(out.splitlines()) == 1, out
-
-
-def test_tmpcopyup_keeps_a_read_only_tmpfs_read_only(rt, bundle):
-    make_copy_up_source(bundle.rootfs / "data")
-    bundle.add_mount("/data", "tmpfs", "tmpfs", ["tmpcopyup", "ro"])
-    r = rt.run(bundle.set_args("sh", "-c", "cat /data/file; touch /data/x"))
-    assert r.rc == 1 and "contents" in r.out and "Read-only file system" in r.err, r
+    assert lines[0] == "/data/file 1000000000 regular file 644 0:0"
+    assert lines[1] == "/data/sub 1100000000 directory 755 0:0"
+    assert lines[2].startswith("/data/fifo ") and lines[2].endswith(" fifo 640 3:4"), lines[2]

@@ -244,7 +244,7 @@ unsigned long kept_flags(const char* path) {
 
 // tmpcopyup: `covered`, the directory under the new tmpfs, fills it; a read-only tmpfs is
 // mounted writable for that and made read-only afterwards.
-void copy_up(int root_fd, const plan::MountStep& step, int covered) {
+void copy_up(int root_fd, const plan::MountStep& step, int covered, const char* data) {
   const char* shown = step.display_destination;
   int tmpfs = open_in_root(root_fd, step.destination, O_RDONLY | O_DIRECTORY);
   if (tmpfs < 0) fail(errno, "open `", shown, "` after mounting it");
@@ -258,15 +258,38 @@ void copy_up(int root_fd, const plan::MountStep& step, int covered) {
   }
   FdPath tmpfs_path(tmpfs);
   if ((step.flags & MS_RDONLY) != 0 &&
-      mount(nullptr, tmpfs_path.c_str(), nullptr, MS_REMOUNT | step.flags, step.data) < 0) {
+      mount(nullptr, tmpfs_path.c_str(), nullptr, MS_REMOUNT | step.flags, data) < 0) {
     fail(errno, "remount `", shown, "` read-only after tmpcopyup");
   }
   close(tmpfs);
   close(covered);
 }
 
+// runc gives a tmpfs mounted over an existing directory that directory's mode, whatever mode=
+// says: the mode goes last into the options, which the kernel reads in order.
+const char* with_covered_mode(int root_fd, const plan::MountStep& step, Text& data) {
+  int existing = open_in_root(root_fd, step.destination, O_PATH);
+  if (existing < 0) return step.data;
+  struct stat info {};
+  bool directory = fstat(existing, &info) == 0 && S_ISDIR(info.st_mode);
+  close(existing);
+  if (!directory) return step.data;
+  if (step.data != nullptr) data.add(step.data).add(',');
+  data.add("mode=");
+  for (int shift = 9; shift >= 0; shift -= 3) {
+    data.add(static_cast<char>('0' + ((info.st_mode >> shift) & 7)));
+  }
+  if (data.size() + 1 >= Text::kCapacity) {
+    fail(E2BIG, "mount options of `", step.display_destination, "`");
+  }
+  return data.c_str();
+}
+
 void mount_step(int root_fd, const plan::MountStep& step) {
   const char* shown = step.display_destination;
+  Text data_buffer;
+  const char* data =
+      step.keep_covered_mode ? with_covered_mode(root_fd, step, data_buffer) : step.data;
   int target = make_mount_point(root_fd, step.destination, step.source_is_directory);
   FdPath target_path(target);
   // Opened before the mount covers it: the fd still reaches it afterwards.
@@ -278,11 +301,11 @@ void mount_step(int root_fd, const plan::MountStep& step) {
         0) {
       fail(errno, "bind mount `", step.source, "` to `", shown, "`");
     }
-  } else if (mount(step.source, target_path.c_str(), step.fstype, flags, step.data) < 0) {
+  } else if (mount(step.source, target_path.c_str(), step.fstype, flags, data) < 0) {
     fail(errno, "mount `", step.source, "` to `", shown, "`");
   }
   close(target);
-  if (step.copy_up) copy_up(root_fd, step, covered);
+  if (step.copy_up) copy_up(root_fd, step, covered, data);
   if (!step.remount_after_bind && step.propagation == 0 && !step.recursive_readonly) return;
   // The fd above names the directory under the new mount; reopen to reach the mount itself.
   int mounted = open_in_root(root_fd, step.destination, O_PATH);

@@ -247,7 +247,8 @@ Result<void> add_mount(PreparedPlan& prepared, const BuildInputs& inputs, const 
     step.source = prepared.keep(mount.source.empty() ? mount.type : mount.source);
     step.fstype = prepared.keep(mount.type);
     step.flags = options.flags;
-    step.copy_up = options.copy_up && mount.type == "tmpfs";  // crun ignores it elsewhere
+    step.keep_covered_mode = mount.type == "tmpfs";
+    step.copy_up = options.copy_up && step.keep_covered_mode;  // ignored elsewhere, as in runc
   }
   prepared.mounts.push_back(step);
   return {};

@@ -33,6 +33,7 @@ struct MountStep {
   bool recursive_readonly = false;  // "rro": mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY)
   bool cgroup_v1_tmpfs = false;     // "cgroup" on v1: tmpfs + one bind per hierarchy
   bool copy_up = false;             // "tmpcopyup": the tmpfs gets a copy of the dir it covers
+  bool keep_covered_mode = false;   // tmpfs: its root gets the mode of the dir it covers (runc)
 };
 
 // One bind of a host cgroup hierarchy directory under /sys/fs/cgroup (cgroup v1 mounts).
