@@ -258,3 +258,15 @@ def test_notify_as_default_action_is_refused(rt, bundle, scratch):
 def test_features_list_notify(rt):
     features = json.loads(rt.raw("features").ok().out)
     assert "SCMP_ACT_NOTIFY" in features["linux"]["seccomp"]["actions"]
+
+
+@pytest.mark.parity
+def test_start_container_hook_gets_no_listener(rt, bundle, scratch):
+    notify_seccomp(bundle, scratch / "agent.sock")
+    bundle.set_args("/bin/true")
+    bundle.add_hook("startContainer", "/bin/sh",
+                    ["sh", "-c", "ls /proc/self/fd > /hook-fds"])
+    with Agent(scratch / "agent.sock"):
+        rt.run(bundle).ok()
+    # stdin (the state), stdout, stderr, and the directory ls reads.
+    assert (bundle.rootfs / "hook-fds").read_text().split() == ["0", "1", "2", "3"]
