@@ -37,3 +37,13 @@ def test_checkpoint_not_supported(rt):
     # Podman probes `<rt> checkpoint --help` and offers checkpointing when it exits 0.
     r = rt.raw("checkpoint", "--help")
     assert r.rc != 0, r
+
+
+@pytest.mark.parametrize("argv", [["checkpoint", "--help"], ["restore", "--bundle", ".", "x"]])
+def test_checkpointing_is_refused_clearly(rt, argv):
+    # runc checkpoints through CRIU; mkrun does not, and says so. `checkpoint --help` must fail
+    # too: Podman offers checkpointing only when it exits 0.
+    r = rt(*argv)
+    assert r.rc == 1, r
+    assert r.out == ""
+    assert f"{argv[0]} is not supported by mkrun: checkpoint/restore through CRIU" in r.err
