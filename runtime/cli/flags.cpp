@@ -641,11 +641,11 @@ std::expected<Invocation, Exit> parse_command(const GlobalFlags& global,
   return Invocation{global, name, std::move(*parsed)};
 }
 
-std::expected<bool, std::string> resolve_rootless(std::string_view value, bool running_as_root) {
+std::expected<bool, std::string> resolve_rootless(std::string_view value, bool privileged) {
   std::string lower(value);
   std::ranges::transform(lower, lower.begin(),
                          [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower.empty() || lower == "auto") return !running_as_root;
+  if (lower.empty() || lower == "auto") return !privileged;
   if (const auto parsed = parse_go_bool(value)) return *parsed;
   // runc's parseBoolOrAuto returns strconv.ParseBool's error as it is.
   return std::unexpected("strconv.ParseBool: parsing " + go_quote(value) + ": invalid syntax");

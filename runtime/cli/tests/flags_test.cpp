@@ -360,7 +360,7 @@ TEST_CASE("the version screen has the lines Docker and go-runc read", "[cli]") {
 }
 
 TEST_CASE("--rootless is true, false or auto", "[cli]") {
-  CHECK(resolve_rootless("auto", true) == false);
+  CHECK(resolve_rootless("auto", true) == false);  // the real root
   CHECK(resolve_rootless("AUTO", false) == true);
   CHECK(resolve_rootless("", false) == true);
   CHECK(resolve_rootless("true", true) == true);
