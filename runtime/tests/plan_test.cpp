@@ -88,6 +88,16 @@ TEST_CASE("mount options split into flags, propagation and data", "[plan]") {
   CHECK_FALSE(plan::parse_mount_options({"mode=1777"}).copy_up);
 }
 
+TEST_CASE("idmap and ridmap mark an idmapped bind and never reach the file system", "[plan]") {
+  auto idmap = plan::parse_mount_options({"bind", "idmap"});
+  CHECK(idmap.idmap);
+  CHECK(idmap.data.empty());
+  auto ridmap = plan::parse_mount_options({"rbind", "ridmap"});
+  CHECK(ridmap.idmap);
+  CHECK(ridmap.flags == (MS_BIND | MS_REC));
+  CHECK_FALSE(plan::parse_mount_options({"bind"}).idmap);
+}
+
 TEST_CASE("capability names map to bits, unknown ones are reported", "[plan]") {
   std::vector<std::string> unknown;
   uint64_t mask =

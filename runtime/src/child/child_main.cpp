@@ -36,6 +36,7 @@
 #include "child/hook_exec.hpp"
 #include "child/sync.hpp"
 #include "child/text.hpp"
+#include "linux/loopback.hpp"
 
 namespace mkrun::child {
 namespace {
@@ -161,8 +162,10 @@ void enter_namespaces(const ChildPlan& plan) {
   if ((plan.unshare_flags & CLONE_NEWUSER) != 0 && unshare(CLONE_NEWUSER) < 0) {
     fail(errno, "unshare user namespace");
   }
+  if (plan.dumpable_for_id_maps) (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   send_message(sync::Kind::kStarted, 0, nullptr);
   expect_message(sync::Kind::kGo);
+  if (plan.dumpable_for_id_maps) (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (plan.user_namespace_new) {
     // The maps are written: become root of the new namespace, where the setup happens.
     if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
@@ -171,6 +174,10 @@ void enter_namespaces(const ChildPlan& plan) {
   }
   int remaining = plan.unshare_flags & ~CLONE_NEWUSER;
   if (remaining != 0 && unshare(remaining) < 0) fail(errno, "unshare namespaces");
+  if (plan.loopback_up) {
+    int errc = netdev::bring_loopback_up();
+    if (errc != 0) fail(errc, "bring up the loopback interface `lo`");
+  }
   if (plan.time_offsets != nullptr) write_proc_file("/proc/self/timens_offsets", plan.time_offsets);
   if (plan.fork_after_unshare) {
     // A new (or joined) pid or time namespace applies to children only. CLONE_PARENT makes the
@@ -242,6 +249,15 @@ unsigned long kept_flags(const char* path) {
   return flags;
 }
 
+// Attaches a tree the parent detached (open_tree) onto `target`, an O_PATH fd of the mount point.
+void attach_detached_tree(const plan::MountStep& step, int target) {
+  if (syscall(SYS_move_mount, step.detached_tree, "", target, "",
+              MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+    fail(errno, "bind mount `", step.source, "` to `", step.display_destination, "`");
+  }
+  close(step.detached_tree);
+}
+
 // tmpcopyup: `covered`, the directory under the new tmpfs, fills it; a read-only tmpfs is
 // mounted writable for that and made read-only afterwards.
 void copy_up(int root_fd, const plan::MountStep& step, int covered, const char* data) {
@@ -296,7 +312,9 @@ void mount_step(int root_fd, const plan::MountStep& step) {
   int covered = step.copy_up ? openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
   if (step.copy_up && covered < 0) fail(errno, "open `", shown, "` for tmpcopyup");
   unsigned long flags = step.copy_up ? step.flags & ~MS_RDONLY : step.flags;
-  if (step.bind) {
+  if (step.detached_tree >= 0) {
+    attach_detached_tree(step, target);
+  } else if (step.bind) {
     if (mount(step.source, target_path.c_str(), nullptr, MS_BIND | (step.flags & MS_REC), nullptr) <
         0) {
       fail(errno, "bind mount `", step.source, "` to `", shown, "`");

@@ -30,6 +30,9 @@
 #include "container/spawn.hpp"
 #include "core/files.hpp"
 #include "core/proc.hpp"
+#include "linux/netdev.hpp"
+#include "linux/notify.hpp"
+#include "linux/userns.hpp"
 #include "mkrun/oci/parse.hpp"
 #include "mkrun/runtime/kernel_backend.hpp"
 #include "plan/builder.hpp"
@@ -86,11 +89,11 @@ Result<void> check_terminal_options(const oci::Spec& spec, const CreateRequest& 
 }
 
 // runc checks the fds to preserve before opening anything, so mkrun's own fds cannot take
-// their numbers.
-Result<void> check_preserved_fds(unsigned count) {
+// their numbers. They follow the socket-activation ones (LISTEN_FDS), which runc does not stat.
+Result<void> check_preserved_fds(unsigned first, unsigned count) {
   for (unsigned i = 0; i < count; ++i) {
     struct stat info {};
-    if (::fstat(static_cast<int>(3 + i), &info) < 0) {
+    if (::fstat(static_cast<int>(first + i), &info) < 0) {
       return fail_errno("unable to stat preserved-fd " + std::to_string(i) + " (of " +
                         std::to_string(count) + ")");
     }
@@ -106,23 +109,10 @@ Result<UniqueFd> state_memfd(const std::string& json) {
   return memfd;
 }
 
-Result<void> write_id_map(pid_t pid, const char* file,
-                          const std::vector<oci::IdMapping>& mappings) {
-  std::string text;
-  for (const auto& m : mappings) {
-    text += std::to_string(m.containerID) + " " + std::to_string(m.hostID) + " " +
-            std::to_string(m.size) + "\n";
-  }
-  return files::write_file("/proc/" + std::to_string(pid) + "/" + file, text, O_WRONLY);
-}
-
-Result<void> write_id_maps(pid_t pid, const oci::Linux& linux) {
-  if (::geteuid() != 0) {
-    // Without newgidmap an unprivileged writer must deny setgroups first.
-    MKRUN_CHECK(files::write_file("/proc/" + std::to_string(pid) + "/setgroups", "deny", O_WRONLY));
-  }
-  MKRUN_CHECK(write_id_map(pid, "uid_map", linux.uidMappings));
-  return write_id_map(pid, "gid_map", linux.gidMappings);
+// runc's RootlessEUID: an unprivileged mkrun maps ids through newuidmap/newgidmap (or its own
+// single id) and sets no supplementary groups.
+bool rootless_euid() {
+  return ::geteuid() != 0;
 }
 
 // Everything one create needs while it runs.
@@ -147,6 +137,7 @@ struct Creation {
   UniqueFd start_hooks_state;
   std::shared_ptr<KernelBackend> backend;  // null: the application runs on Linux
   std::unique_ptr<Journal> journal;
+  notify::ListenFds listen_fds;  // socket activation: fds 3.. passed before --preserve-fds
   pid_t child_pid = 0;
   pid_t init_pid = 0;
   // Last, so it runs while everything above still exists.
@@ -188,11 +179,54 @@ Result<void> make_state_directory(Creation& c, const std::string& config_text) {
   return {};
 }
 
-// The spec's resources, or none: either way the cgroup gets runc's default device rules
-// (everything denied but the default devices), which come with any Resources.
-const oci::Resources& resources_of(const oci::Spec& spec) {
+bool is_permission_error(const Error& error) {
+  return error.errc() == EACCES || error.errc() == EPERM || error.errc() == EROFS;
+}
+
+// The first resource limit that needs a cgroup of the container's own; device rules do not
+// count, a rootless container is not expected to get them (runc ignores them too).
+std::optional<std::string> first_limit(const oci::Resources& r) {
+  if (r.memory) return "memory";
+  if (r.cpu) return "cpu";
+  if (r.pids) return "pids";
+  if (r.blockIO) return "blkio";
+  if (!r.hugepageLimits.empty()) return "hugetlb";
+  if (r.network) return "network";
+  if (!r.rdma.empty()) return "rdma";
+  if (!r.unified.empty()) return "unified";
+  return std::nullopt;
+}
+
+// runc's rootless rule: when the caller may not make the container's cgroup, the container
+// stays in the caller's cgroup, unless it asks for limits, which would then silently not hold.
+Result<void> go_without_cgroup(Creation& c, const oci::Linux* linux) {
+  if (linux && linux->resources) {
+    if (auto limit = first_limit(*linux->resources)) {
+      return fail("cannot set " + *limit + " limit: container could not join or create cgroup");
+    }
+  }
+  c.record.cgroup = oci::CgroupRecord{c.record.cgroup.driver, {}, false};
+  c.cgroup = MKRUN_TRY(cgroups::Manager::from_record(c.host, c.record.cgroup));
+  return c.dir->save(c.record);
+}
+
+// NOTIFY_SOCKET and LISTEN_FDS, in runc's order: the notify mount and variable, then the
+// socket-activation variables. Before the plan is built: the builder stats bind sources.
+Result<void> add_systemd_protocols(Creation& c) {
+  auto notify = MKRUN_TRY(notify::prepare_notify_socket(c.dir->path(), ::getenv("NOTIFY_SOCKET")));
+  if (notify) notify::add_notify_socket_to_spec(*notify, c.spec);
+  auto& env = c.spec.process->env;
+  env.insert(env.end(), c.listen_fds.env.begin(), c.listen_fds.env.end());
+  return {};
+}
+
+// What the container's cgroup gets: the spec's resources or none, which still means runc's
+// default device rules (everything denied but the default devices). Nothing when rootless
+// without resources: runc ignores the device rules a rootless container cannot set.
+const oci::Resources* cgroup_resources(const Creation& c) {
   static const oci::Resources kNone;
-  return spec.linux && spec.linux->resources ? *spec.linux->resources : kNone;
+  if (c.spec.linux && c.spec.linux->resources) return &*c.spec.linux->resources;
+  return c.global.rootless ? nullptr : &kNone;
 }
 
 Result<void> make_cgroup(Creation& c) {
@@ -206,8 +240,15 @@ Result<void> make_cgroup(Creation& c) {
   c.record.cgroup = c.cgroup->record();
   MKRUN_CHECK(c.dir->save(c.record));
   c.undo.push([&c] { (void)c.cgroup->destroy(); });
-  MKRUN_CHECK(c.cgroup->create());
-  MKRUN_CHECK(c.cgroup->apply(resources_of(c.spec)));
+  if (auto made = c.cgroup->create(); !made) {
+    // runc gives up the cgroup only when the config did not ask for a particular one.
+    bool path_asked = linux && !linux->cgroupsPath.empty();
+    if (!c.global.rootless || path_asked || !is_permission_error(made.error())) return made;
+    return go_without_cgroup(c, linux);
+  }
+  if (const oci::Resources* resources = cgroup_resources(c)) {
+    MKRUN_CHECK(c.cgroup->apply(*resources));
+  }
   return {};
 }
 
@@ -274,7 +315,7 @@ Result<void> build_child_plan(Creation& c) {
   inputs.container_id = c.request.options->id;
   inputs.no_pivot = c.request.options->no_pivot;
   inputs.no_new_keyring = c.request.options->no_new_keyring;
-  inputs.preserve_fds = c.request.options->preserve_fds;
+  inputs.preserve_fds = c.listen_fds.count + c.request.options->preserve_fds;
   inputs.pure_cgroup_v2 = c.host.layout == cgroups::Layout::kV2;
   for (const auto& hierarchy : c.host.hierarchies) {
     std::string directory =
@@ -287,6 +328,12 @@ Result<void> build_child_plan(Creation& c) {
   plan::ChildPlan& p = c.prepared->plan;
   p.state_dir_fd = c.state_dir_path_fd.get();
   p.fifo_name = state::kFifoName;
+  if (rootless_euid()) {
+    // runc: setgroups may be denied in a rootless container's user namespace, and the child's
+    // /proc files must be the user's (dumpable) while mkrun writes its id maps.
+    p.set_groups = false;
+    p.dumpable_for_id_maps = c.prepared->namespaces.user_new;
+  }
   if (c.spec.process->terminal) {
     if (c.request.keep_console_for_caller) {
       int pair[2];
@@ -391,14 +438,14 @@ Result<void> spawn_init(Creation& c) {
   };
   if (auto started = channel.receive(sync::Kind::kStarted); !started) return wrap(started.error());
   if (c.prepared->namespaces.user_new) {
-    if (auto mapped = write_id_maps(c.child_pid, *c.spec.linux); !mapped)
-      return wrap(mapped.error());
+    auto mapped = userns::write_id_maps(c.child_pid, *c.spec.linux, rootless_euid());
+    if (!mapped) return wrap(mapped.error());
   }
   if (auto joined = join_cgroup_from_parent(c, joined_at_clone); !joined)
     return wrap(joined.error());
   // --systemd-cgroup under systemd: a scope needs a process, so systemd adopts the cgroup now,
   // before the init goes on, which thus never runs under systemd's default limits.
-  if (auto adopted = c.cgroup->start_systemd_unit(c.child_pid, &resources_of(c.spec)); !adopted) {
+  if (auto adopted = c.cgroup->start_systemd_unit(c.child_pid, cgroup_resources(c)); !adopted) {
     return wrap(adopted.error());
   }
   MKRUN_CHECK(channel.send(sync::Kind::kGo));
@@ -412,6 +459,11 @@ Result<void> spawn_init(Creation& c) {
   c.record.pid = c.init_pid;
   MKRUN_CHECK(fill_container_hook_states(c));
   if (auto hooks = channel.receive(sync::Kind::kRunHooks); !hooks) return wrap(hooks.error());
+  // The network namespace exists now, and the pid is final; runc moves devices before hooks.
+  if (c.spec.linux && !c.spec.linux->netDevices.empty()) {
+    auto moved = netdev::move_net_devices(c.spec.linux->netDevices, c.init_pid);
+    if (!moved) return wrap(moved.error());
+  }
   if (auto ran = run_create_runtime_hooks(c); !ran) return wrap(ran.error());
   MKRUN_CHECK(channel.send(sync::Kind::kHooksDone));
   if (auto ready = channel.receive(sync::Kind::kReady); !ready) return wrap(ready.error());
@@ -429,11 +481,14 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
                                           const CreateRequest& request) {
   const CreateOptions& options = *request.options;
   if (!is_valid_container_id(options.id)) return fail("invalid container ID format");
-  MKRUN_CHECK(check_preserved_fds(options.preserve_fds));
+  notify::ListenFds listen_fds = notify::listen_fds_from_env(environ, ::getpid());
+  MKRUN_CHECK(check_preserved_fds(3 + listen_fds.count, options.preserve_fds));
   Creation c{global, request};
+  c.listen_fds = std::move(listen_fds);
   MKRUN_CHECK(load_bundle(c));
   auto config_text = MKRUN_TRY(files::read_file(c.bundle + "/config.json"));
   MKRUN_CHECK(make_state_directory(c, config_text));
+  MKRUN_CHECK(add_systemd_protocols(c));
   fill_record(c);
   MKRUN_CHECK(c.dir->save(c.record));
   MKRUN_CHECK(prepare_kernel(c));

@@ -39,6 +39,7 @@ oci::Features features() {
   f.mountOptions = plan::known_mount_options();
   f.namespaces = {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"};
   f.capabilities = capability_names();
+  f.idmapMounts = true;  // mount uidMappings/gidMappings, "idmap" and "ridmap" on binds
   f.cgroup.v1 = true;
   f.cgroup.v2 = true;
   f.seccomp.enabled = true;

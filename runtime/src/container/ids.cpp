@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/files.hpp"
+#include "linux/userns.hpp"
 #include "mkrun/oci/default_spec.hpp"
 #include "mkrun/runtime/runtime.hpp"
 
@@ -26,6 +27,10 @@ std::string default_root() {
     }
   }
   return "/run/mkrun";
+}
+
+bool running_in_user_namespace() {
+  return userns::running_in_user_namespace();
 }
 
 bool is_valid_container_id(std::string_view id) {

@@ -4,8 +4,10 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 
+#include "linux/notify.hpp"
 #include "mkrun/oci/spec.hpp"
 #include "mkrun/oci/state.hpp"
 #include "mkrun/runtime/error.hpp"
@@ -59,6 +61,16 @@ struct CreateRequest {
 
 Result<CreatedContainer> create_container(const GlobalOptions& global,
                                           const CreateRequest& request);
+
+// What `start` leaves to do once the container directory is unlocked: forward the init's
+// READY= when the caller gave a NOTIFY_SOCKET.
+struct StartedInit {
+  pid_t init_pid = 0;
+  std::optional<notify::NotifySocket> notify;
+};
+
+// Releases a created container's init and runs the poststart hooks.
+Result<StartedInit> start_container(const GlobalOptions& global, std::string_view id);
 
 // Kills whatever runs, removes the cgroup and the state directory, then runs poststop hooks.
 Result<void> destroy_container(const GlobalOptions& global, state::ContainerDir& dir,
