@@ -199,6 +199,15 @@ def test_state_reports_the_instance(rt, node, bundle):
     assert [s["annotations"]["io.mkrun.lwk.status"] for s in listed if s["id"] == cid] == ["PANIC"]
 
 
+def test_features_list_the_mckernel_annotations(rt):
+    annotations = json.loads(rt.raw("features").ok().out)["annotations"]
+    assert annotations["io.mkrun.kernel"] == "linux (default) | mckernel"
+    assert sorted(k for k in annotations if k.startswith("io.mkrun.mckernel.")) == sorted(
+        "io.mkrun.mckernel." + k for k in ("instance", "cpus", "ncpus", "mem", "ikc_map", "kargs",
+                                           "mcexec_args", "image", "boot_timeout"))
+    assert "4-7,12" in annotations["io.mkrun.mckernel.cpus"]  # each with its grammar
+
+
 # ---- resources -------------------------------------------------------------------------------
 
 def test_two_containers_never_share_cpus(rt, node, make_bundle):

@@ -343,6 +343,10 @@ std::map<std::string, std::string> McKernelBackend::describe(
   return out;
 }
 
+std::map<std::string, std::string> McKernelBackend::feature_annotations() const {
+  return lwk::feature_annotations();
+}
+
 void register_mckernel_backend() {
   runtime::register_kernel_backend(std::make_shared<McKernelBackend>());
 }

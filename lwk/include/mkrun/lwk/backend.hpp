@@ -30,6 +30,7 @@ class McKernelBackend final : public runtime::KernelBackend {
                        runtime::Journal& journal) override;
   Result<void> release(runtime::Journal& journal) override;
   std::map<std::string, std::string> describe(const runtime::Journal& journal) const override;
+  std::map<std::string, std::string> feature_annotations() const override;
 
  private:
   IhkLoader loader_;

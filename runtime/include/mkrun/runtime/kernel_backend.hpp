@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mkrun/oci/spec.hpp"
 #include "mkrun/runtime/error.hpp"
@@ -51,6 +52,9 @@ class KernelBackend {
   // For `state` and `events`: what the kernel instance is doing ("org.mkrun.lwk.status":
   // "RUNNING"), added to the container's annotations.
   virtual std::map<std::string, std::string> describe(const Journal& journal) const = 0;
+
+  // For `mkrun features`: the annotations this backend reads, each with its grammar.
+  virtual std::map<std::string, std::string> feature_annotations() const = 0;
 };
 
 // The annotation that selects the kernel ("linux" when absent), and its global default
@@ -60,5 +64,7 @@ inline constexpr std::string_view kKernelAnnotation = "io.mkrun.kernel";
 void register_kernel_backend(std::shared_ptr<KernelBackend> backend);
 // The backend `name` selects; null for "linux". Error for a name no backend registered.
 Result<std::shared_ptr<KernelBackend>> find_kernel_backend(std::string_view name);
+// Every registered backend, in registration order.
+const std::vector<std::shared_ptr<KernelBackend>>& kernel_backends();
 
 }  // namespace mkrun::runtime
