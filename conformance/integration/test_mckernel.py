@@ -192,7 +192,9 @@ def test_state_reports_the_instance(rt, node, bundle):
         "io.mkrun.lwk.step": "running", "io.mkrun.lwk.status": "RUNNING"}
     assert ann["io.mkrun.mckernel.ncpus"] == "2"  # what the container asked stays as it was
     node.set_status(0, "PANIC", "McKernel: PANIC: emulated page fault in kernel\n")
-    ann = rt.state(cid)["annotations"]
+    state = rt.state(cid)
+    assert state["status"] == "stopped"  # a created container dies with its instance too
+    ann = state["annotations"]
     assert ann["io.mkrun.lwk.status"] == "PANIC"
     assert "PANIC: emulated page fault in kernel" in ann["io.mkrun.lwk.kmsg"]
     listed = json.loads(rt("list", "--format", "json").ok().out)
@@ -206,6 +208,103 @@ def test_features_list_the_mckernel_annotations(rt):
         "io.mkrun.mckernel." + k for k in ("instance", "cpus", "ncpus", "mem", "ikc_map", "kargs",
                                            "mcexec_args", "image", "boot_timeout"))
     assert "4-7,12" in annotations["io.mkrun.mckernel.cpus"]  # each with its grammar
+
+
+# ---- the instance fails while the container runs ------------------------------------------------
+
+def watchers(cid: str) -> list[int]:
+    """mkrun's kernel watchers for container `cid` (a fork of its create: same command line)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and alive(int(entry)):
+            try:
+                comm = harness.read_file(f"/proc/{entry}/comm").strip()
+            except OSError:
+                continue
+            if comm == "mkrun-watch" and cid in harness.cmdline(int(entry)).split():
+                found.append(int(entry))
+    return found
+
+
+@pytest.mark.parametrize("status", ["PANIC", "HUNGUP"])
+def test_a_failed_instance_stops_the_container_unasked(rt, node, bundle, status):
+    # Nobody calls mkrun: the watcher forked at create sees the status and kills the container.
+    cid, pid = rt.started(node.bundle(bundle.set_args("sleep", "100"), ncpus="1"))
+    assert len(watchers(cid)) == 1
+    node.set_status(0, status, f"McKernel: {status}: emulated failure\n")
+    rt.wait_exit(pid, timeout=10)
+    wait_for(lambda: not watchers(cid), what="the watcher to exit with the container")
+    state = rt.state(cid)
+    assert state["status"] == "stopped" and state["pid"] == 0
+    assert state["annotations"]["io.mkrun.lwk.status"] == status
+    assert f"{status}: emulated failure" in state["annotations"]["io.mkrun.lwk.kmsg"]
+    rt("events", "--stats", cid).fails(
+        1, f"container with id {cid} is not running: McKernel instance 0 failed: status {status}; "
+           f"McKernel's last messages:\\nMcKernel: {status}: emulated failure")
+    r = rt.delete(cid).ok()
+    assert f"{status}: emulated failure" in r.err  # the warning: why the application died
+    assert node.snapshot() == node.initial
+
+
+def test_state_stops_a_failed_instances_container_itself(rt, node, bundle):
+    # Without the watcher (killed here), the next look at the container stops it.
+    bundle.linux["namespaces"] = [ns for ns in bundle.linux["namespaces"] if ns["type"] != "pid"]
+    bundle.sh("sleep 100 & sleep 100")  # two processes: the init and one more in the cgroup
+    cid, pid = rt.started(node.bundle(bundle, ncpus="1"))
+    for watcher in watchers(cid):
+        os.kill(watcher, signal.SIGKILL)
+    wait_for(lambda: not watchers(cid), what="the watcher to die")
+    assert rt.status(cid) == "running"
+    _, cgroup = harness.cgroup_controller_path(pid, "pids")
+    procs = os.path.join(cgroup, "cgroup.procs")
+    wait_for(lambda: len(harness.read_file(procs).split()) >= 2, what="the second process")
+    node.set_status(0, "HUNGUP", "McKernel: emulated hang\n")
+    assert rt.status(cid) == "stopped"
+    assert not alive(pid)
+    assert [p for p in harness.read_file(procs).split() if alive(int(p))] == []
+    rt.kill(cid, "TERM").fails(1, "container not running")
+
+
+def test_events_stream_ends_with_the_instances_messages(rt, node, bundle):
+    cid, pid = rt.started(node.bundle(bundle.set_args("sleep", "100"), ncpus="1"))
+    events = subprocess.Popen([rt.binary, "--root", rt.root, "events", "--interval", "100ms", cid],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert '"type":"stats"' in events.stdout.readline()  # streaming, not refused at once
+        node.set_status(0, "PANIC", "McKernel: PANIC: emulated\n")
+        _, err = events.communicate(timeout=20)
+    finally:
+        if events.poll() is None:
+            events.kill()
+            events.wait()
+    assert events.returncode == 1, err
+    assert "McKernel instance 0 failed: status PANIC" in err and "PANIC: emulated" in err
+    rt.wait_exit(pid)
+
+
+def test_run_reports_why_the_instance_killed_the_application(rt, node, bundle):
+    bundle.sh("touch /tmp/ready; sleep 100")
+    node.bundle(bundle, ncpus="1").save()
+    cid = rt.new_id()
+    with tempfile.TemporaryFile(mode="w+") as err:
+        run = subprocess.Popen([rt.binary, "--root", rt.root, "run", "--bundle", bundle.path, cid],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            wait_for(lambda: (bundle.rootfs / "tmp" / "ready").exists(), what="the application")
+            node.set_status(0, "PANIC", "McKernel: PANIC: emulated in run\n")
+            rc = run.wait(timeout=20)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+        err.seek(0)
+        message = err.read()
+    assert rc == 128 + signal.SIGKILL, message
+    assert "McKernel instance 0 failed: status PANIC" in message
+    assert "PANIC: emulated in run" in message
+    rt.state_raw(cid).fails(1, "container does not exist")
+    assert node.snapshot() == node.initial
 
 
 # ---- resources -------------------------------------------------------------------------------

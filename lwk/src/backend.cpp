@@ -324,6 +324,31 @@ Result<void> McKernelBackend::release(runtime::Journal& journal) {
   return s.registry.remove(claim.token);
 }
 
+namespace {
+
+// The instance a claim holds, with the IHK that answers for it; nullopt when there is none (not
+// booted yet, released) or IHK cannot be reached.
+struct LiveInstance {
+  std::unique_ptr<ihk::Ihk> ihk;
+  int os = 0;
+};
+
+std::optional<LiveInstance> live_instance(const McKernelBackend::IhkLoader& loader,
+                                          const Claim& claim) {
+  if (claim.token.empty() || !claim.os || claim.step == kReleased) return std::nullopt;
+  auto config = load_host_config();
+  if (!config) return std::nullopt;
+  auto ihk = loader(config->libihk);
+  if (!ihk) return std::nullopt;
+  return LiveInstance{std::move(*ihk), *claim.os};
+}
+
+bool has_failed(OsStatus status) {
+  return status == OsStatus::kPanic || status == OsStatus::kHungup;
+}
+
+}  // namespace
+
 std::map<std::string, std::string> McKernelBackend::describe(
     const runtime::Journal& journal) const {
   std::map<std::string, std::string> out;
@@ -331,16 +356,26 @@ std::map<std::string, std::string> McKernelBackend::describe(
   if (!claim || claim->token.empty()) return out;
   describe_claim(*claim, out);
   if (!claim->os || claim->step == kReleased) return out;
-  auto config = load_host_config();
-  auto ihk = config ? loader_(config->libihk) : std::unexpected(config.error());
-  auto status = ihk ? (*ihk)->os_status(*claim->os) : std::unexpected(ihk.error());
+  auto instance = live_instance(loader_, *claim);
+  auto status = instance ? instance->ihk->os_status(instance->os) : fail("IHK unreachable");
   out[std::string(kStatePrefix) + "status"] =
       status ? std::string(ihk::to_string(*status)) : "UNKNOWN";
-  if (status && (*status == OsStatus::kPanic || *status == OsStatus::kHungup)) {
-    auto kmsg = (*ihk)->os_kmsg(*claim->os);
+  if (status && has_failed(*status)) {
+    auto kmsg = instance->ihk->os_kmsg(instance->os);
     if (kmsg) out[std::string(kStatePrefix) + "kmsg"] = ihk::kmsg_tail(*kmsg, 5);
   }
   return out;
+}
+
+std::optional<std::string> McKernelBackend::failure(const runtime::Journal& journal) const {
+  auto claim = from_journal(journal.entries());
+  if (!claim) return std::nullopt;
+  auto instance = live_instance(loader_, *claim);
+  if (!instance) return std::nullopt;
+  auto status = instance->ihk->os_status(instance->os);
+  if (!status || !has_failed(*status)) return std::nullopt;
+  return "McKernel instance " + std::to_string(instance->os) +
+         " failed: " + ihk::describe_instance(*instance->ihk, instance->os);
 }
 
 std::map<std::string, std::string> McKernelBackend::feature_annotations() const {

@@ -14,6 +14,10 @@
 #include "mkrun/runtime/runtime.hpp"
 #include "state/store.hpp"
 
+namespace mkrun::cgroups {
+class Manager;
+}
+
 namespace mkrun::runtime::internal {
 
 // "created", "running" or "stopped", from the init's pid, its start time and exec.fifo.
@@ -59,6 +63,13 @@ struct CreateRequest {
 
 Result<CreatedContainer> create_container(const GlobalOptions& global,
                                           const CreateRequest& request);
+
+// Waits until the process that started at `start_time` has exited, up to `timeout_ms`.
+bool wait_for_exit(pid_t pid, uint64_t start_time, int timeout_ms);
+
+// SIGKILLs the init (thawing a frozen container so it lands), waits for it, then kills what is
+// left in the container's cgroup.
+Result<void> kill_processes(const oci::ContainerRecord& record, const cgroups::Manager* cgroup);
 
 // Kills whatever runs, removes the cgroup and the state directory, then runs poststop hooks.
 Result<void> destroy_container(const GlobalOptions& global, state::ContainerDir& dir,

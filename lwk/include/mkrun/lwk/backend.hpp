@@ -6,11 +6,14 @@
 //   instance (or claim an administrator's), then rewrite the spec so the init runs mcexec.
 // delete -> release(): under the host lock, undo from whatever step the journal shows.
 // state  -> describe(): the instance, its resources and its live IHK status.
+// failure(): the instance went PANIC or HUNGUP, with McKernel's last messages (the runtime then
+//   kills the container).
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "mkrun/ihk/ihk.hpp"
@@ -30,6 +33,7 @@ class McKernelBackend final : public runtime::KernelBackend {
                        runtime::Journal& journal) override;
   Result<void> release(runtime::Journal& journal) override;
   std::map<std::string, std::string> describe(const runtime::Journal& journal) const override;
+  std::optional<std::string> failure(const runtime::Journal& journal) const override;
   std::map<std::string, std::string> feature_annotations() const override;
 
  private:

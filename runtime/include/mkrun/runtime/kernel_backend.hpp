@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,11 @@ class KernelBackend {
   // For `state` and `events`: what the kernel instance is doing ("org.mkrun.lwk.status":
   // "RUNNING"), added to the container's annotations.
   virtual std::map<std::string, std::string> describe(const Journal& journal) const = 0;
+
+  // Why the kernel instance the container runs on can no longer run it (McKernel: PANIC or
+  // HUNGUP, with the kernel's last messages); nullopt while it is healthy or cannot be asked.
+  // The runtime then kills the container's processes (kernel_watch.hpp).
+  virtual std::optional<std::string> failure(const Journal& journal) const = 0;
 
   // For `mkrun features`: the annotations this backend reads, each with its grammar.
   virtual std::map<std::string, std::string> feature_annotations() const = 0;
