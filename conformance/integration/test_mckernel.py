@@ -201,6 +201,15 @@ def test_state_reports_the_instance(rt, node, bundle):
     assert [s["annotations"]["io.mkrun.lwk.status"] for s in listed if s["id"] == cid] == ["PANIC"]
 
 
+def test_events_report_the_instance(rt, node, bundle):
+    cid, _ = rt.started(node.bundle(bundle.set_args("sleep", "100"), ncpus="1"))
+    event = json.loads(rt("events", "--stats", cid).ok().out)
+    assert event["type"] == "stats" and "memory" in event["data"]
+    lwk = event["data"]["annotations"]  # the same entries as state's annotations
+    assert {k: lwk[k] for k in ("io.mkrun.lwk.os", "io.mkrun.lwk.cpus", "io.mkrun.lwk.status")} \
+        == {"io.mkrun.lwk.os": "0", "io.mkrun.lwk.cpus": "7", "io.mkrun.lwk.status": "RUNNING"}
+
+
 def test_features_list_the_mckernel_annotations(rt):
     annotations = json.loads(rt.raw("features").ok().out)["annotations"]
     assert annotations["io.mkrun.kernel"] == "linux (default) | mckernel"

@@ -57,11 +57,7 @@ Result<void> RecordJournal::record(const std::map<std::string, std::string>& ent
 
 oci::State observed_state(const state::ContainerDir& dir, oci::ContainerRecord record) {
   oci::State state = make_state(record, observe_status(dir, record));
-  if (record.kernel.empty()) return state;
-  auto backend = find_kernel_backend(record.kernel);
-  if (!backend || !*backend) return state;
-  RecordJournal journal(dir, record);
-  for (auto& [key, value] : (*backend)->describe(journal)) state.annotations[key] = value;
+  for (auto& [key, value] : kernel_description(record)) state.annotations[key] = value;
   return state;
 }
 

@@ -162,7 +162,9 @@ oci::Event stats_event(const std::string& id, oci::Stats stats) {
 Result<oci::Stats> container_stats(const Runtime& runtime, std::string_view id) {
   auto live = MKRUN_TRY(open_container(runtime, id));
   if (live.stopped) return not_running(id, live.record);
-  return cgroups::read_stats(live.cgroup, cgroups::host_hugepage_sizes());
+  auto stats = MKRUN_TRY(cgroups::read_stats(live.cgroup, cgroups::host_hugepage_sizes()));
+  stats.annotations = internal::kernel_description(live.record);
+  return stats;
 }
 
 Result<void> stream_events(const Runtime& runtime, const EventStreamOptions& options,
@@ -188,6 +190,7 @@ Result<void> stream_events(const Runtime& runtime, const EventStreamOptions& opt
     if (Clock::now() < next_stats) continue;
     auto stats = cgroups::read_stats(live.cgroup, hugepage_sizes);
     if (stats) {
+      stats->annotations = internal::kernel_description(live.record);
       emit(stats_event(options.id, std::move(*stats)));
     } else {
       internal::warn(runtime.options(), stats.error().render());

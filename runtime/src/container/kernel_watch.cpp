@@ -95,6 +95,13 @@ bool init_exited(int pidfd) {
 
 }  // namespace
 
+std::map<std::string, std::string> kernel_description(const oci::ContainerRecord& record) {
+  auto backend = backend_of(record);
+  if (!backend) return {};
+  ReadOnlyJournal journal(record);
+  return backend->describe(journal);
+}
+
 std::optional<std::string> kernel_failure(const oci::ContainerRecord& record) {
   auto backend = backend_of(record);
   if (!backend) return std::nullopt;

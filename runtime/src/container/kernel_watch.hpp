@@ -8,6 +8,7 @@
 //     exit). It holds no descriptor of its caller and exits with the init; delete kills it first.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -17,6 +18,10 @@
 #include "state/store.hpp"
 
 namespace mkrun::runtime::internal {
+
+// What the container's kernel backend reports of its instance (io.mkrun.lwk.*), for `state`
+// and `events`; empty on Linux.
+std::map<std::string, std::string> kernel_description(const oci::ContainerRecord& record);
 
 // Why the container's kernel instance can no longer run it; nullopt on Linux or while healthy.
 std::optional<std::string> kernel_failure(const oci::ContainerRecord& record);
