@@ -438,7 +438,8 @@ def test_attach_to_an_admin_instance(rt, node, make_bundle):
                      "McKernel's last messages:\\nIHK/McKernel (emulated) booting on 1 CPUs\\n"
                      "PANIC: emulated boot failure"),
     ({"boot_result": "BOOTING"}, {"ncpus": "1", "boot_timeout": "300ms"},
-     "boot timeout: McKernel instance 0 did not reach RUNNING within 0.3 s: status BOOTING"),
+     "boot timeout: McKernel instance 0 did not reach RUNNING within 0.3 s: status BOOTING; "
+     "McKernel's last messages:\\nIHK/McKernel (emulated) booting on 1 CPUs"),
     ({"loaded": "0"}, {"ncpus": "1"}, "IHK is not loaded: /dev/mcd0 is missing"),
     ({"offline": "7"}, {"cpus": "7"}, "CPUs busy or offline: CPU 7 is offline"),
     ({}, {"mcexec_args": "-e LD_PRELOAD=/x"}, 'mcexec option \\"-e\\" is not allowed'),
@@ -535,12 +536,17 @@ def test_create_killed_at_any_step(rt, node, bundle, function, when):
     assert node.snapshot() == node.initial
 
 
-@pytest.mark.parametrize("function", ["ihk_os_shutdown", "ihk_os_release_cpu", "ihk_destroy_os",
-                                      "ihk_release_cpu", "ihk_release_mem"])
-def test_delete_killed_at_any_step(rt, node, bundle, function):
+DELETE_STEPS = ["ihk_os_shutdown", "ihk_os_release_cpu", "ihk_os_release_mem", "ihk_destroy_os",
+                "ihk_release_cpu", "ihk_release_mem"]
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("function", DELETE_STEPS)
+def test_delete_killed_at_any_step(rt, node, bundle, function, when):
     cid = rt.create(node.bundle(bundle.set_args("true"), ncpus="2", mem="1G")).ok().cid
-    node.set("crash", f"{function} after")
+    node.set("crash", f"{function} {when}")
     r = rt.delete(cid, "--force")
     assert r.rc == -signal.SIGKILL, r
+    assert node.calls()[-1].startswith(f"{function}(") and node.calls()[-1].endswith("= CRASH")
     rt.delete(cid, "--force").ok()
     assert node.snapshot() == node.initial
