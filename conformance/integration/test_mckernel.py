@@ -375,6 +375,15 @@ def test_cpuset_and_memory_limit_give_the_defaults(rt, node, bundle):
     assert harness.read_file(os.path.join(cpuset, "cpuset.cpus")).strip() == "0"
 
 
+def test_ikc_map_annotation(rt, node, bundle):
+    # LWK CPUs 4 and 5 (renumbered 0 and 1 by IHK) both route to Linux CPU 1.
+    rt.create(node.bundle(bundle.set_args("true"), cpus="4-5", mem="1G@1", ikc_map="4-5:1")).ok()
+    assert node.mutating_calls() == boot_calls(node, "4,5", f"{GIB}@1", ikc="4:1+5:1")
+    r = rt.create(node.bundle(bundle.set_args("true"), cpus="6-7", ikc_map="6:1"))
+    r.fails(1, "io.mkrun.mckernel.ikc_map must route every McKernel CPU (6-7")
+    assert_no_container(rt, r.cid)
+
+
 def test_kernel_flag_selects_mckernel(rt, node, bundle):
     bundle.process["env"] = bundle.process.get("env", []) + [
         f"MKRUN_IHK_EMULATOR_STATE={node.state_path}"]
