@@ -125,6 +125,17 @@ def test_the_launch_inside_the_container(rt, node, bundle):
     assert lines[5] == "sysfs"
 
 
+def test_personality_is_set_before_a_docker_like_seccomp_profile(rt, node, bundle):
+    # Docker's default profile refuses personality(ADDR_NO_RANDOMIZE): mkrun sets it before the
+    # filter, so neither mkrun nor mcexec has to call it under the filter.
+    bundle.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["personality"], "action": "SCMP_ACT_ERRNO",
+         "args": [{"index": 0, "value": 0x40000, "op": "SCMP_CMP_EQ"}]}]}
+    r = rt.run(node.bundle(bundle.sh("cat /proc/self/personality"), ncpus="1"))
+    assert r.rc == 0, r
+    assert r.out == "00040000\n"
+
+
 def test_mcexec_is_read_only_in_the_container(rt, node, bundle):
     before = hashlib.sha256(node.mcexec.read_bytes()).hexdigest()
     script = (f"echo x > {node.mcexec} || echo refused;"
