@@ -463,15 +463,21 @@ def test_attach_to_an_admin_instance(rt, node, make_bundle):
     ({"loaded": "0"}, {"ncpus": "1"}, "IHK is not loaded: /dev/mcd0 is missing"),
     ({"offline": "7"}, {"cpus": "7"}, "CPUs busy or offline: CPU 7 is offline"),
     ({}, {"mcexec_args": "-e LD_PRELOAD=/x"}, 'mcexec option \\"-e\\" is not allowed'),
+    ({"reserved": "5"}, {"cpus": "5"},
+     "CPUs busy or offline: CPU 5 is reserved in IHK by someone else"),
+    ({}, {"cpus": "3", "mem": "5G@0"},
+     "memory not reservable: 5G asked on NUMA node 0, the pool has 4G left there"),
     ({}, {"cpus": "0-1"}, "CPU 0 is never given to McKernel"),
     ({}, {"image": "/tmp/evil.img"}, "is not one this host allows"),
 ], ids=["cpus-busy", "memory", "panic", "boot-timeout", "not-loaded", "offline",
-        "mcexec-option", "cpu0", "image"])
+        "mcexec-option", "reserved-by-others", "memory-pool", "cpu0", "image"])
 def test_failures_explain_and_leave_nothing(rt, node, bundle, setup, annotations, message):
     for key, value in setup.items():
         node.set(key, value)
     if "offline" in setup:
         (node.sysfs / "devices/system/cpu/online").write_text("0-6\n")
+    if "reserved" in setup:  # IHK took CPU 5 from Linux
+        (node.sysfs / "devices/system/cpu/online").write_text("0-4,6-7\n")
     node.initial = node.snapshot()
     r = rt.create(node.bundle(bundle.set_args("true"), **annotations))
     r.fails(1, message)
