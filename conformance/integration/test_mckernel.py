@@ -266,6 +266,14 @@ def test_a_failed_instance_stops_the_container_unasked(rt, node, bundle, status)
     assert node.snapshot() == node.initial
 
 
+def test_a_paused_container_dies_with_its_instance(rt, node, bundle):
+    cid, pid = rt.started(node.bundle(bundle.set_args("sleep", "100"), ncpus="1"))
+    rt("pause", cid).ok()
+    node.set_status(0, "PANIC", "McKernel: PANIC: while frozen\n")
+    rt.wait_exit(pid, timeout=10)  # thawed so that SIGKILL lands
+    assert rt.status(cid) == "stopped"
+
+
 def test_state_stops_a_failed_instances_container_itself(rt, node, bundle):
     # Without the watcher (killed here), the next look at the container stops it.
     bundle.linux["namespaces"] = [ns for ns in bundle.linux["namespaces"] if ns["type"] != "pid"]
