@@ -324,24 +324,29 @@ Result<void> McKernelBackend::release(runtime::Journal& journal) {
   return s.registry.remove(claim.token);
 }
 
-namespace {
-
-// The instance a claim holds, with the IHK that answers for it; nullopt when there is none (not
-// booted yet, released) or IHK cannot be reached.
-struct LiveInstance {
-  std::unique_ptr<ihk::Ihk> ihk;
+struct McKernelBackend::LiveInstance {
+  ihk::Ihk* ihk = nullptr;
   int os = 0;
 };
 
-std::optional<LiveInstance> live_instance(const McKernelBackend::IhkLoader& loader,
-                                          const Claim& claim) {
+Result<ihk::Ihk*> McKernelBackend::opened_ihk(const std::string& path) const {
+  auto found = opened_.find(path);
+  if (found != opened_.end()) return found->second.get();
+  auto ihk = MKRUN_TRY(loader_(path));
+  return opened_.emplace(path, std::move(ihk)).first->second.get();
+}
+
+std::optional<McKernelBackend::LiveInstance> McKernelBackend::live_instance(
+    const Claim& claim) const {
   if (claim.token.empty() || !claim.os || claim.step == kReleased) return std::nullopt;
   auto config = load_host_config();
   if (!config) return std::nullopt;
-  auto ihk = loader(config->libihk);
+  auto ihk = opened_ihk(config->libihk);
   if (!ihk) return std::nullopt;
-  return LiveInstance{std::move(*ihk), *claim.os};
+  return LiveInstance{*ihk, *claim.os};
 }
+
+namespace {
 
 bool has_failed(OsStatus status) {
   return status == OsStatus::kPanic || status == OsStatus::kHungup;
@@ -356,7 +361,7 @@ std::map<std::string, std::string> McKernelBackend::describe(
   if (!claim || claim->token.empty()) return out;
   describe_claim(*claim, out);
   if (!claim->os || claim->step == kReleased) return out;
-  auto instance = live_instance(loader_, *claim);
+  auto instance = live_instance(*claim);
   auto status = instance ? instance->ihk->os_status(instance->os) : fail("IHK unreachable");
   out[std::string(kStatePrefix) + "status"] =
       status ? std::string(ihk::to_string(*status)) : "UNKNOWN";
@@ -370,7 +375,7 @@ std::map<std::string, std::string> McKernelBackend::describe(
 std::optional<std::string> McKernelBackend::failure(const runtime::Journal& journal) const {
   auto claim = from_journal(journal.entries());
   if (!claim) return std::nullopt;
-  auto instance = live_instance(loader_, *claim);
+  auto instance = live_instance(*claim);
   if (!instance) return std::nullopt;
   auto status = instance->ihk->os_status(instance->os);
   if (!status || !has_failed(*status)) return std::nullopt;

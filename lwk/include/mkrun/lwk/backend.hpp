@@ -21,6 +21,8 @@
 
 namespace mkrun::lwk {
 
+struct Claim;
+
 class McKernelBackend final : public runtime::KernelBackend {
  public:
   using IhkLoader = std::function<Result<std::unique_ptr<ihk::Ihk>>(const std::string& path)>;
@@ -37,7 +39,16 @@ class McKernelBackend final : public runtime::KernelBackend {
   std::map<std::string, std::string> feature_annotations() const override;
 
  private:
+  // libihk.so at `path`, loaded once per process: state, list and the kernel watcher ask about
+  // instances again and again.
+  Result<ihk::Ihk*> opened_ihk(const std::string& path) const;
+  // The instance a claim holds, with the IHK that answers for it; nullopt when there is none
+  // (not booted yet, released) or IHK cannot be reached.
+  struct LiveInstance;
+  std::optional<LiveInstance> live_instance(const Claim& claim) const;
+
   IhkLoader loader_;
+  mutable std::map<std::string, std::unique_ptr<ihk::Ihk>> opened_;
 };
 
 // Registers the backend with the runtime; the CLI calls it once at start.
