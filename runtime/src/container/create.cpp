@@ -27,6 +27,7 @@
 #include "child/child.hpp"
 #include "child/sync.hpp"
 #include "container/internal.hpp"
+#include "container/kernel_watch.hpp"
 #include "container/spawn.hpp"
 #include "core/files.hpp"
 #include "core/proc.hpp"
@@ -475,6 +476,15 @@ Result<void> spawn_init(Creation& c) {
   return {};
 }
 
+// A container on another kernel gets a watcher that kills it if that kernel fails
+// (kernel_watch.hpp); undone if create fails after all.
+Result<void> watch_kernel(Creation& c) {
+  if (!c.backend) return {};
+  MKRUN_CHECK(start_kernel_watcher(c.global.root, c.record, *c.journal));
+  c.undo.push([&c] { stop_kernel_watcher(c.record); });
+  return {};
+}
+
 }  // namespace
 
 Result<CreatedContainer> create_container(const GlobalOptions& global,
@@ -502,6 +512,7 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
   c.record.new_pid_namespace = c.prepared->namespaces.pid_new;
   c.record.status = "created";
   MKRUN_CHECK(c.dir->save(c.record));
+  MKRUN_CHECK(watch_kernel(c));
   MKRUN_CHECK(write_pid_file(options.pid_file, c.init_pid));
   UniqueFd pty_master;
   if (c.console_receiver) pty_master = MKRUN_TRY(receive_pty_master(c.console_receiver.get()));

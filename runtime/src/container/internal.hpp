@@ -16,6 +16,10 @@
 #include "mkrun/runtime/runtime.hpp"
 #include "state/store.hpp"
 
+namespace mkrun::cgroups {
+class Manager;
+}
+
 namespace mkrun::runtime::internal {
 
 // "created", "running" or "stopped", from the init's pid, its start time and exec.fifo.
@@ -80,5 +84,12 @@ void warn(const GlobalOptions& global, const std::string& message);
 
 // Sends `signal` to the init, or with `all` to every process of the container's cgroup.
 Result<void> signal_container(const oci::ContainerRecord& record, int signal, bool all);
+
+// Waits until the process that started at `start_time` has exited, up to `timeout_ms`.
+bool wait_for_exit(pid_t pid, uint64_t start_time, int timeout_ms);
+
+// SIGKILLs the init (thawing a frozen container so it lands), waits for it, then kills what is
+// left in the container's cgroup.
+Result<void> kill_processes(const oci::ContainerRecord& record, const cgroups::Manager* cgroup);
 
 }  // namespace mkrun::runtime::internal
