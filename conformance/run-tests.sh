@@ -5,8 +5,8 @@
 #   (c) the pytest integration suite in conformance/integration (needs root)
 #   (d) only when asked (--engines): the engine tests in conformance/engines (Podman, containerd,
 #       Docker, Slurm driving the runtime; need root and packaging/install-engine-deps.sh)
-#   (e) only when asked (--guest): conformance/guest/run-guest-tests.sh, cgroup v2 and systemd
-#       tests inside a Debian 12 guest under QEMU (needs root and qemu-system-x86, debootstrap)
+#   (e) conformance/guest/run-guest-tests.sh: cgroup v2 and systemd tests inside a Debian 12 guest
+#       under QEMU (needs root, qemu-system-x86 and debootstrap; ~4 min, --no-guest leaves it out)
 # Exit status is non-zero if anything failed (or could not run).
 #
 # usage: conformance/run-tests.sh [--unit | --integration] [--runtimes mkrun,runc] [-- PYTEST_ARGS...]
@@ -16,8 +16,8 @@
 #                    every test against mkrun, tests marked parity also against runc)
 #   --engines[=LIST] also (d), for the engines in LIST (podman,containerd,docker,slurm; default
 #                    all) (or ENGINES=LIST); SUITES=engines runs (d) alone
-#   --guest          also (e) (or GUEST=1); SUITES=guest runs (e) alone; GUEST_RUNTIMES=mkrun,runc
-#                    adds runc's parity variants (slow); more in conformance/guest/run-guest-tests.sh
+#   --no-guest       everything but (e) (or GUEST=0); SUITES=guest runs (e) alone; GUEST_RUNTIMES=
+#                    mkrun,runc adds runc's parity variants (slow); see conformance/guest/run-guest-tests.sh
 # environment:
 #   BUILD=build      meson build dir
 #   MKRUN=path       runtime under test (default $BUILD/mkrun)
@@ -41,13 +41,14 @@ while [ $# -gt 0 ]; do
     --engines) ENGINES=all ;;
     --engines=*) ENGINES=${1#*=} ;;
     --guest) GUEST=1 ;;
+    --no-guest) GUEST=0 ;;
     --) shift; PYTEST_EXTRA=("$@"); break ;;
     -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "run-tests: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
-case "$SUITES" in all|unit|integration) ;; engines) ENGINES=${ENGINES:-all} ;; guest) GUEST=1 ;; *) echo "run-tests: SUITES must be all, unit, integration, engines or guest" >&2; exit 2 ;; esac
+case "$SUITES" in all) GUEST=${GUEST:-1} ;; unit|integration) ;; engines) ENGINES=${ENGINES:-all} ;; guest) GUEST=1 ;; *) echo "run-tests: SUITES must be all, unit, integration, engines or guest" >&2; exit 2 ;; esac
 ENGINES=${ENGINES:-}
 
 BUILD=${BUILD:-build}

@@ -13,6 +13,8 @@ PACKAGES=(
   busybox-static runc crun jq python3 python3-pytest file util-linux procps iproute2
   # benchmark
   hyperfine time
+  # the guest suite (conformance/guest): a Debian 12 guest with systemd and pure cgroup v2 under QEMU
+  qemu-system-x86 qemu-utils debootstrap e2fsprogs cpio
 )
 
 missing=()

@@ -11,6 +11,8 @@ teardown removes any that are left and checks that the node is exactly as it was
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import stat
@@ -113,12 +115,22 @@ class Node:
                 return v
         return ""
 
+    @contextlib.contextmanager
+    def locked(self):
+        """The emulator's lock: every emulated call loads and saves the whole state under it,
+        and mkrun's kernel watcher calls while a container runs, so a change made without it
+        could be lost."""
+        with open(str(self.state_path) + ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
     def set(self, key: str, value: str) -> None:
         """Replaces (or adds) the record `key`; "fail" and "crash" records are added."""
-        kept = [l for l in self.lines()
-                if key in ("fail", "os") or l.partition(" ")[0] != key]
-        kept.append(f"{key} {value}")
-        self.state_path.write_text("\n".join(kept) + "\n")
+        with self.locked():
+            kept = [l for l in self.lines()
+                    if key in ("fail", "os") or l.partition(" ")[0] != key]
+            kept.append(f"{key} {value}")
+            self.state_path.write_text("\n".join(kept) + "\n")
 
     def instances(self) -> dict[int, dict]:
         found = {}
@@ -131,6 +143,10 @@ class Node:
         return found
 
     def set_status(self, os_index: int, status: str, kmsg: str = "") -> None:
+        with self.locked():
+            self._set_status(os_index, status, kmsg)
+
+    def _set_status(self, os_index: int, status: str, kmsg: str) -> None:
         out = []
         for line in self.lines():
             if line.startswith(f"os {os_index} "):
@@ -164,7 +180,8 @@ class Node:
         return [c for c in self.calls() if c.split("(")[0] in MUTATING]
 
     def clear_log(self) -> None:
-        self.log_path.write_text("")
+        with self.locked():
+            self.log_path.write_text("")
 
     # -- bundles ----------------------------------------------------------------------------------
     def bundle(self, bundle: harness.Bundle, **annotations) -> harness.Bundle:

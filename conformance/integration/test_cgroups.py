@@ -81,6 +81,8 @@ def test_default_cgroup_is_named_after_id(rt, bundle):
 def test_run_removes_cgroup(rt, bundle):
     cid = rt.new_id()
     bundle.linux["cgroupsPath"] = f"/mkrun-test-{cid}"
+    # the path is seen from the host's cgroup namespace (`spec` adds a private one on pure v2)
+    bundle.linux["namespaces"] = [ns for ns in bundle.linux["namespaces"] if ns["type"] != "cgroup"]
     out = rt.output(bundle, "cat", "/proc/self/cgroup")
     assert f"/mkrun-test-{cid}" in out
     assert cgroup_dirs_matching([cid]) == []
@@ -97,3 +99,35 @@ def test_pids_limit_enforced(rt, bundle):
     assert r.out == "ok\n", r
     assert "fork" in r.err, r
     assert cgroup_dirs_matching([cid]) == []
+
+
+# runc's AllowedDevices, as devices.list shows them once the container's cgroup has them.
+DEFAULT_DEVICES = {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:8 rwm", "c 1:7 rwm", "c 5:0 rwm",
+                   "c 1:5 rwm", "c 1:9 rwm", "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm"}
+
+
+@pytest.mark.parametrize("linux", ["no-resources", "no-device-rules"])
+def test_default_device_rules_without_device_resources(rt, bundle, linux):
+    """A spec without linux.resources (or without devices rules in it) still gets runc's
+    default: every device denied but the default ones."""
+    if linux == "no-resources":
+        bundle.linux.pop("resources", None)
+    else:
+        bundle.linux["resources"] = {"pids": {"limit": 100}}
+    # A device outside the default set whose open() needs no capability.
+    bundle.add_mount("/dev/loop-control", "bind", "/dev/loop-control", ["bind"])
+    cid, pid = rt.started(bundle.set_args("sleep", "1000"))
+    version, directory = cgroup_controller_path(pid, "devices") if os.path.exists(
+        "/sys/fs/cgroup/devices") else ("v2", None)
+    if version == "v1":
+        assert set(read_file(os.path.join(directory, "devices.list")).split("\n")) - {""} \
+            == DEFAULT_DEVICES
+    # Seen from inside on any cgroup version: the default devices open, others do not.
+    r = rt("exec", cid, "sh", "-c",
+           "echo x > /dev/null && head -c1 /dev/zero >/dev/null && echo defaults-ok; "
+           "( : < /dev/loop-control ); echo rc=$?")
+    assert r.rc == 0, r
+    assert "defaults-ok" in r.out and "rc=1" in r.out, r
+    assert "Operation not permitted" in r.err, r
+    rt.kill(cid, "KILL").ok()
+    rt.wait_exit(pid)

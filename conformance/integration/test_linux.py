@@ -1,10 +1,6 @@
 """Linux plumbing around the container: the loopback of a new network namespace, linux.netDevices,
 user namespaces (id maps as root and rootless, device nodes), NOTIFY_SOCKET, LISTEN_FDS and
 idmapped mounts.
-
-mkrun's side of several of these is written (runtime/src/linux) but not yet called from
-create/start: their mkrun variants are strict expected failures until the feature leaves PENDING,
-so the first run after the wiring lands fails and says to remove it from there.
 """
 from __future__ import annotations
 
@@ -23,41 +19,8 @@ import pytest
 
 from harness import assert_nothing_left, wait_for
 
-# Features whose mkrun variant cannot pass yet, and what it waits for (see the module docstring).
-WIRING = "runtime/src/linux has it, create/start do not call it yet"
-PENDING = {
-    "loopback": WIRING,
-    "netdevices": WIRING,
-    "notify": WIRING,
-    "listen_fds": WIRING,
-    "idmapped_mounts": WIRING,
-    "userns_bind_sources": "bind sources need open_tree() in the parent when the init is in a "
-                           "user namespace (userns::clone_mount_tree), not wired yet",
-    "rootless": "besides userns::write_id_maps, an unprivileged create needs: the child dumpable "
-                "between kStarted and kGo, no setgroups() in the child, and cgroup permission "
-                "errors ignored (runc's rootless rules)",
-}
-
 NOBODY = 65534
 IFF_UP = 0x1
-
-
-def needs(feature: str):
-    """Tags a test with a feature it checks, for PENDING (a test may need several)."""
-    def tag(test):
-        test.features = getattr(test, "features", frozenset()) | {feature}
-        return test
-    return tag
-
-
-@pytest.fixture(autouse=True)
-def _pending_wiring(request):
-    pending = sorted(getattr(request.function, "features", frozenset()) & PENDING.keys())
-    callspec = getattr(request.node, "callspec", None)
-    if pending and callspec and callspec.params.get("rt") == "mkrun":
-        reasons = "; ".join(f"{feature}: {PENDING[feature]}" for feature in pending)
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason=f"{reasons} (once it passes, remove it from PENDING)"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -117,7 +80,6 @@ def link_exists(name: str) -> bool:
 # loopback
 
 @pytest.mark.parity
-@needs("loopback")
 def test_loopback_is_up_in_a_new_network_namespace(rt, bundle):
     flags = int(rt.output(bundle, "cat", "/sys/class/net/lo/flags"), 16)
     assert flags & IFF_UP
@@ -137,7 +99,6 @@ def test_loopback_of_a_joined_network_namespace_is_left_alone(rt, bundle, netns)
 # linux.netDevices (runc 1.3; runc 1.1 ignores the field)
 
 @pytest.mark.mkrun_only
-@needs("netdevices")
 def test_net_device_is_moved_renamed_and_keeps_its_address(rt, bundle, veth):
     subprocess.run(["ip", "addr", "add", "10.213.90.1/24", "dev", veth], check=True)
     subprocess.run(["ip", "link", "set", veth, "mtu", "1400"], check=True)
@@ -153,14 +114,12 @@ def test_net_device_is_moved_renamed_and_keeps_its_address(rt, bundle, veth):
 
 
 @pytest.mark.mkrun_only
-@needs("netdevices")
 def test_net_device_keeps_its_name_when_none_is_given(rt, bundle, veth):
     bundle.linux["netDevices"] = {veth: {}}
     assert rt.output(bundle, "cat", f"/sys/class/net/{veth}/ifindex").strip().isdigit()
 
 
 @pytest.mark.mkrun_only
-@needs("netdevices")
 def test_net_device_in_a_joined_namespace_stays_there_after_delete(rt, bundle, veth, netns):
     # runc: the network namespace's owner controls the interface's lifecycle.
     for ns in bundle.linux["namespaces"]:
@@ -175,7 +134,6 @@ def test_net_device_in_a_joined_namespace_stays_there_after_delete(rt, bundle, v
 
 
 @pytest.mark.mkrun_only
-@needs("netdevices")
 def test_missing_net_device_fails_create_and_leaves_nothing(rt, bundle):
     bundle.linux["netDevices"] = {"mkrunnosuchdev": {"name": "ctr0"}}
     r = rt.create(bundle)
@@ -231,7 +189,6 @@ def test_devices_are_made_without_a_user_namespace(rt, bundle):
 
 
 @pytest.mark.parity
-@needs("userns_bind_sources")
 def test_bind_source_the_user_namespace_cannot_reach(rt, bundle, scratch):
     # Host root's 0700 directory: the container's root (host uid 100000) may not walk into it,
     # the runtime must still bind what is inside (the state dir's notify/ is such a source).
@@ -267,24 +224,10 @@ def as_nobody(rt, root: Path, *args, timeout: float = 60):
 
 
 @pytest.mark.parity
-@needs("rootless")
 def test_rootless_maps_its_own_ids_and_denies_setgroups(rt, make_bundle, rootless_root):
-    bundle = make_bundle("rootless")
-    # What `spec --rootless` makes, with nobody's ids: only its own uid and gid, as root.
-    (bundle.path / "config.json").unlink()
-    rt.raw("spec", "--rootless", cwd=bundle.path, timeout=30).ok()
-    config = json.loads((bundle.path / "config.json").read_text())
-    config["root"]["path"] = "rootfs"
-    config["root"]["readonly"] = False
-    config["process"]["terminal"] = False
-    config["process"]["args"] = ["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map "
-                                 "/proc/self/setgroups; id -u; id -g"]
-    for m in config["linux"]["uidMappings"] + config["linux"]["gidMappings"]:
-        m["hostID"] = NOBODY
-    # Without a cgroup of its own (nobody may not make one), there is nothing to mount there.
-    config["mounts"] = [m for m in config["mounts"] if m["type"] != "cgroup"]
-    bundle.config = config
-    bundle.save()
+    bundle = rootless_bundle(rt, make_bundle, "rootless",
+                             ["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map "
+                              "/proc/self/setgroups; id -u; id -g"])
     cid = rt.new_id("rl")
     try:
         rc, out, err = as_nobody(rt, rootless_root, "run", "--bundle", str(bundle.path), cid)
@@ -294,6 +237,41 @@ def test_rootless_maps_its_own_ids_and_denies_setgroups(rt, make_bundle, rootles
         assert gid_map.split() == ["0", str(NOBODY), "1"]
         assert setgroups == "deny"
         assert (uid, gid) == ("0", "0")
+    finally:
+        as_nobody(rt, rootless_root, "delete", "--force", cid)
+    assert os.listdir(rootless_root) == []
+
+
+def rootless_bundle(rt, make_bundle, hint: str, args: list[str]):
+    """What `spec --rootless` makes, with nobody's ids: only its own uid and gid, as root."""
+    bundle = make_bundle(hint)
+    (bundle.path / "config.json").unlink()
+    rt.raw("spec", "--rootless", cwd=bundle.path, timeout=30).ok()
+    config = json.loads((bundle.path / "config.json").read_text())
+    config["root"]["path"] = "rootfs"
+    config["root"]["readonly"] = False
+    config["process"]["terminal"] = False
+    config["process"]["args"] = args
+    for m in config["linux"]["uidMappings"] + config["linux"]["gidMappings"]:
+        m["hostID"] = NOBODY
+    # Without a cgroup of its own (nobody may not make one), there is nothing to mount there.
+    config["mounts"] = [m for m in config["mounts"] if m["type"] != "cgroup"]
+    bundle.config = config
+    bundle.save()
+    return bundle
+
+
+@pytest.mark.parity
+def test_rootless_limits_without_a_cgroup_fail_and_leave_nothing(rt, make_bundle, rootless_root):
+    # Nobody may not make the container's cgroup: a limit could not hold, so create refuses it.
+    bundle = rootless_bundle(rt, make_bundle, "rootless-limits", ["true"])
+    bundle.config["linux"]["resources"] = {"pids": {"limit": 10}}
+    bundle.save()
+    cid = rt.new_id("rl")
+    try:
+        rc, out, err = as_nobody(rt, rootless_root, "run", "--bundle", str(bundle.path), cid)
+        assert rc == 1, f"rc={rc}\nstdout: {out!r}\nstderr: {err!r}"
+        assert "cannot set pids limit: container could not join or create cgroup" in err, err
     finally:
         as_nobody(rt, rootless_root, "delete", "--force", cid)
     assert os.listdir(rootless_root) == []
@@ -336,13 +314,16 @@ def notify_listener(scratch):
     listener.close()
 
 
-def start_in_background(rt, cid: str, env: dict):
-    """`start` blocks until READY= (or the init's death) when NOTIFY_SOCKET is set."""
+def in_background(argv: list[str], env: dict):
+    """`start` and `run` block until READY= (or the init's death) when NOTIFY_SOCKET is set."""
     out = tempfile.TemporaryFile()
-    proc = subprocess.Popen([rt.binary, "--root", str(rt.root), "start", cid], env=env,
-                            stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
     proc.output_file = out
     return proc
+
+
+def start_in_background(rt, cid: str, env: dict):
+    return in_background([rt.binary, "--root", str(rt.root), "start", cid], env)
 
 
 def finish(proc, timeout: float = 10) -> tuple[int, str]:
@@ -364,8 +345,19 @@ def send_datagram(path: Path, payload: bytes) -> None:
         s.close()
 
 
+def notify_ready(proc, container_socket: Path) -> tuple[int, str]:
+    """Sends READY=1 once the container's notify socket is bound, then waits for `proc`."""
+    try:
+        wait_for(lambda: container_socket.exists(), what="the container's notify socket")
+        send_datagram(container_socket, b"READY=1")
+        return finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 @pytest.mark.parity
-@needs("notify")
 def test_notify_socket_ready_is_forwarded_with_mainpid(rt, bundle, notify_listener):
     env = dict(os.environ, NOTIFY_SOCKET=str(notify_listener.path))
     bundle.sh("{ echo $NOTIFY_SOCKET; test -S /run/notify/notify.sock && echo socket; "
@@ -398,8 +390,6 @@ def test_notify_socket_ready_is_forwarded_with_mainpid(rt, bundle, notify_listen
 
 
 @pytest.mark.parity
-@needs("notify")
-@needs("userns_bind_sources")
 def test_notify_socket_in_a_user_namespace(rt, bundle, notify_listener):
     # The notify directory lies in the runtime's 0700 state root, out of the user namespace's reach.
     env = dict(os.environ, NOTIFY_SOCKET=str(notify_listener.path))
@@ -409,17 +399,23 @@ def test_notify_socket_in_a_user_namespace(rt, bundle, notify_listener):
     r = rt.create(bundle, None, env=env).ok()
     pid = rt.state(r.cid)["pid"]
     start = start_in_background(rt, r.cid, env)
-    try:
-        container_socket = rt.root / r.cid / "notify" / "notify.sock"
-        wait_for(lambda: container_socket.exists(), what="the container's notify socket")
-        send_datagram(container_socket, b"READY=1")
-        rc, output = finish(start)
-    finally:
-        if start.poll() is None:
-            start.kill()
-            start.wait()
+    rc, output = notify_ready(start, rt.root / r.cid / "notify" / "notify.sock")
     assert rc == 0, output
     assert notify_listener.received() == [b"READY=1\n", f"MAINPID={pid}\n".encode()]
+
+
+@pytest.mark.parity
+def test_notify_socket_foreground_run_sends_its_own_pid(rt, bundle, notify_listener):
+    # A foreground `run` stays the service's main process (runc: os.Getpid()).
+    env = dict(os.environ, NOTIFY_SOCKET=str(notify_listener.path))
+    bundle.set_args("sleep", "2")
+    bundle.save()
+    cid = rt.new_id()
+    run = in_background([rt.binary, "--root", str(rt.root), "run", "--bundle", str(bundle.path),
+                         cid], env)
+    rc, output = notify_ready(run, rt.root / cid / "notify" / "notify.sock")
+    assert rc == 0, output
+    assert notify_listener.received() == [b"READY=1\n", f"MAINPID={run.pid}\n".encode()]
 
 
 @pytest.mark.parity
@@ -463,7 +459,6 @@ def run_socket_activated(rt, bundle, cid: str, files: list[Path], listen_fds: in
 
 
 @pytest.mark.parity
-@needs("listen_fds")
 def test_listen_fds_come_first_then_the_preserved_ones(rt, bundle, scratch):
     files = []
     for name in ("listen", "preserved-a", "preserved-b"):
@@ -493,13 +488,18 @@ def test_listen_fds_for_another_pid_are_not_passed(rt, bundle, scratch):
 # --------------------------------------------------------------------------------------------
 # idmapped mounts (runc 1.2; runc 1.1 has none)
 
-@pytest.mark.mkrun_only
-@needs("idmapped_mounts")
-def test_idmapped_mount_shows_host_root_files_as_container_root(rt, bundle, scratch):
+def host_root_file(scratch: Path) -> Path:
+    """A directory holding a file host root owns, for a container in a user namespace."""
     shared = scratch / "shared"
     shared.mkdir(mode=0o755)
     (shared / "file").write_text("x")
     os.chown(shared / "file", 0, 0)
+    return shared
+
+
+@pytest.mark.mkrun_only
+def test_idmapped_mount_shows_host_root_files_as_container_root(rt, bundle, scratch):
+    shared = host_root_file(scratch)
     with_user_namespace(bundle)
     # Host root owns the rootfs: the container's root (host uid 100000) cannot make these.
     (bundle.rootfs / "idmapped").mkdir()
@@ -512,3 +512,25 @@ def test_idmapped_mount_shows_host_root_files_as_container_root(rt, bundle, scra
     ])
     out = rt.output(bundle, "stat", "-c", "%u:%g", "/idmapped/file", "/plain/file")
     assert out.split() == ["0:0", f"{NOBODY}:{NOBODY}"]
+
+
+@pytest.mark.mkrun_only
+def test_idmap_option_takes_the_container_maps(rt, bundle, scratch):
+    # runc 1.2: "idmap" without mappings on the mount uses the container's user namespace maps.
+    shared = host_root_file(scratch)
+    with_user_namespace(bundle)
+    (bundle.rootfs / "idmapped").mkdir()
+    bundle.add_mount("/idmapped", "bind", shared, ["bind", "idmap"])
+    assert rt.output(bundle, "stat", "-c", "%u:%g", "/idmapped/file").split() == ["0:0"]
+
+
+@pytest.mark.mkrun_only
+def test_idmapped_mount_of_a_non_bind_mount_is_refused(rt, bundle):
+    mapping = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    with_user_namespace(bundle)
+    bundle.config.setdefault("mounts", []).append(
+        {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["idmap"],
+         "uidMappings": mapping, "gidMappings": mapping})
+    r = rt.create(bundle)
+    r.fails(msg="idmapped mounts are only supported for bind mounts")
+    assert_nothing_left(rt, r.cid, bundle)

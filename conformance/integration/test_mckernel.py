@@ -125,6 +125,17 @@ def test_the_launch_inside_the_container(rt, node, bundle):
     assert lines[5] == "sysfs"
 
 
+def test_personality_is_set_before_a_docker_like_seccomp_profile(rt, node, bundle):
+    # Docker's default profile refuses personality(ADDR_NO_RANDOMIZE): mkrun sets it before the
+    # filter, so neither mkrun nor mcexec has to call it under the filter.
+    bundle.linux["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["personality"], "action": "SCMP_ACT_ERRNO",
+         "args": [{"index": 0, "value": 0x40000, "op": "SCMP_CMP_EQ"}]}]}
+    r = rt.run(node.bundle(bundle.sh("cat /proc/self/personality"), ncpus="1"))
+    assert r.rc == 0, r
+    assert r.out == "00040000\n"
+
+
 def test_mcexec_is_read_only_in_the_container(rt, node, bundle):
     before = hashlib.sha256(node.mcexec.read_bytes()).hexdigest()
     script = (f"echo x > {node.mcexec} || echo refused;"
@@ -192,11 +203,136 @@ def test_state_reports_the_instance(rt, node, bundle):
         "io.mkrun.lwk.step": "running", "io.mkrun.lwk.status": "RUNNING"}
     assert ann["io.mkrun.mckernel.ncpus"] == "2"  # what the container asked stays as it was
     node.set_status(0, "PANIC", "McKernel: PANIC: emulated page fault in kernel\n")
-    ann = rt.state(cid)["annotations"]
+    state = rt.state(cid)
+    assert state["status"] == "stopped"  # a created container dies with its instance too
+    ann = state["annotations"]
     assert ann["io.mkrun.lwk.status"] == "PANIC"
     assert "PANIC: emulated page fault in kernel" in ann["io.mkrun.lwk.kmsg"]
     listed = json.loads(rt("list", "--format", "json").ok().out)
     assert [s["annotations"]["io.mkrun.lwk.status"] for s in listed if s["id"] == cid] == ["PANIC"]
+
+
+def test_events_report_the_instance(rt, node, bundle):
+    cid, _ = rt.started(node.bundle(bundle.set_args("sleep", "100"), ncpus="1"))
+    event = json.loads(rt("events", "--stats", cid).ok().out)
+    assert event["type"] == "stats" and "memory" in event["data"]
+    lwk = event["data"]["annotations"]  # the same entries as state's annotations
+    assert {k: lwk[k] for k in ("io.mkrun.lwk.os", "io.mkrun.lwk.cpus", "io.mkrun.lwk.status")} \
+        == {"io.mkrun.lwk.os": "0", "io.mkrun.lwk.cpus": "7", "io.mkrun.lwk.status": "RUNNING"}
+
+
+def test_features_list_the_mckernel_annotations(rt):
+    annotations = json.loads(rt.raw("features").ok().out)["annotations"]
+    assert annotations["io.mkrun.kernel"] == "linux (default) | mckernel"
+    assert sorted(k for k in annotations if k.startswith("io.mkrun.mckernel.")) == sorted(
+        "io.mkrun.mckernel." + k for k in ("instance", "cpus", "ncpus", "mem", "ikc_map", "kargs",
+                                           "mcexec_args", "image", "boot_timeout"))
+    assert "4-7,12" in annotations["io.mkrun.mckernel.cpus"]  # each with its grammar
+
+
+# ---- the instance fails while the container runs ------------------------------------------------
+
+def watchers(cid: str) -> list[int]:
+    """mkrun's kernel watchers for container `cid` (a fork of its create: same command line)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and alive(int(entry)):
+            try:
+                comm = harness.read_file(f"/proc/{entry}/comm").strip()
+            except OSError:
+                continue
+            if comm == "mkrun-watch" and cid in harness.cmdline(int(entry)).split():
+                found.append(int(entry))
+    return found
+
+
+@pytest.mark.parametrize("status", ["PANIC", "HUNGUP"])
+def test_a_failed_instance_stops_the_container_unasked(rt, node, bundle, status):
+    # Nobody calls mkrun: the watcher forked at create sees the status and kills the container.
+    cid, pid = rt.started(node.bundle(bundle.set_args("sleep", "100"), ncpus="1"))
+    assert len(watchers(cid)) == 1
+    node.set_status(0, status, f"McKernel: {status}: emulated failure\n")
+    rt.wait_exit(pid, timeout=10)
+    wait_for(lambda: not watchers(cid), what="the watcher to exit with the container")
+    state = rt.state(cid)
+    assert state["status"] == "stopped" and state["pid"] == 0
+    assert state["annotations"]["io.mkrun.lwk.status"] == status
+    assert f"{status}: emulated failure" in state["annotations"]["io.mkrun.lwk.kmsg"]
+    rt("events", "--stats", cid).fails(
+        1, f"container with id {cid} is not running: McKernel instance 0 failed: status {status}; "
+           f"McKernel's last messages:\\nMcKernel: {status}: emulated failure")
+    r = rt.delete(cid).ok()
+    assert f"{status}: emulated failure" in r.err  # the warning: why the application died
+    assert node.snapshot() == node.initial
+
+
+def test_a_paused_container_dies_with_its_instance(rt, node, bundle):
+    cid, pid = rt.started(node.bundle(bundle.set_args("sleep", "100"), ncpus="1"))
+    rt("pause", cid).ok()
+    node.set_status(0, "PANIC", "McKernel: PANIC: while frozen\n")
+    rt.wait_exit(pid, timeout=10)  # thawed so that SIGKILL lands
+    assert rt.status(cid) == "stopped"
+
+
+def test_state_stops_a_failed_instances_container_itself(rt, node, bundle):
+    # Without the watcher (killed here), the next look at the container stops it.
+    bundle.linux["namespaces"] = [ns for ns in bundle.linux["namespaces"] if ns["type"] != "pid"]
+    bundle.sh("sleep 100 & sleep 100")  # two processes: the init and one more in the cgroup
+    cid, pid = rt.started(node.bundle(bundle, ncpus="1"))
+    for watcher in watchers(cid):
+        os.kill(watcher, signal.SIGKILL)
+    wait_for(lambda: not watchers(cid), what="the watcher to die")
+    assert rt.status(cid) == "running"
+    _, cgroup = harness.cgroup_controller_path(pid, "pids")
+    procs = os.path.join(cgroup, "cgroup.procs")
+    wait_for(lambda: len(harness.read_file(procs).split()) >= 2, what="the second process")
+    node.set_status(0, "HUNGUP", "McKernel: emulated hang\n")
+    assert rt.status(cid) == "stopped"
+    assert not alive(pid)
+    assert [p for p in harness.read_file(procs).split() if alive(int(p))] == []
+    rt.kill(cid, "TERM").fails(1, "container not running")
+
+
+def test_events_stream_ends_with_the_instances_messages(rt, node, bundle):
+    cid, pid = rt.started(node.bundle(bundle.set_args("sleep", "100"), ncpus="1"))
+    events = subprocess.Popen([rt.binary, "--root", rt.root, "events", "--interval", "100ms", cid],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert '"type":"stats"' in events.stdout.readline()  # streaming, not refused at once
+        node.set_status(0, "PANIC", "McKernel: PANIC: emulated\n")
+        _, err = events.communicate(timeout=20)
+    finally:
+        if events.poll() is None:
+            events.kill()
+            events.wait()
+    assert events.returncode == 1, err
+    assert "McKernel instance 0 failed: status PANIC" in err and "PANIC: emulated" in err
+    rt.wait_exit(pid)
+
+
+def test_run_reports_why_the_instance_killed_the_application(rt, node, bundle):
+    bundle.sh("touch /tmp/ready; sleep 100")
+    node.bundle(bundle, ncpus="1").save()
+    cid = rt.new_id()
+    with tempfile.TemporaryFile(mode="w+") as err:
+        run = subprocess.Popen([rt.binary, "--root", rt.root, "run", "--bundle", bundle.path, cid],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            wait_for(lambda: (bundle.rootfs / "tmp" / "ready").exists(), what="the application")
+            node.set_status(0, "PANIC", "McKernel: PANIC: emulated in run\n")
+            rc = run.wait(timeout=20)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+        err.seek(0)
+        message = err.read()
+    assert rc == 128 + signal.SIGKILL, message
+    assert "McKernel instance 0 failed: status PANIC" in message
+    assert "PANIC: emulated in run" in message
+    rt.state_raw(cid).fails(1, "container does not exist")
+    assert node.snapshot() == node.initial
 
 
 # ---- resources -------------------------------------------------------------------------------
@@ -256,6 +392,15 @@ def test_cpuset_and_memory_limit_give_the_defaults(rt, node, bundle):
     assert node.mutating_calls() == boot_calls(node, "1", f"{256 << 20}@0", ikc="1:0")
     _, cpuset = harness.cgroup_controller_path(pid, "cpuset")
     assert harness.read_file(os.path.join(cpuset, "cpuset.cpus")).strip() == "0"
+
+
+def test_ikc_map_annotation(rt, node, bundle):
+    # LWK CPUs 4 and 5 (renumbered 0 and 1 by IHK) both route to Linux CPU 1.
+    rt.create(node.bundle(bundle.set_args("true"), cpus="4-5", mem="1G@1", ikc_map="4-5:1")).ok()
+    assert node.mutating_calls() == boot_calls(node, "4,5", f"{GIB}@1", ikc="4:1+5:1")
+    r = rt.create(node.bundle(bundle.set_args("true"), cpus="6-7", ikc_map="6:1"))
+    r.fails(1, "io.mkrun.mckernel.ikc_map must route every McKernel CPU (6-7")
+    assert_no_container(rt, r.cid)
 
 
 def test_kernel_flag_selects_mckernel(rt, node, bundle):
@@ -321,19 +466,26 @@ def test_attach_to_an_admin_instance(rt, node, make_bundle):
                      "McKernel's last messages:\\nIHK/McKernel (emulated) booting on 1 CPUs\\n"
                      "PANIC: emulated boot failure"),
     ({"boot_result": "BOOTING"}, {"ncpus": "1", "boot_timeout": "300ms"},
-     "boot timeout: McKernel instance 0 did not reach RUNNING within 0.3 s: status BOOTING"),
+     "boot timeout: McKernel instance 0 did not reach RUNNING within 0.3 s: status BOOTING; "
+     "McKernel's last messages:\\nIHK/McKernel (emulated) booting on 1 CPUs"),
     ({"loaded": "0"}, {"ncpus": "1"}, "IHK is not loaded: /dev/mcd0 is missing"),
     ({"offline": "7"}, {"cpus": "7"}, "CPUs busy or offline: CPU 7 is offline"),
     ({}, {"mcexec_args": "-e LD_PRELOAD=/x"}, 'mcexec option \\"-e\\" is not allowed'),
+    ({"reserved": "5"}, {"cpus": "5"},
+     "CPUs busy or offline: CPU 5 is reserved in IHK by someone else"),
+    ({}, {"cpus": "3", "mem": "5G@0"},
+     "memory not reservable: 5G asked on NUMA node 0, the pool has 4G left there"),
     ({}, {"cpus": "0-1"}, "CPU 0 is never given to McKernel"),
     ({}, {"image": "/tmp/evil.img"}, "is not one this host allows"),
 ], ids=["cpus-busy", "memory", "panic", "boot-timeout", "not-loaded", "offline",
-        "mcexec-option", "cpu0", "image"])
+        "mcexec-option", "reserved-by-others", "memory-pool", "cpu0", "image"])
 def test_failures_explain_and_leave_nothing(rt, node, bundle, setup, annotations, message):
     for key, value in setup.items():
         node.set(key, value)
     if "offline" in setup:
         (node.sysfs / "devices/system/cpu/online").write_text("0-6\n")
+    if "reserved" in setup:  # IHK took CPU 5 from Linux
+        (node.sysfs / "devices/system/cpu/online").write_text("0-4,6-7\n")
     node.initial = node.snapshot()
     r = rt.create(node.bundle(bundle.set_args("true"), **annotations))
     r.fails(1, message)
@@ -450,12 +602,17 @@ def test_create_killed_at_any_step(rt, node, bundle, function, when):
     assert node.snapshot() == node.initial
 
 
-@pytest.mark.parametrize("function", ["ihk_os_shutdown", "ihk_os_release_cpu", "ihk_destroy_os",
-                                      "ihk_release_cpu", "ihk_release_mem"])
-def test_delete_killed_at_any_step(rt, node, bundle, function):
+DELETE_STEPS = ["ihk_os_shutdown", "ihk_os_release_cpu", "ihk_os_release_mem", "ihk_destroy_os",
+                "ihk_release_cpu", "ihk_release_mem"]
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("function", DELETE_STEPS)
+def test_delete_killed_at_any_step(rt, node, bundle, function, when):
     cid = rt.create(node.bundle(bundle.set_args("true"), ncpus="2", mem="1G")).ok().cid
-    node.set("crash", f"{function} after")
+    node.set("crash", f"{function} {when}")
     r = rt.delete(cid, "--force")
     assert r.rc == -signal.SIGKILL, r
+    assert node.calls()[-1].startswith(f"{function}(") and node.calls()[-1].endswith("= CRASH")
     rt.delete(cid, "--force").ok()
     assert node.snapshot() == node.initial

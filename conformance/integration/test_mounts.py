@@ -180,3 +180,68 @@ def test_device_write_error(rt, bundle):
     r = rt.run(bundle.sh("echo x > /dev/full2"))
     assert r.rc != 0
     assert "No space left on device" in r.err
+
+
+def make_copy_up_source(directory):
+    """A directory tree with what a copy must keep: owners, modes, links, nesting."""
+    directory.mkdir()
+    os.chmod(directory, 0o750)
+    (directory / "file").write_text("contents\n")
+    os.chown(directory / "file", 1234, 5678)
+    os.chmod(directory / "file", 0o4754)  # readable: the container's root has no DAC override
+    (directory / "sub" / "deeper").mkdir(parents=True)
+    (directory / "sub" / "deeper" / "leaf").write_bytes(b"\0" * 100000)
+    os.chmod(directory / "sub", 0o711)
+    os.chown(directory / "sub", 42, 43)
+    os.symlink("sub/deeper/leaf", directory / "link")
+    os.lchown(directory / "link", 7, 8)
+
+
+def test_tmpcopyup_copies_the_rootfs_directory_into_the_tmpfs(rt, bundle):
+    """tmpcopyup (`podman run --tmpfs`): the new tmpfs starts with what the rootfs had at its
+    mount point, and its root has that directory's mode; writes stay in the tmpfs."""
+    make_copy_up_source(bundle.rootfs / "data")
+    bundle.add_mount("/data", "tmpfs", "tmpfs", ["tmpcopyup", "nosuid", "mode=755"])
+    out = rt.output(bundle, "sh", "-c",
+                    "grep ' /data ' /proc/self/mounts | cut -d' ' -f3; "
+                    "stat -c '%n %u:%g %a %F' /data /data/file /data/sub /data/link; "
+                    "readlink /data/link; cat /data/file; wc -c < /data/link; "
+                    "echo new > /data/new && rm /data/sub/deeper/leaf && echo written")
+    assert out.splitlines() == [
+        "tmpfs",
+        "/data 0:0 750 directory",
+        "/data/file 1234:5678 4754 regular file",
+        "/data/sub 42:43 711 directory",
+        "/data/link 7:8 777 symbolic link",
+        "sub/deeper/leaf", "contents", "100000", "written"]
+    # The rootfs directory itself did not change.
+    assert sorted(os.listdir(bundle.rootfs / "data")) == ["file", "link", "sub"]
+    assert (bundle.rootfs / "data" / "sub" / "deeper" / "leaf").stat().st_size == 100000
+
+
+def test_tmpcopyup_of_a_missing_directory_mounts_an_empty_tmpfs(rt, bundle):
+    bundle.add_mount("/nowhere", "tmpfs", "tmpfs", ["tmpcopyup", "ro", "mode=700"])
+    out = rt.output(bundle, "sh", "-c",
+                    "grep ' /nowhere ' /proc/self/mounts; stat -c %a /nowhere; ls -A /nowhere")
+    lines = out.splitlines()
+    assert lines[0].split()[2] == "tmpfs" and "ro" in lines[0].split()[3].split(","), out
+    assert lines[1:] == ["700"]
+
+
+def test_tmpcopyup_keeps_a_read_only_tmpfs_read_only(rt, bundle):
+    make_copy_up_source(bundle.rootfs / "data")
+    bundle.add_mount("/data", "tmpfs", "tmpfs", ["tmpcopyup", "ro"])
+    r = rt.run(bundle.set_args("sh", "-c", "cat /data/file; touch /data/x"))
+    assert r.rc == 1 and "contents" in r.out and "Read-only file system" in r.err, r
+
+
+def test_tmpfs_over_a_directory_takes_its_mode(rt, bundle):
+    """runc chmods a tmpfs mounted over an existing directory to that directory's mode, even
+    against mode=; over a missing one, mode= (or the tmpfs default) holds."""
+    (bundle.rootfs / "x").mkdir()
+    os.chmod(bundle.rootfs / "x", 0o1730)
+    bundle.add_mount("/x", "tmpfs", "tmpfs", ["mode=755"])
+    bundle.add_mount("/fresh", "tmpfs", "tmpfs", ["mode=710"])
+    bundle.add_mount("/fresh-default", "tmpfs", "tmpfs")
+    out = rt.output(bundle, "stat", "-c", "%n %a", "/x", "/fresh", "/fresh-default")
+    assert out.splitlines() == ["/x 1730", "/fresh 710", "/fresh-default 1777"]

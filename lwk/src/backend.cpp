@@ -335,6 +335,36 @@ Result<void> McKernelBackend::release(runtime::Journal& journal) {
   return s.registry.remove(claim.token);
 }
 
+struct McKernelBackend::LiveInstance {
+  ihk::Ihk* ihk = nullptr;
+  int os = 0;
+};
+
+Result<ihk::Ihk*> McKernelBackend::opened_ihk(const std::string& path) const {
+  auto found = opened_.find(path);
+  if (found != opened_.end()) return found->second.get();
+  auto ihk = MKRUN_TRY(loader_(path));
+  return opened_.emplace(path, std::move(ihk)).first->second.get();
+}
+
+std::optional<McKernelBackend::LiveInstance> McKernelBackend::live_instance(
+    const Claim& claim) const {
+  if (claim.token.empty() || !claim.os || claim.step == kReleased) return std::nullopt;
+  auto config = load_claims_config(claim);
+  if (!config) return std::nullopt;
+  auto ihk = opened_ihk(config->libihk);
+  if (!ihk) return std::nullopt;
+  return LiveInstance{*ihk, *claim.os};
+}
+
+namespace {
+
+bool has_failed(OsStatus status) {
+  return status == OsStatus::kPanic || status == OsStatus::kHungup;
+}
+
+}  // namespace
+
 std::map<std::string, std::string> McKernelBackend::describe(
     const runtime::Journal& journal) const {
   std::map<std::string, std::string> out;
@@ -342,16 +372,30 @@ std::map<std::string, std::string> McKernelBackend::describe(
   if (!claim || claim->token.empty()) return out;
   describe_claim(*claim, out);
   if (!claim->os || claim->step == kReleased) return out;
-  auto config = load_claims_config(*claim);
-  auto ihk = config ? loader_(config->libihk) : std::unexpected(config.error());
-  auto status = ihk ? (*ihk)->os_status(*claim->os) : std::unexpected(ihk.error());
+  auto instance = live_instance(*claim);
+  auto status = instance ? instance->ihk->os_status(instance->os) : fail("IHK unreachable");
   out[std::string(kStatePrefix) + "status"] =
       status ? std::string(ihk::to_string(*status)) : "UNKNOWN";
-  if (status && (*status == OsStatus::kPanic || *status == OsStatus::kHungup)) {
-    auto kmsg = (*ihk)->os_kmsg(*claim->os);
+  if (status && has_failed(*status)) {
+    auto kmsg = instance->ihk->os_kmsg(instance->os);
     if (kmsg) out[std::string(kStatePrefix) + "kmsg"] = ihk::kmsg_tail(*kmsg, 5);
   }
   return out;
+}
+
+std::optional<std::string> McKernelBackend::failure(const runtime::Journal& journal) const {
+  auto claim = from_journal(journal.entries());
+  if (!claim) return std::nullopt;
+  auto instance = live_instance(*claim);
+  if (!instance) return std::nullopt;
+  auto status = instance->ihk->os_status(instance->os);
+  if (!status || !has_failed(*status)) return std::nullopt;
+  return "McKernel instance " + std::to_string(instance->os) +
+         " failed: " + ihk::describe_instance(*instance->ihk, instance->os);
+}
+
+std::map<std::string, std::string> McKernelBackend::feature_annotations() const {
+  return lwk::feature_annotations();
 }
 
 void register_mckernel_backend() {

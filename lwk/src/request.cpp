@@ -6,7 +6,6 @@
 #include <functional>
 
 #include "mkrun/lwk/config.hpp"
-#include "mkrun/runtime/kernel_backend.hpp"
 
 namespace mkrun::lwk {
 namespace {
@@ -331,7 +330,6 @@ Result<LwkRequest> parse_request(const std::map<std::string, std::string>& all) 
 
 std::map<std::string, std::string> feature_annotations() {
   std::map<std::string, std::string> features;
-  features[std::string(runtime::kKernelAnnotation)] = "linux (default) | mckernel";
   for (const Annotation& annotation : annotations())
     features[std::string(kAnnotationPrefix) + std::string(annotation.suffix)] =
         std::string(annotation.grammar);

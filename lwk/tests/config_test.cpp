@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <string>
 
 #include "mkrun/lwk/config.hpp"
 #include "text_files.hpp"
@@ -62,4 +64,19 @@ TEST_CASE("comments, attach lists, durations", "[config]") {
   CHECK(parse_duration("7").value() == std::chrono::seconds(7));
   CHECK_FALSE(parse_duration("7h"));
   CHECK_FALSE(parse_duration("s"));
+}
+
+TEST_CASE("the host configuration is /etc/mkrun/mckernel.conf unless the environment says",
+          "[config]") {
+  const char* saved = std::getenv("MKRUN_MCKERNEL_CONF");
+  std::string restore = saved != nullptr ? saved : "";
+  ::unsetenv("MKRUN_MCKERNEL_CONF");
+  CHECK(host_config_path() == "/etc/mkrun/mckernel.conf");
+  ::setenv("MKRUN_MCKERNEL_CONF", "/tmp/other.conf", 1);
+  CHECK(host_config_path() == "/tmp/other.conf");
+  if (saved != nullptr) {
+    ::setenv("MKRUN_MCKERNEL_CONF", restore.c_str(), 1);
+  } else {
+    ::unsetenv("MKRUN_MCKERNEL_CONF");
+  }
 }

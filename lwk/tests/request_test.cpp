@@ -96,7 +96,7 @@ TEST_CASE("an IKC map needs the CPU list it routes", "[request]") {
 
 TEST_CASE("features list every annotation with its grammar", "[request]") {
   auto features = feature_annotations();
-  CHECK(features.at("io.mkrun.kernel") == "linux (default) | mckernel");
+  CHECK_FALSE(features.contains("io.mkrun.kernel"));  // the runtime's own, not the backend's
   for (const char* key : {"instance", "cpus", "ncpus", "mem", "ikc_map", "kargs", "mcexec_args",
                           "image", "boot_timeout"}) {
     INFO(key);

@@ -138,19 +138,17 @@ void write_namespaces(Writer& out, const std::vector<std::string_view>& types) {
   out.end_array();
 }
 
-void write_linux(Writer& out, bool rootless, uint32_t host_uid, uint32_t host_gid) {
+void write_linux(Writer& out, bool rootless, uint32_t host_uid, uint32_t host_gid,
+                 bool pure_cgroup_v2) {
   out.key("linux");
   out.begin_object();
   if (rootless) {
     write_id_mapping(out, "uidMappings", host_uid);
     write_id_mapping(out, "gidMappings", host_gid);
-    // ToRootless drops the network namespace (no way to connect it unprivileged) and appends
-    // the user namespace.
-    write_namespaces(out, {"pid", "ipc", "uts", "mount", "user"});
   } else {
     write_device_rules(out);  // ToRootless removes resources: cgroups may not be delegated
-    write_namespaces(out, {"pid", "network", "ipc", "uts", "mount"});
   }
+  write_namespaces(out, default_namespaces(rootless, pure_cgroup_v2));
   out.member("maskedPaths", std::vector<std::string>{
                                 "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
                                 "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
@@ -162,7 +160,19 @@ void write_linux(Writer& out, bool rootless, uint32_t host_uid, uint32_t host_gi
 
 }  // namespace
 
-std::string default_spec_json(bool rootless, uint32_t host_uid, uint32_t host_gid) {
+std::vector<std::string_view> default_namespaces(bool rootless, bool pure_cgroup_v2) {
+  std::vector<std::string_view> types = {"pid", "network", "ipc", "uts", "mount"};
+  if (pure_cgroup_v2) types.push_back("cgroup");
+  if (rootless) {
+    // No way to connect a network namespace unprivileged.
+    std::erase(types, "network");
+    types.push_back("user");
+  }
+  return types;
+}
+
+std::string default_spec_json(bool rootless, uint32_t host_uid, uint32_t host_gid,
+                              bool pure_cgroup_v2) {
   Writer out("\t");
   out.begin_object();
   out.member("ociVersion", "1.0.2-dev");  // the runtime-spec version runc 1.1 vendors
@@ -174,7 +184,7 @@ std::string default_spec_json(bool rootless, uint32_t host_uid, uint32_t host_gi
   out.end_object();
   out.member("hostname", "runc");
   write_mounts(out, rootless ? rootless_mounts() : template_mounts());
-  write_linux(out, rootless, host_uid, host_gid);
+  write_linux(out, rootless, host_uid, host_gid, pure_cgroup_v2);
   out.end_object();
   return out.str();
 }

@@ -44,9 +44,10 @@ std::string render_state_list(const std::vector<State>& states) {
   return out.str();
 }
 
+namespace {
+
 // runtime-spec's specs.State: pid and annotations carry `omitempty`.
-std::string render_hook_state(const State& state) {
-  json::Writer out;
+void write_spec_state(json::Writer& out, const State& state) {
   out.begin_object();
   out.member("ociVersion", state.ociVersion);
   out.member("id", state.id);
@@ -54,6 +55,29 @@ std::string render_hook_state(const State& state) {
   if (state.pid != 0) out.member("pid", state.pid);
   out.member("bundle", state.bundle);
   if (!state.annotations.empty()) out.member("annotations", state.annotations);
+  out.end_object();
+}
+
+}  // namespace
+
+std::string render_hook_state(const State& state) {
+  json::Writer out;
+  write_spec_state(out, state);
+  return out.str();
+}
+
+// runtime-spec's specs.ContainerProcessState: fds and metadata carry `omitempty`; the one fd
+// sent along is the seccomp listener.
+std::string render_container_process_state(const State& state, int64_t pid,
+                                           const std::string& metadata) {
+  json::Writer out;
+  out.begin_object();
+  out.member("ociVersion", state.ociVersion);
+  out.member("fds", std::vector<std::string>{"seccompFd"});
+  out.member("pid", pid);
+  if (!metadata.empty()) out.member("metadata", metadata);
+  out.key("state");
+  write_spec_state(out, state);
   out.end_object();
   return out.str();
 }

@@ -152,6 +152,12 @@ void write_stats(json::Writer& out, const Stats& stats) {
   out.end_object();
   out.key("network_interfaces");  // runc 1.1 leaves the slice nil for containers
   out.null_value();
+  if (!stats.annotations.empty()) {
+    out.key("annotations");
+    out.begin_object();
+    for (const auto& [key, value] : stats.annotations) out.member(key, value);
+    out.end_object();
+  }
   out.end_object();
 }
 

@@ -405,3 +405,19 @@ TEST_CASE("spec: both templates pass validation", "[default_spec]") {
     CHECK(mkrun::oci::unknown_capabilities(*spec).empty());
   }
 }
+
+TEST_CASE("spec: a cgroup namespace on a pure cgroup v2 host, as runc's Example()",
+          "[default_spec]") {
+  using mkrun::oci::default_namespaces;
+  using List = std::vector<std::string_view>;
+  CHECK(default_namespaces(false, false) == List{"pid", "network", "ipc", "uts", "mount"});
+  CHECK(default_namespaces(false, true) == List{"pid", "network", "ipc", "uts", "mount", "cgroup"});
+  CHECK(default_namespaces(true, false) == List{"pid", "ipc", "uts", "mount", "user"});
+  CHECK(default_namespaces(true, true) == List{"pid", "ipc", "uts", "mount", "cgroup", "user"});
+
+  auto spec = mkrun::oci::parse_spec(default_spec_json(false, 0, 0, true));
+  REQUIRE(spec);
+  REQUIRE(spec->linux);
+  CHECK(spec->linux->namespaces.back().type == "cgroup");
+  CHECK(mkrun::oci::validate_spec(*spec));
+}

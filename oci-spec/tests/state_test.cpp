@@ -134,6 +134,34 @@ TEST_CASE("render_hook_state: pid 0 and empty annotations are left out", "[state
         R"({"ociVersion":"1.2.0","id":"c","status":"stopped","bundle":"/b"})");
 }
 
+// What runc 1.1.5 sent a seccomp agent for `create` (captured by the integration test's agent).
+TEST_CASE("render_container_process_state: identical to runc's message to the seccomp agent",
+          "[state]") {
+  State state;
+  state.ociVersion = "1.0.2-dev";
+  state.id = "notify-hands-lis-804cf7";
+  state.status = "creating";
+  state.pid = 27948;
+  state.bundle = "/tmp/b/bundle";
+  state.annotations = {{"org.example.seccomp", "agent"}};
+  CHECK(render_container_process_state(state, 27948, "meta") ==
+        R"({"ociVersion":"1.0.2-dev","fds":["seccompFd"],"pid":27948,"metadata":"meta",)"
+        R"("state":{"ociVersion":"1.0.2-dev","id":"notify-hands-lis-804cf7","status":"creating",)"
+        R"("pid":27948,"bundle":"/tmp/b/bundle","annotations":{"org.example.seccomp":"agent"}}})");
+}
+
+TEST_CASE("render_container_process_state: empty metadata is left out", "[state]") {
+  State state;
+  state.ociVersion = "1.0.2-dev";
+  state.id = "c";
+  state.status = "running";
+  state.pid = 7;
+  state.bundle = "/b";
+  CHECK(render_container_process_state(state, 9, "") ==
+        R"({"ociVersion":"1.0.2-dev","fds":["seccompFd"],"pid":9,)"
+        R"("state":{"ociVersion":"1.0.2-dev","id":"c","status":"running","pid":7,"bundle":"/b"}})");
+}
+
 TEST_CASE("render_state: invalid UTF-8 becomes U+FFFD, one per bad byte, as in Go", "[state]") {
   State state;
   auto annotation = [&](std::string value) {

@@ -49,6 +49,17 @@ TEST_CASE("a stats event is runc's line, zero values omitted as Go's omitempty d
         "\n");
 }
 
+TEST_CASE("a kernel backend's annotations close the data, only when there are some") {
+  Stats stats;
+  CHECK(render_event({"stats", "x", stats}).find("annotations") == std::string::npos);
+  stats.annotations["io.mkrun.lwk.status"] = "RUNNING";
+  stats.annotations["io.mkrun.lwk.os"] = "0";
+  CHECK(render_event({"stats", "x", stats})
+            .ends_with(R"("network_interfaces":null,"annotations":{"io.mkrun.lwk.os":"0",)"
+                       R"("io.mkrun.lwk.status":"RUNNING"}}})"
+                       "\n"));
+}
+
 TEST_CASE("an oom event has no data") {
   CHECK(render_event({"oom", "c1", std::nullopt}) == "{\"type\":\"oom\",\"id\":\"c1\"}\n");
 }

@@ -53,7 +53,8 @@ std::expected<runtime::GlobalOptions, std::string> runtime_options(const GlobalF
   if (flags.cgroup_manager == "disabled") {
     log_debug("--cgroup-manager=disabled is not supported: using cgroupfs");
   }
-  const auto rootless = resolve_rootless(flags.rootless, ::geteuid() == 0);
+  const bool privileged = ::geteuid() == 0 && !runtime::running_in_user_namespace();
+  const auto rootless = resolve_rootless(flags.rootless, privileged);
   if (!rootless) return std::unexpected(rootless.error());
   options.systemd_cgroup = *systemd;
   options.rootless = *rootless;

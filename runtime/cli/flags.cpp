@@ -320,6 +320,16 @@ Exit no_help_topic(std::string_view topic) {
   return Exit{3, "", "No help topic for '" + std::string(topic) + "'\n", true};
 }
 
+// mkrun does not implement checkpoint/restore (CRIU cannot even start on the kernel mkrun is
+// developed on). Both commands fail, `--help` included: Podman and CRI-O offer checkpointing only
+// when `<runtime> checkpoint --help` exits 0.
+Exit checkpointing_not_supported(std::string_view command) {
+  return Exit{1, "",
+              std::string(command) +
+                  " is not supported by mkrun: checkpoint/restore through CRIU is not implemented",
+              false};
+}
+
 Exit help_topic(std::span<const std::string> topics, const ProgramInfo& info) {
   if (topics.empty() || topics[0] == "help" || topics[0] == "h") {
     return screen(app_help(info));
@@ -611,6 +621,9 @@ std::expected<Invocation, Exit> parse_command(const GlobalFlags& global,
   if (rest.empty()) return std::unexpected(screen(app_help(info)));
   const std::string& name = rest[0];
   if (name == "help" || name == "h") return std::unexpected(help_topic(rest.subspan(1), info));
+  if (name == "checkpoint" || name == "restore") {
+    return std::unexpected(checkpointing_not_supported(name));
+  }
   const CommandRule* rule = find_command(name);
   const auto options = command_options(name);
   const auto help = command_help(name);
@@ -628,11 +641,11 @@ std::expected<Invocation, Exit> parse_command(const GlobalFlags& global,
   return Invocation{global, name, std::move(*parsed)};
 }
 
-std::expected<bool, std::string> resolve_rootless(std::string_view value, bool running_as_root) {
+std::expected<bool, std::string> resolve_rootless(std::string_view value, bool privileged) {
   std::string lower(value);
   std::ranges::transform(lower, lower.begin(),
                          [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower.empty() || lower == "auto") return !running_as_root;
+  if (lower.empty() || lower == "auto") return !privileged;
   if (const auto parsed = parse_go_bool(value)) return *parsed;
   // runc's parseBoolOrAuto returns strconv.ParseBool's error as it is.
   return std::unexpected("strconv.ParseBool: parsing " + go_quote(value) + ": invalid syntax");

@@ -153,8 +153,9 @@ std::expected<Invocation, Exit> parse_command(const GlobalFlags& global,
                                               std::span<const std::string> rest,
                                               const ProgramInfo& info);
 
-// --rootless true|false|auto (any case, or empty for auto): auto means "not root".
-std::expected<bool, std::string> resolve_rootless(std::string_view value, bool running_as_root);
+// --rootless true|false|auto (any case, or empty for auto). runc's auto: rootless unless mkrun is
+// the real root, euid 0 outside any user namespace (`privileged`).
+std::expected<bool, std::string> resolve_rootless(std::string_view value, bool privileged);
 
 // --systemd-cgroup, or crun's --cgroup-manager systemd. `disabled` has no equivalent in mkrun
 // and is taken as cgroupfs.

@@ -81,6 +81,21 @@ TEST_CASE("mount options split into flags, propagation and data", "[plan]") {
   auto cleared = plan::parse_mount_options({"ro", "rw", "nodev", "dev"});
   CHECK(cleared.flags == 0);
   CHECK(plan::parse_mount_options({"rro"}).recursive_readonly);
+  auto copy_up = plan::parse_mount_options({"tmpcopyup", "nosuid", "mode=1777"});
+  CHECK(copy_up.copy_up);
+  CHECK(copy_up.flags == MS_NOSUID);
+  CHECK(copy_up.data == "mode=1777");  // not for the kernel
+  CHECK_FALSE(plan::parse_mount_options({"mode=1777"}).copy_up);
+}
+
+TEST_CASE("idmap and ridmap mark an idmapped bind and never reach the file system", "[plan]") {
+  auto idmap = plan::parse_mount_options({"bind", "idmap"});
+  CHECK(idmap.idmap);
+  CHECK(idmap.data.empty());
+  auto ridmap = plan::parse_mount_options({"rbind", "ridmap"});
+  CHECK(ridmap.idmap);
+  CHECK(ridmap.flags == (MS_BIND | MS_REC));
+  CHECK_FALSE(plan::parse_mount_options({"bind"}).idmap);
 }
 
 TEST_CASE("capability names map to bits, unknown ones are reported", "[plan]") {

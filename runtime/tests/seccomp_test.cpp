@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <linux/seccomp.h>
+
+#include <algorithm>
+
 #include "plan/seccomp.hpp"
 
 using namespace mkrun;
@@ -36,4 +40,51 @@ TEST_CASE("seccomp errors name the bad value", "[seccomp]") {
   profile.architectures = {"SCMP_ARCH_VAX"};
   CHECK(plan::compile_seccomp(profile).error().render() ==
         "unknown seccomp architecture \"SCMP_ARCH_VAX\"");
+}
+
+namespace {
+
+oci::Seccomp notify_profile(std::vector<std::string> names) {
+  oci::Seccomp profile;
+  profile.defaultAction = "SCMP_ACT_ALLOW";
+  profile.listenerPath = "/run/agent.sock";
+  profile.syscalls = {{std::move(names), "SCMP_ACT_NOTIFY", std::nullopt, {}}};
+  return profile;
+}
+
+}  // namespace
+
+TEST_CASE("SCMP_ACT_NOTIFY asks the kernel for a listener", "[seccomp]") {
+  auto program = plan::compile_seccomp(notify_profile({"mkdir"}));
+  REQUIRE(program);
+  CHECK(program->new_listener);
+  CHECK((program->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) != 0);
+
+  oci::Seccomp plain = notify_profile({"mkdir"});
+  plain.syscalls[0].action = "SCMP_ACT_ERRNO";
+  auto without = plan::compile_seccomp(plain);
+  REQUIRE(without);
+  CHECK_FALSE(without->new_listener);
+  CHECK((without->flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) == 0);
+}
+
+TEST_CASE("SCMP_ACT_NOTIFY is refused where the listener could never reach the agent",
+          "[seccomp]") {
+  CHECK(plan::compile_seccomp(notify_profile({"mkdir", "write"})).error().render() ==
+        "SCMP_ACT_NOTIFY cannot be used for the write syscall");
+  CHECK(plan::compile_seccomp(notify_profile({"sendmsg"})).error().render() ==
+        "SCMP_ACT_NOTIFY cannot be used for the sendmsg syscall");
+  oci::Seccomp as_default = notify_profile({});
+  as_default.defaultAction = "SCMP_ACT_NOTIFY";
+  CHECK(plan::compile_seccomp(as_default).error().render() ==
+        "SCMP_ACT_NOTIFY cannot be used as default action");
+  oci::Seccomp no_listener = notify_profile({"mkdir"});
+  no_listener.listenerPath.clear();
+  CHECK(plan::compile_seccomp(no_listener).error().render() ==
+        "linux.seccomp uses SCMP_ACT_NOTIFY: listenerPath is not set");
+}
+
+TEST_CASE("`features` lists SCMP_ACT_NOTIFY", "[seccomp]") {
+  auto actions = plan::seccomp_actions();
+  CHECK(std::find(actions.begin(), actions.end(), "SCMP_ACT_NOTIFY") != actions.end());
 }

@@ -259,11 +259,7 @@ TEST_CASE("an unknown command flag prints Incorrect Usage and the command help",
 }
 
 TEST_CASE("an unknown command is exit 3, No help topic", "[cli]") {
-  for (const Args& rest : std::vector<Args>{{"foo"},
-                                            {"checkpoint", "--help"},
-                                            {"restore", "id"},
-                                            {"help", "restore"},
-                                            {"h", "checkpoint"}}) {
+  for (const Args& rest : std::vector<Args>{{"foo"}, {"help", "restore"}, {"h", "checkpoint"}}) {
     INFO(rest[0]);
     const Exit exit = command_exit(rest);
     CHECK(exit.code == 3);
@@ -271,6 +267,20 @@ TEST_CASE("an unknown command is exit 3, No help topic", "[cli]") {
     CHECK(exit.error ==
           "No help topic for '" + (rest[0].starts_with('h') ? rest[1] : rest[0]) + "'\n");
     CHECK(exit.verbatim);
+  }
+}
+
+TEST_CASE("checkpoint and restore fail clearly, --help included", "[cli]") {
+  for (const Args& rest :
+       std::vector<Args>{{"checkpoint", "--help"}, {"checkpoint", "id"}, {"restore", "id"}}) {
+    INFO(rest[0]);
+    const Exit exit = command_exit(rest);
+    CHECK(exit.code == 1);
+    CHECK(exit.out.empty());
+    CHECK(exit.error == rest[0] +
+                            " is not supported by mkrun: checkpoint/restore through CRIU is not "
+                            "implemented");
+    CHECK_FALSE(exit.verbatim);
   }
 }
 
@@ -350,7 +360,7 @@ TEST_CASE("the version screen has the lines Docker and go-runc read", "[cli]") {
 }
 
 TEST_CASE("--rootless is true, false or auto", "[cli]") {
-  CHECK(resolve_rootless("auto", true) == false);
+  CHECK(resolve_rootless("auto", true) == false);  // the real root
   CHECK(resolve_rootless("AUTO", false) == true);
   CHECK(resolve_rootless("", false) == true);
   CHECK(resolve_rootless("true", true) == true);

@@ -31,9 +31,12 @@
 #include <cstring>
 
 #include "child/child.hpp"
+#include "child/copy_up.hpp"
+#include "child/fd_passing.hpp"
 #include "child/hook_exec.hpp"
 #include "child/sync.hpp"
 #include "child/text.hpp"
+#include "linux/loopback.hpp"
 
 namespace mkrun::child {
 namespace {
@@ -159,8 +162,10 @@ void enter_namespaces(const ChildPlan& plan) {
   if ((plan.unshare_flags & CLONE_NEWUSER) != 0 && unshare(CLONE_NEWUSER) < 0) {
     fail(errno, "unshare user namespace");
   }
+  if (plan.dumpable_for_id_maps) (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   send_message(sync::Kind::kStarted, 0, nullptr);
   expect_message(sync::Kind::kGo);
+  if (plan.dumpable_for_id_maps) (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (plan.user_namespace_new) {
     // The maps are written: become root of the new namespace, where the setup happens.
     if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
@@ -169,6 +174,10 @@ void enter_namespaces(const ChildPlan& plan) {
   }
   int remaining = plan.unshare_flags & ~CLONE_NEWUSER;
   if (remaining != 0 && unshare(remaining) < 0) fail(errno, "unshare namespaces");
+  if (plan.loopback_up) {
+    int errc = netdev::bring_loopback_up();
+    if (errc != 0) fail(errc, "bring up the loopback interface `lo`");
+  }
   if (plan.time_offsets != nullptr) write_proc_file("/proc/self/timens_offsets", plan.time_offsets);
   if (plan.fork_after_unshare) {
     // A new (or joined) pid or time namespace applies to children only. CLONE_PARENT makes the
@@ -240,19 +249,81 @@ unsigned long kept_flags(const char* path) {
   return flags;
 }
 
+// Attaches a tree the parent detached (open_tree) onto `target`, an O_PATH fd of the mount point.
+void attach_detached_tree(const plan::MountStep& step, int target) {
+  if (syscall(SYS_move_mount, step.detached_tree, "", target, "",
+              MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+    fail(errno, "bind mount `", step.source, "` to `", step.display_destination, "`");
+  }
+  close(step.detached_tree);
+}
+
+// tmpcopyup: `covered`, the directory under the new tmpfs, fills it; a read-only tmpfs is
+// mounted writable for that and made read-only afterwards.
+void copy_up(int root_fd, const plan::MountStep& step, int covered, const char* data) {
+  const char* shown = step.display_destination;
+  int tmpfs = open_in_root(root_fd, step.destination, O_RDONLY | O_DIRECTORY);
+  if (tmpfs < 0) fail(errno, "open `", shown, "` after mounting it");
+  CopyPath failed;
+  if (int errc = copy_tree(covered, tmpfs, failed); errc != 0) {
+    if (failed.too_deep) {
+      fail(0, "tmpcopyup: `", shown, failed.c_str(), "` is more than ", kMaxCopyDepth,
+           " directories deep");
+    }
+    fail(errc, "tmpcopyup: copy `", shown, failed.c_str(), "` into the tmpfs");
+  }
+  FdPath tmpfs_path(tmpfs);
+  if ((step.flags & MS_RDONLY) != 0 &&
+      mount(nullptr, tmpfs_path.c_str(), nullptr, MS_REMOUNT | step.flags, data) < 0) {
+    fail(errno, "remount `", shown, "` read-only after tmpcopyup");
+  }
+  close(tmpfs);
+  close(covered);
+}
+
+// runc gives a tmpfs mounted over an existing directory that directory's mode, whatever mode=
+// says: the mode goes last into the options, which the kernel reads in order.
+const char* with_covered_mode(int root_fd, const plan::MountStep& step, Text& data) {
+  int existing = open_in_root(root_fd, step.destination, O_PATH);
+  if (existing < 0) return step.data;
+  struct stat info {};
+  bool directory = fstat(existing, &info) == 0 && S_ISDIR(info.st_mode);
+  close(existing);
+  if (!directory) return step.data;
+  if (step.data != nullptr) data.add(step.data).add(',');
+  data.add("mode=");
+  for (int shift = 9; shift >= 0; shift -= 3) {
+    data.add(static_cast<char>('0' + ((info.st_mode >> shift) & 7)));
+  }
+  if (data.size() + 1 >= Text::kCapacity) {
+    fail(E2BIG, "mount options of `", step.display_destination, "`");
+  }
+  return data.c_str();
+}
+
 void mount_step(int root_fd, const plan::MountStep& step) {
   const char* shown = step.display_destination;
+  Text data_buffer;
+  const char* data =
+      step.keep_covered_mode ? with_covered_mode(root_fd, step, data_buffer) : step.data;
   int target = make_mount_point(root_fd, step.destination, step.source_is_directory);
   FdPath target_path(target);
-  if (step.bind) {
+  // Opened before the mount covers it: the fd still reaches it afterwards.
+  int covered = step.copy_up ? openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (step.copy_up && covered < 0) fail(errno, "open `", shown, "` for tmpcopyup");
+  unsigned long flags = step.copy_up ? step.flags & ~MS_RDONLY : step.flags;
+  if (step.detached_tree >= 0) {
+    attach_detached_tree(step, target);
+  } else if (step.bind) {
     if (mount(step.source, target_path.c_str(), nullptr, MS_BIND | (step.flags & MS_REC), nullptr) <
         0) {
       fail(errno, "bind mount `", step.source, "` to `", shown, "`");
     }
-  } else if (mount(step.source, target_path.c_str(), step.fstype, step.flags, step.data) < 0) {
+  } else if (mount(step.source, target_path.c_str(), step.fstype, flags, data) < 0) {
     fail(errno, "mount `", step.source, "` to `", shown, "`");
   }
   close(target);
+  if (step.copy_up) copy_up(root_fd, step, covered, data);
   if (!step.remount_after_bind && step.propagation == 0 && !step.recursive_readonly) return;
   // The fd above names the directory under the new mount; reopen to reach the mount itself.
   int mounted = open_in_root(root_fd, step.destination, O_PATH);
@@ -382,20 +453,8 @@ void setup_console(int root_fd, const ChildPlan& plan, bool bind_dev_console) {
 
   // One message, one fd: the receivers (go-runc, conmon) check exactly that.
   static const char kName[] = "/dev/ptmx";
-  iovec payload{const_cast<char*>(kName), sizeof kName - 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &payload;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  header->cmsg_level = SOL_SOCKET;
-  header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(header), &master, sizeof master);
-  while (sendmsg(plan.console_socket_fd, &message, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) fail(errno, "send the pty master to the console socket");
+  if (!send_with_fd(plan.console_socket_fd, kName, sizeof kName - 1, master)) {
+    fail(errno, "send the pty master to the console socket");
   }
   close(master);
   close(plan.console_socket_fd);
@@ -537,12 +596,29 @@ void set_rlimits(const ChildPlan& plan) {
   }
 }
 
-void load_seccomp(const ChildPlan& plan) {
-  if (plan.seccomp_length == 0) return;
-  sock_fprog program{plan.seccomp_length, const_cast<sock_filter*>(plan.seccomp_filter)};
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, plan.seccomp_flags, &program) < 0) {
-    fail(errno, "load the seccomp filter");
+// The listener of an SCMP_ACT_NOTIFY filter goes to mkrun, which passes it on to the agent.
+// Until the agent has it, every notified syscall waits: none is used here before the send
+// (compile_seccomp refuses sendmsg), and what follows may wait for the agent harmlessly.
+void hand_over_listener(int listener) {
+  sync::Message message{};
+  message.kind = sync::Kind::kSeccompListener;
+  if (!send_with_fd(g_sync_fd, &message, sizeof message, listener)) {
+    fail(errno, "send the seccomp listener to mkrun");
   }
+  expect_message(sync::Kind::kSeccompDone);
+  close(listener);
+}
+
+bool g_seccomp_loaded = false;
+
+// Loads the filter once; the later calls (see child_main) find it loaded.
+void load_seccomp(const ChildPlan& plan) {
+  if (plan.seccomp_length == 0 || g_seccomp_loaded) return;
+  sock_fprog program{plan.seccomp_length, const_cast<sock_filter*>(plan.seccomp_filter)};
+  long result = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, plan.seccomp_flags, &program);
+  if (result < 0) fail(errno, "load the seccomp filter");
+  g_seccomp_loaded = true;
+  if (plan.seccomp_listener) hand_over_listener(static_cast<int>(result));
 }
 
 void drop_bounding_set(const plan::Capabilities& caps) {
@@ -737,6 +813,8 @@ void child_main(const ChildPlan& plan) noexcept {
   (void)prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   send_message(sync::Kind::kReady, 0, nullptr);
   if (!plan.exec_mode) {
+    // The listener must reach the agent before `create` returns (runc's order).
+    if (plan.seccomp_listener) load_seccomp(plan);
     // `exec` keeps the socket open (close-on-exec): its EOF tells mkrun the process runs.
     close(g_sync_fd);
     g_sync_fd = -1;
@@ -753,7 +831,7 @@ void child_main(const ChildPlan& plan) noexcept {
   if (plan.lsm_exec_attr_path != nullptr) {
     write_proc_file(plan.lsm_exec_attr_path, plan.lsm_exec_attr_value);
   }
-  if (plan.no_new_privileges) load_seccomp(plan);
+  load_seccomp(plan);  // unless loaded earlier
   sigset_t none;
   sigemptyset(&none);
   (void)sigprocmask(SIG_SETMASK, &none, nullptr);

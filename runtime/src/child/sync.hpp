@@ -9,6 +9,10 @@
 //   parent -> kHooksDone
 //   child  -> kReady          set up; the init now blocks on exec.fifo until `start`
 // Any step may instead end with child -> kError, after which the child exits.
+// With an SCMP_ACT_NOTIFY filter, the child sends, right after loading it (before kReady, or
+// after it with no_new_privileges):
+//   child  -> kSeccompListener  the filter's listener fd, attached (SCM_RIGHTS)
+//   parent -> kSeccompDone      the agent at listenerPath has it
 // After kReady the init reports through exec.fifo: `start` reads it to EOF. Nothing means the
 // process was executed; otherwise it holds an InitFailure.
 #pragma once
@@ -17,7 +21,17 @@
 
 namespace mkrun::sync {
 
-enum class Kind : uint32_t { kStarted = 1, kGo, kInitPid, kRunHooks, kHooksDone, kReady, kError };
+enum class Kind : uint32_t {
+  kStarted = 1,
+  kGo,
+  kInitPid,
+  kRunHooks,
+  kHooksDone,
+  kReady,
+  kError,
+  kSeccompListener,
+  kSeccompDone,
+};
 
 struct Message {
   Kind kind{};

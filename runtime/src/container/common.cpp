@@ -7,6 +7,7 @@
 #include "cgroups/manager.hpp"
 #include "child/hook_exec.hpp"
 #include "container/internal.hpp"
+#include "container/kernel_watch.hpp"
 #include "core/files.hpp"
 #include "core/proc.hpp"
 #include "mkrun/oci/parse.hpp"
@@ -29,6 +30,7 @@ bool is_paused(const oci::ContainerRecord& record) {
 
 std::string observe_status(const state::ContainerDir& dir, const oci::ContainerRecord& record) {
   if (!proc::is_alive(record.pid, record.pid_start_time)) return "stopped";
+  if (stop_if_kernel_failed(record)) return "stopped";
   // runc reports a frozen container as paused, created or not.
   if (is_paused(record)) return "paused";
   if (dir.has_fifo()) return "created";
@@ -55,11 +57,7 @@ Result<void> RecordJournal::record(const std::map<std::string, std::string>& ent
 
 oci::State observed_state(const state::ContainerDir& dir, oci::ContainerRecord record) {
   oci::State state = make_state(record, observe_status(dir, record));
-  if (record.kernel.empty()) return state;
-  auto backend = find_kernel_backend(record.kernel);
-  if (!backend || !*backend) return state;
-  RecordJournal journal(dir, record);
-  for (auto& [key, value] : (*backend)->describe(journal)) state.annotations[key] = value;
+  for (auto& [key, value] : kernel_description(record)) state.annotations[key] = value;
   return state;
 }
 
@@ -96,9 +94,6 @@ Result<void> run_runtime_hooks(const std::vector<oci::Hook>& hooks, const char* 
   return {};
 }
 
-namespace {
-
-// Waits until the process that started at `start_time` has exited, up to `timeout_ms`.
 bool wait_for_exit(pid_t pid, uint64_t start_time, int timeout_ms) {
   if (!proc::is_alive(pid, start_time)) return true;
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -111,8 +106,6 @@ bool wait_for_exit(pid_t pid, uint64_t start_time, int timeout_ms) {
   }
   return exited.revents != 0 || !proc::is_alive(pid, start_time);
 }
-
-}  // namespace
 
 Result<void> signal_container(const oci::ContainerRecord& record, int signal, bool all) {
   if (all) {
@@ -129,11 +122,7 @@ void warn(const GlobalOptions& global, const std::string& message) {
   if (global.warn) global.warn(message);
 }
 
-Result<void> destroy_container(const GlobalOptions& global, state::ContainerDir& dir,
-                               const oci::ContainerRecord& record) {
-  auto spec = load_spec_snapshot(dir);
-  auto host = MKRUN_TRY(cgroups::detect_host());
-  auto cgroup = cgroups::Manager::from_record(host, record.cgroup);
+Result<void> kill_processes(const oci::ContainerRecord& record, const cgroups::Manager* cgroup) {
   if (proc::is_alive(record.pid, record.pid_start_time)) {
     (void)::kill(record.pid, SIGKILL);
     // A frozen task does not die until it is thawed.
@@ -142,11 +131,22 @@ Result<void> destroy_container(const GlobalOptions& global, state::ContainerDir&
       return fail("container init " + std::to_string(record.pid) + " did not exit after SIGKILL");
     }
   }
-  if (cgroup) {
-    // Without its own pid namespace the container's other processes outlive its init.
-    (void)cgroup->kill_all(SIGKILL);
-    MKRUN_CHECK(cgroup->destroy());
-  }
+  // Without its own pid namespace the container's other processes outlive its init.
+  if (cgroup) (void)cgroup->kill_all(SIGKILL);
+  return {};
+}
+
+Result<void> destroy_container(const GlobalOptions& global, state::ContainerDir& dir,
+                               const oci::ContainerRecord& record) {
+  auto spec = load_spec_snapshot(dir);
+  auto host = MKRUN_TRY(cgroups::detect_host());
+  auto cgroup = cgroups::Manager::from_record(host, record.cgroup);
+  stop_kernel_watcher(record);
+  MKRUN_CHECK(kill_processes(record, cgroup ? &*cgroup : nullptr));
+  if (cgroup) MKRUN_CHECK(cgroup->destroy());
+  // The last chance to tell why the application died, before the instance is released.
+  if (auto failure = kernel_failure(record))
+    warn(global, "container " + record.id + ": " + *failure);
   MKRUN_CHECK(release_kernel(dir, record));
   MKRUN_CHECK(dir.remove());
   if (spec && spec->hooks) {

@@ -27,9 +27,13 @@
 #include "child/child.hpp"
 #include "child/sync.hpp"
 #include "container/internal.hpp"
+#include "container/kernel_watch.hpp"
 #include "container/spawn.hpp"
 #include "core/files.hpp"
 #include "core/proc.hpp"
+#include "linux/netdev.hpp"
+#include "linux/notify.hpp"
+#include "linux/userns.hpp"
 #include "mkrun/oci/parse.hpp"
 #include "mkrun/runtime/kernel_backend.hpp"
 #include "plan/builder.hpp"
@@ -86,11 +90,11 @@ Result<void> check_terminal_options(const oci::Spec& spec, const CreateRequest& 
 }
 
 // runc checks the fds to preserve before opening anything, so mkrun's own fds cannot take
-// their numbers.
-Result<void> check_preserved_fds(unsigned count) {
+// their numbers. They follow the socket-activation ones (LISTEN_FDS), which runc does not stat.
+Result<void> check_preserved_fds(unsigned first, unsigned count) {
   for (unsigned i = 0; i < count; ++i) {
     struct stat info {};
-    if (::fstat(static_cast<int>(3 + i), &info) < 0) {
+    if (::fstat(static_cast<int>(first + i), &info) < 0) {
       return fail_errno("unable to stat preserved-fd " + std::to_string(i) + " (of " +
                         std::to_string(count) + ")");
     }
@@ -106,23 +110,10 @@ Result<UniqueFd> state_memfd(const std::string& json) {
   return memfd;
 }
 
-Result<void> write_id_map(pid_t pid, const char* file,
-                          const std::vector<oci::IdMapping>& mappings) {
-  std::string text;
-  for (const auto& m : mappings) {
-    text += std::to_string(m.containerID) + " " + std::to_string(m.hostID) + " " +
-            std::to_string(m.size) + "\n";
-  }
-  return files::write_file("/proc/" + std::to_string(pid) + "/" + file, text, O_WRONLY);
-}
-
-Result<void> write_id_maps(pid_t pid, const oci::Linux& linux) {
-  if (::geteuid() != 0) {
-    // Without newgidmap an unprivileged writer must deny setgroups first.
-    MKRUN_CHECK(files::write_file("/proc/" + std::to_string(pid) + "/setgroups", "deny", O_WRONLY));
-  }
-  MKRUN_CHECK(write_id_map(pid, "uid_map", linux.uidMappings));
-  return write_id_map(pid, "gid_map", linux.gidMappings);
+// runc's RootlessEUID: an unprivileged mkrun maps ids through newuidmap/newgidmap (or its own
+// single id) and sets no supplementary groups.
+bool rootless_euid() {
+  return ::geteuid() != 0;
 }
 
 // Everything one create needs while it runs.
@@ -147,6 +138,7 @@ struct Creation {
   UniqueFd start_hooks_state;
   std::shared_ptr<KernelBackend> backend;  // null: the application runs on Linux
   std::unique_ptr<Journal> journal;
+  notify::ListenFds listen_fds;  // socket activation: fds 3.. passed before --preserve-fds
   pid_t child_pid = 0;
   pid_t init_pid = 0;
   // Last, so it runs while everything above still exists.
@@ -188,6 +180,56 @@ Result<void> make_state_directory(Creation& c, const std::string& config_text) {
   return {};
 }
 
+bool is_permission_error(const Error& error) {
+  return error.errc() == EACCES || error.errc() == EPERM || error.errc() == EROFS;
+}
+
+// The first resource limit that needs a cgroup of the container's own; device rules do not
+// count, a rootless container is not expected to get them (runc ignores them too).
+std::optional<std::string> first_limit(const oci::Resources& r) {
+  if (r.memory) return "memory";
+  if (r.cpu) return "cpu";
+  if (r.pids) return "pids";
+  if (r.blockIO) return "blkio";
+  if (!r.hugepageLimits.empty()) return "hugetlb";
+  if (r.network) return "network";
+  if (!r.rdma.empty()) return "rdma";
+  if (!r.unified.empty()) return "unified";
+  return std::nullopt;
+}
+
+// runc's rootless rule: when the caller may not make the container's cgroup, the container
+// stays in the caller's cgroup, unless it asks for limits, which would then silently not hold.
+Result<void> go_without_cgroup(Creation& c, const oci::Linux* linux) {
+  if (linux && linux->resources) {
+    if (auto limit = first_limit(*linux->resources)) {
+      return fail("cannot set " + *limit + " limit: container could not join or create cgroup");
+    }
+  }
+  c.record.cgroup = oci::CgroupRecord{c.record.cgroup.driver, {}, false};
+  c.cgroup = MKRUN_TRY(cgroups::Manager::from_record(c.host, c.record.cgroup));
+  return c.dir->save(c.record);
+}
+
+// NOTIFY_SOCKET and LISTEN_FDS, in runc's order: the notify mount and variable, then the
+// socket-activation variables. Before the plan is built: the builder stats bind sources.
+Result<void> add_systemd_protocols(Creation& c) {
+  auto notify = MKRUN_TRY(notify::prepare_notify_socket(c.dir->path(), ::getenv("NOTIFY_SOCKET")));
+  if (notify) notify::add_notify_socket_to_spec(*notify, c.spec);
+  auto& env = c.spec.process->env;
+  env.insert(env.end(), c.listen_fds.env.begin(), c.listen_fds.env.end());
+  return {};
+}
+
+// What the container's cgroup gets: the spec's resources or none, which still means runc's
+// default device rules (everything denied but the default devices). Nothing when rootless
+// without resources: runc ignores the device rules a rootless container cannot set.
+const oci::Resources* cgroup_resources(const Creation& c) {
+  static const oci::Resources kNone;
+  if (c.spec.linux && c.spec.linux->resources) return &*c.spec.linux->resources;
+  return c.global.rootless ? nullptr : &kNone;
+}
+
 Result<void> make_cgroup(Creation& c) {
   const oci::Linux* linux = c.spec.linux ? &*c.spec.linux : nullptr;
   c.host = MKRUN_TRY(cgroups::detect_host());
@@ -199,8 +241,15 @@ Result<void> make_cgroup(Creation& c) {
   c.record.cgroup = c.cgroup->record();
   MKRUN_CHECK(c.dir->save(c.record));
   c.undo.push([&c] { (void)c.cgroup->destroy(); });
-  MKRUN_CHECK(c.cgroup->create());
-  if (linux && linux->resources) MKRUN_CHECK(c.cgroup->apply(*linux->resources));
+  if (auto made = c.cgroup->create(); !made) {
+    // runc gives up the cgroup only when the config did not ask for a particular one.
+    bool path_asked = linux && !linux->cgroupsPath.empty();
+    if (!c.global.rootless || path_asked || !is_permission_error(made.error())) return made;
+    return go_without_cgroup(c, linux);
+  }
+  if (const oci::Resources* resources = cgroup_resources(c)) {
+    MKRUN_CHECK(c.cgroup->apply(*resources));
+  }
   return {};
 }
 
@@ -267,7 +316,7 @@ Result<void> build_child_plan(Creation& c) {
   inputs.container_id = c.request.options->id;
   inputs.no_pivot = c.request.options->no_pivot;
   inputs.no_new_keyring = c.request.options->no_new_keyring;
-  inputs.preserve_fds = c.request.options->preserve_fds;
+  inputs.preserve_fds = c.listen_fds.count + c.request.options->preserve_fds;
   inputs.pure_cgroup_v2 = c.host.layout == cgroups::Layout::kV2;
   for (const auto& hierarchy : c.host.hierarchies) {
     std::string directory =
@@ -280,6 +329,12 @@ Result<void> build_child_plan(Creation& c) {
   plan::ChildPlan& p = c.prepared->plan;
   p.state_dir_fd = c.state_dir_path_fd.get();
   p.fifo_name = state::kFifoName;
+  if (rootless_euid()) {
+    // runc: setgroups may be denied in a rootless container's user namespace, and the child's
+    // /proc files must be the user's (dumpable) while mkrun writes its id maps.
+    p.set_groups = false;
+    p.dumpable_for_id_maps = c.prepared->namespaces.user_new;
+  }
   if (c.spec.process->terminal) {
     if (c.request.keep_console_for_caller) {
       int pair[2];
@@ -338,6 +393,13 @@ Result<void> run_create_runtime_hooks(Creation& c) {
   return run_runtime_hooks(c.spec.hooks->createRuntime, "createRuntime", state);
 }
 
+// The init's listener goes to the agent with the state hooks see: "creating", the init's pid.
+Result<void> hand_listener_to_agent(const Creation& c, UniqueFd listener) {
+  oci::State state = make_state(c.record, "creating");
+  state.pid = c.init_pid;
+  return send_to_seccomp_agent(*c.spec.linux->seccomp, state, c.init_pid, listener.get());
+}
+
 // Clones the child and walks it through the sync protocol (child/sync.hpp).
 Result<void> spawn_init(Creation& c) {
   int pair[2];
@@ -368,21 +430,23 @@ Result<void> spawn_init(Creation& c) {
   c.console_socket.reset();
 
   SyncChannel channel(std::move(parent_end));
+  if (p.seccomp_listener) {
+    channel.on_seccomp_listener(
+        [&c](UniqueFd listener) { return hand_listener_to_agent(c, std::move(listener)); });
+  }
   auto wrap = [](Error error) {
     return std::unexpected(std::move(error).wrap("unable to start container process"));
   };
   if (auto started = channel.receive(sync::Kind::kStarted); !started) return wrap(started.error());
   if (c.prepared->namespaces.user_new) {
-    if (auto mapped = write_id_maps(c.child_pid, *c.spec.linux); !mapped)
-      return wrap(mapped.error());
+    auto mapped = userns::write_id_maps(c.child_pid, *c.spec.linux, rootless_euid());
+    if (!mapped) return wrap(mapped.error());
   }
   if (auto joined = join_cgroup_from_parent(c, joined_at_clone); !joined)
     return wrap(joined.error());
   // --systemd-cgroup under systemd: a scope needs a process, so systemd adopts the cgroup now,
   // before the init goes on, which thus never runs under systemd's default limits.
-  const oci::Resources* resources =
-      c.spec.linux && c.spec.linux->resources ? &*c.spec.linux->resources : nullptr;
-  if (auto adopted = c.cgroup->start_systemd_unit(c.child_pid, resources); !adopted) {
+  if (auto adopted = c.cgroup->start_systemd_unit(c.child_pid, cgroup_resources(c)); !adopted) {
     return wrap(adopted.error());
   }
   MKRUN_CHECK(channel.send(sync::Kind::kGo));
@@ -396,9 +460,28 @@ Result<void> spawn_init(Creation& c) {
   c.record.pid = c.init_pid;
   MKRUN_CHECK(fill_container_hook_states(c));
   if (auto hooks = channel.receive(sync::Kind::kRunHooks); !hooks) return wrap(hooks.error());
+  // The network namespace exists now, and the pid is final; runc moves devices before hooks.
+  if (c.spec.linux && !c.spec.linux->netDevices.empty()) {
+    auto moved = netdev::move_net_devices(c.spec.linux->netDevices, c.init_pid);
+    if (!moved) return wrap(moved.error());
+  }
   if (auto ran = run_create_runtime_hooks(c); !ran) return wrap(ran.error());
   MKRUN_CHECK(channel.send(sync::Kind::kHooksDone));
   if (auto ready = channel.receive(sync::Kind::kReady); !ready) return wrap(ready.error());
+  // With no_new_privileges the init loads its filter after kReady and hands the listener over
+  // before it closes the socket.
+  if (p.seccomp_listener) {
+    if (auto closed = channel.wait_for_close(); !closed) return wrap(closed.error());
+  }
+  return {};
+}
+
+// A container on another kernel gets a watcher that kills it if that kernel fails
+// (kernel_watch.hpp); undone if create fails after all.
+Result<void> watch_kernel(Creation& c) {
+  if (!c.backend) return {};
+  MKRUN_CHECK(start_kernel_watcher(c.global.root, c.record, *c.journal));
+  c.undo.push([&c] { stop_kernel_watcher(c.record); });
   return {};
 }
 
@@ -408,11 +491,14 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
                                           const CreateRequest& request) {
   const CreateOptions& options = *request.options;
   if (!is_valid_container_id(options.id)) return fail("invalid container ID format");
-  MKRUN_CHECK(check_preserved_fds(options.preserve_fds));
+  notify::ListenFds listen_fds = notify::listen_fds_from_env(environ, ::getpid());
+  MKRUN_CHECK(check_preserved_fds(3 + listen_fds.count, options.preserve_fds));
   Creation c{global, request};
+  c.listen_fds = std::move(listen_fds);
   MKRUN_CHECK(load_bundle(c));
   auto config_text = MKRUN_TRY(files::read_file(c.bundle + "/config.json"));
   MKRUN_CHECK(make_state_directory(c, config_text));
+  MKRUN_CHECK(add_systemd_protocols(c));
   fill_record(c);
   MKRUN_CHECK(c.dir->save(c.record));
   MKRUN_CHECK(prepare_kernel(c));
@@ -426,6 +512,7 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
   c.record.new_pid_namespace = c.prepared->namespaces.pid_new;
   c.record.status = "created";
   MKRUN_CHECK(c.dir->save(c.record));
+  MKRUN_CHECK(watch_kernel(c));
   MKRUN_CHECK(write_pid_file(options.pid_file, c.init_pid));
   UniqueFd pty_master;
   if (c.console_receiver) pty_master = MKRUN_TRY(receive_pty_master(c.console_receiver.get()));

@@ -18,6 +18,7 @@
 #include "cgroups/stats.hpp"
 #include "cgroups/util.hpp"
 #include "container/internal.hpp"
+#include "container/kernel_watch.hpp"
 #include "core/files.hpp"
 #include "core/proc.hpp"
 
@@ -47,8 +48,17 @@ Result<LiveContainer> open_container(const Runtime& runtime, std::string_view id
   return LiveContainer{std::move(record), std::move(cgroup), stopped};
 }
 
-std::unexpected<Error> not_running(std::string_view id) {
-  return fail("container with id " + std::string(id) + " is not running");
+// runc's words, and why when the container's kernel instance failed (kernel_watch.hpp).
+std::unexpected<Error> not_running(std::string_view id, const oci::ContainerRecord& record) {
+  std::string message = "container with id " + std::string(id) + " is not running";
+  if (auto failure = internal::kernel_failure(record)) message += ": " + *failure;
+  return fail(message);
+}
+
+// The stream ends quietly when the container's init exits, unless its kernel killed it.
+Result<void> stream_ended(std::string_view id, const oci::ContainerRecord& record) {
+  if (internal::kernel_failure(record)) return not_running(id, record);
+  return {};
 }
 
 // Readable once the init exits; empty when it is gone already.
@@ -151,8 +161,10 @@ oci::Event stats_event(const std::string& id, oci::Stats stats) {
 
 Result<oci::Stats> container_stats(const Runtime& runtime, std::string_view id) {
   auto live = MKRUN_TRY(open_container(runtime, id));
-  if (live.stopped) return not_running(id);
-  return cgroups::read_stats(live.cgroup, cgroups::host_hugepage_sizes());
+  if (live.stopped) return not_running(id, live.record);
+  auto stats = MKRUN_TRY(cgroups::read_stats(live.cgroup, cgroups::host_hugepage_sizes()));
+  stats.annotations = internal::kernel_description(live.record);
+  return stats;
 }
 
 Result<void> stream_events(const Runtime& runtime, const EventStreamOptions& options,
@@ -162,9 +174,9 @@ Result<void> stream_events(const Runtime& runtime, const EventStreamOptions& opt
   if (options.interval <= Clock::duration::zero()) {
     return fail("duration interval must be greater than 0");
   }
-  if (live.stopped) return not_running(options.id);
+  if (live.stopped) return not_running(options.id, live.record);
   const UniqueFd init = MKRUN_TRY(watch_init(live.record));
-  if (!init) return {};
+  if (!init) return stream_ended(options.id, live.record);
   OomWatch oom(live.cgroup);
   const std::vector<std::string> hugepage_sizes = cgroups::host_hugepage_sizes();
   auto next_stats = Clock::now() + options.interval;
@@ -174,10 +186,11 @@ Result<void> stream_events(const Runtime& runtime, const EventStreamOptions& opt
     auto rose = oom.rose();
     if (!rose) return {};  // the cgroup is gone with the container
     if (*rose) emit(oci::Event{"oom", options.id, std::nullopt});
-    if (wake.init_exited) return {};
+    if (wake.init_exited) return stream_ended(options.id, live.record);
     if (Clock::now() < next_stats) continue;
     auto stats = cgroups::read_stats(live.cgroup, hugepage_sizes);
     if (stats) {
+      stats->annotations = internal::kernel_description(live.record);
       emit(stats_event(options.id, std::move(*stats)));
     } else {
       internal::warn(runtime.options(), stats.error().render());

@@ -140,7 +140,8 @@ Result<void> prepare_console(Execution& e, const ExecOptions& options, bool term
 }
 
 // Clones the child, lets it join, and waits until the process was executed.
-Result<void> spawn_exec(Execution& e, cgroups::Manager& cgroup, bool self_join) {
+Result<void> spawn_exec(Execution& e, cgroups::Manager& cgroup, bool self_join,
+                        internal::ListenerHandler hand_to_agent) {
   plan::ChildPlan& p = e.prepared->plan;
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
@@ -162,6 +163,7 @@ Result<void> spawn_exec(Execution& e, cgroups::Manager& cgroup, bool self_join) 
   e.console_socket.reset();
 
   internal::SyncChannel channel(std::move(parent_end));
+  if (hand_to_agent) channel.on_seccomp_listener(std::move(hand_to_agent));
   MKRUN_CHECK(channel.receive(sync::Kind::kStarted));
   if (!self_join) {
     MKRUN_CHECK(cgroup.add_process(e.child_pid));
@@ -174,7 +176,7 @@ Result<void> spawn_exec(Execution& e, cgroups::Manager& cgroup, bool self_join) 
   (void)::waitpid(e.child_pid, nullptr, 0);
   e.child_pid = e.pid;
   MKRUN_CHECK(channel.receive(sync::Kind::kReady));
-  return channel.wait_for_exec();
+  return channel.wait_for_close();
 }
 
 Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& options) {
@@ -214,7 +216,15 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
     e.unified_cgroup = MKRUN_TRY(cgroup.open_unified_dir());
   }
   MKRUN_CHECK(prepare_console(e, options, terminal));
-  if (auto spawned = spawn_exec(e, cgroup, self_join); !spawned) {
+  // runc tells the agent the container is running, whatever it is, with its init's pid.
+  internal::ListenerHandler hand_to_agent;
+  if (e.prepared->plan.seccomp_listener) {
+    hand_to_agent = [&spec, &record, &e](UniqueFd listener) {
+      return internal::send_to_seccomp_agent(
+          *spec.linux->seccomp, internal::make_state(record, "running"), e.pid, listener.get());
+    };
+  }
+  if (auto spawned = spawn_exec(e, cgroup, self_join, std::move(hand_to_agent)); !spawned) {
     internal::kill_and_reap(e.pid);
     if (e.child_pid != e.pid) internal::kill_and_reap(e.child_pid);
     return std::unexpected(std::move(spawned).error());

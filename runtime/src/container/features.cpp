@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "core/files.hpp"
+#include "mkrun/runtime/kernel_backend.hpp"
 #include "mkrun/runtime/runtime.hpp"
 #include "plan/builder.hpp"
 #include "plan/seccomp.hpp"
@@ -28,6 +29,17 @@ std::vector<std::string> capability_names() {
   return names;
 }
 
+// The kernel selector with the kernels this build can run, and each backend's own annotations:
+// engines read them to learn what a bundle may ask of mkrun.
+void add_kernel_annotations(std::map<std::string, std::string>& annotations) {
+  std::string kernels = "linux (default)";
+  for (const auto& backend : kernel_backends()) {
+    kernels += " | " + std::string(backend->name());
+    annotations.merge(backend->feature_annotations());
+  }
+  annotations[std::string(kKernelAnnotation)] = kernels;
+}
+
 }  // namespace
 
 oci::Features features() {
@@ -39,6 +51,7 @@ oci::Features features() {
   f.mountOptions = plan::known_mount_options();
   f.namespaces = {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"};
   f.capabilities = capability_names();
+  f.idmapMounts = true;  // mount uidMappings/gidMappings, "idmap" and "ridmap" on binds
   f.cgroup.v1 = true;
   f.cgroup.v2 = true;
   f.seccomp.enabled = true;
@@ -47,6 +60,7 @@ oci::Features features() {
   f.seccomp.archs = plan::seccomp_architectures();
   f.seccomp.knownFlags = plan::seccomp_flags();
   f.seccomp.supportedFlags = plan::seccomp_flags();
+  add_kernel_annotations(f.annotations);
   return f;
 }
 

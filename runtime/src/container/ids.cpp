@@ -1,7 +1,9 @@
 // Small pure rules shared by every command: container ids, signal names, the default root, and
 // the `spec` command.
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <signal.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include <string>
 
 #include "core/files.hpp"
+#include "linux/userns.hpp"
 #include "mkrun/oci/default_spec.hpp"
 #include "mkrun/runtime/runtime.hpp"
 
@@ -24,6 +27,10 @@ std::string default_root() {
     }
   }
   return "/run/mkrun";
+}
+
+bool running_in_user_namespace() {
+  return userns::running_in_user_namespace();
 }
 
 bool is_valid_container_id(std::string_view id) {
@@ -77,12 +84,23 @@ Result<int> parse_signal(std::string_view text) {
   return fail("unknown signal \"" + std::string(text) + "\"");
 }
 
+namespace {
+
+// runc's IsCgroup2UnifiedMode(): cgroup2 itself is mounted at /sys/fs/cgroup.
+bool host_is_pure_cgroup_v2() {
+  struct statfs info {};
+  return ::statfs("/sys/fs/cgroup", &info) == 0 && info.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+}  // namespace
+
 Result<void> write_default_spec(std::string_view bundle, bool rootless) {
   std::string path = (bundle.empty() ? std::string(".") : std::string(bundle)) + "/config.json";
   if (::access(path.c_str(), F_OK) == 0) {
     return fail("File config.json exists. Remove it first");
   }
-  std::string json = oci::default_spec_json(rootless, ::getuid(), ::getgid());
+  std::string json =
+      oci::default_spec_json(rootless, ::getuid(), ::getgid(), host_is_pure_cgroup_v2());
   return files::write_file(path, json, O_CREAT | O_EXCL | O_WRONLY, 0666);
 }
 

@@ -4,8 +4,10 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 
+#include "linux/notify.hpp"
 #include "mkrun/oci/spec.hpp"
 #include "mkrun/oci/state.hpp"
 #include "mkrun/runtime/error.hpp"
@@ -13,6 +15,10 @@
 #include "mkrun/runtime/kernel_backend.hpp"
 #include "mkrun/runtime/runtime.hpp"
 #include "state/store.hpp"
+
+namespace mkrun::cgroups {
+class Manager;
+}
 
 namespace mkrun::runtime::internal {
 
@@ -60,6 +66,16 @@ struct CreateRequest {
 Result<CreatedContainer> create_container(const GlobalOptions& global,
                                           const CreateRequest& request);
 
+// What `start` leaves to do once the container directory is unlocked: forward the init's
+// READY= when the caller gave a NOTIFY_SOCKET.
+struct StartedInit {
+  pid_t init_pid = 0;
+  std::optional<notify::NotifySocket> notify;
+};
+
+// Releases a created container's init and runs the poststart hooks.
+Result<StartedInit> start_container(const GlobalOptions& global, std::string_view id);
+
 // Kills whatever runs, removes the cgroup and the state directory, then runs poststop hooks.
 Result<void> destroy_container(const GlobalOptions& global, state::ContainerDir& dir,
                                const oci::ContainerRecord& record);
@@ -68,5 +84,12 @@ void warn(const GlobalOptions& global, const std::string& message);
 
 // Sends `signal` to the init, or with `all` to every process of the container's cgroup.
 Result<void> signal_container(const oci::ContainerRecord& record, int signal, bool all);
+
+// Waits until the process that started at `start_time` has exited, up to `timeout_ms`.
+bool wait_for_exit(pid_t pid, uint64_t start_time, int timeout_ms);
+
+// SIGKILLs the init (thawing a frozen container so it lands), waits for it, then kills what is
+// left in the container's cgroup.
+Result<void> kill_processes(const oci::ContainerRecord& record, const cgroups::Manager* cgroup);
 
 }  // namespace mkrun::runtime::internal

@@ -16,6 +16,10 @@ void register_kernel_backend(std::shared_ptr<KernelBackend> backend) {
   registry().push_back(std::move(backend));
 }
 
+const std::vector<std::shared_ptr<KernelBackend>>& kernel_backends() {
+  return registry();
+}
+
 Result<std::shared_ptr<KernelBackend>> find_kernel_backend(std::string_view name) {
   if (name.empty() || name == "linux") return std::shared_ptr<KernelBackend>();
   for (const auto& backend : registry()) {

@@ -72,27 +72,41 @@ Result<void> release_init(const state::ContainerDir& dir, pid_t pid) {
 
 }  // namespace
 
-Result<void> Runtime::start(std::string_view id) {
-  auto dir = MKRUN_TRY(state::ContainerDir::open(options_.root, id));
+namespace internal {
+
+Result<StartedInit> start_container(const GlobalOptions& global, std::string_view id) {
+  auto dir = MKRUN_TRY(state::ContainerDir::open(global.root, id));
   auto record = MKRUN_TRY(dir.load());
   std::string status = observe_status(dir, record);
   if (status == "stopped") return fail("cannot start a container that has stopped");
   if (status == "running") return fail("cannot start an already running container");
   if (status != "created") return fail("cannot start a container in the " + status + " state");
+  // Bound before the init is released, so no READY= it sends right away is lost.
+  auto notify = MKRUN_TRY(notify::open_notify_socket(dir.path(), ::getenv("NOTIFY_SOCKET")));
   auto released = release_init(dir, record.pid);
   (void)::unlink(dir.file(state::kFifoName).c_str());
   if (!released) return std::unexpected(std::move(released).error());
   record.status = "running";
   MKRUN_CHECK(dir.save(record));
-  auto spec = internal::load_spec_snapshot(dir);
+  auto spec = load_spec_snapshot(dir);
   if (spec && spec->hooks && !spec->hooks->poststart.empty()) {
-    oci::State state = internal::make_state(record, "running");
+    oci::State state = make_state(record, "running");
     // The runtime spec makes a failed poststart hook a warning.
-    if (auto ran = internal::run_runtime_hooks(spec->hooks->poststart, "poststart", state); !ran) {
-      internal::warn(options_, ran.error().render());
+    if (auto ran = run_runtime_hooks(spec->hooks->poststart, "poststart", state); !ran) {
+      warn(global, ran.error().render());
     }
   }
-  return {};
+  return StartedInit{record.pid, std::move(notify)};
+}
+
+}  // namespace internal
+
+Result<void> Runtime::start(std::string_view id) {
+  // The container directory's lock is dropped by now: waiting for READY= may take long, and
+  // `state` or `kill` must not block meanwhile.
+  auto started = MKRUN_TRY(internal::start_container(options_, id));
+  if (!started.notify) return {};
+  return notify::forward_ready(*started.notify, started.init_pid, started.init_pid);
 }
 
 Result<oci::State> Runtime::state(std::string_view id) {

@@ -47,9 +47,18 @@ Result<int> Runtime::run(const RunOptions& options) {
     (void)remove(options.create.id, true);
     return fail("open /dev/tty: no such device or address");
   }
-  if (auto started = start(options.create.id); !started) {
+  auto started = internal::start_container(options_, options.create.id);
+  if (!started) {
     (void)remove(options.create.id, true);
     return std::unexpected(std::move(started).error());
+  }
+  if (started->notify) {
+    // runc: READY= goes with the init's pid when detached; in the foreground mkrun stays the
+    // service's main process. Signals wait meanwhile (blocked), as they do in runc. A failure
+    // is only a warning: the container runs, and a foreground mkrun must still wait for it.
+    pid_t main_pid = foreground ? ::getpid() : created.init_pid;
+    auto forwarded = notify::forward_ready(*started->notify, created.init_pid, main_pid);
+    if (!forwarded) internal::warn(options_, forwarded.error().render());
   }
   if (!foreground) return 0;
   if (created.console_master) raw_terminal.emplace(STDIN_FILENO);

@@ -10,22 +10,66 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstddef>
 #include <cstring>
 
+#include "child/fd_passing.hpp"
 #include "core/files.hpp"
 
 namespace mkrun::runtime::internal {
 
+namespace {
+
+// recvmsg of one message and at most one fd, owned by `fd`.
+ssize_t receive_with_fd(int socket, void* buffer, size_t size, UniqueFd& fd) {
+  int received = -1;
+  ssize_t n = child::receive_with_fd(socket, buffer, size, received);
+  if (received >= 0) fd.reset(received);
+  return n;
+}
+
+// A unix stream socket connected to `path`; "@name" is an abstract address, as for Go's
+// net.Dial, which runc uses. On failure: an error naming the syscall, the errno in it.
+Result<UniqueFd> connect_unix(const std::string& path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) return fail("path too long", ENAMETOOLONG);
+  path.copy(address.sun_path, path.size());
+  socklen_t length = sizeof address;
+  if (path.starts_with('@')) {
+    address.sun_path[0] = '\0';
+    length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
+  }
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail_errno("socket");
+  UniqueFd socket(fd);
+  if (::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), length) < 0) {
+    return fail_errno("connect");
+  }
+  return socket;
+}
+
+}  // namespace
+
 Result<sync::Message> SyncChannel::read_message(bool& eof) {
-  sync::Message message{};
-  ssize_t n;
-  do {
-    n = ::recv(fd_.get(), &message, sizeof message, 0);
-  } while (n < 0 && errno == EINTR);
-  eof = n == 0;
-  if (n < 0) return fail_errno("read from the container process");
-  if (message.kind == sync::Kind::kError) return fail(message.detail, message.value);
-  return message;
+  for (;;) {
+    sync::Message message{};
+    UniqueFd attached;
+    ssize_t n = receive_with_fd(fd_.get(), &message, sizeof message, attached);
+    eof = n == 0;
+    if (n < 0) return fail_errno("read from the container process");
+    if (eof) return message;
+    if (message.kind == sync::Kind::kError) return fail(message.detail, message.value);
+    if (message.kind != sync::Kind::kSeccompListener) return message;
+    MKRUN_CHECK(pass_listener(std::move(attached)));
+  }
+}
+
+Result<void> SyncChannel::pass_listener(UniqueFd listener) {
+  if (!listener_handler_) return fail("the container process sent an unexpected seccomp listener");
+  if (!listener) return fail("the container process sent no seccomp listener fd");
+  MKRUN_CHECK(listener_handler_(std::move(listener)));
+  return send(sync::Kind::kSeccompDone);
 }
 
 Result<sync::Message> SyncChannel::receive(sync::Kind expected) {
@@ -45,10 +89,27 @@ Result<void> SyncChannel::send(sync::Kind kind) {
   return {};
 }
 
-Result<void> SyncChannel::wait_for_exec() {
+Result<void> SyncChannel::wait_for_close() {
   bool eof = false;
   MKRUN_CHECK(read_message(eof));
   if (!eof) return fail("unexpected message from the container process");
+  return {};
+}
+
+Result<void> send_to_seccomp_agent(const oci::Seccomp& seccomp, const oci::State& state, pid_t pid,
+                                   int listener) {
+  const std::string& listener_path = seccomp.listenerPath;
+  std::string process_state =
+      oci::render_container_process_state(state, pid, seccomp.listenerMetadata);
+  auto socket = connect_unix(listener_path);
+  if (!socket) {
+    return std::unexpected(std::move(socket).error().wrap(
+        "failed to connect with seccomp agent specified in the seccomp profile: dial unix " +
+        listener_path));
+  }
+  if (!child::send_with_fd(socket->get(), process_state.data(), process_state.size(), listener)) {
+    return fail_errno("cannot send seccomp fd to " + listener_path);
+  }
   return {};
 }
 
@@ -70,42 +131,22 @@ long clone_child(unsigned long flags, int unified_cgroup_fd, bool& joined_at_clo
 }
 
 Result<UniqueFd> connect_console_socket(const std::string& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail_errno("create a socket for `" + path + "`");
-  UniqueFd socket(fd);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof address.sun_path) {
-    return fail("console socket path `" + path + "` is too long");
-  }
-  path.copy(address.sun_path, path.size());
-  if (::connect(socket.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) {
-    return fail_errno("connect to console socket `" + path + "`");
+  auto socket = connect_unix(path);
+  if (!socket) {
+    return std::unexpected(
+        std::move(socket).error().wrap("connect to console socket `" + path + "`"));
   }
   return socket;
 }
 
 Result<UniqueFd> receive_pty_master(int socket) {
   char payload[4096];
-  iovec data{payload, sizeof payload};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return fail_errno("receive the pty master");
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
-  if (header == nullptr || header->cmsg_type != SCM_RIGHTS) {
-    return fail("the container process sent no pty master");
+  UniqueFd master;
+  if (receive_with_fd(socket, payload, sizeof payload, master) < 0) {
+    return fail_errno("receive the pty master");
   }
-  int fd = -1;
-  std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
-  return UniqueFd(fd);
+  if (!master) return fail("the container process sent no pty master");
+  return master;
 }
 
 Result<void> write_pid_file(const std::string& path, pid_t pid) {

@@ -4,28 +4,47 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 
 #include "child/sync.hpp"
+#include "mkrun/oci/spec.hpp"
+#include "mkrun/oci/state.hpp"
 #include "mkrun/runtime/error.hpp"
 #include "mkrun/runtime/fd.hpp"
 
 namespace mkrun::runtime::internal {
 
+// Passes a seccomp listener the child handed over to the agent (see SyncChannel).
+using ListenerHandler = std::function<Result<void>(UniqueFd listener)>;
+
 // The parent's end of the sync socket.
 class SyncChannel {
  public:
   explicit SyncChannel(UniqueFd fd) : fd_(std::move(fd)) {}
+  // A child with an SCMP_ACT_NOTIFY filter sends its listener between any two messages: each
+  // read passes it to `handler` and lets the child go on. Without a handler it is an error.
+  void on_seccomp_listener(ListenerHandler handler) { listener_handler_ = std::move(handler); }
   // Waits for `expected`; a kError from the child becomes this call's error.
   Result<sync::Message> receive(sync::Kind expected);
   Result<void> send(sync::Kind kind);
-  // After kReady in exec mode: EOF means the process was executed, kError that it was not.
-  Result<void> wait_for_exec();
+  // After kReady: waits for the child to close its end. In exec mode EOF means the process was
+  // executed, kError that it was not; `create` waits so when the child hands a listener over
+  // after kReady.
+  Result<void> wait_for_close();
 
  private:
   Result<sync::Message> read_message(bool& eof);
+  Result<void> pass_listener(UniqueFd listener);
   UniqueFd fd_;
+  ListenerHandler listener_handler_;
 };
+
+// Connects to the agent at seccomp.listenerPath and sends it, in one message as runc does, the
+// ContainerProcessState (the container's `state`, `pid` the filtered process, the
+// listenerMetadata) with the listener attached.
+Result<void> send_to_seccomp_agent(const oci::Seccomp& seccomp, const oci::State& state, pid_t pid,
+                                   int listener);
 
 // clone3 with CLONE_INTO_CGROUP when `unified_cgroup_fd` is set, so the child is born in its
 // unified cgroup; a plain clone when not (or on a kernel without it). Fork semantics: returns

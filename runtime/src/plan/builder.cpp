@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "core/files.hpp"
+#include "linux/userns.hpp"
 #include "plan/seccomp.hpp"
 
 namespace mkrun::plan {
@@ -136,15 +137,18 @@ constexpr std::array<std::pair<std::string_view, unsigned long>, 8> kPropagation
     {"runbindable", MS_UNBINDABLE | MS_REC},
 }};
 // Options applied with mount_setattr() rather than mount flags.
-constexpr std::array<std::string_view, 2> kAttributeOptions = {"rro", "rrw"};
+constexpr std::array<std::string_view, 4> kAttributeOptions = {"rro", "rrw", "idmap", "ridmap"};
 
 }  // namespace
+
+constexpr std::string_view kCopyUpOption = "tmpcopyup";
 
 std::vector<std::string> known_mount_options() {
   std::vector<std::string> names;
   for (const auto& option : kMountFlagOptions) names.emplace_back(option.name);
   for (const auto& [name, flag] : kPropagationOptions) names.emplace_back(name);
   for (auto name : kAttributeOptions) names.emplace_back(name);
+  names.emplace_back(kCopyUpOption);
   std::ranges::sort(names);
   return names;
 }
@@ -172,6 +176,14 @@ MountOptions parse_mount_options(const std::vector<std::string>& options) {
       continue;
     }
     if (option == "rrw") continue;  // the default
+    if (option == kCopyUpOption) {
+      result.copy_up = true;
+      continue;
+    }
+    if (option == "idmap" || option == "ridmap") {
+      result.idmap = true;
+      continue;
+    }
     if (!result.data.empty()) result.data += ',';
     result.data += option;
   }
@@ -191,6 +203,44 @@ std::string relative_to_root(std::string_view path) {
 std::string absolute_path(std::string_view path, std::string_view base) {
   if (path.starts_with('/')) return std::string(path);
   return std::string(base) + "/" + std::string(path);
+}
+
+bool joins_or_makes_user_namespace(const NamespaceDecision& namespaces) {
+  return namespaces.user_new ||
+         std::ranges::any_of(namespaces.joins, [](const auto& ns) { return ns.type == "user"; });
+}
+
+// Binds that the parent prepares as detached trees (open_tree), for the child to attach:
+//  - idmapped ones (mount uidMappings/gidMappings, or the "idmap"/"ridmap" options, which take
+//    the container's own maps when the mount has none), as runc 1.2;
+//  - every bind of a privileged mkrun when the init runs in a user namespace, whose root may not
+//    reach the source (a 0700 directory of host root, such as the state dir holding notify/).
+//    A rootless init is the user itself and reaches what mkrun reaches: it binds directly.
+Result<void> detach_bind_source(PreparedPlan& prepared, const BuildInputs& inputs,
+                                const oci::Mount& mount, const MountOptions& options,
+                                MountStep& step) {
+  bool recursive = (options.flags & MS_REC) != 0;
+  bool idmapped = options.idmap || !mount.uidMappings.empty() || !mount.gidMappings.empty();
+  UniqueFd tree;
+  if (idmapped) {
+    const oci::Linux* linux = inputs.spec->linux ? &*inputs.spec->linux : nullptr;
+    bool own_maps = !mount.uidMappings.empty() || !mount.gidMappings.empty();
+    const auto& uid_maps = own_maps || !linux ? mount.uidMappings : linux->uidMappings;
+    const auto& gid_maps = own_maps || !linux ? mount.gidMappings : linux->gidMappings;
+    if (uid_maps.empty() || gid_maps.empty()) {
+      return fail("mount `" + mount.destination +
+                  "`: an idmapped mount needs uidMappings and gidMappings (on the mount, or the "
+                  "container's user namespace)");
+    }
+    tree = MKRUN_TRY(userns::make_idmapped_mount(step.source, uid_maps, gid_maps, recursive));
+  } else if (joins_or_makes_user_namespace(prepared.namespaces) && ::geteuid() == 0) {
+    tree = MKRUN_TRY(userns::clone_mount_tree(step.source, recursive));
+  } else {
+    return {};
+  }
+  step.detached_tree = tree.get();
+  prepared.namespace_fds.push_back(std::move(tree));
+  return {};
 }
 
 Result<void> add_mount(PreparedPlan& prepared, const BuildInputs& inputs, const oci::Mount& mount) {
@@ -236,10 +286,17 @@ Result<void> add_mount(PreparedPlan& prepared, const BuildInputs& inputs, const 
     step.bind = true;
     step.flags = options.flags;
     step.remount_after_bind = (options.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) != 0;
+    MKRUN_CHECK(detach_bind_source(prepared, inputs, mount, options, step));
+  } else if (options.idmap || !mount.uidMappings.empty() || !mount.gidMappings.empty()) {
+    std::string type = "\"" + mount.type + "\"";
+    return fail("mount `" + mount.destination +
+                "`: idmapped mounts are only supported for bind mounts, not for type " + type);
   } else {
     step.source = prepared.keep(mount.source.empty() ? mount.type : mount.source);
     step.fstype = prepared.keep(mount.type);
     step.flags = options.flags;
+    step.keep_covered_mode = mount.type == "tmpfs";
+    step.copy_up = options.copy_up && step.keep_covered_mode;  // ignored elsewhere, as in runc
   }
   prepared.mounts.push_back(step);
   return {};
@@ -576,6 +633,8 @@ Result<void> add_namespaces(PreparedPlan& prepared, const oci::Linux& linux) {
   plan.clone_flags = decision.clone_flags;
   plan.unshare_flags = decision.unshare_flags;
   plan.user_namespace_new = decision.user_new;
+  // Only a namespace mkrun makes: a joined one is its owner's to set up (runc, crun).
+  plan.loopback_up = ((decision.clone_flags | decision.unshare_flags) & CLONE_NEWNET) != 0;
   plan.fork_after_unshare = decision.fork_after_unshare;
   if (!linux.timeOffsets.empty()) {
     std::string offsets;
@@ -676,6 +735,7 @@ Result<void> add_process_settings(PreparedPlan& prepared, const BuildInputs& inp
     plan.seccomp_filter = prepared.seccomp_filter.data();
     plan.seccomp_length = static_cast<unsigned short>(prepared.seccomp_filter.size());
     plan.seccomp_flags = program.flags;
+    plan.seccomp_listener = program.new_listener;
   }
   return {};
 }
@@ -751,9 +811,7 @@ Result<std::unique_ptr<PreparedPlan>> build_plan(const BuildInputs& inputs) {
   plan.rootfs_propagation_after = propagation_after_pivot(linux.rootfsPropagation);
   for (const auto& mount : spec.mounts) MKRUN_CHECK(add_mount(*prepared, inputs, mount));
   if (needs_dev_setup(spec)) add_default_devices(*prepared, spec);
-  plan.bind_devices = prepared->namespaces.user_new ||
-                      std::ranges::any_of(prepared->namespaces.joins,
-                                          [](const auto& ns) { return ns.type == "user"; });
+  plan.bind_devices = joins_or_makes_user_namespace(prepared->namespaces);
   add_linux_paths(*prepared, linux);
   if (!spec.hostname.empty()) plan.hostname = prepared->keep(spec.hostname);
   if (!spec.domainname.empty()) plan.domainname = prepared->keep(spec.domainname);

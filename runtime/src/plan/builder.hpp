@@ -38,7 +38,9 @@ struct MountOptions {
   unsigned long propagation = 0;
   bool bind = false;
   bool recursive_readonly = false;
-  std::string data;  // what the file system itself interprets ("mode=755,size=65536k")
+  bool copy_up = false;  // "tmpcopyup" (crun's): a tmpfs starts with a copy of what it covers
+  bool idmap = false;    // "idmap"/"ridmap": an idmapped bind, with the container's maps by default
+  std::string data;      // what the file system itself interprets ("mode=755,size=65536k")
 };
 MountOptions parse_mount_options(const std::vector<std::string>& options);
 // Every option parse_mount_options() gives a meaning, for `mkrun features`.

@@ -32,6 +32,11 @@ struct MountStep {
   bool remount_after_bind = false;  // ro, nosuid... need a second MS_REMOUNT|MS_BIND pass
   bool recursive_readonly = false;  // "rro": mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY)
   bool cgroup_v1_tmpfs = false;     // "cgroup" on v1: tmpfs + one bind per hierarchy
+  bool copy_up = false;             // "tmpcopyup": the tmpfs gets a copy of the dir it covers
+  bool keep_covered_mode = false;   // tmpfs: its root gets the mode of the dir it covers (runc)
+  // A bind the parent prepared as a detached mount tree (open_tree, maybe idmapped): the child
+  // attaches it with move_mount() instead of binding `source`. -1: none.
+  int detached_tree = -1;
 };
 
 // One bind of a host cgroup hierarchy directory under /sys/fs/cgroup (cgroup v1 mounts).
@@ -112,6 +117,10 @@ struct ChildPlan {
   size_t join_count = 0;
   int unshare_flags = 0;
   bool user_namespace_new = false;
+  // An unprivileged mkrun writes the new user namespace's maps between kStarted and kGo: the
+  // child must be dumpable meanwhile, or its /proc files belong to root (as in runc's nsexec).
+  bool dumpable_for_id_maps = false;
+  bool loopback_up = false;  // a new network namespace: bring `lo` up in it
   bool fork_after_unshare = false;
   const char* time_offsets = nullptr;  // text for /proc/self/timens_offsets, or null
 
@@ -187,10 +196,13 @@ struct ChildPlan {
   const char* keyring_name = nullptr;  // "_ses.<id>"
 
   // seccomp, compiled by the parent; loaded last before execve, or before the capabilities
-  // are dropped when no_new_privileges is off (loading needs CAP_SYS_ADMIN then).
+  // are dropped when no_new_privileges is off (loading needs CAP_SYS_ADMIN then). With
+  // `seccomp_listener` (SCMP_ACT_NOTIFY) the child sends the filter's listener fd to the parent
+  // over the sync socket, so `create` loads it before that socket closes, as runc does.
   const sock_filter* seccomp_filter = nullptr;
   unsigned short seccomp_length = 0;
   unsigned seccomp_flags = 0;
+  bool seccomp_listener = false;
 
   HookList create_container_hooks;
   HookList start_container_hooks;

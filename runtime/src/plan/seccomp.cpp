@@ -27,7 +27,9 @@ struct ActionName {
   bool takes_errno;  // SCMP_ACT_ERRNO and SCMP_ACT_TRACE carry errnoRet (default EPERM)
 };
 
-constexpr std::array<ActionName, 8> kActions = {{
+constexpr std::string_view kNotify = "SCMP_ACT_NOTIFY";
+
+constexpr std::array<ActionName, 9> kActions = {{
     {"SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD, false},
     {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS, false},
     {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD, false},
@@ -36,6 +38,7 @@ constexpr std::array<ActionName, 8> kActions = {{
     {"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0), true},
     {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW, false},
     {"SCMP_ACT_LOG", SCMP_ACT_LOG, false},
+    {kNotify, SCMP_ACT_NOTIFY, false},
 }};
 
 constexpr std::array<std::pair<std::string_view, scmp_compare>, 7> kOperators = {{
@@ -62,10 +65,6 @@ constexpr std::array<std::string_view, 19> kArchitectures = {
 };
 
 Result<uint32_t> action_of(const std::string& name, std::optional<uint32_t> errno_ret) {
-  if (name == "SCMP_ACT_NOTIFY") {
-    return fail(
-        "seccomp action SCMP_ACT_NOTIFY is not supported yet (it needs listenerPath support)");
-  }
   for (const auto& action : kActions) {
     if (action.name != name) continue;
     return action.takes_errno ? action.action | (errno_ret.value_or(EPERM) & SECCOMP_RET_DATA)
@@ -151,6 +150,29 @@ Result<std::vector<sock_filter>> export_program(scmp_filter_ctx context) {
   return program;
 }
 
+// A notified syscall waits for the agent, which only gets the listener once the init has sent it
+// to mkrun: the syscalls that sending uses must not wait. runc refuses `write` (its init writes
+// the fd number); mkrun's init sends the fd itself with `sendmsg`, so mkrun refuses that too.
+Result<bool> check_notify(const oci::Seccomp& seccomp) {
+  bool notify = false;
+  for (const auto& syscall : seccomp.syscalls) {
+    if (syscall.action != kNotify) continue;
+    notify = true;
+    for (const auto& name : syscall.names) {
+      if (name == "write" || name == "sendmsg") {
+        return fail("SCMP_ACT_NOTIFY cannot be used for the " + name + " syscall");
+      }
+    }
+  }
+  if (seccomp.defaultAction == kNotify) {
+    return fail("SCMP_ACT_NOTIFY cannot be used as default action");
+  }
+  if (notify && seccomp.listenerPath.empty()) {
+    return fail("linux.seccomp uses SCMP_ACT_NOTIFY: listenerPath is not set");
+  }
+  return notify;
+}
+
 }  // namespace
 
 std::vector<std::string> seccomp_actions() {
@@ -174,6 +196,7 @@ std::vector<std::string> seccomp_architectures() {
 }
 
 Result<SeccompProgram> compile_seccomp(const oci::Seccomp& seccomp) {
+  bool notify = MKRUN_TRY(check_notify(seccomp));
   uint32_t default_action = MKRUN_TRY(action_of(seccomp.defaultAction, seccomp.defaultErrnoRet));
   Context context(seccomp_init(default_action));
   if (!context) return fail("seccomp_init");
@@ -189,6 +212,8 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& seccomp) {
   }
   SeccompProgram program;
   for (const auto& flag : seccomp.flags) program.flags |= MKRUN_TRY(flag_of(flag));
+  if (notify) program.flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  program.new_listener = notify;
   program.filter = MKRUN_TRY(export_program(context.get()));
   if (program.filter.size() > 0xffff) return fail("the seccomp filter is too long");
   return program;

@@ -6,17 +6,22 @@
 //   instance (or claim an administrator's), then rewrite the spec so the init runs mcexec.
 // delete -> release(): under the host lock, undo from whatever step the journal shows.
 // state  -> describe(): the instance, its resources and its live IHK status.
+// failure(): the instance went PANIC or HUNGUP, with McKernel's last messages (the runtime then
+//   kills the container).
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "mkrun/ihk/ihk.hpp"
 #include "mkrun/runtime/kernel_backend.hpp"
 
 namespace mkrun::lwk {
+
+struct Claim;
 
 class McKernelBackend final : public runtime::KernelBackend {
  public:
@@ -30,9 +35,20 @@ class McKernelBackend final : public runtime::KernelBackend {
                        runtime::Journal& journal) override;
   Result<void> release(runtime::Journal& journal) override;
   std::map<std::string, std::string> describe(const runtime::Journal& journal) const override;
+  std::optional<std::string> failure(const runtime::Journal& journal) const override;
+  std::map<std::string, std::string> feature_annotations() const override;
 
  private:
+  // libihk.so at `path`, loaded once per process: state, list and the kernel watcher ask about
+  // instances again and again.
+  Result<ihk::Ihk*> opened_ihk(const std::string& path) const;
+  // The instance a claim holds, with the IHK that answers for it; nullopt when there is none
+  // (not booted yet, released) or IHK cannot be reached.
+  struct LiveInstance;
+  std::optional<LiveInstance> live_instance(const Claim& claim) const;
+
   IhkLoader loader_;
+  mutable std::map<std::string, std::unique_ptr<ihk::Ihk>> opened_;
 };
 
 // Registers the backend with the runtime; the CLI calls it once at start.

@@ -35,6 +35,12 @@ std::string render_state_list(const std::vector<State>& states);
 // pid omitted when 0.
 std::string render_hook_state(const State& state);
 
+// What a seccomp agent receives along with the listener fd (runtime-spec ContainerProcessState):
+// {"ociVersion","fds":["seccompFd"],"pid","metadata","state":<the hook state>}, compact; `pid` is
+// the process the listener filters, `metadata` is linux.seccomp.listenerMetadata (omitted empty).
+std::string render_container_process_state(const State& state, int64_t pid,
+                                           const std::string& metadata);
+
 // What mkrun remembers about a container between commands (<root>/<id>/state.json).
 struct CgroupRecord {
   std::string driver;                    // "cgroupfs" or "systemd"

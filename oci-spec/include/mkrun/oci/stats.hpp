@@ -100,6 +100,10 @@ struct Stats {
   std::map<std::string, HugetlbStats> hugetlb;  // by page size: "2MB", "1GB"
   // intel_rdt is always {} and network_interfaces always null: mkrun reads neither, as runc
   // without Intel RDT and without network statistics (runc 1.1 has none for containers).
+  // mkrun's own: what a kernel backend reports of the container's kernel instance, the same
+  // io.mkrun.lwk.* entries as `state`'s annotations; omitted when empty (Linux), so a Linux
+  // container's line stays runc's byte for byte.
+  std::map<std::string, std::string> annotations;
 };
 
 // One line of `events`: {"type":"stats","id":...,"data":{...}} or {"type":"oom","id":...}.

@@ -9,8 +9,10 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "mkrun/oci/spec.hpp"
 #include "mkrun/runtime/error.hpp"
@@ -51,6 +53,14 @@ class KernelBackend {
   // For `state` and `events`: what the kernel instance is doing ("org.mkrun.lwk.status":
   // "RUNNING"), added to the container's annotations.
   virtual std::map<std::string, std::string> describe(const Journal& journal) const = 0;
+
+  // Why the kernel instance the container runs on can no longer run it (McKernel: PANIC or
+  // HUNGUP, with the kernel's last messages); nullopt while it is healthy or cannot be asked.
+  // The runtime then kills the container's processes (kernel_watch.hpp).
+  virtual std::optional<std::string> failure(const Journal& journal) const = 0;
+
+  // For `mkrun features`: the annotations this backend reads, each with its grammar.
+  virtual std::map<std::string, std::string> feature_annotations() const = 0;
 };
 
 // The annotation that selects the kernel ("linux" when absent), and its global default
@@ -60,5 +70,7 @@ inline constexpr std::string_view kKernelAnnotation = "io.mkrun.kernel";
 void register_kernel_backend(std::shared_ptr<KernelBackend> backend);
 // The backend `name` selects; null for "linux". Error for a name no backend registered.
 Result<std::shared_ptr<KernelBackend>> find_kernel_backend(std::string_view name);
+// Every registered backend, in registration order.
+const std::vector<std::shared_ptr<KernelBackend>>& kernel_backends();
 
 }  // namespace mkrun::runtime

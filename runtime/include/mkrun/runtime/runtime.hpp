@@ -104,6 +104,10 @@ class Runtime {
 // /run/mkrun for root; $XDG_RUNTIME_DIR/mkrun when rootless and XDG_RUNTIME_DIR is set.
 std::string default_root();
 
+// Whether mkrun runs in a user namespace other than the initial one (rootless podman, a nested
+// container): there even euid 0 is rootless for runc's `--rootless auto`.
+bool running_in_user_namespace();
+
 // runc's id rule: ^[\w+-\.]+$, and not "." or "..".
 bool is_valid_container_id(std::string_view id);
 
