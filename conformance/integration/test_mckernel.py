@@ -230,6 +230,15 @@ def test_features_list_the_mckernel_annotations(rt):
     assert "4-7,12" in annotations["io.mkrun.mckernel.cpus"]  # each with its grammar
 
 
+def test_features_call_the_kernel_annotations_potentially_unsafe(rt):
+    # runtime-spec 1.2: annotations that change what the runtime does (here: take host CPUs and
+    # memory, boot a kernel), so that an engine can refuse them from untrusted users
+    features = json.loads(rt.raw("features").ok().out)
+    unsafe = features["potentiallyUnsafeConfigAnnotations"]
+    mkrun_annotations = sorted(k for k in features["annotations"] if k.startswith("io.mkrun."))
+    assert sorted(unsafe) == mkrun_annotations and "io.mkrun.kernel" in unsafe
+
+
 # ---- the instance fails while the container runs ------------------------------------------------
 
 def watchers(cid: str) -> list[int]:

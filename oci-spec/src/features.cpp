@@ -53,6 +53,9 @@ std::string render_features(const Features& f) {
   w.end_object();
   w.end_object();
   w.member("annotations", f.annotations);
+  if (!f.potentiallyUnsafeConfigAnnotations.empty()) {
+    w.member("potentiallyUnsafeConfigAnnotations", f.potentiallyUnsafeConfigAnnotations);
+  }
   w.end_object();
   return w.str() + "\n";
 }

@@ -30,14 +30,19 @@ std::vector<std::string> capability_names() {
 }
 
 // The kernel selector with the kernels this build can run, and each backend's own annotations:
-// engines read them to learn what a bundle may ask of mkrun.
-void add_kernel_annotations(std::map<std::string, std::string>& annotations) {
+// engines read them to learn what a bundle may ask of mkrun. All of them take host resources
+// (CPUs, memory, a kernel instance), so they are also the potentially unsafe ones.
+void add_kernel_annotations(oci::Features& f) {
   std::string kernels = "linux (default)";
+  f.potentiallyUnsafeConfigAnnotations.emplace_back(kKernelAnnotation);
   for (const auto& backend : kernel_backends()) {
     kernels += " | " + std::string(backend->name());
-    annotations.merge(backend->feature_annotations());
+    for (auto& [name, description] : backend->feature_annotations()) {
+      f.potentiallyUnsafeConfigAnnotations.push_back(name);
+      f.annotations[name] = std::move(description);
+    }
   }
-  annotations[std::string(kKernelAnnotation)] = kernels;
+  f.annotations[std::string(kKernelAnnotation)] = kernels;
 }
 
 }  // namespace
@@ -60,7 +65,7 @@ oci::Features features() {
   f.seccomp.archs = plan::seccomp_architectures();
   f.seccomp.knownFlags = plan::seccomp_flags();
   f.seccomp.supportedFlags = plan::seccomp_flags();
-  add_kernel_annotations(f.annotations);
+  add_kernel_annotations(f);
   return f;
 }
 

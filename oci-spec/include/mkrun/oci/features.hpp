@@ -39,6 +39,9 @@ struct Features {
   bool intelRdt = false;
   bool idmapMounts = false;
   std::map<std::string, std::string> annotations;
+  // Annotations that change what the runtime does with the host (a value ending in '.' is a
+  // prefix); left out of the JSON when empty, as runc 1.1 has none.
+  std::vector<std::string> potentiallyUnsafeConfigAnnotations;
 };
 
 // Pretty JSON with 4-space indent and a trailing newline, as runc prints it.
