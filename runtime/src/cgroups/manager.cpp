@@ -332,18 +332,18 @@ Result<void> Manager::create() {
   return {};
 }
 
-Result<void> Manager::apply(const oci::Resources& resources) {
-  return write_resources(resources, true);
+Result<void> Manager::apply(const oci::Resources& resources, bool rootless) {
+  return write_resources(resources, rootless ? DeviceRules::kTry : DeviceRules::kSet);
 }
 
 Result<void> Manager::update(const oci::Resources& resources) {
   MKRUN_CHECK(set_systemd_properties(resources));  // runc's Set: systemd first, then cgroupfs
-  return write_resources(resources, false);
+  return write_resources(resources, DeviceRules::kLeave);
 }
 
-Result<void> Manager::write_resources(const oci::Resources& resources, bool devices) {
+Result<void> Manager::write_resources(const oci::Resources& resources, DeviceRules devices) {
   TranslateOptions options;
-  options.devices = devices;
+  options.devices = devices != DeviceRules::kLeave;
   const std::string memory_dir = directory_of("memory");
   const auto& memory = resources.memory;
   bool reorder = memory && memory->limit.value_or(0) != 0 && memory->swap.value_or(0) != 0;
@@ -403,11 +403,16 @@ Result<void> Manager::write_resources(const oci::Resources& resources, bool devi
   if (host_.layout == Layout::kHybrid && unified_dir && !unified_controllers.empty()) {
     MKRUN_CHECK(enable_controllers(unified->mount_point, *unified_dir, unified_controllers));
   }
-  for (const Planned& planned : plan) MKRUN_CHECK(perform(planned));
+  for (const Planned& planned : plan) {
+    auto written = perform(planned);
+    bool may_fail = devices == DeviceRules::kTry && planned.write.controller == "devices";
+    if (!written && !may_fail) return written;
+  }
   // v2 has no devices controller: the rules become an eBPF program on the cgroup (runc fs2
   // setDevices). Hybrid keeps them in v1's devices cgroup, as runc does.
-  if (devices && host_.layout == Layout::kV2 && unified_dir) {
-    MKRUN_CHECK(devices_bpf::apply(*unified_dir, resources.devices));
+  if (devices != DeviceRules::kLeave && host_.layout == Layout::kV2 && unified_dir) {
+    auto filtered = devices_bpf::apply(*unified_dir, resources.devices);
+    if (!filtered && devices == DeviceRules::kSet) return filtered;
   }
   return {};
 }

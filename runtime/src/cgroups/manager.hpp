@@ -79,8 +79,10 @@ class Manager {
   // Writes the limits of a new container, device rules included (v1: deny all, then the spec's
   // rules, then runc's default allowed devices). Refuses what the layout cannot do, naming the
   // setting. On hybrid, a controller that only the unified hierarchy has (hugetlb on this host)
-  // is written there with its v2 file names.
-  Result<void> apply(const oci::Resources& resources);
+  // is written there with its v2 file names. `rootless`: failures to set the device rules are
+  // ignored, as runc does, since an unprivileged caller is not expected to be able to set them
+  // (devices.allow needs CAP_SYS_ADMIN, the eBPF filter CAP_BPF); the other limits still must hold.
+  Result<void> apply(const oci::Resources& resources, bool rootless = false);
   // `mkrun update`: like apply() but leaves the device rules alone, so a running container does
   // not see a moment with every device denied.
   Result<void> update(const oci::Resources& resources);
@@ -123,7 +125,10 @@ class Manager {
   Layout layout() const { return host_.layout; }
 
  private:
-  Result<void> write_resources(const oci::Resources& resources, bool devices);
+  // How write_resources() treats the device rules: set them, set them when the caller may
+  // (rootless), or leave them alone (update).
+  enum class DeviceRules { kSet, kTry, kLeave };
+  Result<void> write_resources(const oci::Resources& resources, DeviceRules devices);
   Result<void> set_systemd_properties(const oci::Resources& resources) const;  // systemd.cpp
   Result<void> stop_systemd_unit() const;                                      // systemd.cpp
   const std::string* unified_directory() const;

@@ -429,7 +429,7 @@ Result<void> Manager::start_systemd_unit(pid_t pid, const oci::Resources* resour
   // leave out, such as TasksMax) into it: the spec's limits go in again, as runc's Set does after
   // Apply.
   if (!resources) return {};
-  return write_resources(*resources, true);
+  return write_resources(*resources, DeviceRules::kSet);
 }
 
 Result<void> Manager::set_systemd_properties(const oci::Resources& resources) const {

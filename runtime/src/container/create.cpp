@@ -248,7 +248,7 @@ Result<void> make_cgroup(Creation& c) {
     return go_without_cgroup(c, linux);
   }
   if (const oci::Resources* resources = cgroup_resources(c)) {
-    MKRUN_CHECK(c.cgroup->apply(*resources));
+    MKRUN_CHECK(c.cgroup->apply(*resources, c.global.rootless));
   }
   return {};
 }

@@ -179,6 +179,27 @@ TEST_CASE("Manager write errors name the file and the value", "[cgroups]") {
   CHECK(applied.error().errc() == ENOENT);
 }
 
+TEST_CASE("Manager rootless: device rules are tried, the other limits must hold", "[cgroups]") {
+  FakeTree tree;
+  Manager manager = manager_of(host_of(v1_mountinfo(tree)), "/c");
+  REQUIRE(manager.create());
+  tree.touch("pids/c/pids.max");  // no devices.allow/deny: writing the device rules fails
+  oci::Resources resources;
+  resources.pids = oci::PidsResources{64};
+
+  auto as_root = manager.apply(resources);
+  REQUIRE_FALSE(as_root);
+  CHECK(as_root.error().what().starts_with("write `" + tree.path("devices/c/devices.")));
+
+  require_ok(manager.apply(resources, /*rootless=*/true));
+  CHECK(tree.read("pids/c/pids.max") == "64");
+
+  std::filesystem::remove(tree.path("pids/c/pids.max"));
+  auto without_pids = manager.apply(resources, /*rootless=*/true);
+  REQUIRE_FALSE(without_pids);
+  CHECK(without_pids.error().what() == "write `" + tree.path("pids/c/pids.max") + "` (value 64)");
+}
+
 TEST_CASE("Manager refuses settings whose controller the host lacks", "[cgroups]") {
   FakeTree tree;
   Manager manager = manager_of(host_of(v1_mountinfo(tree)), "/c");
