@@ -56,6 +56,11 @@ GUEST_TESTS=(
   integration/test_cgroups.py::test_run_removes_cgroup
   integration/test_cgroups.py::test_pids_limit_enforced
   integration/test_process.py::test_cgroup_namespace
+  integration/test_cgroups.py::test_default_device_rules_without_device_resources
+  integration/test_seccomp.py::test_notify_hands_listener_and_state_to_agent
+  integration/test_seccomp.py::test_notified_syscall_gets_the_agents_answer
+  integration/test_mounts.py::test_tmpcopyup_copies_the_rootfs_directory_into_the_tmpfs
+  integration/test_linux.py::test_loopback_is_up_in_a_new_network_namespace
   integration/test_leaks.py
   guest/test_cgroup2.py
   guest/test_cgroup_kill.py
