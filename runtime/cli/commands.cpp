@@ -15,6 +15,7 @@
 #include <optional>
 #include <utility>
 
+#include "commit.hpp"
 #include "go_values.hpp"
 #include "list_table.hpp"
 #include "log.hpp"

@@ -1,12 +1,10 @@
 #include "help.hpp"
 
+#include "commit.hpp"
 #include "tabwriter.hpp"
 
 #ifndef MKRUN_VERSION
 #define MKRUN_VERSION "unknown"
-#endif
-#ifndef MKRUN_COMMIT
-#define MKRUN_COMMIT "unknown"
 #endif
 
 namespace mkrun::cli {
