@@ -495,6 +495,39 @@ def test_exec_errors(rt, bundle):
 
 
 @pytest.mark.parity
+def test_exec_joins_one_sub_cgroup_in_every_hierarchy(rt, bundle):
+    cid, pid = started(rt, bundle)
+    hierarchies = [l.split(":", 2) for l in read_file(f"/proc/{pid}/cgroup").splitlines()]
+    for _, controllers, _ in hierarchies:
+        directory = cgroup_controller_path(pid, controllers.split(",")[0])[1]
+        os.makedirs(os.path.join(directory, "s"), exist_ok=True)
+        for name in ("cpuset.cpus", "cpuset.mems"):  # a new v1 cpuset starts empty: no tasks
+            if os.path.exists(os.path.join(directory, name)):
+                with open(os.path.join(directory, "s", name), "w") as f:
+                    f.write(read_file(os.path.join(directory, name)))
+    out = rt("exec", "--cgroup", "s", cid, "cat", "/proc/self/cgroup").ok().out
+    assert sorted(out.splitlines()) == sorted(f"{h}:{c}:{p}/s" for h, c, p in hierarchies)
+
+
+@pytest.mark.parity
+def test_exec_joins_a_sub_cgroup_per_controller(rt, bundle):
+    cid, pid = started(rt, bundle)
+    memory = cgroup_controller_path(pid, "memory")[1]
+    pids = cgroup_controller_path(pid, "pids")[1]
+    os.mkdir(os.path.join(memory, "m"))
+    os.mkdir(os.path.join(pids, "p"))
+    out = rt("exec", "--cgroup", "memory:m", "--cgroup", "pids:p", cid,
+             "cat", "/proc/self/cgroup").ok().out
+    paths = {ctrl: path for _, ctrls, path in (l.split(":", 2) for l in out.splitlines())
+             for ctrl in ctrls.split(",")}
+    init = {ctrl: path for _, ctrls, path in
+            (l.split(":", 2) for l in read_file(f"/proc/{pid}/cgroup").splitlines())
+            for ctrl in ctrls.split(",")}
+    assert paths["memory"] == init["memory"] + "/m" and paths["pids"] == init["pids"] + "/p", out
+    assert paths["cpu"] == init["cpu"], out  # the other controllers: the container's own
+
+
+@pytest.mark.parity
 def test_exec_paused_container(rt, bundle):
     cid, _ = started(rt, bundle)
     rt("pause", cid).ok()

@@ -204,9 +204,8 @@ Result<std::vector<uint32_t>> exec_additional_gids(const std::vector<long long>&
 }
 
 // runc 1.1's getSubCgroupPaths: "path" alone (the only --cgroup allowed then), or
-// "controller[,controller...]:path", repeatable. The library joins one sub-cgroup, in one
-// controller or in all of them.
-Result<std::string> exec_cgroup(const std::vector<std::string>& values) {
+// "controller[,controller...]:path", repeatable.
+Result<std::map<std::string, std::string>> sub_cgroups(const std::vector<std::string>& values) {
   std::map<std::string, std::string> paths;  // controller ("" for all) -> path
   for (const std::string& value : values) {
     const auto colon = value.find(':');
@@ -227,12 +226,7 @@ Result<std::string> exec_cgroup(const std::vector<std::string>& values) {
       controllers.remove_prefix(comma + 1);
     }
   }
-  if (paths.empty()) return std::string();
-  if (paths.size() > 1) {
-    return fail("--cgroup: a sub-cgroup for each of several controllers is not supported by mkrun");
-  }
-  const auto& [controller, path] = *paths.begin();
-  return controller.empty() ? path : controller + ":" + path;
+  return paths;
 }
 
 // runc's execProcess and getProcess, in their order: the command, then the values.
@@ -259,7 +253,7 @@ Result<runtime::ExecOptions> exec_options(const Invocation& invocation) {
   options.process_label = flags.text("process-label");
   options.preserve_fds = static_cast<unsigned>(
       std::clamp<long long>(flags.number("preserve-fds"), 0, std::numeric_limits<unsigned>::max()));
-  options.cgroup = MKRUN_TRY(exec_cgroup(flags.texts("cgroup")));
+  options.sub_cgroups = MKRUN_TRY(sub_cgroups(flags.texts("cgroup")));
   options.ignore_paused = flags.flag("ignore-paused");
   return options;
 }

@@ -94,21 +94,25 @@ Result<void> check_exec_terminal(const ExecOptions& options, bool terminal) {
   return {};
 }
 
-// The cgroup the process joins: the container's, or `--cgroup [controller:]path` below it.
-Result<cgroups::Manager> exec_cgroup(const oci::ContainerRecord& record, const std::string& sub) {
+// The cgroup the process joins: the container's, or with `--cgroup`, sub-cgroups below it (one
+// for every controller, or one per named controller). They must exist, as with runc.
+Result<cgroups::Manager> exec_cgroup(const oci::ContainerRecord& record,
+                                     const std::map<std::string, std::string>& sub_cgroups) {
   auto host = MKRUN_TRY(cgroups::detect_host());
   oci::CgroupRecord target = record.cgroup;
-  if (!sub.empty()) {
-    auto colon = sub.find(':');
-    std::string controller = colon == std::string::npos ? "" : sub.substr(0, colon);
-    std::string path = colon == std::string::npos ? sub : sub.substr(colon + 1);
-    if (path.find("..") != std::string::npos) return fail("invalid --cgroup path \"" + sub + "\"");
-    auto manager = MKRUN_TRY(cgroups::Manager::from_record(host, record.cgroup));
-    std::string only = controller.empty() ? "" : manager.directory_of(controller);
-    if (!controller.empty() && only.empty())
+  if (sub_cgroups.empty()) return cgroups::Manager::from_record(host, target);
+  auto container = MKRUN_TRY(cgroups::Manager::from_record(host, record.cgroup));
+  for (const auto& [controller, path] : sub_cgroups) {
+    if (path.find("..") != std::string::npos) return fail("invalid --cgroup path \"" + path + "\"");
+    std::string only = controller.empty() ? "" : container.directory_of(controller);
+    if (!controller.empty() && only.empty()) {
       return fail("no cgroup controller \"" + controller + "\"");
-    for (auto& directory : target.directories) {
-      if (only.empty() || directory == only) directory += "/" + path;
+    }
+    // From the container's directory, so that co-mounted controllers (cpu,cpuacct) named with
+    // different paths end in the last one, as with runc, and never in a path of paths.
+    for (size_t i = 0; i < target.directories.size(); ++i) {
+      const std::string& own = record.cgroup.directories[i];
+      if (only.empty() || own == only) target.directories[i] = own + "/" + path;
     }
   }
   return cgroups::Manager::from_record(host, target);
@@ -193,7 +197,7 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
   if (options.process_file.empty() || !options.console_socket.empty() || options.detach) {
     MKRUN_CHECK(check_exec_terminal(options, terminal));
   }
-  auto cgroup = MKRUN_TRY(exec_cgroup(record, options.cgroup));
+  auto cgroup = MKRUN_TRY(exec_cgroup(record, options.sub_cgroups));
 
   plan::BuildInputs inputs;
   inputs.spec = &spec;

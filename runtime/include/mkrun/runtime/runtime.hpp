@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,7 +66,8 @@ struct ExecOptions {
   std::string apparmor_profile;
   std::string process_label;
   unsigned preserve_fds = 0;
-  std::string cgroup;  // --cgroup: "[controller:]path" below the container's
+  // --cgroup: the sub-cgroup (below the container's) to join, per controller; "" for every one
+  std::map<std::string, std::string> sub_cgroups;
   bool ignore_paused = false;
 };
 
