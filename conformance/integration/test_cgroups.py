@@ -15,6 +15,12 @@ def cg_read(pid, controller, v1name, v2name):
     return version, read_file(os.path.join(d, v1name if version == "v1" else v2name)).strip()
 
 
+def test_kernel_memory_limit_is_ignored_with_a_warning(rt, bundle):
+    bundle.resources()["memory"] = {"kernel": 32 << 20}
+    r = rt.run(bundle.set_args("true")).ok()
+    assert "level=warning msg=\"Kernel memory settings are ignored and will be removed\"" in r.err
+
+
 def test_resource_limits(rt, bundle):
     r = bundle.resources()
     r["memory"] = {"limit": 64 * 1024 * 1024}

@@ -230,8 +230,18 @@ const oci::Resources* cgroup_resources(const Creation& c) {
   return c.global.rootless ? nullptr : &kNone;
 }
 
+// memory.kernel (v1's kmem limit) is deprecated by the kernel and ignored by runc 1.1, which says
+// so with this warning; kernelTCP is still applied on v1.
+void warn_of_ignored_settings(const Creation& c) {
+  const oci::Linux* linux = c.spec.linux ? &*c.spec.linux : nullptr;
+  if (linux && linux->resources && linux->resources->memory && linux->resources->memory->kernel) {
+    internal::warn(c.global, "Kernel memory settings are ignored and will be removed");
+  }
+}
+
 Result<void> make_cgroup(Creation& c) {
   const oci::Linux* linux = c.spec.linux ? &*c.spec.linux : nullptr;
+  warn_of_ignored_settings(c);
   c.host = MKRUN_TRY(cgroups::detect_host());
   auto path = MKRUN_TRY(cgroups::resolve_cgroups_path(
       linux ? linux->cgroupsPath : "", c.request.options->id, c.global.systemd_cgroup));
