@@ -525,6 +525,26 @@ def test_idmap_option_takes_the_container_maps(rt, bundle, scratch):
 
 
 @pytest.mark.mkrun_only
+@pytest.mark.parametrize("option", ["idmap", "ridmap"])
+def test_only_ridmap_idmaps_the_submounts_of_an_rbind(rt, bundle, scratch, option):
+    # runtime-spec 1.2: "ridmap" is MOUNT_ATTR_IDMAP with AT_RECURSIVE, "idmap" the top mount only
+    shared = host_root_file(scratch)
+    submount = shared / "sub"
+    submount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", str(submount)], check=True)
+    try:
+        (submount / "file").write_text("y")  # host root's, on the submount
+        with_user_namespace(bundle)
+        (bundle.rootfs / "idmapped").mkdir()
+        bundle.add_mount("/idmapped", "bind", shared, ["rbind", option])
+        out = rt.output(bundle, "stat", "-c", "%u:%g", "/idmapped/file", "/idmapped/sub/file")
+    finally:
+        subprocess.run(["umount", "-l", str(submount)], check=False)
+    submount_owner = "0:0" if option == "ridmap" else f"{NOBODY}:{NOBODY}"
+    assert out.split() == ["0:0", submount_owner]
+
+
+@pytest.mark.mkrun_only
 def test_idmapped_mount_of_a_non_bind_mount_is_refused(rt, bundle):
     mapping = [{"containerID": 0, "hostID": 100000, "size": 65536}]
     with_user_namespace(bundle)

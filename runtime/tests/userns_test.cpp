@@ -274,7 +274,8 @@ TEST_CASE("an idmapped mount shows on-disk owners through the mount's mappings",
   REQUIRE(::chown(mapped_file.c_str(), 0, 0) == 0);
   REQUIRE(::chown(other_file.c_str(), 7, 7) == 0);
 
-  auto tree = userns::make_idmapped_mount(source.path(), {{0, 100000, 5}}, {{0, 200000, 5}}, false);
+  auto tree =
+      userns::make_idmapped_mount(source.path(), {{0, 100000, 5}}, {{0, 200000, 5}}, false, false);
   REQUIRE(tree);
   CHECK((::fcntl(tree->get(), F_GETFD) & FD_CLOEXEC) != 0);
   struct stat info {};
@@ -307,7 +308,8 @@ TEST_CASE("an idmapped mount shows on-disk owners through the mount's mappings",
 
 TEST_CASE("an idmapped mount of a missing source fails with its path", "[userns][root]") {
   if (!is_root()) return;
-  auto tree = userns::make_idmapped_mount("/nonexistent/mkrun", {{0, 1, 1}}, {{0, 1, 1}}, true);
+  auto tree =
+      userns::make_idmapped_mount("/nonexistent/mkrun", {{0, 1, 1}}, {{0, 1, 1}}, true, true);
   REQUIRE_FALSE(tree);
   CHECK(tree.error().render() ==
         "idmapped mount of `/nonexistent/mkrun`: open_tree `/nonexistent/mkrun`: no such file or "

@@ -239,7 +239,7 @@ Result<UniqueFd> clone_mount_tree(const std::string& source, bool recursive) {
 Result<UniqueFd> make_idmapped_mount(const std::string& source,
                                      const std::vector<oci::IdMapping>& uid_mappings,
                                      const std::vector<oci::IdMapping>& gid_mappings,
-                                     bool recursive) {
+                                     bool recursive, bool recursive_idmap) {
   auto wrap = [&source](Error error) {
     return std::unexpected(std::move(error).wrap("idmapped mount of `" + source + "`"));
   };
@@ -251,7 +251,7 @@ Result<UniqueFd> make_idmapped_mount(const std::string& source,
   mount_attr attr{};
   attr.attr_set = MOUNT_ATTR_IDMAP;
   attr.userns_fd = static_cast<uint64_t>(userns->get());
-  unsigned setattr_flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0U);
+  unsigned setattr_flags = AT_EMPTY_PATH | (recursive_idmap ? AT_RECURSIVE : 0U);
   if (::syscall(SYS_mount_setattr, tree_fd.get(), "", setattr_flags, &attr, sizeof attr) < 0) {
     if (errno == EINVAL) {
       return wrap(sys_error("mount_setattr MOUNT_ATTR_IDMAP (is the file system idmappable?)"));

@@ -91,9 +91,10 @@ Result<UniqueFd> clone_mount_tree(const std::string& source, bool recursive);
 // (target_fd: the O_PATH fd of the mount point inside the rootfs), or with
 //   move_mount(fd, "", AT_FDCWD, "/proc/self/fd/<target_fd>", MOVE_MOUNT_F_EMPTY_PATH),
 // instead of mount(MS_BIND). The fd is O_CLOEXEC, so the container process never sees it.
+// `recursive` clones the submounts too (rbind); `recursive_idmap` idmaps them as well.
 Result<UniqueFd> make_idmapped_mount(const std::string& source,
                                      const std::vector<oci::IdMapping>& uid_mappings,
                                      const std::vector<oci::IdMapping>& gid_mappings,
-                                     bool recursive);
+                                     bool recursive, bool recursive_idmap);
 
 }  // namespace mkrun::userns

@@ -182,6 +182,7 @@ MountOptions parse_mount_options(const std::vector<std::string>& options) {
     }
     if (option == "idmap" || option == "ridmap") {
       result.idmap = true;
+      result.ridmap = option == "ridmap";
       continue;
     }
     if (!result.data.empty()) result.data += ',';
@@ -232,7 +233,10 @@ Result<void> detach_bind_source(PreparedPlan& prepared, const BuildInputs& input
                   "`: an idmapped mount needs uidMappings and gidMappings (on the mount, or the "
                   "container's user namespace)");
     }
-    tree = MKRUN_TRY(userns::make_idmapped_mount(step.source, uid_maps, gid_maps, recursive));
+    // runtime-spec 1.2: only "ridmap" idmaps an rbind's submounts (AT_RECURSIVE); "idmap" and
+    // mount uidMappings alone idmap its top mount.
+    tree = MKRUN_TRY(userns::make_idmapped_mount(step.source, uid_maps, gid_maps, recursive,
+                                                 recursive && options.ridmap));
   } else if (joins_or_makes_user_namespace(prepared.namespaces) && ::geteuid() == 0) {
     tree = MKRUN_TRY(userns::clone_mount_tree(step.source, recursive));
   } else {

@@ -40,6 +40,7 @@ struct MountOptions {
   bool recursive_readonly = false;
   bool copy_up = false;  // "tmpcopyup" (crun's): a tmpfs starts with a copy of what it covers
   bool idmap = false;    // "idmap"/"ridmap": an idmapped bind, with the container's maps by default
+  bool ridmap = false;   // "ridmap": the submounts of an rbind are idmapped too
   std::string data;      // what the file system itself interprets ("mode=755,size=65536k")
 };
 MountOptions parse_mount_options(const std::vector<std::string>& options);
