@@ -517,7 +517,8 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
   UniqueFd pty_master;
   if (c.console_receiver) pty_master = MKRUN_TRY(receive_pty_master(c.console_receiver.get()));
   c.undo.commit();
-  return CreatedContainer{c.init_pid, std::move(pty_master)};
+  return CreatedContainer{c.init_pid, std::move(pty_master),
+                          std::make_shared<cgroups::Host>(c.host)};
 }
 
 }  // namespace mkrun::runtime::internal
