@@ -499,8 +499,10 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
   auto config_text = MKRUN_TRY(files::read_file(c.bundle + "/config.json"));
   MKRUN_CHECK(make_state_directory(c, config_text));
   MKRUN_CHECK(add_systemd_protocols(c));
+  // The first save is the kernel backend's, or make_cgroup's, before either takes anything: a
+  // create killed before leaves only the directory, which delete removes (the lock keeps every
+  // other reader out meanwhile).
   fill_record(c);
-  MKRUN_CHECK(c.dir->save(c.record));
   MKRUN_CHECK(prepare_kernel(c));
   MKRUN_CHECK(make_cgroup(c));
   MKRUN_CHECK(build_child_plan(c));
