@@ -400,6 +400,20 @@ Result<void> hand_listener_to_agent(const Creation& c, UniqueFd listener) {
   return send_to_seccomp_agent(*c.spec.linux->seccomp, state, c.init_pid, listener.get());
 }
 
+// The record of the created container: saved as soon as the init's pid is final, while the init
+// sets itself up and mkrun would only wait for it. Nobody reads it before create returns (the
+// directory's lock), and a failure from here on removes the directory.
+Result<void> save_created(Creation& c) {
+  auto stat = proc::read_stat(c.init_pid);
+  if (!stat)
+    return fail("container init " + std::to_string(c.init_pid) + " vanished during create");
+  c.record.pid = c.init_pid;
+  c.record.pid_start_time = stat->start_time;
+  c.record.new_pid_namespace = c.prepared->namespaces.pid_new;
+  c.record.status = "created";
+  return c.dir->save(c.record);
+}
+
 // Clones the child and walks it through the sync protocol (child/sync.hpp).
 Result<void> spawn_init(Creation& c) {
   int pair[2];
@@ -457,7 +471,7 @@ Result<void> spawn_init(Creation& c) {
     (void)::waitpid(c.child_pid, nullptr, 0);
     c.child_pid = c.init_pid;
   }
-  c.record.pid = c.init_pid;
+  MKRUN_CHECK(save_created(c));
   MKRUN_CHECK(fill_container_hook_states(c));
   if (auto hooks = channel.receive(sync::Kind::kRunHooks); !hooks) return wrap(hooks.error());
   // The network namespace exists now, and the pid is final; runc moves devices before hooks.
@@ -507,13 +521,6 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
   MKRUN_CHECK(make_cgroup(c));
   MKRUN_CHECK(build_child_plan(c));
   MKRUN_CHECK(spawn_init(c));
-  auto stat = proc::read_stat(c.init_pid);
-  if (!stat)
-    return fail("container init " + std::to_string(c.init_pid) + " vanished during create");
-  c.record.pid_start_time = stat->start_time;
-  c.record.new_pid_namespace = c.prepared->namespaces.pid_new;
-  c.record.status = "created";
-  MKRUN_CHECK(c.dir->save(c.record));
   MKRUN_CHECK(watch_kernel(c));
   MKRUN_CHECK(write_pid_file(options.pid_file, c.init_pid));
   UniqueFd pty_master;
