@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -257,13 +259,20 @@ Result<void> make_cgroup(Creation& c) {
 std::string rfc3339_nano_now() {
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
-  tm utc{};
-  ::gmtime_r(&now.tv_sec, &utc);
-  char seconds[32];
-  ::strftime(seconds, sizeof seconds, "%Y-%m-%dT%H:%M:%S", &utc);
+  // The calendar from std::chrono, not gmtime_r or strftime: glibc loads the time zone
+  // (/etc/localtime, six system calls) on their first use, even for UTC.
+  using namespace std::chrono;
+  sys_seconds since_epoch{seconds{now.tv_sec}};
+  sys_days day = floor<days>(since_epoch);
+  year_month_day date{day};
+  hh_mm_ss time{since_epoch - day};
+  char whole[64];
+  std::snprintf(whole, sizeof whole, "%04d-%02u-%02uT%02ld:%02ld:%02ld", int(date.year()),
+                unsigned(date.month()), unsigned(date.day()), long(time.hours().count()),
+                long(time.minutes().count()), long(time.seconds().count()));
   std::string fraction = std::to_string(1000000000L + now.tv_nsec).substr(1);
   while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
-  return std::string(seconds) + (fraction.empty() ? "" : "." + fraction) + "Z";
+  return std::string(whole) + (fraction.empty() ? "" : "." + fraction) + "Z";
 }
 
 void fill_record(Creation& c) {
