@@ -243,7 +243,14 @@ Result<void> verify(const std::string& path, const Write& write) {
   return fail("the " + std::string(bound) + " allowed cpu-shares is " + std::to_string(*got));
 }
 
-Result<void> perform(const Planned& planned) {
+// The file of the previous write, kept open: consecutive writes to one file (the devices rules,
+// a dozen by default) then cost one open, not one each.
+struct OpenFile {
+  std::string path;
+  UniqueFd fd;
+};
+
+Result<void> perform(const Planned& planned, OpenFile& last) {
   const Write& write = planned.write;
   std::string path = util::join(planned.directory, write.file);
   std::string value = write.value;
@@ -253,7 +260,12 @@ Result<void> perform(const Planned& planned) {
     path = util::join(planned.directory, write.if_missing->file);
     value = write.if_missing->value;
   }
-  auto written = util::write_text(path, value);
+  if (!last.fd || last.path != path) {
+    last.fd.reset();
+    last.fd = MKRUN_TRY(util::open_for_writing(path, value));
+    last.path = path;
+  }
+  auto written = util::write_text_to(last.fd.get(), path, value);
   if (!written) {
     int errc = written.error().errc();
     if (errc == EINVAL && write.tolerate_einval) return {};
@@ -403,8 +415,9 @@ Result<void> Manager::write_resources(const oci::Resources& resources, DeviceRul
   if (host_.layout == Layout::kHybrid && unified_dir && !unified_controllers.empty()) {
     MKRUN_CHECK(enable_controllers(unified->mount_point, *unified_dir, unified_controllers));
   }
+  OpenFile last;
   for (const Planned& planned : plan) {
-    auto written = perform(planned);
+    auto written = perform(planned, last);
     bool may_fail = devices == DeviceRules::kTry && planned.write.controller == "devices";
     if (!written && !may_fail) return written;
   }

@@ -24,14 +24,23 @@ Result<std::string> read_text(const std::string& path) {
   }
 }
 
-Result<void> write_text(const std::string& path, std::string_view value) {
-  auto what = [&] { return "write `" + path + "` (value " + std::string(value) + ")"; };
+Result<UniqueFd> open_for_writing(const std::string& path, std::string_view value) {
   // O_TRUNC matters only for the plain files of the unit tests; cgroupfs ignores it.
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
-  if (!fd) return fail_errno(what());
+  if (!fd) return fail_errno("write `" + path + "` (value " + std::string(value) + ")");
+  return fd;
+}
+
+Result<void> write_text(const std::string& path, std::string_view value) {
+  auto fd = MKRUN_TRY(open_for_writing(path, value));
+  return write_text_to(fd.get(), path, value);
+}
+
+Result<void> write_text_to(int fd, const std::string& path, std::string_view value) {
+  auto what = [&] { return "write `" + path + "` (value " + std::string(value) + ")"; };
   ssize_t n;
   do {
-    n = ::write(fd.get(), value.data(), value.size());
+    n = ::write(fd, value.data(), value.size());
   } while (n < 0 && errno == EINTR);
   if (n < 0) return fail_errno(what());
   // The kernel parses a cgroup file write as one unit, so a short write cannot be continued.

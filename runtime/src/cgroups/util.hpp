@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "mkrun/runtime/error.hpp"
+#include "mkrun/runtime/fd.hpp"
 
 namespace mkrun::cgroups::util {
 
@@ -16,6 +17,10 @@ Result<std::string> read_text(const std::string& path);
 // kernel, and a missing one means a missing controller). Errors read
 // "write `<path>` (value <value>): <errno text>", with errc() set.
 Result<void> write_text(const std::string& path, std::string_view value);
+// The two halves of write_text, for several writes through one open file (cgroupfs takes each
+// write() as one value). The value only names the failed write.
+Result<UniqueFd> open_for_writing(const std::string& path, std::string_view value);
+Result<void> write_text_to(int fd, const std::string& path, std::string_view value);
 bool exists(const std::string& path);
 
 // "a" + "b" -> "a/b", without doubling or dropping the slash; "" + "b" -> "b".

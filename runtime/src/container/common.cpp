@@ -17,10 +17,14 @@ namespace mkrun::runtime::internal {
 
 namespace {
 
-bool is_paused(const oci::ContainerRecord& record) {
-  auto host = cgroups::detect_host();
-  if (!host) return false;
-  auto cgroup = cgroups::Manager::from_record(*host, record.cgroup);
+bool is_paused(const oci::ContainerRecord& record, const cgroups::Host* known_host) {
+  Result<cgroups::Host> detected = fail("not read");
+  if (!known_host) {
+    detected = cgroups::detect_host();
+    if (!detected) return false;
+    known_host = &*detected;
+  }
+  auto cgroup = cgroups::Manager::from_record(*known_host, record.cgroup);
   if (!cgroup) return false;
   auto frozen = cgroup->is_frozen();
   return frozen && *frozen;
@@ -28,11 +32,12 @@ bool is_paused(const oci::ContainerRecord& record) {
 
 }  // namespace
 
-std::string observe_status(const state::ContainerDir& dir, const oci::ContainerRecord& record) {
+std::string observe_status(const state::ContainerDir& dir, const oci::ContainerRecord& record,
+                           const cgroups::Host* host) {
   if (!proc::is_alive(record.pid, record.pid_start_time)) return "stopped";
   if (stop_if_kernel_failed(record)) return "stopped";
   // runc reports a frozen container as paused, created or not.
-  if (is_paused(record)) return "paused";
+  if (is_paused(record, host)) return "paused";
   if (dir.has_fifo()) return "created";
   return "running";
 }

@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -267,13 +269,20 @@ Result<void> make_cgroup(Creation& c) {
 std::string rfc3339_nano_now() {
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
-  tm utc{};
-  ::gmtime_r(&now.tv_sec, &utc);
-  char seconds[32];
-  ::strftime(seconds, sizeof seconds, "%Y-%m-%dT%H:%M:%S", &utc);
+  // The calendar from std::chrono, not gmtime_r or strftime: glibc loads the time zone
+  // (/etc/localtime, six system calls) on their first use, even for UTC.
+  using namespace std::chrono;
+  sys_seconds since_epoch{seconds{now.tv_sec}};
+  sys_days day = floor<days>(since_epoch);
+  year_month_day date{day};
+  hh_mm_ss time{since_epoch - day};
+  char whole[64];
+  std::snprintf(whole, sizeof whole, "%04d-%02u-%02uT%02ld:%02ld:%02ld", int(date.year()),
+                unsigned(date.month()), unsigned(date.day()), long(time.hours().count()),
+                long(time.minutes().count()), long(time.seconds().count()));
   std::string fraction = std::to_string(1000000000L + now.tv_nsec).substr(1);
   while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
-  return std::string(seconds) + (fraction.empty() ? "" : "." + fraction) + "Z";
+  return std::string(whole) + (fraction.empty() ? "" : "." + fraction) + "Z";
 }
 
 void fill_record(Creation& c) {
@@ -410,6 +419,20 @@ Result<void> hand_listener_to_agent(const Creation& c, UniqueFd listener) {
   return send_to_seccomp_agent(*c.spec.linux->seccomp, state, c.init_pid, listener.get());
 }
 
+// The record of the created container: saved as soon as the init's pid is final, while the init
+// sets itself up and mkrun would only wait for it. Nobody reads it before create returns (the
+// directory's lock), and a failure from here on removes the directory.
+Result<void> save_created(Creation& c) {
+  auto stat = proc::read_stat(c.init_pid);
+  if (!stat)
+    return fail("container init " + std::to_string(c.init_pid) + " vanished during create");
+  c.record.pid = c.init_pid;
+  c.record.pid_start_time = stat->start_time;
+  c.record.new_pid_namespace = c.prepared->namespaces.pid_new;
+  c.record.status = "created";
+  return c.dir->save(c.record);
+}
+
 // Clones the child and walks it through the sync protocol (child/sync.hpp).
 Result<void> spawn_init(Creation& c) {
   int pair[2];
@@ -467,7 +490,7 @@ Result<void> spawn_init(Creation& c) {
     (void)::waitpid(c.child_pid, nullptr, 0);
     c.child_pid = c.init_pid;
   }
-  c.record.pid = c.init_pid;
+  MKRUN_CHECK(save_created(c));
   MKRUN_CHECK(fill_container_hook_states(c));
   if (auto hooks = channel.receive(sync::Kind::kRunHooks); !hooks) return wrap(hooks.error());
   // The network namespace exists now, and the pid is final; runc moves devices before hooks.
@@ -509,25 +532,21 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
   auto config_text = MKRUN_TRY(files::read_file(c.bundle + "/config.json"));
   MKRUN_CHECK(make_state_directory(c, config_text));
   MKRUN_CHECK(add_systemd_protocols(c));
+  // The first save is the kernel backend's, or make_cgroup's, before either takes anything: a
+  // create killed before leaves only the directory, which delete removes (the lock keeps every
+  // other reader out meanwhile).
   fill_record(c);
-  MKRUN_CHECK(c.dir->save(c.record));
   MKRUN_CHECK(prepare_kernel(c));
   MKRUN_CHECK(make_cgroup(c));
   MKRUN_CHECK(build_child_plan(c));
   MKRUN_CHECK(spawn_init(c));
-  auto stat = proc::read_stat(c.init_pid);
-  if (!stat)
-    return fail("container init " + std::to_string(c.init_pid) + " vanished during create");
-  c.record.pid_start_time = stat->start_time;
-  c.record.new_pid_namespace = c.prepared->namespaces.pid_new;
-  c.record.status = "created";
-  MKRUN_CHECK(c.dir->save(c.record));
   MKRUN_CHECK(watch_kernel(c));
   MKRUN_CHECK(write_pid_file(options.pid_file, c.init_pid));
   UniqueFd pty_master;
   if (c.console_receiver) pty_master = MKRUN_TRY(receive_pty_master(c.console_receiver.get()));
   c.undo.commit();
-  return CreatedContainer{c.init_pid, std::move(pty_master)};
+  return CreatedContainer{c.init_pid, std::move(pty_master),
+                          std::make_shared<cgroups::Host>(c.host)};
 }
 
 }  // namespace mkrun::runtime::internal

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -18,12 +19,15 @@
 
 namespace mkrun::cgroups {
 class Manager;
-}
+struct Host;
+}  // namespace mkrun::cgroups
 
 namespace mkrun::runtime::internal {
 
-// "created", "running" or "stopped", from the init's pid, its start time and exec.fifo.
-std::string observe_status(const state::ContainerDir& dir, const oci::ContainerRecord& record);
+// "created", "running" or "stopped", from the init's pid, its start time and exec.fifo. `host`:
+// the cgroup mounts when the caller has just read them, else they are read here.
+std::string observe_status(const state::ContainerDir& dir, const oci::ContainerRecord& record,
+                           const cgroups::Host* host = nullptr);
 
 oci::State make_state(const oci::ContainerRecord& record, std::string status);
 
@@ -55,7 +59,8 @@ oci::State observed_state(const state::ContainerDir& dir, oci::ContainerRecord r
 // What `create` hands back to `run`.
 struct CreatedContainer {
   pid_t init_pid = 0;
-  UniqueFd console_master;  // set when `run` asked for the pty itself
+  UniqueFd console_master;              // set when `run` asked for the pty itself
+  std::shared_ptr<cgroups::Host> host;  // the cgroup mounts create found, for `run`'s start
 };
 
 struct CreateRequest {
@@ -73,8 +78,10 @@ struct StartedInit {
   std::optional<notify::NotifySocket> notify;
 };
 
-// Releases a created container's init and runs the poststart hooks.
-Result<StartedInit> start_container(const GlobalOptions& global, std::string_view id);
+// Releases a created container's init and runs the poststart hooks. `host` as for
+// observe_status: `run` passes what its create has just read.
+Result<StartedInit> start_container(const GlobalOptions& global, std::string_view id,
+                                    const cgroups::Host* host = nullptr);
 
 // Kills whatever runs, removes the cgroup and the state directory, then runs poststop hooks.
 Result<void> destroy_container(const GlobalOptions& global, state::ContainerDir& dir,

@@ -74,10 +74,11 @@ Result<void> release_init(const state::ContainerDir& dir, pid_t pid) {
 
 namespace internal {
 
-Result<StartedInit> start_container(const GlobalOptions& global, std::string_view id) {
+Result<StartedInit> start_container(const GlobalOptions& global, std::string_view id,
+                                    const cgroups::Host* host) {
   auto dir = MKRUN_TRY(state::ContainerDir::open(global.root, id));
   auto record = MKRUN_TRY(dir.load());
-  std::string status = observe_status(dir, record);
+  std::string status = observe_status(dir, record, host);
   if (status == "stopped") return fail("cannot start a container that has stopped");
   if (status == "running") return fail("cannot start an already running container");
   if (status != "created") return fail("cannot start a container in the " + status + " state");

@@ -1,6 +1,7 @@
 #include "mkrun/runtime/protected_image.hpp"
 
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -43,6 +44,23 @@ Result<UniqueFd> sealed_copy_of_self() {
   }
   if (::fcntl(copy.get(), F_ADD_SEALS, kSeals) < 0) return fail_errno("seal the copy of mkrun");
   return copy;
+}
+
+// The binary as a detached, read-only bind mount of itself: open_tree(OPEN_TREE_CLONE) makes
+// the mount without attaching it anywhere, so no mount namespace is copied, entered and torn
+// down (that costs more than the rest of the re-execution together), and nothing propagates.
+// Only the returned fd reaches it, then the process executing it. Where that fails (before Linux
+// 5.12, or open_tree filtered out), the caller falls back to the private namespace below.
+Result<UniqueFd> detached_readonly_view_of_self() {
+  int tree = static_cast<int>(
+      ::syscall(SYS_open_tree, AT_FDCWD, "/proc/self/exe", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+  if (tree < 0) return fail_errno("open_tree /proc/self/exe");
+  UniqueFd view(tree);
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  if (::syscall(SYS_mount_setattr, view.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+    return fail_errno("make the detached view of mkrun read-only");
+  return view;
 }
 
 // The binary as seen through a read-only bind mount of itself, made in a private mount
@@ -91,7 +109,13 @@ bool runs_from_protected_image() {
 
 Error reexec_from_protected_image(char* const* argv) {
   // Mounting needs privilege; without it (rootless), a sealed in-memory copy.
-  auto image = ::geteuid() == 0 ? readonly_view_of_self() : sealed_copy_of_self();
+  Result<UniqueFd> image = fail("no protected image");
+  if (::geteuid() == 0) {
+    image = detached_readonly_view_of_self();
+    if (!image) image = readonly_view_of_self();
+  } else {
+    image = sealed_copy_of_self();
+  }
   if (!image) return std::move(image).error();
   ::syscall(SYS_execveat, image->get(), "", argv, environ, AT_EMPTY_PATH);
   return sys_error("execute mkrun's protected image");

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -69,8 +70,34 @@ Result<oci::ContainerRecord> ContainerDir::load() const {
   return std::move(*record);
 }
 
+// state.json is replaced whole: the new record is written to a spare file, which is then
+// exchanged with state.json (RENAME_EXCHANGE), so readers see the old or the new record. The
+// spare, now holding the old record, is kept and overwritten by the next save (saves are under
+// the directory's lock). Compared with a new temporary renamed over state.json, a save creates
+// no inode and frees none: on ext4, creating files where many were recently deleted is slow
+// (without a journal it scans past every inode freed in the last minute), and a rename that
+// replaces a file starts writing its data back (auto_da_alloc); `run` saves four times. The
+// first save, or a file system that cannot exchange (EINVAL), falls back to a plain rename.
 Result<void> ContainerDir::save(const oci::ContainerRecord& record) const {
-  return files::write_file_atomic(file("state.json"), oci::render_record(record), 0600);
+  std::string target = file("state.json");
+  std::string spare = file(".state.json.tmp");
+  std::string text = oci::render_record(record);
+  {
+    // Overwritten, then cut to length, never truncated to zero first: on ext4 (auto_da_alloc) a
+    // file truncated to zero and written again has its data written back when closed, and then
+    // blocks to free, and discard, when deleted.
+    auto fd = MKRUN_TRY(files::open(spare, O_WRONLY | O_CREAT | O_NOFOLLOW, 0600));
+    MKRUN_CHECK(files::write_all(fd.get(), text, spare));
+    if (::ftruncate(fd.get(), static_cast<off_t>(text.size())) < 0)
+      return fail_errno("truncate `" + spare + "`");
+  }
+  if (::renameat2(AT_FDCWD, spare.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
+    return {};
+  }
+  if (::rename(spare.c_str(), target.c_str()) < 0) {
+    return fail_errno("rename `" + spare + "` to `" + target + "`");
+  }
+  return {};
 }
 
 bool ContainerDir::has_fifo() const {

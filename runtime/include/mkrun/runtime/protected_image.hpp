@@ -3,8 +3,8 @@
 // that makes one of them execute /proc/self/exe (a `#!/proc/self/exe` script as its command)
 // would run mkrun inside itself, keep a handle on the binary, and write it once mkrun exits.
 // So the commands that start container processes first re-execute mkrun from a protected
-// image: a read-only bind mount of its binary, made in a private mount namespace and left
-// detached (what runc 1.2 does with overlayfs), or, where mounting is not allowed (rootless), a
+// image: a read-only bind mount of its binary, made detached (open_tree; runc 1.2 has the same
+// idea with overlayfs), or, where mounting is not allowed (rootless), a
 // sealed in-memory copy (what crun does). /proc/self/exe then names a file nobody can write.
 #pragma once
 

@@ -149,7 +149,11 @@ TEST_CASE("Manager create, apply, add_process and pids on a v1 tree", "[cgroups]
   CHECK(tree.read("cpu,cpuacct/docker/abc/cpu.shares") == "512");
   CHECK(tree.read("blkio/docker/abc/blkio.weight") == "300");
   CHECK(tree.read("devices/docker/abc/devices.deny") == "a");
-  CHECK(tree.read("devices/docker/abc/devices.allow") == "c 10:200 rwm");  // the last default
+  // Consecutive writes to one file go through one open file: a plain file keeps them all, in
+  // order (cgroupfs takes each as one rule): the spec's rule, then the defaults.
+  CHECK(tree.read("devices/docker/abc/devices.allow") ==
+        "c 1:3 rwmc *:* mb *:* mc 1:3 rwmc 1:8 rwmc 1:7 rwmc 5:0 rwmc 1:5 rwmc 1:9 rwm"
+        "c 136:* rwmc 5:2 rwmc 10:200 rwm");
 
   for (std::string_view dir :
        {"memory", "pids", "devices", "freezer", "blkio", "cpu,cpuacct", "systemd"}) {
