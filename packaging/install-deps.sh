@@ -17,28 +17,5 @@ PACKAGES=(
   qemu-system-x86 qemu-utils debootstrap e2fsprogs cpio
 )
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != installed ]; then
-    missing+=("$p")
-  fi
-done
-
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#PACKAGES[@]} packages already installed, skipping apt"
-  exit 0
-fi
-
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps: missing packages: ${missing[*]}" >&2
-  echo "install-deps: run as root (sudo $0) to install them" >&2
-  exit 1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-echo "install-deps: missing: ${missing[*]}"
-echo "+ apt-get update"
-apt-get update -q
-echo "+ apt-get install -y --no-install-recommends ${missing[*]}"
-apt-get install -y -q --no-install-recommends "${missing[@]}"
-echo "install-deps: done"
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
+apt_install_missing install-deps "${PACKAGES[@]}"

@@ -29,32 +29,5 @@ for e in "$@"; do
   esac
 done
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != installed ]; then
-    missing+=("$p")
-  fi
-done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-engine-deps: all ${#PACKAGES[@]} packages already installed, skipping apt"
-  exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "install-engine-deps: missing packages: ${missing[*]}; run as root" >&2
-  exit 1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-start=$(date +%s)
-echo "install-engine-deps: missing: ${missing[*]}"
-# another apt (unattended upgrades, a parallel job) may hold the dpkg lock for a while
-for i in $(seq 1 30); do
-  if apt-get install -y -q --no-install-recommends "${missing[@]}"; then
-    echo "install-engine-deps: done in $(( $(date +%s) - start )) s"
-    exit 0
-  fi
-  [ "$i" -eq 1 ] && { echo "+ apt-get update"; apt-get update -q || true; }
-  echo "install-engine-deps: apt failed (lock or stale index), retry $i"; sleep 10
-done
-echo "install-engine-deps: apt-get install failed" >&2
-exit 1
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
+apt_install_missing install-engine-deps "${PACKAGES[@]}"
