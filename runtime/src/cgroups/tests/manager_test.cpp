@@ -16,51 +16,12 @@
 #include <utility>
 
 #include "cgroups/manager.hpp"
+#include "cgroups/tests/fake_tree.hpp"
 
 namespace mkrun::cgroups {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A temporary directory standing in for /sys/fs/cgroup, removed with everything in it.
-class FakeTree {
- public:
-  FakeTree() {
-    std::string pattern = (fs::temp_directory_path() / "mkrun-cgroups-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    root_ = pattern;
-  }
-  ~FakeTree() {
-    std::error_code ignored;
-    fs::remove_all(root_, ignored);
-  }
-  FakeTree(const FakeTree&) = delete;
-  FakeTree& operator=(const FakeTree&) = delete;
-
-  std::string path(std::string_view relative) const { return root_ + "/" + std::string(relative); }
-  // Makes `relative` (a file) with `content`, and its directories.
-  void touch(std::string_view relative, std::string_view content = {}) const {
-    fs::create_directories(fs::path(path(relative)).parent_path());
-    std::ofstream(path(relative)) << content;
-  }
-  std::string read(std::string_view relative) const {
-    std::ifstream in(path(relative));
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-  bool exists(std::string_view relative) const { return fs::exists(path(relative)); }
-  // A mountinfo line for a hierarchy mounted at <root>/<name>.
-  std::string mount(std::string_view name, std::string_view fstype,
-                    std::string_view options) const {
-    fs::create_directories(path(name));
-    return "40 31 0:38 / " + path(name) + " rw,relatime - " + std::string(fstype) + " " +
-           std::string(fstype) + " " + std::string(options) + "\n";
-  }
-
- private:
-  std::string root_;
-};
 
 // REQUIRE that shows the error's text.
 template <class T>

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cgroups/stats.hpp"
+#include "cgroups/tests/fake_tree.hpp"
 
 namespace mkrun::cgroups {
 namespace {
@@ -71,37 +72,6 @@ TEST_CASE("hugepage sizes from /sys/kernel/mm/hugepages names", "[stats]") {
         std::vector<std::string>{"1GB", "2MB", "64KB"});
 }
 
-// A temporary cgroup mount tree, removed with everything in it.
-class FakeTree {
- public:
-  FakeTree() {
-    std::string pattern = (fs::temp_directory_path() / "mkrun-stats-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    root_ = pattern;
-  }
-  ~FakeTree() {
-    std::error_code ignored;
-    fs::remove_all(root_, ignored);
-  }
-  FakeTree(const FakeTree&) = delete;
-  FakeTree& operator=(const FakeTree&) = delete;
-
-  std::string path(std::string_view relative) const { return root_ + "/" + std::string(relative); }
-  void write(std::string_view relative, std::string_view content) const {
-    fs::create_directories(fs::path(path(relative)).parent_path());
-    std::ofstream(path(relative)) << content;
-  }
-  std::string mount(std::string_view name, std::string_view fstype,
-                    std::string_view options) const {
-    fs::create_directories(path(name));
-    return "40 31 0:38 / " + path(name) + " rw,relatime - " + std::string(fstype) + " " +
-           std::string(fstype) + " " + std::string(options) + "\n";
-  }
-
- private:
-  std::string root_;
-};
-
 Manager container_manager(std::string_view mountinfo, std::string_view unified_controllers) {
   auto host = parse_host(mountinfo, "0::/\n", unified_controllers);
   REQUIRE(host);
@@ -122,29 +92,29 @@ TEST_CASE("read_stats on a v1 tree, with hugetlb from the unified hierarchy (hyb
       tree.mount("cpuset", "cgroup", "rw,cpuset") + tree.mount("memory", "cgroup", "rw,memory") +
       tree.mount("pids", "cgroup", "rw,pids") + tree.mount("blkio", "cgroup", "rw,blkio") +
       tree.mount("unified", "cgroup2", "rw");
-  tree.write("cpu/ctr/cpu.stat", "nr_periods 4\nnr_throttled 1\nthrottled_time 500\n");
-  tree.write("cpuacct/ctr/cpuacct.stat", "user 2\nsystem 1\n");
-  tree.write("cpuacct/ctr/cpuacct.usage", "9717231\n");
-  tree.write("cpuacct/ctr/cpuacct.usage_percpu", "575616 9141615 \n");
-  tree.write("cpuacct/ctr/cpuacct.usage_all", "cpu user system\n0 0 0\n1 4000000 4000000\n");
-  tree.write("cpuset/ctr/cpuset.cpus", "0-1\n");
-  tree.write("cpuset/ctr/cpuset.mems", "0\n");
-  tree.write("cpuset/ctr/cpuset.sched_load_balance", "1\n");
-  tree.write("cpuset/ctr/cpuset.sched_relax_domain_level", "-1\n");
-  tree.write("memory/ctr/memory.stat", "cache 4096\nrss 1417216\n");
-  tree.write("memory/ctr/memory.usage_in_bytes", "2248704\n");
-  tree.write("memory/ctr/memory.max_usage_in_bytes", "2252800\n");
-  tree.write("memory/ctr/memory.limit_in_bytes", "67108864\n");
-  tree.write("memory/ctr/memory.failcnt", "0\n");
-  tree.write("memory/ctr/memory.memsw.usage_in_bytes", "2248704\n");
-  tree.write("memory/ctr/memory.memsw.limit_in_bytes", "9223372036854771712\n");
-  tree.write("pids/ctr/pids.current", "5\n");
-  tree.write("pids/ctr/pids.max", "max\n");
-  tree.write("blkio/ctr/blkio.bfq.io_serviced_recursive", "");  // BFQ without statistics yet
-  tree.write("blkio/ctr/blkio.throttle.io_serviced_recursive", "8:0 Read 3\nTotal 3\n");
-  tree.write("blkio/ctr/blkio.throttle.io_service_bytes_recursive", "8:0 Read 12288\n");
-  tree.write("unified/ctr/hugetlb.2MB.current", "2097152\n");
-  tree.write("unified/ctr/hugetlb.2MB.events", "max 2\n");
+  tree.touch("cpu/ctr/cpu.stat", "nr_periods 4\nnr_throttled 1\nthrottled_time 500\n");
+  tree.touch("cpuacct/ctr/cpuacct.stat", "user 2\nsystem 1\n");
+  tree.touch("cpuacct/ctr/cpuacct.usage", "9717231\n");
+  tree.touch("cpuacct/ctr/cpuacct.usage_percpu", "575616 9141615 \n");
+  tree.touch("cpuacct/ctr/cpuacct.usage_all", "cpu user system\n0 0 0\n1 4000000 4000000\n");
+  tree.touch("cpuset/ctr/cpuset.cpus", "0-1\n");
+  tree.touch("cpuset/ctr/cpuset.mems", "0\n");
+  tree.touch("cpuset/ctr/cpuset.sched_load_balance", "1\n");
+  tree.touch("cpuset/ctr/cpuset.sched_relax_domain_level", "-1\n");
+  tree.touch("memory/ctr/memory.stat", "cache 4096\nrss 1417216\n");
+  tree.touch("memory/ctr/memory.usage_in_bytes", "2248704\n");
+  tree.touch("memory/ctr/memory.max_usage_in_bytes", "2252800\n");
+  tree.touch("memory/ctr/memory.limit_in_bytes", "67108864\n");
+  tree.touch("memory/ctr/memory.failcnt", "0\n");
+  tree.touch("memory/ctr/memory.memsw.usage_in_bytes", "2248704\n");
+  tree.touch("memory/ctr/memory.memsw.limit_in_bytes", "9223372036854771712\n");
+  tree.touch("pids/ctr/pids.current", "5\n");
+  tree.touch("pids/ctr/pids.max", "max\n");
+  tree.touch("blkio/ctr/blkio.bfq.io_serviced_recursive", "");  // BFQ without statistics yet
+  tree.touch("blkio/ctr/blkio.throttle.io_serviced_recursive", "8:0 Read 3\nTotal 3\n");
+  tree.touch("blkio/ctr/blkio.throttle.io_service_bytes_recursive", "8:0 Read 12288\n");
+  tree.touch("unified/ctr/hugetlb.2MB.current", "2097152\n");
+  tree.touch("unified/ctr/hugetlb.2MB.events", "max 2\n");
 
   Manager manager = container_manager(mountinfo, "hugetlb");
   CHECK(manager.layout() == Layout::kHybrid);
@@ -174,25 +144,25 @@ TEST_CASE("read_stats on a v1 tree, with hugetlb from the unified hierarchy (hyb
   auto counter = oom_counter(manager);
   REQUIRE(counter);
   CHECK(counter->file == "memory.oom_control");
-  tree.write("memory/ctr/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+  tree.touch("memory/ctr/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
   CHECK(ok(read_oom_kills(*counter)) == 2);
 }
 
 TEST_CASE("read_stats on a v2 tree", "[stats]") {
   FakeTree tree;
   std::string mountinfo = tree.mount("unified", "cgroup2", "rw");
-  tree.write("unified/ctr/cpu.stat",
+  tree.touch("unified/ctr/cpu.stat",
              "usage_usec 100\nuser_usec 60\nsystem_usec 40\nnr_periods 3\nnr_throttled 2\n"
              "throttled_usec 7\n");
-  tree.write("unified/ctr/memory.stat", "anon 8192\nfile 4096\n");
-  tree.write("unified/ctr/memory.current", "12288\n");
-  tree.write("unified/ctr/memory.max", "1048576\n");
-  tree.write("unified/ctr/memory.swap.current", "4096\n");
-  tree.write("unified/ctr/memory.swap.max", "max\n");
-  tree.write("unified/ctr/memory.events", "low 0\nhigh 0\nmax 1\noom 1\noom_kill 1\n");
-  tree.write("unified/ctr/cgroup.procs", "10\n11\n");  // no pids controller: counted
-  tree.write("unified/ctr/io.stat", "8:0 rbytes=1 wbytes=2 rios=3 wios=4\n");
-  tree.write("unified/ctr/cpuset.cpus.effective", "0-1\n");
+  tree.touch("unified/ctr/memory.stat", "anon 8192\nfile 4096\n");
+  tree.touch("unified/ctr/memory.current", "12288\n");
+  tree.touch("unified/ctr/memory.max", "1048576\n");
+  tree.touch("unified/ctr/memory.swap.current", "4096\n");
+  tree.touch("unified/ctr/memory.swap.max", "max\n");
+  tree.touch("unified/ctr/memory.events", "low 0\nhigh 0\nmax 1\noom 1\noom_kill 1\n");
+  tree.touch("unified/ctr/cgroup.procs", "10\n11\n");  // no pids controller: counted
+  tree.touch("unified/ctr/io.stat", "8:0 rbytes=1 wbytes=2 rios=3 wios=4\n");
+  tree.touch("unified/ctr/cpuset.cpus.effective", "0-1\n");
 
   Manager manager = container_manager(mountinfo, "cpu memory io cpuset");
   CHECK(manager.layout() == Layout::kV2);
