@@ -425,8 +425,9 @@ def test_exec_detach_pid_file(rt, bundle):
     exec_pid = pid_file_value(pid_file)
     rt.pids.add(exec_pid)
     assert alive(exec_pid)
-    assert "sleep 999" in open(f"/proc/{exec_pid}/cmdline", "rb").read().replace(b"\0", b" ") \
-        .decode()
+    # runc may return while its process is still inside execve (cmdline empty for a moment)
+    wait_for(lambda: "sleep 999" in open(f"/proc/{exec_pid}/cmdline", "rb").read()
+             .replace(b"\0", b" ").decode(), what="the exec'd process runs sleep 999")
     # in the container's cgroup: ps lists it with the init
     pids = json.loads(rt("ps", "--format", "json", cid).ok().out)
     assert sorted(pids) == sorted([pid, exec_pid])
