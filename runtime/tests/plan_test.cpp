@@ -149,7 +149,7 @@ TEST_CASE("the plan holds the process and the default /dev", "[plan]") {
   CHECK(std::string(p.mounts[1].data) == "mode=755");
   CHECK(p.device_count == 6);
   CHECK(std::string(p.devices[0].path) == "dev/null");
-  CHECK(std::string(p.sysctls[0].path) == "/proc/sys/net/ipv4/ip_forward");
+  CHECK(std::string(p.sysctls[0].path) == "sys/net/ipv4/ip_forward");
   CHECK(p.rlimit_count == 1);
   CHECK(std::string(p.keyring_name) == "_ses.c1");
 }
@@ -232,4 +232,67 @@ TEST_CASE("an exec plan joins the init's namespaces, user first and mount last",
   CHECK(p.joins[0].type == CLONE_NEWNET);
   CHECK(p.joins[1].type == CLONE_NEWPID);
   CHECK(p.joins[2].type == CLONE_NEWNS);
+}
+
+TEST_CASE("capabilities the spec does not list are not granted, the bounding set too", "[plan]") {
+  oci::Spec spec = minimal_spec();
+  auto sets_of = [&](const oci::Spec& s) {
+    auto prepared = plan::build_plan(inputs_for(s));
+    REQUIRE(prepared);
+    return (*prepared)->plan.capabilities;
+  };
+  SECTION("no capabilities key (podman --cap-drop all)") {
+    plan::Capabilities caps = sets_of(spec);
+    CHECK(caps.bounding == 0);
+    CHECK(caps.effective == 0);
+    CHECK(caps.permitted == 0);
+    CHECK(caps.inheritable == 0);
+    CHECK(caps.ambient == 0);
+  }
+  SECTION("an empty capabilities object") {
+    spec.process->capabilities = oci::Capabilities{};
+    CHECK(sets_of(spec).bounding == 0);
+  }
+  SECTION("only the sets listed") {
+    spec.process->capabilities = oci::Capabilities{};
+    spec.process->capabilities->bounding = std::vector<std::string>{"CAP_KILL"};
+    spec.process->capabilities->effective = std::vector<std::string>{};
+    plan::Capabilities caps = sets_of(spec);
+    CHECK(caps.bounding == (1ULL << 5));
+    CHECK(caps.effective == 0);
+    CHECK(caps.permitted == 0);
+  }
+}
+
+TEST_CASE("nothing is mounted inside /proc but what runc allows, and /proc only gets a procfs",
+          "[plan]") {
+  oci::Spec spec = minimal_spec();
+  auto build = [&](oci::Mount mount) {
+    spec.mounts = {mount};
+    return plan::build_plan(inputs_for(spec));
+  };
+  oci::Mount core_pattern{"/proc/sys/kernel/core_pattern", "bind", "/tmp", {"bind"}, {}, {}};
+  auto refused = build(core_pattern);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().what() ==
+        "\"/proc/sys/kernel/core_pattern\" cannot be mounted because it is inside /proc");
+  oci::Mount sneaky{"/proc/../proc/./sys", "bind", "/tmp", {"bind"}, {}, {}};
+  CHECK_FALSE(build(sneaky));
+  oci::Mount not_proc{"/proc", "tmpfs", "tmpfs", {}, {}, {}};
+  auto wrong_type = build(not_proc);
+  REQUIRE_FALSE(wrong_type);
+  CHECK(wrong_type.error().what() == "\"/proc\" cannot be mounted because it is not of type proc");
+  oci::Mount lxcfs{"/proc/meminfo", "bind", "/tmp", {"bind"}, {}, {}};
+  auto allowed = build(lxcfs);
+  REQUIRE(allowed);
+  CHECK((*allowed)->plan.mounts[0].allowed_in_proc);
+  oci::Mount procfs{"/proc", "proc", "proc", {}, {}, {}};
+  auto proc = build(procfs);
+  REQUIRE(proc);
+  CHECK(proc->get()->plan.mounts[0].allowed_in_proc);
+  CHECK(proc->get()->plan.mounts[0].ordinary_directory);
+  oci::Mount elsewhere{"/procfoo", "bind", "/tmp", {"bind"}, {}, {}};
+  auto other = build(elsewhere);
+  REQUIRE(other);
+  CHECK_FALSE(other->get()->plan.mounts[0].allowed_in_proc);
 }

@@ -8,6 +8,7 @@
 
 #include "cgroups/manager.hpp"
 #include "cgroups/util.hpp"
+#include "core/mountinfo.hpp"
 
 namespace mkrun::cgroups {
 namespace {
@@ -19,41 +20,7 @@ constexpr std::array<std::string_view, 15> kKnownV1Controllers = {
     "blkio",  "cpu",     "cpuacct",  "cpuset",     "debug", "devices", "freezer", "hugetlb",
     "memory", "net_cls", "net_prio", "perf_event", "pids",  "rdma",    "misc"};
 
-struct MountLine {
-  std::string root;         // field 4: the part of the hierarchy this mount shows
-  std::string mount_point;  // field 5
-  std::string fstype;
-  std::string super_options;
-};
-
-// mountinfo escapes space, tab, newline and backslash in paths as \ooo octal.
-std::string unescape_octal(std::string_view field) {
-  auto octal = [](char c) { return c >= '0' && c <= '7'; };
-  std::string out;
-  for (size_t i = 0; i < field.size(); ++i) {
-    bool escape = field[i] == '\\' && i + 3 < field.size() && octal(field[i + 1]) &&
-                  octal(field[i + 2]) && octal(field[i + 3]);
-    if (!escape) {
-      out += field[i];
-      continue;
-    }
-    out += static_cast<char>((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 +
-                             (field[i + 3] - '0'));
-    i += 3;
-  }
-  return out;
-}
-
-// "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue"
-// The optional fields end at the lone "-"; fstype, source and super options follow it.
-std::optional<MountLine> parse_mount_line(std::string_view line) {
-  auto fields = util::words(line);
-  if (fields.size() < 10) return std::nullopt;
-  auto dash = std::find(fields.begin() + 6, fields.end(), std::string_view("-"));
-  if (dash == fields.end() || fields.end() - dash < 4) return std::nullopt;
-  return MountLine{unescape_octal(fields[3]), unescape_octal(fields[4]), std::string(dash[1]),
-                   std::string(dash[3])};
-}
+using mountinfo::MountLine;
 
 struct ProcCgroupLine {
   std::vector<std::string_view> controllers;  // empty for the unified hierarchy ("0::/x")
@@ -166,7 +133,7 @@ Result<Host> parse_host(std::string_view mountinfo, std::string_view proc_self_c
   auto proc = parse_proc_cgroup(proc_self_cgroup);
   Host host;
   for (std::string_view line : util::split(mountinfo, '\n')) {
-    auto mount = parse_mount_line(line);
+    auto mount = mountinfo::parse_line(line);
     if (!mount || (mount->fstype != "cgroup" && mount->fstype != "cgroup2")) continue;
     Hierarchy hierarchy;
     hierarchy.mount_point = mount->mount_point;

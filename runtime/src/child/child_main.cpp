@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/magic.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
@@ -23,6 +24,7 @@
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -131,12 +133,34 @@ const char* namespace_name(int type) {
   }
 }
 
-void write_proc_file(const char* path, const char* value) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) fail(errno, "open `", path, "`");
+// ---------------------------------------------------------------------------------------------
+// procfs, only through the handle the parent verified (ChildPlan::proc_fd): the container's
+// /proc may be a volume, a bind or a symlink farm by the time the child writes (CVE-2025-52881).
+
+int g_proc_fd = -1;
+
+// `path` is relative to the procfs root ("self/oom_score_adj"). "self" is a plain symlink
+// inside procfs; magic links and other mounts (RESOLVE_NO_XDEV) are never crossed.
+int open_in_proc(const char* path, int flags, uint64_t extra_resolve = 0) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV | extra_resolve;
+  return static_cast<int>(syscall(SYS_openat2, g_proc_fd, path, &how, sizeof how));
+}
+
+void write_proc_file(const char* path, const char* value, uint64_t extra_resolve = 0) {
+  int fd = open_in_proc(path, O_WRONLY, extra_resolve);
+  if (fd < 0) fail(errno, "open `/proc/", path, "`");
   ssize_t length = static_cast<ssize_t>(strlen(value));
-  if (write(fd, value, static_cast<size_t>(length)) != length) fail(errno, "write `", path, "`");
+  if (write(fd, value, static_cast<size_t>(length)) != length) {
+    fail(errno, "write `/proc/", path, "`");
+  }
   close(fd);
+}
+
+bool on_procfs(int fd) {
+  struct statfs info {};
+  return fstatfs(fd, &info) == 0 && info.f_type == PROC_SUPER_MAGIC;
 }
 
 // A single-threaded task moving itself ("0" into `tasks`) skips the global threadgroup lock
@@ -178,7 +202,7 @@ void enter_namespaces(const ChildPlan& plan) {
     int errc = netdev::bring_loopback_up();
     if (errc != 0) fail(errc, "bring up the loopback interface `lo`");
   }
-  if (plan.time_offsets != nullptr) write_proc_file("/proc/self/timens_offsets", plan.time_offsets);
+  if (plan.time_offsets != nullptr) write_proc_file("self/timens_offsets", plan.time_offsets);
   if (plan.fork_after_unshare) {
     // A new (or joined) pid or time namespace applies to children only. CLONE_PARENT makes the
     // init mkrun's child directly, so mkrun can reap it; this process then steps aside.
@@ -194,31 +218,63 @@ void enter_namespaces(const ChildPlan& plan) {
 // ---------------------------------------------------------------------------------------------
 // Root filesystem
 
+// `path` has a dangling symlink `link` in place of its component [start, end): rewrites `path`
+// to go through the symlink's target instead, "<dir of the link>/<target>/<rest>" (or
+// "<target>/<rest>" for an absolute target, which is rooted at the rootfs anyway).
+void follow_dangling_symlink(char (&path)[PATH_MAX], size_t start, size_t end, const char* link) {
+  char rewritten[PATH_MAX];
+  Text joined;
+  if (link[0] != '/') joined.add(std::string_view(path, start));
+  joined.add(link);
+  if (path[end] != '\0') joined.add(path + end);
+  if (joined.size() + 1 >= Text::kCapacity) fail(ENAMETOOLONG, "mount point `/", path, "`");
+  memcpy(rewritten, joined.c_str(), joined.size() + 1);
+  memcpy(path, rewritten, joined.size() + 1);
+}
+
 // Opens `relative` inside the rootfs, creating what is missing: directories along the way and,
-// as the last component, a directory or an empty file. Symlinks resolve inside the rootfs.
+// as the last component, a directory or an empty file. Symlinks resolve inside the rootfs, a
+// dangling one too: what is missing is created at its target, inside the rootfs (as runc's
+// MkdirAll in root does), never outside it.
 int make_mount_point(int root_fd, const char* relative, bool directory) {
+  char path[PATH_MAX];
   char prefix[PATH_MAX];
   size_t length = strlen(relative);
-  if (length >= sizeof prefix) fail(ENAMETOOLONG, "mount point `", relative, "`");
+  if (length >= sizeof path) fail(ENAMETOOLONG, "mount point `", relative, "`");
+  memcpy(path, relative, length + 1);
   int parent = root_fd;
   int parent_owned = -1;
+  int links_followed = 0;
   size_t start = 0;
   while (start < length) {
     size_t end = start;
-    while (end < length && relative[end] != '/') ++end;
+    while (end < length && path[end] != '/') ++end;
     if (end == start) {
       ++start;
       continue;
     }
-    memcpy(prefix, relative, end);
+    memcpy(prefix, path, end);
     prefix[end] = '\0';
     bool last = end >= length;
     int fd = open_in_root(root_fd, prefix, O_PATH);
     if (fd < 0 && errno == ENOENT) {
       char name[NAME_MAX + 1];
       size_t name_length = end - start < NAME_MAX ? end - start : NAME_MAX;
-      memcpy(name, relative + start, name_length);
+      memcpy(name, path + start, name_length);
       name[name_length] = '\0';
+      char link[PATH_MAX];
+      ssize_t link_length = readlinkat(parent, name, link, sizeof link - 1);
+      if (link_length > 0) {
+        if (++links_followed > 40) fail(ELOOP, "mount point `/", relative, "`");
+        link[link_length] = '\0';
+        follow_dangling_symlink(path, start, end, link);
+        length = strlen(path);
+        if (parent_owned >= 0) close(parent_owned);
+        parent = root_fd;
+        parent_owned = -1;
+        start = 0;
+        continue;
+      }
       if (last && !directory) {
         int file = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (file < 0 && errno != EEXIST) fail(errno, "create mount point `/", relative, "`");
@@ -236,6 +292,53 @@ int make_mount_point(int root_fd, const char* relative, bool directory) {
   if (parent_owned < 0) return fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
   return parent_owned;
 }
+
+// make_mount_point, for something mkrun is about to mount or create: the place it resolves to
+// may not be inside a procfs (an image's `/vol -> /proc` turns a volume into the container's
+// /proc), unless the plan allows that one destination there.
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// Whether `target` is the rootfs's /proc or below it: on a procfs, or, before the procfs is
+// mounted, the image's /proc directory or one of its descendants (found by walking up "..").
+bool inside_container_proc(int root_fd, int target) {
+  if (on_procfs(target)) return true;
+  int proc = open_in_root(root_fd, "proc", O_PATH);
+  if (proc < 0) return false;
+  struct stat proc_info {
+  }, root_info{}, here{};
+  bool known = fstat(proc, &proc_info) == 0 && fstat(root_fd, &root_info) == 0;
+  close(proc);
+  if (!known) return false;
+  int current = fcntl(target, F_DUPFD_CLOEXEC, 0);
+  bool inside = false;
+  for (int depth = 0; current >= 0 && depth < 4096; ++depth) {
+    if (fstat(current, &here) < 0 || same_file(here, root_info)) break;
+    if (same_file(here, proc_info)) {
+      inside = true;
+      break;
+    }
+    int parent = openat(current, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    close(current);
+    current = parent;
+  }
+  if (current >= 0) close(current);
+  return inside;
+}
+
+int open_mount_target(int root_fd, const char* relative, bool directory, const char* shown,
+                      bool allowed_in_proc = false) {
+  int target = make_mount_point(root_fd, relative, directory);
+  if (!allowed_in_proc && inside_container_proc(root_fd, target)) {
+    fail(0, "\"", shown, "\" cannot be mounted because it is inside /proc");
+  }
+  return target;
+}
+
+// proc and sysfs go on a directory of the image itself, never through a symlink of its (runc's
+// "must be mounted on ordinary directory").
+void check_ordinary_directory(int root_fd, const plan::MountStep& step);
 
 // The nosuid/nodev/noexec flags a mount has: a bind remount must keep them, since the kernel
 // refuses to clear flags locked by a less privileged mount namespace.
@@ -306,7 +409,9 @@ void mount_step(int root_fd, const plan::MountStep& step) {
   Text data_buffer;
   const char* data =
       step.keep_covered_mode ? with_covered_mode(root_fd, step, data_buffer) : step.data;
-  int target = make_mount_point(root_fd, step.destination, step.source_is_directory);
+  if (step.ordinary_directory) check_ordinary_directory(root_fd, step);
+  int target = open_mount_target(root_fd, step.destination, step.source_is_directory, shown,
+                                 step.allowed_in_proc);
   FdPath target_path(target);
   // Opened before the mount covers it: the fd still reaches it afterwards.
   int covered = step.copy_up ? openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -357,7 +462,7 @@ void mount_step(int root_fd, const plan::MountStep& step) {
 void bind_cgroup_hierarchies(int root_fd, const ChildPlan& plan) {
   for (size_t i = 0; i < plan.cgroup_bind_count; ++i) {
     const plan::CgroupBind& bind = plan.cgroup_binds[i];
-    int target = make_mount_point(root_fd, bind.destination, true);
+    int target = open_mount_target(root_fd, bind.destination, true, bind.destination);
     FdPath target_path(target);
     if (mount(bind.source, target_path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
       fail(errno, "bind mount `", bind.source, "` to `/", bind.destination, "`");
@@ -384,15 +489,25 @@ int open_parent(int root_fd, const char* relative, const char*& name) {
   if (length >= sizeof parent) fail(ENAMETOOLONG, "path `/", relative, "`");
   memcpy(parent, relative, length);
   parent[length] = '\0';
-  int fd = make_mount_point(root_fd, parent, true);
-  return fd;
+  return open_mount_target(root_fd, parent, true, relative);
+}
+
+void check_ordinary_directory(int root_fd, const plan::MountStep& step) {
+  const char* name = nullptr;
+  int parent = open_parent(root_fd, step.destination, name);
+  struct stat info {};
+  if (fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(info.st_mode)) {
+    fail(0, "filesystem \"", step.fstype, "\" must be mounted on ordinary directory (`",
+         step.display_destination, "`)");
+  }
+  close(parent);
 }
 
 void create_device(int root_fd, const ChildPlan& plan, const plan::DeviceNode& device) {
   const char* name = nullptr;
   int parent = open_parent(root_fd, device.path, name);
   if (plan.bind_devices) {
-    int target = make_mount_point(root_fd, device.path, false);
+    int target = open_mount_target(root_fd, device.path, false, device.display_path);
     FdPath target_path(target);
     if (mount(device.host_path, target_path.c_str(), nullptr, MS_BIND, nullptr) < 0) {
       fail(errno, "bind mount device `", device.host_path, "` to `", device.display_path, "`");
@@ -426,11 +541,49 @@ void create_symlinks(int root_fd, const ChildPlan& plan) {
 // The pty slave that becomes stdio just before exec.
 int g_console_slave = -1;
 
+// The container's pty multiplexer: opened inside its root and checked to be one (5:2), since in
+// `exec` the container itself may have replaced it.
+int open_ptmx(int root_fd) {
+  int master = open_in_root(root_fd, "dev/pts/ptmx", O_RDWR | O_NOCTTY);
+  if (master < 0) fail(errno, "open `/dev/pts/ptmx`");
+  struct stat info {};
+  if (fstat(master, &info) < 0) fail(errno, "stat `/dev/pts/ptmx`");
+  if (!S_ISCHR(info.st_mode) || info.st_rdev != makedev(5, 2)) {
+    fail(0, "`/dev/pts/ptmx` is not the pty multiplexer (5:2)");
+  }
+  return master;
+}
+
+// Where the pty slave is bound: /dev/console of the container, reached without following a
+// symlink of the image (CVE-2025-52565: `/dev/console -> /proc/1/attr/exec` would put the pty
+// there), created as a plain file when missing, and refused unless it is a plain file or a
+// console node (5:1).
+int open_console_target(int root_fd) {
+  int dev = open_mount_target(root_fd, "dev", true, "/dev");
+  int console = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (console < 0 && errno == ENOENT) {
+    int made = openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (made < 0) fail(errno, "create `/dev/console`");
+    close(made);
+    console = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  }
+  if (console < 0) fail(errno, "open `/dev/console`");
+  close(dev);
+  struct stat info {};
+  if (fstat(console, &info) < 0) fail(errno, "stat `/dev/console`");
+  bool console_node = S_ISCHR(info.st_mode) && info.st_rdev == makedev(5, 1);
+  if (!S_ISREG(info.st_mode) && !console_node) {
+    fail(0,
+         "`/dev/console` is not a regular file or the console device: refusing to mount the "
+         "terminal on it");
+  }
+  return console;
+}
+
 // Opens a pty in the container's devpts, makes its slave /dev/console, and hands the master to
 // whoever listens on the console socket (an engine's shim, conmon, or mkrun run itself).
 void setup_console(int root_fd, const ChildPlan& plan, bool bind_dev_console) {
-  int master = open_in_root(root_fd, "dev/pts/ptmx", O_RDWR | O_NOCTTY);
-  if (master < 0) fail(errno, "open `/dev/pts/ptmx`");
+  int master = open_ptmx(root_fd);
   int unlock = 0;
   if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail(errno, "unlock the pty");
   int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -442,7 +595,7 @@ void setup_console(int root_fd, const ChildPlan& plan, bool bind_dev_console) {
     if (ioctl(slave, TIOCSWINSZ, &size) < 0) fail(errno, "set the console size");
   }
   if (bind_dev_console) {
-    int console = make_mount_point(root_fd, "dev/console", false);
+    int console = open_console_target(root_fd);
     FdPath console_path(console);
     FdPath slave_path(slave);
     if (mount(slave_path.c_str(), console_path.c_str(), nullptr, MS_BIND, nullptr) < 0) {
@@ -478,8 +631,24 @@ void run_child_hooks(const plan::HookList& hooks) {
   if (!run_hooks(hooks, error, errc)) report_and_exit(errc, error);
 }
 
+// --no-pivot keeps the host's mounts in the namespace, below the chroot. A procfs or sysfs fully
+// visible there would let the container mount a fresh, unmasked one (the kernel's
+// mount_too_revealing() looks for exactly that), so they go first: unmounted, or covered by
+// an empty read-only tmpfs where the kernel keeps them locked. Children before parents.
+void hide_host_proc_mounts(const ChildPlan& plan) {
+  for (size_t i = plan.host_proc_mount_count; i-- > 0;) {
+    const char* point = plan.host_proc_mounts[i];
+    if (umount2(point, MNT_DETACH | UMOUNT_NOFOLLOW) == 0 || errno == ENOENT) continue;
+    if (mount("tmpfs", point, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") <
+        0) {
+      fail(errno, "hide the host's `", point, "` from a --no-pivot container");
+    }
+  }
+}
+
 void pivot_into(const ChildPlan& plan) {
   if (plan.no_pivot) {
+    hide_host_proc_mounts(plan);
     if (chdir(plan.rootfs) < 0) fail(errno, "chdir `", plan.rootfs, "`");
     if (mount(plan.rootfs, "/", nullptr, MS_MOVE, nullptr) < 0)
       fail(errno, "move the rootfs to `/`");
@@ -501,39 +670,115 @@ void pivot_into(const ChildPlan& plan) {
   if (chdir("/") < 0) fail(errno, "chdir `/`");
 }
 
-void mask_paths(const ChildPlan& plan) {
-  for (size_t i = 0; i < plan.masked_count; ++i) {
-    const char* path = plan.masked_paths[i];
-    struct stat info {};
-    if (stat(path, &info) < 0) {
-      if (errno == ENOENT) continue;
-      fail(errno, "stat masked path `", path, "`");
-    }
-    int result = S_ISDIR(info.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, nullptr)
-                                       : mount("/dev/null", path, nullptr, MS_BIND, nullptr);
-    if (result < 0) fail(errno, "mask `", path, "`");
+// ---- Masks and read-only paths, after pivot_root: everything is done on descriptors with the
+// new mount API, so no path is looked up twice and the container's /proc is never used.
+
+int open_tree_of(int fd, unsigned flags, const char* shown) {
+  int tree = static_cast<int>(
+      syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | flags));
+  if (tree < 0) fail(errno, "clone the mount of `", shown, "`");
+  return tree;
+}
+
+void set_read_only(int tree, const char* shown) {
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
+    fail(errno, "make `", shown, "` read-only");
   }
 }
 
+// Attaches the detached mount `tree` on `target` and closes it.
+void attach_tree(int tree, int target, const char* shown) {
+  if (syscall(SYS_move_mount, tree, "", target, "",
+              MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+    fail(errno, "mount on `", shown, "`");
+  }
+  close(tree);
+}
+
+// The container's /dev/null, checked through its descriptor to be the 1:3 character device:
+// masks are made of it, and a /dev/null that is a symlink to a procfs file, or any other file,
+// would make every masked path that file, writable (CVE-2025-31133).
+int open_verified_null(int root) {
+  int null_fd = open_in_root(root, "dev/null", O_PATH);
+  if (null_fd < 0) fail(errno, "open the container's `/dev/null` to mask paths with");
+  struct stat info {};
+  if (fstat(null_fd, &info) < 0) fail(errno, "stat the container's `/dev/null`");
+  if (!S_ISCHR(info.st_mode) || info.st_rdev != makedev(1, 3)) {
+    fail(0, "container's /dev/null is invalid: not the 1:3 character device");
+  }
+  return null_fd;
+}
+
+// A read-only empty tmpfs over a masked directory.
+void mask_directory(int target, const char* shown) {
+  int context = static_cast<int>(syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC));
+  if (context < 0) fail(errno, "fsopen tmpfs to mask `", shown, "`");
+  if (syscall(SYS_fsconfig, context, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) {
+    fail(errno, "create a tmpfs to mask `", shown, "`");
+  }
+  unsigned attributes =
+      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+  int tree = static_cast<int>(syscall(SYS_fsmount, context, FSMOUNT_CLOEXEC, attributes));
+  if (tree < 0) fail(errno, "fsmount a tmpfs to mask `", shown, "`");
+  close(context);
+  attach_tree(tree, target, shown);
+}
+
+void mask_paths(const ChildPlan& plan) {
+  if (plan.masked_count == 0) return;
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) fail(errno, "open `/`");
+  int null_fd = -1;
+  for (size_t i = 0; i < plan.masked_count; ++i) {
+    const char* path = plan.masked_paths[i];
+    int target = open_in_root(root, path, O_PATH);
+    if (target < 0) {
+      if (errno == ENOENT) continue;
+      fail(errno, "open masked path `", path, "`");
+    }
+    struct stat info {};
+    if (fstat(target, &info) < 0) fail(errno, "stat masked path `", path, "`");
+    if (S_ISDIR(info.st_mode)) {
+      mask_directory(target, path);
+    } else {
+      if (null_fd < 0) null_fd = open_verified_null(root);
+      int tree = open_tree_of(null_fd, 0, "/dev/null");
+      set_read_only(tree, path);
+      attach_tree(tree, target, path);
+    }
+    close(target);
+  }
+  if (null_fd >= 0) close(null_fd);
+  close(root);
+}
+
+// A read-only bind of each path onto itself (its submounts come along, writable as they were,
+// as runc's remount leaves them).
 void make_paths_readonly(const ChildPlan& plan) {
+  if (plan.readonly_count == 0) return;
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) fail(errno, "open `/`");
   for (size_t i = 0; i < plan.readonly_count; ++i) {
     const char* path = plan.readonly_paths[i];
-    if (mount(path, path, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+    int target = open_in_root(root, path, O_PATH);
+    if (target < 0) {
       if (errno == ENOENT) continue;
-      fail(errno, "bind `", path, "` read-only");
+      fail(errno, "open read-only path `", path, "`");
     }
-    unsigned long keep = kept_flags(path);
-    if (mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | keep, nullptr) <
-        0) {
-      fail(errno, "remount `", path, "` read-only");
-    }
+    int tree = open_tree_of(target, AT_RECURSIVE, path);
+    set_read_only(tree, path);
+    attach_tree(tree, target, path);
+    close(target);
   }
+  close(root);
 }
 
 void finish_rootfs(const ChildPlan& plan) {
   // Sysctls first: /proc/sys is usually among the read-only paths.
   for (size_t i = 0; i < plan.sysctl_count; ++i) {
-    write_proc_file(plan.sysctls[i].path, plan.sysctls[i].value);
+    write_proc_file(plan.sysctls[i].path, plan.sysctls[i].value, RESOLVE_NO_SYMLINKS);
   }
   mask_paths(plan);
   make_paths_readonly(plan);
@@ -653,7 +898,7 @@ void set_capabilities(const plan::Capabilities& caps) {
 // Capabilities and user in runc's order: shrink the bounding set while still privileged, keep
 // the permitted set across the uid change, then set the final sets.
 void become_user(const ChildPlan& plan) {
-  if (plan.capabilities.apply) drop_bounding_set(plan.capabilities);
+  drop_bounding_set(plan.capabilities);
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail(errno, "prctl PR_SET_KEEPCAPS");
   if (plan.set_groups && setgroups(plan.additional_gid_count, plan.additional_gids) < 0) {
     fail(errno, "setgroups");
@@ -663,7 +908,7 @@ void become_user(const ChildPlan& plan) {
   if (setresuid(plan.uid, plan.uid, plan.uid) < 0)
     fail(errno, "setuid ", static_cast<long long>(plan.uid));
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail(errno, "prctl PR_SET_KEEPCAPS");
-  if (plan.capabilities.apply) set_capabilities(plan.capabilities);
+  set_capabilities(plan.capabilities);
 }
 
 // PATH lookup as Go's exec.LookPath does it, so the messages engines match are runc's.
@@ -713,6 +958,29 @@ void find_executable(const ChildPlan& plan, char (&resolved)[PATH_MAX]) {
   fail(0, "exec: \"", name, "\": executable file not found in $PATH");
 }
 
+// Closes every descriptor from `first` on but those in `keep`: nothing of the caller's (an
+// engine's pipes, a held lock) may stay open in an init that waits for `start`.
+void close_all_from_except(unsigned first, int* keep, size_t count) {
+  for (size_t i = 1; i < count; ++i) {  // insertion sort: a handful of fds
+    for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; --j) {
+      int swapped = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = swapped;
+    }
+  }
+  unsigned next = first;
+  for (size_t i = 0; i < count; ++i) {
+    if (keep[i] < 0 || static_cast<unsigned>(keep[i]) < next) continue;
+    if (static_cast<unsigned>(keep[i]) > next) {
+      (void)syscall(SYS_close_range, next, static_cast<unsigned>(keep[i]) - 1, 0);
+    }
+    next = static_cast<unsigned>(keep[i]) + 1;
+  }
+  (void)syscall(SYS_close_range, next, ~0U, 0);
+}
+
+// stdio from the console, and nothing but stdio, the preserved fds and what the child itself
+// still needs past this point.
 void prepare_stdio_and_fds(const ChildPlan& plan) {
   if (g_console_slave >= 0) {
     if (setsid() < 0) fail(errno, "setsid");
@@ -721,9 +989,12 @@ void prepare_stdio_and_fds(const ChildPlan& plan) {
     }
     if (ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0) fail(errno, "set the controlling terminal");
     close(g_console_slave);
+    g_console_slave = -1;
   }
-  // Everything but stdio and the preserved fds closes on exec.
   unsigned first_closed = 3 + plan.preserve_fds;
+  int keep[] = {g_sync_fd, plan.fifo_fd, g_proc_fd, plan.start_container_hooks.state_fd};
+  close_all_from_except(first_closed, keep, sizeof keep / sizeof keep[0]);
+  // What is left closes on exec.
   if (syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
     fail(errno, "mark fds close-on-exec");
   }
@@ -747,37 +1018,79 @@ void set_scheduling(const ChildPlan& plan) {
   }
 }
 
-void setup_process(const ChildPlan& plan) {
+// What the process gets while the child is still root: limits, scheduling, its OOM score, a
+// session keyring and the LSM label it will be executed with (written now, before a seccomp
+// filter that may refuse openat2 or write; it applies at the execve, as in runc).
+void set_process_attributes(const ChildPlan& plan) {
   set_rlimits(plan);
   set_scheduling(plan);
   if (plan.set_oom_score_adj) {
     Text value;
     value.add(plan.oom_score_adj);
-    write_proc_file("/proc/self/oom_score_adj", value.c_str());
+    write_proc_file("self/oom_score_adj", value.c_str());
   }
   if (plan.new_session_keyring &&
       syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, plan.keyring_name) < 0 &&
       errno != ENOSYS && errno != EACCES && errno != EPERM) {
     fail(errno, "join a new session keyring");
   }
+  if (plan.lsm_exec_attr_path != nullptr) {
+    write_proc_file(plan.lsm_exec_attr_path, plan.lsm_exec_attr_value);
+  }
+}
+
+// A cwd reached through a magic link (`/proc/self/fd/<n>` of a descriptor the child still
+// holds) would be outside the container's root; the kernel then says "(unreachable)"
+// (CVE-2024-21626).
+void check_cwd_is_inside_root() {
+  char cwd[PATH_MAX];
+  long length = syscall(SYS_getcwd, cwd, sizeof cwd);
+  if (length < 0 && errno != ENAMETOOLONG) fail(errno, "getcwd");
+  if (length > 0 && cwd[0] != '/') {
+    fail(0,
+         "current working directory is outside of container mount namespace root -- "
+         "possible container breakout detected");
+  }
+}
+
+// Credentials, in runc's order. Without no_new_privileges, loading a filter needs
+// CAP_SYS_ADMIN, so it comes before the capabilities go; everything that can happen before it
+// has happened by now (stdio, fds), so a strict profile only has to allow the credential calls.
+// The working directory is entered before the user changes when that works (a directory only
+// root may enter), else after.
+void become_process_user(const ChildPlan& plan) {
+  bool in_cwd = chdir(plan.cwd) == 0;
+  if (!in_cwd && errno != EACCES && errno != EPERM) {
+    fail(errno, "chdir to cwd (\"", plan.cwd, "\") set in config.json failed");
+  }
   if (!plan.no_new_privileges) load_seccomp(plan);
   become_user(plan);
-  if (chdir(plan.cwd) < 0)
+  if (!in_cwd && chdir(plan.cwd) < 0) {
     fail(errno, "chdir to cwd (\"", plan.cwd, "\") set in config.json failed");
+  }
+  check_cwd_is_inside_root();
   if (plan.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
     fail(errno, "prctl PR_SET_NO_NEW_PRIVS");
   }
   if (plan.umask >= 0) umask(static_cast<mode_t>(plan.umask));
 }
 
-// Blocks until `start` opens exec.fifo for reading.
+// procfs's fd directory of the init: exec.fifo is reopened through it after `start`, with a
+// plain openat, which every seccomp profile allows.
+int g_fd_directory = -1;
+
+// Blocks until `start` opens exec.fifo for reading. From then on, failures go to the fifo,
+// where `start` reads them, up to the execve.
 void wait_for_start(const ChildPlan& plan) {
+  Text name;
+  name.add(plan.fifo_fd);
   int fifo = -1;
   do {
-    fifo = openat(plan.state_dir_fd, plan.fifo_name, O_WRONLY | O_CLOEXEC);
+    fifo = openat(g_fd_directory, name.c_str(), O_WRONLY | O_CLOEXEC);
   } while (fifo < 0 && errno == EINTR);
   if (fifo < 0) _exit(1);  // nobody left to tell: `start` sees the init gone
-  close(plan.state_dir_fd);
+  close(g_fd_directory);
+  close(plan.fifo_fd);
   g_fifo_fd = fifo;
 }
 
@@ -785,6 +1098,7 @@ void wait_for_start(const ChildPlan& plan) {
 
 void child_main(const ChildPlan& plan) noexcept {
   g_sync_fd = plan.sync_fd;
+  g_proc_fd = plan.proc_fd;
   for (size_t i = 0; i < plan.close_after_clone_count; ++i) close(plan.close_after_clone[i]);
   // The init must not outlive a `mkrun create` that dies half-way.
   (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -805,7 +1119,13 @@ void child_main(const ChildPlan& plan) noexcept {
   } else {
     prepare_rootfs(plan);
   }
-  setup_process(plan);
+  set_process_attributes(plan);
+  prepare_stdio_and_fds(plan);
+  if (!plan.exec_mode) {
+    g_fd_directory = open_in_proc("self/fd", O_PATH | O_DIRECTORY);
+    if (g_fd_directory < 0) fail(errno, "open `/proc/self/fd`");
+  }
+  become_process_user(plan);
   char executable[PATH_MAX];
   find_executable(plan, executable);
 
@@ -818,20 +1138,17 @@ void child_main(const ChildPlan& plan) noexcept {
     // `exec` keeps the socket open (close-on-exec): its EOF tells mkrun the process runs.
     close(g_sync_fd);
     g_sync_fd = -1;
-  }
-  prepare_stdio_and_fds(plan);
-  if (!plan.exec_mode) {
     wait_for_start(plan);
-    run_child_hooks(plan.start_container_hooks);
   }
   if (plan.set_final_affinity &&
       sched_setaffinity(0, sizeof plan.final_affinity, &plan.final_affinity) < 0) {
     fail(errno, "set the final CPU affinity");
   }
-  if (plan.lsm_exec_attr_path != nullptr) {
-    write_proc_file(plan.lsm_exec_attr_path, plan.lsm_exec_attr_value);
-  }
-  load_seccomp(plan);  // unless loaded earlier
+  if (g_proc_fd >= 0) close(g_proc_fd);
+  // Last before the hooks and execve, unless loaded earlier: startContainer hooks run under the
+  // container's filter, as in runc.
+  load_seccomp(plan);
+  if (!plan.exec_mode) run_child_hooks(plan.start_container_hooks);
   sigset_t none;
   sigemptyset(&none);
   (void)sigprocmask(SIG_SETMASK, &none, nullptr);

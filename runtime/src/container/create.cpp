@@ -133,7 +133,8 @@ struct Creation {
   std::unique_ptr<plan::PreparedPlan> prepared;
   UniqueFd console_socket;
   UniqueFd console_receiver;  // our end when `run` keeps the pty
-  UniqueFd state_dir_path_fd;
+  UniqueFd fifo_path_fd;      // exec.fifo, O_PATH: the init reopens it to wait for `start`
+  UniqueFd procfs;            // the verified procfs root the init reaches procfs through
   std::vector<std::string> cgroup_task_files;
   UniqueFd unified_cgroup;  // for CLONE_INTO_CGROUP
   UniqueFd create_hooks_state;
@@ -178,7 +179,7 @@ Result<void> make_state_directory(Creation& c, const std::string& config_text) {
   int made = ::mkfifo(fifo.c_str(), 0622);
   ::umask(old_mask);
   if (made < 0) return fail_errno("mkfifo `" + fifo + "`");
-  c.state_dir_path_fd = MKRUN_TRY(files::open(c.dir->path(), O_PATH | O_DIRECTORY));
+  c.fifo_path_fd = MKRUN_TRY(files::open(fifo, O_PATH));
   return {};
 }
 
@@ -346,8 +347,9 @@ Result<void> build_child_plan(Creation& c) {
   }
   c.prepared = MKRUN_TRY(plan::build_plan(inputs));
   plan::ChildPlan& p = c.prepared->plan;
-  p.state_dir_fd = c.state_dir_path_fd.get();
-  p.fifo_name = state::kFifoName;
+  p.fifo_fd = c.fifo_path_fd.get();
+  c.procfs = MKRUN_TRY(proc::open_verified_root());
+  p.proc_fd = c.procfs.get();
   if (rootless_euid()) {
     // runc: setgroups may be denied in a rootless container's user namespace, and the child's
     // /proc files must be the user's (dumpable) while mkrun writes its id maps.

@@ -17,6 +17,7 @@
 #include "container/internal.hpp"
 #include "container/spawn.hpp"
 #include "core/files.hpp"
+#include "core/proc.hpp"
 #include "mkrun/oci/parse.hpp"
 #include "mkrun/runtime/runtime.hpp"
 #include "plan/builder.hpp"
@@ -67,6 +68,9 @@ Result<oci::Process> exec_process(const ExecOptions& options, const oci::Spec& s
     auto text = MKRUN_TRY(files::read_file(options.process_file));
     auto process = oci::parse_process(text);
     if (!process) return fail("parse `" + options.process_file + "`: " + process.error().message);
+    // A process without `capabilities` gets the container's, as in runc (and so none when the
+    // container has none), never every capability mkrun has.
+    if (!process->capabilities && spec.process) process->capabilities = spec.process->capabilities;
     return std::move(*process);
   }
   if (options.args.empty()) return fail("exec needs a command to run");
@@ -124,6 +128,7 @@ struct Execution {
   UniqueFd unified_cgroup;
   UniqueFd console_socket;    // the child's end
   UniqueFd console_receiver;  // ours, when mkrun proxies the pty itself
+  UniqueFd procfs;            // the verified procfs root the child reaches procfs through
   pid_t child_pid = 0;
   pid_t pid = 0;
 };
@@ -207,6 +212,8 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
   inputs.preserve_fds = options.preserve_fds;
   Execution e;
   e.prepared = MKRUN_TRY(plan::build_exec_plan(inputs, record.pid));
+  e.procfs = MKRUN_TRY(proc::open_verified_root());
+  e.prepared->plan.proc_fd = e.procfs.get();
   // The container's state may change from here on: others need not wait for this process.
   dir = {};
   bool in_user_namespace =

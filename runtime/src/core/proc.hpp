@@ -20,3 +20,17 @@ std::optional<ProcessStat> read_stat(pid_t pid);
 bool is_alive(pid_t pid, uint64_t start_time);
 
 }  // namespace mkrun::proc
+
+#include "mkrun/runtime/error.hpp"
+#include "mkrun/runtime/fd.hpp"
+
+namespace mkrun::proc {
+
+// The root of a procfs that is really one: a fresh, detached instance where mkrun may make one
+// (fsopen, so that nothing mounted over the host's /proc is in the way), else the host's /proc.
+// Either way fstatfs must say PROC_SUPER_MAGIC and the inode must be procfs's root. The child
+// reaches every procfs file through it (CVE-2025-52881, CVE-2019-19921): the container's /proc
+// is never trusted.
+Result<UniqueFd> open_verified_root();
+
+}  // namespace mkrun::proc

@@ -2,11 +2,13 @@
 
 #include <cap-ng.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include <utility>
 
 #include "core/files.hpp"
+#include "core/mountinfo.hpp"
 #include "linux/userns.hpp"
 #include "plan/seccomp.hpp"
 
@@ -247,6 +250,51 @@ Result<void> detach_bind_source(PreparedPlan& prepared, const BuildInputs& input
   return {};
 }
 
+// "/a/./b/../c/" -> "/a/c": what a destination names before any symlink is looked at.
+std::string clean_absolute(std::string_view path) {
+  std::vector<std::string_view> parts;
+  while (!path.empty()) {
+    auto slash = path.find('/');
+    std::string_view part = path.substr(0, slash);
+    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    parts.push_back(part);
+  }
+  std::string cleaned;
+  for (auto part : parts) cleaned.append("/").append(part);
+  return cleaned.empty() ? "/" : cleaned;
+}
+
+bool is_procfs(const std::string& path) {
+  struct statfs info {};
+  return ::statfs(path.c_str(), &info) == 0 && info.f_type == PROC_SUPER_MAGIC;
+}
+
+// runc's rule for /proc (CVE-2019-19921): nothing may be mounted inside the container's procfs
+// but the few files that lxcfs-like tools emulate, and /proc itself only gets a procfs. The
+// child checks again where the destination really resolves (ChildPlan MountStep comments).
+Result<bool> check_proc_destination(const oci::Mount& mount, const MountOptions& options,
+                                    const std::string& source) {
+  static constexpr std::array<std::string_view, 10> kAllowedInProc = {
+      "/proc/cpuinfo", "/proc/diskstats",
+      "/proc/meminfo", "/proc/stat",
+      "/proc/swaps",   "/proc/uptime",
+      "/proc/loadavg", "/proc/slabinfo",
+      "/proc/net/dev", "/proc/sys/kernel/ns_last_pid"};
+  std::string destination = clean_absolute(mount.destination);
+  if (destination == "/proc") {
+    if (mount.type == "proc" || (options.bind && is_procfs(source))) return true;
+    return fail("\"" + mount.destination + "\" cannot be mounted because it is not of type proc");
+  }
+  if (!destination.starts_with("/proc/")) return false;
+  if (std::ranges::find(kAllowedInProc, destination) != kAllowedInProc.end()) return true;
+  return fail("\"" + mount.destination + "\" cannot be mounted because it is inside /proc");
+}
+
 Result<void> add_mount(PreparedPlan& prepared, const BuildInputs& inputs, const oci::Mount& mount) {
   MountOptions options = parse_mount_options(mount.options);
   if (mount.type == "bind") {
@@ -254,6 +302,9 @@ Result<void> add_mount(PreparedPlan& prepared, const BuildInputs& inputs, const 
     options.flags |= MS_BIND;
   }
   MountStep step;
+  step.allowed_in_proc =
+      MKRUN_TRY(check_proc_destination(mount, options, absolute_path(mount.source, inputs.bundle)));
+  step.ordinary_directory = mount.type == "proc" || mount.type == "sysfs";
   step.destination = prepared.keep(relative_to_root(mount.destination));
   step.display_destination = prepared.keep(mount.destination);
   step.data = options.data.empty() ? nullptr : prepared.keep(options.data);
@@ -364,16 +415,18 @@ int last_capability() {
   return std::atoi(text->c_str());
 }
 
-void add_capabilities(PreparedPlan& prepared, const oci::Capabilities& caps) {
+// What the process may have is what the spec lists: a missing, null or empty set, or a missing
+// `capabilities`, is an empty set, the bounding set included (runc's finalizeNamespace). Podman
+// sends no `capabilities` at all for `--cap-drop all`.
+void add_capabilities(PreparedPlan& prepared, const std::optional<oci::Capabilities>& listed) {
+  static const oci::Capabilities kNone;
+  const oci::Capabilities& caps = listed ? *listed : kNone;
   Capabilities& out = prepared.plan.capabilities;
-  out.apply = true;
   out.last_cap = last_capability();
   auto mask = [&](const std::optional<std::vector<std::string>>& names) {
     return names ? capability_mask(*names, out.last_cap, &prepared.unknown_capabilities) : 0;
   };
-  // An absent bounding set keeps every capability the kernel has, as runc does.
-  out.bounding = caps.bounding ? mask(caps.bounding)
-                               : (out.last_cap >= 63 ? ~0ULL : (1ULL << (out.last_cap + 1)) - 1);
+  out.bounding = mask(caps.bounding);
   out.effective = mask(caps.effective);
   out.permitted = mask(caps.permitted);
   out.inheritable = mask(caps.inheritable);
@@ -436,7 +489,7 @@ Result<void> add_process(PreparedPlan& prepared, const BuildInputs& inputs) {
     if (!resource) return fail("unknown rlimit type \"" + limit.type + "\"");
     prepared.rlimits.push_back({*resource, limit.soft, limit.hard});
   }
-  if (process.capabilities) add_capabilities(prepared, *process.capabilities);
+  add_capabilities(prepared, process.capabilities);
   plan.no_new_privileges = process.noNewPrivileges;
   if (process.oomScoreAdj) {
     plan.set_oom_score_adj = true;
@@ -550,8 +603,7 @@ Result<void> add_security_labels(PreparedPlan& prepared, const oci::Process& pro
                   "\" requested, but AppArmor is not enabled on this host");
     }
     bool stacked = ::access("/proc/self/attr/apparmor/exec", F_OK) == 0;
-    prepared.plan.lsm_exec_attr_path =
-        stacked ? "/proc/self/attr/apparmor/exec" : "/proc/self/attr/exec";
+    prepared.plan.lsm_exec_attr_path = stacked ? "self/attr/apparmor/exec" : "self/attr/exec";
     prepared.plan.lsm_exec_attr_value = prepared.keep("exec " + process.apparmorProfile);
   }
   if (!process.selinuxLabel.empty()) {
@@ -562,7 +614,7 @@ Result<void> add_security_labels(PreparedPlan& prepared, const oci::Process& pro
     if (prepared.plan.lsm_exec_attr_path != nullptr) {
       return fail("both an AppArmor profile and an SELinux label are set: a host has one LSM");
     }
-    prepared.plan.lsm_exec_attr_path = "/proc/self/attr/exec";
+    prepared.plan.lsm_exec_attr_path = "self/attr/exec";
     prepared.plan.lsm_exec_attr_value = prepared.keep(process.selinuxLabel);
   }
   return {};
@@ -605,8 +657,8 @@ void add_linux_paths(PreparedPlan& prepared, const oci::Linux& linux) {
   prepared.plan.readonly_paths = prepared.keep_list(linux.readonlyPaths);
   prepared.plan.readonly_count = linux.readonlyPaths.size();
   for (const auto& [key, value] : linux.sysctl) {
-    std::string path = "/proc/sys/" + key;
-    std::ranges::replace(path.begin() + 10, path.end(), '.', '/');
+    std::string path = "sys/" + key;
+    std::ranges::replace(path.begin() + 4, path.end(), '.', '/');
     prepared.sysctls.push_back({prepared.keep(path), prepared.keep(value)});
   }
 }
@@ -800,6 +852,19 @@ void point_at_storage(PreparedPlan& prepared) {
 
 }  // namespace
 
+// --no-pivot leaves the host's mounts in the container's mount namespace, below its root: the
+// proc and sysfs ones among them are hidden before the chroot (runc does the same).
+Result<void> add_host_proc_mounts(PreparedPlan& prepared, const std::string& rootfs) {
+  auto text = MKRUN_TRY(files::read_file("/proc/self/mountinfo"));
+  for (const auto& line : mountinfo::parse(text)) {
+    if (line.fstype != "proc" && line.fstype != "sysfs") continue;
+    const std::string& point = line.mount_point;
+    if (point == rootfs || point.starts_with(rootfs + "/")) continue;
+    prepared.host_proc_mounts.push_back(point);
+  }
+  return {};
+}
+
 Result<std::unique_ptr<PreparedPlan>> build_plan(const BuildInputs& inputs) {
   auto prepared = std::make_unique<PreparedPlan>();
   const oci::Spec& spec = *inputs.spec;
@@ -811,6 +876,11 @@ Result<std::unique_ptr<PreparedPlan>> build_plan(const BuildInputs& inputs) {
   plan.rootfs = prepared->keep(inputs.rootfs);
   plan.readonly_root = spec.root && spec.root->readonly;
   plan.no_pivot = inputs.no_pivot;
+  if (inputs.no_pivot) {
+    MKRUN_CHECK(add_host_proc_mounts(*prepared, inputs.rootfs));
+    plan.host_proc_mounts = prepared->keep_list(prepared->host_proc_mounts);
+    plan.host_proc_mount_count = prepared->host_proc_mounts.size();
+  }
   plan.root_propagation = root_propagation(linux.rootfsPropagation);
   plan.rootfs_propagation_after = propagation_after_pivot(linux.rootfsPropagation);
   for (const auto& mount : spec.mounts) MKRUN_CHECK(add_mount(*prepared, inputs, mount));

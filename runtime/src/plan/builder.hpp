@@ -97,6 +97,7 @@ class PreparedPlan {
   std::vector<DeviceNode> devices;
   std::vector<Symlink> symlinks;
   std::vector<FileWrite> sysctls;
+  std::vector<std::string> host_proc_mounts;  // --no-pivot: hidden before the chroot
   std::vector<Rlimit> rlimits;
   std::vector<gid_t> additional_gids;
   std::vector<sock_filter> seccomp_filter;

@@ -37,6 +37,12 @@ struct MountStep {
   // A bind the parent prepared as a detached mount tree (open_tree, maybe idmapped): the child
   // attaches it with move_mount() instead of binding `source`. -1: none.
   int detached_tree = -1;
+  // The mount point may be inside the container's /proc: the destination is one of the few
+  // files runc lets engines cover there (lxcfs), or /proc itself for a procfs. Any other mount
+  // point that resolves into a procfs is refused (CVE-2019-19921).
+  bool allowed_in_proc = false;
+  // proc and sysfs: the destination itself may not be a symlink, even one inside the rootfs.
+  bool ordinary_directory = false;
 };
 
 // One bind of a host cgroup hierarchy directory under /sys/fs/cgroup (cgroup v1 mounts).
@@ -60,8 +66,10 @@ struct Symlink {
   const char* path = nullptr;    // relative to rootfs ("dev/fd")
 };
 
+// A write into procfs, always through the verified procfs handle (ChildPlan::proc_fd), never
+// through the container's /proc, which an image or a volume could reshape.
 struct FileWrite {
-  const char* path = nullptr;  // absolute inside the container ("/proc/sys/net/ipv4/ip_forward")
+  const char* path = nullptr;  // relative to the procfs root ("sys/net/ipv4/ip_forward")
   const char* value = nullptr;
 };
 
@@ -86,8 +94,8 @@ struct HookList {
   const char* name = nullptr;  // "createContainer"
 };
 
+// Always applied: a set the spec leaves out (or `capabilities` itself) is empty, as in runc.
 struct Capabilities {
-  bool apply = false;  // process.capabilities present
   uint64_t bounding = 0, effective = 0, permitted = 0, inheritable = 0, ambient = 0;
   int last_cap = 40;  // highest capability the kernel knows
 };
@@ -126,8 +134,13 @@ struct ChildPlan {
 
   // Channels. `sync_fd` is the child's end of the SOCK_SEQPACKET pair to the parent.
   int sync_fd = -1;
-  int state_dir_fd = -1;  // the container's state dir: the child opens exec.fifo in it
-  const char* fifo_name = nullptr;
+  // exec.fifo as an O_PATH fd: the init reopens it for writing through proc_fd, so it holds
+  // neither the state directory nor anything else of mkrun's host side while it waits.
+  int fifo_fd = -1;
+  // The root of a procfs mkrun verified (fstatfs PROC_SUPER_MAGIC, root inode), opened before
+  // the child entered any of the container's mount namespaces: every procfs access of the child
+  // goes through it with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV).
+  int proc_fd = -1;
   int console_socket_fd = -1;  // receives the pty master when terminal is set; -1 otherwise
   // v1 cgroup `tasks` files the child writes "0" into, first thing, to join its cgroup itself.
   const char* const* cgroup_task_files = nullptr;
@@ -141,6 +154,11 @@ struct ChildPlan {
   unsigned long rootfs_propagation_after = 0;  // linux.rootfsPropagation applied after pivot
   bool readonly_root = false;
   bool no_pivot = false;
+  // --no-pivot: the host's proc and sysfs mounts outside the rootfs, unmounted (or covered)
+  // before the chroot, so that the kernel refuses a fresh procfs inside the container as it
+  // does after pivot_root (a fully visible procfs in the namespace would allow one).
+  const char* const* host_proc_mounts = nullptr;
+  size_t host_proc_mount_count = 0;
   const MountStep* mounts = nullptr;
   size_t mount_count = 0;
   const CgroupBind* cgroup_binds = nullptr;
@@ -186,7 +204,8 @@ struct ChildPlan {
   bool set_final_affinity = false;  // execCPUAffinity.final, just before execve
   cpu_set_t final_affinity{};
   // The LSM label for the executed process (AppArmor "exec <profile>" or an SELinux context),
-  // written to this /proc/self/attr file just before execve.
+  // written, before the seccomp filter is loaded, to this file relative to proc_fd
+  // ("self/attr/exec").
   const char* lsm_exec_attr_path = nullptr;
   const char* lsm_exec_attr_value = nullptr;
   bool terminal = false;

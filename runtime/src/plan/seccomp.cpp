@@ -1,5 +1,6 @@
 #include "plan/seccomp.hpp"
 
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstddef>
 #include <memory>
 #include <set>
 
@@ -173,6 +175,85 @@ Result<bool> check_notify(const oci::Seccomp& seccomp) {
   return notify;
 }
 
+// The architectures the filter holds: the native one and those the profile adds.
+Result<std::vector<uint32_t>> filter_architectures(const oci::Seccomp& seccomp) {
+  std::vector<uint32_t> arches = {seccomp_arch_native()};
+  for (const auto& name : seccomp.architectures) {
+    std::string lower = name.starts_with("SCMP_ARCH_") ? name.substr(10) : name;
+    std::ranges::transform(lower, lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    uint32_t arch = seccomp_arch_resolve_name(lower.c_str());
+    if (arch == 0) return fail("unknown seccomp architecture \"" + name + "\"");
+    // x32's syscalls arrive as x86_64's, with bit 30 set: the x86_64 block leaves them alone.
+    if (arch == SCMP_ARCH_X32) continue;
+    if (std::ranges::find(arches, arch) == arches.end()) arches.push_back(arch);
+  }
+  return arches;
+}
+
+// The highest syscall number the profile names for `arch`; -1 if it names none there.
+long newest_listed_syscall(const oci::Seccomp& seccomp, uint32_t arch) {
+  long newest = -1;
+  for (const auto& rule : seccomp.syscalls) {
+    for (const auto& name : rule.names) {
+      int number = seccomp_syscall_resolve_name_arch(arch, name.c_str());
+      if (number >= 0) newest = std::max<long>(newest, number);
+    }
+  }
+  return newest;
+}
+
+// runc's rule: a syscall newer than every syscall the profile names gets -ENOSYS, not the
+// default action, so that libc falls back to the older call it replaces (clone3 -> clone,
+// faccessat2 -> faccessat, openat2 -> openat) instead of failing with EPERM. Prepended to the
+// filter: per architecture, "nr > newest listed -> ENOSYS", everything else on to libseccomp's
+// program, which starts by loading what it needs itself.
+std::vector<sock_filter> enosys_stub(const oci::Seccomp& seccomp,
+                                     const std::vector<uint32_t>& arches) {
+  constexpr uint32_t kArchOffset = offsetof(seccomp_data, arch);
+  constexpr uint32_t kNumberOffset = offsetof(seccomp_data, nr);
+  constexpr uint32_t kX32Bit = 0x40000000;
+  struct Block {
+    uint32_t arch;
+    long newest;
+  };
+  std::vector<Block> blocks;
+  for (uint32_t arch : arches) {
+    long newest = newest_listed_syscall(seccomp, arch);
+    if (newest >= 0) blocks.push_back({arch, newest});
+  }
+  if (blocks.empty()) return {};
+  // Each block: load arch; not this arch -> next block; load nr; (x86_64: x32 -> program);
+  // nr > newest -> ENOSYS, else -> program. Then "ja program", "ret ENOSYS", program.
+  std::vector<sock_filter> stub;
+  std::vector<size_t> to_enosys, to_program;  // jump sources, patched below
+  for (const Block& block : blocks) {
+    bool x86_64 = block.arch == SCMP_ARCH_X86_64;
+    uint8_t rest = x86_64 ? 3 : 2;
+    stub.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kArchOffset));
+    stub.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, block.arch, 0, rest));
+    stub.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kNumberOffset));
+    if (x86_64) {
+      to_program.push_back(stub.size());
+      stub.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kX32Bit, 0, 0));
+    }
+    to_enosys.push_back(stub.size());
+    stub.push_back(BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(block.newest), 0, 0));
+  }
+  stub.push_back(BPF_STMT(BPF_JMP | BPF_JA | BPF_K, 1));
+  size_t enosys = stub.size();
+  stub.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)));
+  size_t program = stub.size();
+  // Conditional jumps are relative to the next instruction and fit in 8 bits: a stub has a
+  // handful of blocks of five instructions at most.
+  auto offset = [](size_t from, size_t to) { return static_cast<uint8_t>(to - from - 1); };
+  for (size_t at : to_program) stub[at].jt = offset(at, program);
+  for (size_t at : to_enosys) {
+    stub[at].jt = offset(at, enosys);
+    stub[at].jf = offset(at, program);
+  }
+  return stub;
+}
+
 }  // namespace
 
 std::vector<std::string> seccomp_actions() {
@@ -215,6 +296,10 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& seccomp) {
   if (notify) program.flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
   program.new_listener = notify;
   program.filter = MKRUN_TRY(export_program(context.get()));
+  if (default_action != SCMP_ACT_ALLOW && default_action != SCMP_ACT_LOG) {
+    auto stub = enosys_stub(seccomp, MKRUN_TRY(filter_architectures(seccomp)));
+    program.filter.insert(program.filter.begin(), stub.begin(), stub.end());
+  }
   if (program.filter.size() > 0xffff) return fail("the seccomp filter is too long");
   return program;
 }
