@@ -523,7 +523,9 @@ Result<void> watch_kernel(Creation& c) {
 Result<CreatedContainer> create_container(const GlobalOptions& global,
                                           const CreateRequest& request) {
   const CreateOptions& options = *request.options;
-  if (!is_valid_container_id(options.id)) return fail("invalid container ID format");
+  // Checked again by the state store, which every command goes through; here so that nothing,
+  // the bundle included, is looked at for an id that will be refused.
+  MKRUN_CHECK(state::check_id(options.id));
   notify::ListenFds listen_fds = notify::listen_fds_from_env(environ, ::getpid());
   MKRUN_CHECK(check_preserved_fds(3 + listen_fds.count, options.preserve_fds));
   Creation c{global, request};

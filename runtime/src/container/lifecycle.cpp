@@ -161,7 +161,10 @@ Result<void> Runtime::kill(std::string_view id, int signal, bool all) {
 Result<void> Runtime::remove(std::string_view id, bool force) {
   auto dir = state::ContainerDir::open(options_.root, id);
   if (!dir) {
-    if (force && dir.error().what() == "container does not exist") return {};
+    // As runc, whatever is left under that name that is no container (a symlink) goes too,
+    // itself and not what it points to.
+    if (force && dir.error().what() == "container does not exist")
+      return state::ContainerDir::remove_stale_entry(options_.root, id);
     return std::unexpected(std::move(dir).error());
   }
   auto record = dir->load();
