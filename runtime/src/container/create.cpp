@@ -284,6 +284,12 @@ Result<void> make_cgroup(Creation& c) {
       linux ? linux->cgroupsPath : "", c.request.options->id, c.global.systemd_cgroup));
   c.cgroup = MKRUN_TRY(cgroups::Manager::for_new_container(
       c.host, path, c.global.systemd_cgroup ? "systemd" : "cgroupfs"));
+  // runc's refusal: an init joining a frozen cgroup stops there, and create would wait for it
+  // forever. Checked before the cgroup is recorded or its removal queued: it exists already,
+  // made and frozen by someone else, and is not mkrun's to remove.
+  if (MKRUN_TRY(c.cgroup->frozen_before_join())) {
+    return fail("container's cgroup unexpectedly frozen");
+  }
   // Saved before it exists, so a `delete` after a killed create finds and removes it.
   c.record.cgroup = c.cgroup->record();
   MKRUN_CHECK(c.dir->save(c.record));
