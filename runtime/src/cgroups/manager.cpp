@@ -521,10 +521,18 @@ Result<void> Manager::freeze() const {
 }
 
 Result<void> Manager::thaw() const {
-  if (host_.v1_with("freezer")) {
-    return util::write_text(util::join(directory_of("freezer"), "freezer.state"), "THAWED");
-  }
   const std::string* unified_dir = unified_directory();
+  if (host_.v1_with("freezer")) {
+    MKRUN_CHECK(util::write_text(util::join(directory_of("freezer"), "freezer.state"), "THAWED"));
+    // On hybrid hosts the init is in the unified hierarchy too, where someone else may have set
+    // cgroup.freeze: a kill that thaws must not leave the tasks stopped there.
+    if (unified_dir) {
+      std::string freeze_file = util::join(*unified_dir, "cgroup.freeze");
+      auto freeze = util::read_text(freeze_file);
+      if (freeze && util::trim(*freeze) == "1") return util::write_text(freeze_file, "0");
+    }
+    return {};
+  }
   if (!unified_dir) return fail("this host has no freezer cgroup controller");
   return util::write_text(util::join(*unified_dir, "cgroup.freeze"), "0");
 }

@@ -496,6 +496,8 @@ Result<void> spawn_init(Creation& c) {
   c.child_pid = static_cast<pid_t>(pid);
   c.init_pid = c.child_pid;
   c.undo.push([&c] {
+    // A frozen child would not act on SIGKILL: thaw its cgroup, which is being torn down.
+    if (c.cgroup) (void)c.cgroup->thaw();
     kill_and_reap(c.init_pid);
     if (c.child_pid != c.init_pid) kill_and_reap(c.child_pid);
   });
@@ -508,6 +510,13 @@ Result<void> spawn_init(Creation& c) {
     channel.on_seccomp_listener(
         [&c](UniqueFd listener) { return hand_listener_to_agent(c, std::move(listener)); });
   }
+  // Frozen after the check in make_cgroup (by someone else's `pause` or a freeze of a parent),
+  // the init would never answer: the wait ends with runc's refusal instead.
+  channel.on_stall([&c]() -> Result<void> {
+    if (c.cgroup && c.cgroup->frozen_before_join().value_or(false))
+      return fail("container's cgroup unexpectedly frozen");
+    return {};
+  });
   auto wrap = [](Error error) {
     return std::unexpected(std::move(error).wrap("unable to start container process"));
   };
