@@ -320,3 +320,28 @@ def test_run_refuses_a_frozen_unified_cgroup(rt, bundle):
         assert open(os.path.join(path, "cgroup.freeze")).read().strip() == "1"
     finally:
         thaw_and_remove(name)
+
+
+@pytest.mark.mkrun_only
+def test_exec_and_delete_end_when_the_unified_cgroup_is_frozen_behind_their_back(rt, bundle):
+    """Frozen through the unified hierarchy, which `state` does not report as paused on this
+    hybrid host: exec's process is cloned frozen and never answers. exec must give up (bounded)
+    rather than wait forever, and delete --force must still kill and remove the container."""
+    unified = os.path.join(CGROUP_ROOT, "unified")
+    if not os.path.isdir(unified) or os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers")):
+        pytest.skip("not a hybrid host")
+    name = cgroup_name()
+    bundle.linux["cgroupsPath"] = f"/{name}"
+    try:
+        cid, pid = rt.started(bundle.set_args("sleep", "1000"))
+        freeze = os.path.join(unified, name, "cgroup.freeze")
+        if not os.path.exists(freeze):
+            pytest.skip("the unified hierarchy has no cgroup.freeze")
+        with open(freeze, "w") as f:
+            f.write("1")
+        r = rt("exec", cid, "true", timeout=30)
+        r.fails(255, FROZEN)
+        rt("delete", "--force", cid, timeout=30).ok()
+        assert rt.wait_exit(pid) is not None or not os.path.exists(f"/proc/{pid}")
+    finally:
+        thaw_and_remove(name)

@@ -585,7 +585,8 @@ Result<bool> Manager::frozen_before_join() const {
       for (const std::string& dir : chain) {
         auto state = MKRUN_TRY(read_if_present(util::join(dir, "freezer.state")));
         if (!state) continue;  // not made yet: its parent's state is what it would get
-        return *state != "THAWED";
+        if (*state != "THAWED") return true;
+        break;  // the closest existing one reports what is inherited; other hierarchies next
       }
     }
   }
