@@ -54,3 +54,48 @@ TEST_CASE("atomic writes replace the file whole", "[store]") {
   CHECK(files::read_file(path).value() == "45");
   CHECK(::access((root.path + "/.pid.tmp").c_str(), F_OK) != 0);
 }
+
+TEST_CASE("ids that are not one plain name below the root are refused", "[store]") {
+  TempRoot root;
+  for (const char* id : {"../x", "a/b", "..", ".", "/abs", "a\nb"}) {
+    CHECK(state::ContainerDir::open(root.path, id).error().render() ==
+          "invalid container ID format");
+    CHECK(state::ContainerDir::create(root.path, id).error().render() ==
+          "invalid container ID format");
+    CHECK(state::ContainerDir::remove_stale_entry(root.path, id).error().render() ==
+          "invalid container ID format");
+  }
+  CHECK(state::ContainerDir::open(root.path, "").error().render() ==
+        "container id cannot be empty");
+}
+
+TEST_CASE("a symlink in the root is no container and is never followed", "[store]") {
+  TempRoot root;
+  TempRoot outside;
+  REQUIRE(files::write_file(outside.path + "/state.json", "{}"));
+  REQUIRE(::symlink(outside.path.c_str(), (root.path + "/evil").c_str()) == 0);
+  CHECK(state::ContainerDir::open(root.path, "evil").error().render() ==
+        "container does not exist");
+  CHECK(state::ContainerDir::create(root.path, "evil").error().render() ==
+        "container with given ID already exists");
+  CHECK(state::list_ids(root.path).value().empty());
+  REQUIRE(state::ContainerDir::remove_stale_entry(root.path, "evil"));
+  struct stat info {};
+  CHECK(::lstat((root.path + "/evil").c_str(), &info) != 0);
+  CHECK(::access((outside.path + "/state.json").c_str(), F_OK) == 0);
+}
+
+TEST_CASE("removing a container directory leaves what its symlinks point to", "[store]") {
+  TempRoot root;
+  TempRoot outside;
+  REQUIRE(files::write_file(outside.path + "/marker", "x"));
+  auto dir = state::ContainerDir::create(root.path, "c1");
+  REQUIRE(dir);
+  REQUIRE(::symlink(outside.path.c_str(), (dir->path() + "/to-dir").c_str()) == 0);
+  REQUIRE(::mkdir((dir->path() + "/sub").c_str(), 0700) == 0);
+  REQUIRE(::symlink((outside.path + "/marker").c_str(), (dir->path() + "/sub/to-file").c_str()) ==
+          0);
+  REQUIRE(dir->remove());
+  CHECK(::access(dir->path().c_str(), F_OK) != 0);
+  CHECK(files::read_file(outside.path + "/marker").value() == "x");
+}

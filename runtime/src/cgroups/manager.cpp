@@ -521,10 +521,18 @@ Result<void> Manager::freeze() const {
 }
 
 Result<void> Manager::thaw() const {
-  if (host_.v1_with("freezer")) {
-    return util::write_text(util::join(directory_of("freezer"), "freezer.state"), "THAWED");
-  }
   const std::string* unified_dir = unified_directory();
+  if (host_.v1_with("freezer")) {
+    MKRUN_CHECK(util::write_text(util::join(directory_of("freezer"), "freezer.state"), "THAWED"));
+    // On hybrid hosts the init is in the unified hierarchy too, where someone else may have set
+    // cgroup.freeze: a kill that thaws must not leave the tasks stopped there.
+    if (unified_dir) {
+      std::string freeze_file = util::join(*unified_dir, "cgroup.freeze");
+      auto freeze = util::read_text(freeze_file);
+      if (freeze && util::trim(*freeze) == "1") return util::write_text(freeze_file, "0");
+    }
+    return {};
+  }
   if (!unified_dir) return fail("this host has no freezer cgroup controller");
   return util::write_text(util::join(*unified_dir, "cgroup.freeze"), "0");
 }
@@ -539,6 +547,50 @@ Result<bool> Manager::is_frozen() const {
   if (!unified_dir) return false;
   std::string freeze = MKRUN_TRY(util::read_text(util::join(*unified_dir, "cgroup.freeze")));
   return util::trim(freeze) == "1";
+}
+
+namespace {
+
+// `dir` and its ancestors inside the hierarchy mounted at `mount_point`, the mount point
+// excluded: the root cgroup can be neither frozen nor made to.
+std::vector<std::string> cgroup_and_ancestors(std::string dir, const std::string& mount_point) {
+  std::vector<std::string> chain;
+  while (dir.size() > mount_point.size() && dir.starts_with(mount_point)) {
+    chain.push_back(dir);
+    dir.resize(dir.rfind('/'));
+  }
+  return chain;
+}
+
+// The file's content, or nothing when it (or its cgroup) does not exist.
+Result<std::optional<std::string>> read_if_present(const std::string& path) {
+  auto text = util::read_text(path);
+  if (text) return std::optional<std::string>(std::string(util::trim(*text)));
+  if (text.error().errc() == ENOENT || text.error().errc() == ENODEV) return std::nullopt;
+  return std::unexpected(std::move(text).error());
+}
+
+}  // namespace
+
+Result<bool> Manager::frozen_before_join() const {
+  for (size_t i = 0; i < directories_.size(); ++i) {
+    const Hierarchy& hierarchy = host_.hierarchies[i];
+    const auto chain = cgroup_and_ancestors(directories_[i], hierarchy.mount_point);
+    if (hierarchy.unified) {
+      for (const std::string& dir : chain) {
+        auto freeze = MKRUN_TRY(read_if_present(util::join(dir, "cgroup.freeze")));
+        if (freeze && *freeze == "1") return true;
+      }
+    } else if (hierarchy.has("freezer")) {
+      for (const std::string& dir : chain) {
+        auto state = MKRUN_TRY(read_if_present(util::join(dir, "freezer.state")));
+        if (!state) continue;  // not made yet: its parent's state is what it would get
+        if (*state != "THAWED") return true;
+        break;  // the closest existing one reports what is inherited; other hierarchies next
+      }
+    }
+  }
+  return false;
 }
 
 Result<void> Manager::destroy() {

@@ -98,6 +98,12 @@ class Manager {
   Result<void> freeze() const;
   Result<void> thaw() const;
   Result<bool> is_frozen() const;
+  // Whether a process joining this cgroup now would be frozen at once, so that `create` can
+  // refuse instead of waiting on it forever: v1's freezer.state of the cgroup, or of its closest
+  // existing ancestor (it reports what is inherited from above), is not THAWED; or v2's
+  // cgroup.freeze is 1 on the cgroup or an ancestor below the mount point. Both are checked on
+  // hybrid hosts, where the init joins the v1 hierarchies and the unified one.
+  Result<bool> frozen_before_join() const;
   // Removes the directory in every hierarchy, sub-cgroups first, retrying for about a second
   // while the kernel still reports EBUSY from exiting tasks. A missing directory is not an
   // error. Does nothing when the record says mkrun does not own the cgroup.

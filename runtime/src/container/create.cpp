@@ -71,6 +71,46 @@ Result<std::string> resolve_bundle(const std::string& bundle) {
   return std::string(resolved);
 }
 
+// Go's filepath.Clean of an absolute path: no empty or "." components, each ".." taking the one
+// before it away (never above "/"), lexically, as runc makes root.path absolute (filepath.Join).
+std::string clean_absolute(std::string_view path) {
+  std::vector<std::string_view> kept;
+  while (!path.empty()) {
+    size_t slash = path.find('/');
+    std::string_view part = path.substr(0, slash);
+    path.remove_prefix(slash == std::string_view::npos ? path.size() : slash + 1);
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!kept.empty()) kept.pop_back();
+      continue;
+    }
+    kept.push_back(part);
+  }
+  std::string out;
+  for (std::string_view part : kept) out.append("/").append(part);
+  return out.empty() ? "/" : out;
+}
+
+// runc 1.1's config validation of the rootfs: root.path, made absolute against the (resolved)
+// bundle and cleaned, must already be its symlink-resolved form. A rootfs that is, or lies
+// under, a symlink is refused, so the directory mkrun checks is the one every later step
+// (mounts, pivot_root) works on, and a `rootfs -> /` cannot turn the host's root into the
+// container's. The host's "/" itself is refused too (runc would go on and mount over it).
+Result<std::string> resolve_rootfs(const std::string& bundle, const std::string& root_path) {
+  std::string rootfs =
+      clean_absolute(root_path.starts_with('/') ? root_path : bundle + "/" + root_path);
+  struct stat info {};
+  if (::stat(rootfs.c_str(), &info) < 0) return fail_errno("invalid rootfs: stat " + rootfs);
+  char resolved[PATH_MAX];
+  if (::realpath(rootfs.c_str(), resolved) == nullptr)
+    return fail_errno("invalid rootfs: resolve " + rootfs);
+  if (rootfs != resolved) return fail("invalid rootfs: not an absolute path, or a symlink");
+  if (rootfs == "/") {
+    return fail("invalid rootfs: `/` is the host's root directory, not a container's");
+  }
+  return rootfs;
+}
+
 Result<oci::Spec> load_spec(const std::string& config_text, const std::string& config_path) {
   auto spec = oci::parse_spec(config_text);
   if (!spec) return fail("parse `" + config_path + "`: " + spec.error().message);
@@ -154,12 +194,7 @@ Result<void> load_bundle(Creation& c) {
   auto text = files::read_file(config_path);
   if (!text) return std::unexpected(std::move(text).error());
   c.spec = MKRUN_TRY(load_spec(*text, config_path));
-  const std::string& root = c.spec.root->path;
-  c.rootfs = root.starts_with('/') ? root : c.bundle + "/" + root;
-  char resolved[PATH_MAX];
-  if (::realpath(c.rootfs.c_str(), resolved) == nullptr)
-    return fail_errno("invalid rootfs: stat " + c.rootfs);
-  c.rootfs = resolved;
+  c.rootfs = MKRUN_TRY(resolve_rootfs(c.bundle, c.spec.root->path));
   MKRUN_CHECK(check_terminal_options(c.spec, c.request));
   auto selector = c.spec.annotations.find(std::string(kKernelAnnotation));
   c.backend = MKRUN_TRY(find_kernel_backend(selector != c.spec.annotations.end()
@@ -250,6 +285,12 @@ Result<void> make_cgroup(Creation& c) {
       linux ? linux->cgroupsPath : "", c.request.options->id, c.global.systemd_cgroup));
   c.cgroup = MKRUN_TRY(cgroups::Manager::for_new_container(
       c.host, path, c.global.systemd_cgroup ? "systemd" : "cgroupfs"));
+  // runc's refusal: an init joining a frozen cgroup stops there, and create would wait for it
+  // forever. Checked before the cgroup is recorded or its removal queued: it exists already,
+  // made and frozen by someone else, and is not mkrun's to remove.
+  if (MKRUN_TRY(c.cgroup->frozen_before_join())) {
+    return fail("container's cgroup unexpectedly frozen");
+  }
   // Saved before it exists, so a `delete` after a killed create finds and removes it.
   c.record.cgroup = c.cgroup->record();
   MKRUN_CHECK(c.dir->save(c.record));
@@ -457,6 +498,8 @@ Result<void> spawn_init(Creation& c) {
   c.child_pid = static_cast<pid_t>(pid);
   c.init_pid = c.child_pid;
   c.undo.push([&c] {
+    // A frozen child would not act on SIGKILL: thaw its cgroup, which is being torn down.
+    if (c.cgroup) (void)c.cgroup->thaw();
     kill_and_reap(c.init_pid);
     if (c.child_pid != c.init_pid) kill_and_reap(c.child_pid);
   });
@@ -469,6 +512,13 @@ Result<void> spawn_init(Creation& c) {
     channel.on_seccomp_listener(
         [&c](UniqueFd listener) { return hand_listener_to_agent(c, std::move(listener)); });
   }
+  // Frozen after the check in make_cgroup (by someone else's `pause` or a freeze of a parent),
+  // the init would never answer: the wait ends with runc's refusal instead.
+  channel.on_stall([&c]() -> Result<void> {
+    if (c.cgroup && c.cgroup->frozen_before_join().value_or(false))
+      return fail("container's cgroup unexpectedly frozen");
+    return {};
+  });
   auto wrap = [](Error error) {
     return std::unexpected(std::move(error).wrap("unable to start container process"));
   };
@@ -525,7 +575,9 @@ Result<void> watch_kernel(Creation& c) {
 Result<CreatedContainer> create_container(const GlobalOptions& global,
                                           const CreateRequest& request) {
   const CreateOptions& options = *request.options;
-  if (!is_valid_container_id(options.id)) return fail("invalid container ID format");
+  // Checked again by the state store, which every command goes through; here so that nothing,
+  // the bundle included, is looked at for an id that will be refused.
+  MKRUN_CHECK(state::check_id(options.id));
   notify::ListenFds listen_fds = notify::listen_fds_from_env(environ, ::getpid());
   MKRUN_CHECK(check_preserved_fds(3 + listen_fds.count, options.preserve_fds));
   Creation c{global, request};

@@ -149,7 +149,7 @@ Result<void> prepare_console(Execution& e, const ExecOptions& options, bool term
 }
 
 // Clones the child, lets it join, and waits until the process was executed.
-Result<void> spawn_exec(Execution& e, cgroups::Manager& cgroup, bool self_join,
+Result<void> spawn_exec(Execution& e, cgroups::Manager& cgroup, bool self_join, bool ignore_paused,
                         internal::ListenerHandler hand_to_agent) {
   plan::ChildPlan& p = e.prepared->plan;
   int pair[2];
@@ -173,6 +173,15 @@ Result<void> spawn_exec(Execution& e, cgroups::Manager& cgroup, bool self_join,
 
   internal::SyncChannel channel(std::move(parent_end));
   if (hand_to_agent) channel.on_seccomp_listener(std::move(hand_to_agent));
+  // A container paused while the process joins it would keep it, and us, waiting; unless the
+  // caller asked for exactly that (--ignore-paused), the wait ends.
+  if (!ignore_paused) {
+    channel.on_stall([&cgroup]() -> Result<void> {
+      if (cgroup.frozen_before_join().value_or(false))
+        return fail("container's cgroup unexpectedly frozen");
+      return {};
+    });
+  }
   MKRUN_CHECK(channel.receive(sync::Kind::kStarted));
   if (!self_join) {
     MKRUN_CHECK(cgroup.add_process(e.child_pid));
@@ -235,7 +244,9 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
           *spec.linux->seccomp, internal::make_state(record, "running"), e.pid, listener.get());
     };
   }
-  if (auto spawned = spawn_exec(e, cgroup, self_join, std::move(hand_to_agent)); !spawned) {
+  if (auto spawned =
+          spawn_exec(e, cgroup, self_join, options.ignore_paused, std::move(hand_to_agent));
+      !spawned) {
     internal::kill_and_reap(e.pid);
     if (e.child_pid != e.pid) internal::kill_and_reap(e.child_pid);
     return std::unexpected(std::move(spawned).error());

@@ -5,6 +5,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <functional>
+
 #include "child/sync.hpp"
 #include "container/internal.hpp"
 #include "core/files.hpp"
@@ -34,7 +36,8 @@ Result<UniqueFd> open_pidfd(pid_t pid) {
 
 // Opens exec.fifo for reading, which lets the init go on, and reads it to EOF: nothing means the
 // init executed the process; otherwise it says why it could not (child/sync.hpp).
-Result<void> release_init(const state::ContainerDir& dir, pid_t pid) {
+Result<void> release_init(const state::ContainerDir& dir, pid_t pid,
+                          const std::function<bool()>& frozen) {
   std::string path = dir.file(state::kFifoName);
   // The pidfd first: once the fifo is open the process may run, exit and be reaped (by an
   // engine's shim, a subreaper) at once, and its pid could no longer be opened.
@@ -43,9 +46,16 @@ Result<void> release_init(const state::ContainerDir& dir, pid_t pid) {
   std::string received;
   for (;;) {
     pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    // An init frozen on its way (its container paused after start looked at it) neither
+    // opens the fifo nor exits: the wait ends once it is seen frozen.
+    int ready = ::poll(fds, 2, 200);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       return fail_errno("wait for the container init");
+    }
+    if (ready == 0) {
+      if (frozen()) return fail("container's cgroup unexpectedly frozen");
+      continue;
     }
     if ((fds[0].revents & POLLIN) != 0) {
       char buffer[4096];
@@ -84,7 +94,8 @@ Result<StartedInit> start_container(const GlobalOptions& global, std::string_vie
   if (status != "created") return fail("cannot start a container in the " + status + " state");
   // Bound before the init is released, so no READY= it sends right away is lost.
   auto notify = MKRUN_TRY(notify::open_notify_socket(dir.path(), ::getenv("NOTIFY_SOCKET")));
-  auto released = release_init(dir, record.pid);
+  auto released =
+      release_init(dir, record.pid, [&] { return observe_status(dir, record, host) == "paused"; });
   (void)::unlink(dir.file(state::kFifoName).c_str());
   if (!released) return std::unexpected(std::move(released).error());
   record.status = "running";
@@ -161,7 +172,10 @@ Result<void> Runtime::kill(std::string_view id, int signal, bool all) {
 Result<void> Runtime::remove(std::string_view id, bool force) {
   auto dir = state::ContainerDir::open(options_.root, id);
   if (!dir) {
-    if (force && dir.error().what() == "container does not exist") return {};
+    // As runc, whatever is left under that name that is no container (a symlink) goes too,
+    // itself and not what it points to.
+    if (force && dir.error().what() == "container does not exist")
+      return state::ContainerDir::remove_stale_entry(options_.root, id);
     return std::unexpected(std::move(dir).error());
   }
   auto record = dir->load();

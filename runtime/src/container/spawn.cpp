@@ -1,6 +1,7 @@
 #include "container/spawn.hpp"
 
 #include <linux/sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -51,8 +52,20 @@ Result<UniqueFd> connect_unix(const std::string& path) {
 
 }  // namespace
 
+Result<void> SyncChannel::wait_readable() {
+  if (!stall_check_) return {};
+  for (;;) {
+    pollfd readable{fd_.get(), POLLIN, 0};
+    int n = ::poll(&readable, 1, 200);
+    if (n > 0) return {};
+    if (n < 0 && errno != EINTR) return fail_errno("wait for the container process");
+    if (n == 0) MKRUN_CHECK(stall_check_());
+  }
+}
+
 Result<sync::Message> SyncChannel::read_message(bool& eof) {
   for (;;) {
+    MKRUN_CHECK(wait_readable());
     sync::Message message{};
     UniqueFd attached;
     ssize_t n = receive_with_fd(fd_.get(), &message, sizeof message, attached);
@@ -162,7 +175,14 @@ Result<void> write_pid_file(const std::string& path, pid_t pid) {
 void kill_and_reap(pid_t pid) {
   if (pid <= 0) return;
   (void)::kill(pid, SIGKILL);
-  (void)::waitpid(pid, nullptr, __WALL);
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd >= 0) {
+    UniqueFd exited(pidfd);
+    pollfd ready{exited.get(), POLLIN, 0};
+    while (::poll(&ready, 1, 5000) < 0 && errno == EINTR) {
+    }
+  }
+  (void)::waitpid(pid, nullptr, __WALL | WNOHANG);
 }
 
 }  // namespace mkrun::runtime::internal

@@ -25,6 +25,10 @@ class SyncChannel {
   // A child with an SCMP_ACT_NOTIFY filter sends its listener between any two messages: each
   // read passes it to `handler` and lets the child go on. Without a handler it is an error.
   void on_seccomp_listener(ListenerHandler handler) { listener_handler_ = std::move(handler); }
+  // Called about every 200 ms while a read waits; an error it returns ends the wait. A child
+  // stopped in a frozen cgroup neither answers nor exits, so without this the read would never
+  // end.
+  void on_stall(std::function<Result<void>()> check) { stall_check_ = std::move(check); }
   // Waits for `expected`; a kError from the child becomes this call's error.
   Result<sync::Message> receive(sync::Kind expected);
   Result<void> send(sync::Kind kind);
@@ -36,8 +40,10 @@ class SyncChannel {
  private:
   Result<sync::Message> read_message(bool& eof);
   Result<void> pass_listener(UniqueFd listener);
+  Result<void> wait_readable();
   UniqueFd fd_;
   ListenerHandler listener_handler_;
+  std::function<Result<void>()> stall_check_;
 };
 
 // Connects to the agent at seccomp.listenerPath and sends it, in one message as runc does, the
@@ -56,6 +62,9 @@ Result<UniqueFd> connect_console_socket(const std::string& path);
 Result<UniqueFd> receive_pty_master(int socket);
 // Written atomically, bare digits, as runc (go-runc parses it with Atoi).
 Result<void> write_pid_file(const std::string& path, pid_t pid);
+// SIGKILLs a child and reaps it, waiting up to 5 s: a task in a frozen cgroup does not die until
+// it is thawed, and the caller must not wait for that forever (the child, unreaped, is then
+// reaped by our reaper once we exit).
 void kill_and_reap(pid_t pid);
 
 }  // namespace mkrun::runtime::internal

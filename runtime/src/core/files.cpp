@@ -30,6 +30,16 @@ Result<UniqueFd> open_in_root(int root_fd, const std::string& path, int flags) {
   return UniqueFd(fd);
 }
 
+Result<UniqueFd> open_beneath(int dir_fd, const std::string& path, int flags, mode_t mode) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.mode = (flags & (O_CREAT | O_TMPFILE)) != 0 ? mode : 0;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  int fd = static_cast<int>(::syscall(SYS_openat2, dir_fd, path.c_str(), &how, sizeof how));
+  if (fd < 0) return fail_errno("open `" + path + "`");
+  return UniqueFd(fd);
+}
+
 Result<std::string> read_fd(int fd, const std::string& path_for_errors) {
   std::string content;
   char buffer[8192];
@@ -102,7 +112,14 @@ Result<void> remove_children(int dirfd, const std::string& path) {
   while (dirent* entry = ::readdir(dir)) {
     std::string name = entry->d_name;
     if (name == "." || name == "..") continue;
-    if (entry->d_type == DT_DIR) {
+    bool is_dir = entry->d_type == DT_DIR;
+    if (entry->d_type == DT_UNKNOWN) {
+      // Some file systems do not fill d_type; lstat's answer, a symlink is not a directory.
+      struct stat info {};
+      is_dir =
+          ::fstatat(dirfd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(info.st_mode);
+    }
+    if (is_dir) {
       int child = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (child >= 0) {
         UniqueFd owned(child);
@@ -134,6 +151,10 @@ Result<void> remove_tree(const std::string& path) {
   MKRUN_CHECK(remove_children(dir.get(), path));
   if (::rmdir(path.c_str()) < 0 && errno != ENOENT) return fail_errno("rmdir `" + path + "`");
   return {};
+}
+
+Result<void> remove_contents(int dir_fd, const std::string& path) {
+  return remove_children(dir_fd, path);
 }
 
 }  // namespace mkrun::files
