@@ -32,6 +32,7 @@
 #include "container/kernel_watch.hpp"
 #include "container/spawn.hpp"
 #include "core/files.hpp"
+#include "core/paths.hpp"
 #include "core/proc.hpp"
 #include "linux/netdev.hpp"
 #include "linux/notify.hpp"
@@ -71,26 +72,6 @@ Result<std::string> resolve_bundle(const std::string& bundle) {
   return std::string(resolved);
 }
 
-// Go's filepath.Clean of an absolute path: no empty or "." components, each ".." taking the one
-// before it away (never above "/"), lexically, as runc makes root.path absolute (filepath.Join).
-std::string clean_absolute(std::string_view path) {
-  std::vector<std::string_view> kept;
-  while (!path.empty()) {
-    size_t slash = path.find('/');
-    std::string_view part = path.substr(0, slash);
-    path.remove_prefix(slash == std::string_view::npos ? path.size() : slash + 1);
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      if (!kept.empty()) kept.pop_back();
-      continue;
-    }
-    kept.push_back(part);
-  }
-  std::string out;
-  for (std::string_view part : kept) out.append("/").append(part);
-  return out.empty() ? "/" : out;
-}
-
 // runc 1.1's config validation of the rootfs: root.path, made absolute against the (resolved)
 // bundle and cleaned, must already be its symlink-resolved form. A rootfs that is, or lies
 // under, a symlink is refused, so the directory mkrun checks is the one every later step
@@ -98,7 +79,7 @@ std::string clean_absolute(std::string_view path) {
 // container's. The host's "/" itself is refused too (runc would go on and mount over it).
 Result<std::string> resolve_rootfs(const std::string& bundle, const std::string& root_path) {
   std::string rootfs =
-      clean_absolute(root_path.starts_with('/') ? root_path : bundle + "/" + root_path);
+      paths::clean_absolute(root_path.starts_with('/') ? root_path : bundle + "/" + root_path);
   struct stat info {};
   if (::stat(rootfs.c_str(), &info) < 0) return fail_errno("invalid rootfs: stat " + rootfs);
   char resolved[PATH_MAX];

@@ -20,6 +20,7 @@
 
 #include "core/files.hpp"
 #include "core/mountinfo.hpp"
+#include "core/paths.hpp"
 #include "linux/userns.hpp"
 #include "plan/seccomp.hpp"
 
@@ -250,25 +251,6 @@ Result<void> detach_bind_source(PreparedPlan& prepared, const BuildInputs& input
   return {};
 }
 
-// "/a/./b/../c/" -> "/a/c": what a destination names before any symlink is looked at.
-std::string clean_absolute(std::string_view path) {
-  std::vector<std::string_view> parts;
-  while (!path.empty()) {
-    auto slash = path.find('/');
-    std::string_view part = path.substr(0, slash);
-    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      if (!parts.empty()) parts.pop_back();
-      continue;
-    }
-    parts.push_back(part);
-  }
-  std::string cleaned;
-  for (auto part : parts) cleaned.append("/").append(part);
-  return cleaned.empty() ? "/" : cleaned;
-}
-
 bool is_procfs(const std::string& path) {
   struct statfs info {};
   return ::statfs(path.c_str(), &info) == 0 && info.f_type == PROC_SUPER_MAGIC;
@@ -285,7 +267,7 @@ Result<bool> check_proc_destination(const oci::Mount& mount, const MountOptions&
       "/proc/swaps",   "/proc/uptime",
       "/proc/loadavg", "/proc/slabinfo",
       "/proc/net/dev", "/proc/sys/kernel/ns_last_pid"};
-  std::string destination = clean_absolute(mount.destination);
+  std::string destination = paths::clean_absolute(mount.destination);
   if (destination == "/proc") {
     if (mount.type == "proc" || (options.bind && is_procfs(source))) return true;
     return fail("\"" + mount.destination + "\" cannot be mounted because it is not of type proc");
