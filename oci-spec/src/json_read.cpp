@@ -215,12 +215,20 @@ Fields::Fields(const Value& v, const std::string& path) : path_(path) {
 }
 
 // Like Go's decoder: an exact or case-insensitive key match, and the last one wins.
-const Value* Fields::find(std::string_view key) const {
+const Value* find_member(const Value& object, std::string_view key) {
   const Value* found = nullptr;
-  for (const auto& member : object_->GetObject()) {
+  for (const auto& member : object.GetObject()) {
     if (equal_ignoring_ascii_case(name_of(member.name), key)) found = &member.value;
   }
   return found;
+}
+
+Value* find_member(Value& object, std::string_view key) {
+  return const_cast<Value*>(find_member(static_cast<const Value&>(object), key));
+}
+
+const Value* Fields::find(std::string_view key) const {
+  return find_member(*object_, key);
 }
 
 }  // namespace mkrun::oci::json

@@ -60,6 +60,12 @@ inline constexpr size_t kMaxJsonDepth = 10000;
 // 'x' ...") and carries RapidJSON's offset and text; nesting beyond kMaxJsonDepth is refused.
 Status parse_document(std::string_view text, rapidjson::Document& doc);
 
+// The member of `object` that the readers below take for `key`: the last whose name matches
+// exactly or case-insensitively, as in Go's decoder; null if none. Whoever writes a document
+// that is read again (`update`'s snapshot rewrite) must write into this one.
+const Value* find_member(const Value& object, std::string_view key);
+Value* find_member(Value& object, std::string_view key);
+
 // Scalars.
 Status read_json(const Value& v, const std::string& path, std::string& out);
 Status read_json(const Value& v, const std::string& path, bool& out);
