@@ -5,6 +5,10 @@
 #   (c) the pytest integration suite in conformance/integration (needs root)
 #   (d) only when asked (--engines): the engine tests in conformance/engines (Podman, containerd,
 #       Docker, Slurm driving the runtime; need root and packaging/install-engine-deps.sh)
+#   (f) --sanitize (in the default full run): the Catch2 binaries built with ASan+UBSan (g++,
+#       build dir build-asan), the libFuzzer targets of conformance/fuzz (clang 19, build-fuzz;
+#       FUZZ_SECONDS each, default 60; one test each) and conformance/fuzz/mutate_configs.py
+#       (MUTATE_COUNT configs through $MKRUN, default 300; one test)
 #   (e) conformance/guest/run-guest-tests.sh: cgroup v2 and systemd tests inside a Debian 12 guest
 #       under QEMU (needs root, qemu-system-x86 and debootstrap; ~4 min, --no-guest leaves it out)
 # Exit status is non-zero if anything failed (or could not run).
@@ -16,6 +20,7 @@
 #                    every test against mkrun, tests marked parity also against runc)
 #   --engines[=LIST] also (d), for the engines in LIST (podman,containerd,docker,slurm; default
 #                    all) (or ENGINES=LIST); SUITES=engines runs (d) alone
+#   --sanitize       only (f) (or SUITES=sanitize); --no-sanitize: everything but (f)
 #   --no-guest       everything but (e) (or GUEST=0); SUITES=guest runs (e) alone; GUEST_RUNTIMES=
 #                    mkrun,runc adds runc's parity variants (slow); see conformance/guest/run-guest-tests.sh
 # environment:
@@ -35,6 +40,8 @@ PYTEST_EXTRA=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --unit) SUITES=unit ;;
+    --sanitize) SUITES=sanitize ;;
+    --no-sanitize) SANITIZE=0 ;;
     --integration) SUITES=integration ;;
     --runtimes) RUNTIMES=$2; shift ;;
     --runtimes=*) RUNTIMES=${1#*=} ;;
@@ -43,12 +50,12 @@ while [ $# -gt 0 ]; do
     --guest) GUEST=1 ;;
     --no-guest) GUEST=0 ;;
     --) shift; PYTEST_EXTRA=("$@"); break ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "run-tests: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
-case "$SUITES" in all) GUEST=${GUEST:-1} ;; unit|integration) ;; engines) ENGINES=${ENGINES:-all} ;; guest) GUEST=1 ;; *) echo "run-tests: SUITES must be all, unit, integration, engines or guest" >&2; exit 2 ;; esac
+case "$SUITES" in all) GUEST=${GUEST:-1} SANITIZE=${SANITIZE:-1} ;; sanitize) SANITIZE=1 ;; unit|integration) ;; engines) ENGINES=${ENGINES:-all} ;; guest) GUEST=1 ;; *) echo "run-tests: SUITES must be all, unit, integration, engines, guest or sanitize" >&2; exit 2 ;; esac
 ENGINES=${ENGINES:-}
 
 BUILD=${BUILD:-build}
@@ -99,7 +106,8 @@ run_catch2() {
   return 0
 }
 
-if [ "$SUITES" != integration ] && [ "$SUITES" != engines ] && [ "$SUITES" != guest ]; then
+if [ "$SUITES" != integration ] && [ "$SUITES" != engines ] && [ "$SUITES" != guest ] &&
+   [ "$SUITES" != sanitize ]; then
   run_catch2 oci-spec-tests "$BUILD/oci-spec/oci-spec-tests"
   run_catch2 runtime-tests "$BUILD/runtime/runtime-tests"
   run_catch2 cli-tests "$BUILD/runtime/cli/cli-tests"
@@ -115,7 +123,8 @@ if [ "$SUITES" != integration ] && [ "$SUITES" != engines ] && [ "$SUITES" != gu
   fi
 fi
 
-if [ "$SUITES" != unit ] && [ "$SUITES" != engines ] && [ "$SUITES" != guest ]; then
+if [ "$SUITES" != unit ] && [ "$SUITES" != engines ] && [ "$SUITES" != guest ] &&
+   [ "$SUITES" != sanitize ]; then
   echo "== integration suite (pytest, RUNTIMES=$RUNTIMES, MKRUN=$MKRUN)"
   if [ "$(id -u)" -ne 0 ]; then
     echo "   needs root"
@@ -154,6 +163,67 @@ EOF
       fail "integration (pytest exit $prc)" 1
     fi
   fi
+fi
+
+if [ "${SANITIZE:-0}" = 1 ]; then
+  # Separate build dirs: the product's build (static C++ runtime, -Os) is not touched.
+  started=$SECONDS
+  ASAN_BUILD="$REPO/build-asan" FUZZ_BUILD="$REPO/build-fuzz"
+  echo "== sanitizer suite: ASan+UBSan unit tests ($ASAN_BUILD)"
+  if { [ -d "$ASAN_BUILD" ] || meson setup "$ASAN_BUILD" -Db_sanitize=address,undefined \
+         -Dprefer_static=false -Dbuildtype=debugoptimized -Db_ndebug=false \
+         -Dcpp_args=-fno-sanitize-recover=all; } >"$TMP/asan-setup.log" 2>&1 &&
+     nice -n 10 meson compile -C "$ASAN_BUILD" oci-spec/oci-spec-tests runtime/runtime-tests \
+       runtime/cli/cli-tests ihk/ihk-tests lwk/lwk-tests >"$TMP/asan-build.log" 2>&1; then
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    run_catch2 asan-oci-spec-tests "$ASAN_BUILD/oci-spec/oci-spec-tests"
+    run_catch2 asan-runtime-tests "$ASAN_BUILD/runtime/runtime-tests"
+    run_catch2 asan-cli-tests "$ASAN_BUILD/runtime/cli/cli-tests"
+    run_catch2 asan-ihk-tests "$ASAN_BUILD/ihk/ihk-tests"
+    run_catch2 asan-lwk-tests "$ASAN_BUILD/lwk/lwk-tests"
+  else
+    tail -30 "$TMP/asan-setup.log" "$TMP/asan-build.log"
+    fail "asan build" 1
+  fi
+  echo "== sanitizer suite: libFuzzer targets ($FUZZ_BUILD, ${FUZZ_SECONDS:=60} s each)"
+  if { [ -d "$FUZZ_BUILD" ] || CXX=clang++-19 meson setup "$FUZZ_BUILD" -Dfuzzing=true \
+         -Db_sanitize=address,undefined -Db_lundef=false -Db_ndebug=false -Dprefer_static=false \
+         -Dbuildtype=debugoptimized -Dcpp_args=-fno-sanitize-recover=all; } >"$TMP/fuzz-setup.log" 2>&1 &&
+     nice -n 10 meson compile -C "$FUZZ_BUILD" fuzz-config fuzz-process fuzz-resources fuzz-state \
+       >"$TMP/fuzz-build.log" 2>&1; then
+    for kind in config process resources state; do
+      # a scratch corpus grows from the committed seeds; findings land in $TMP
+      mkdir -p "$TMP/corpus-$kind"
+      (cd "$TMP" && "$FUZZ_BUILD/conformance/fuzz/fuzz-$kind" -max_total_time="$FUZZ_SECONDS" \
+         -max_len=65536 -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+         "$TMP/corpus-$kind" "$HERE/fuzz/corpus/$kind") >"$TMP/fuzz-$kind.log" 2>&1
+      frc=$?
+      runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$TMP/fuzz-$kind.log")
+      if [ "$frc" -eq 0 ]; then
+        echo "   fuzz-$kind: ${runs:-?} executions, no finding"
+        PASSED=$((PASSED + 1))
+      else
+        grep -E -A30 'ERROR|runtime error|deadly signal' "$TMP/fuzz-$kind.log" | head -60
+        echo "   fuzz-$kind: finding (exit $frc), input: $(ls "$TMP"/crash-* "$TMP"/leak-* "$TMP"/timeout-* "$TMP"/oom-* 2>/dev/null | head -1)"
+        fail "fuzz-$kind" 1
+      fi
+    done
+  else
+    tail -30 "$TMP/fuzz-setup.log" "$TMP/fuzz-build.log"
+    fail "fuzz build (clang-19, packaging/install-deps.sh)" 1
+  fi
+  echo "== sanitizer suite: config mutator (${MUTATE_COUNT:=300} configs, MKRUN=$MKRUN)"
+  if [ "$(id -u)" -ne 0 ]; then
+    fail "mutator (not root)" 1
+  else
+    "$PYTHON" "$HERE/fuzz/mutate_configs.py" --count "$MUTATE_COUNT" --mkrun "$MKRUN" \
+      --keep-dir "$TMP/mutated" </dev/null >"$TMP/mutate.log" 2>&1
+    mrc=$?
+    grep -E '^(CRASH|HANG|LEAK)|configs,|Error' "$TMP/mutate.log" | sed 's/^/   /'
+    if [ "$mrc" -eq 0 ]; then PASSED=$((PASSED + 1)); else fail mutator 1; fi
+  fi
+  echo "   sanitizer suite took $((SECONDS - started)) s"
 fi
 
 if [ -n "$ENGINES" ]; then

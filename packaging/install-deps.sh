@@ -11,6 +11,9 @@ PACKAGES=(
   clang-format
   # tests: the busybox rootfs, the reference runtimes, the harness
   busybox-static runc crun jq python3 python3-pytest file util-linux procps iproute2
+  # run-tests.sh --sanitize: the libFuzzer targets (clang 19: 14 and 16 lack libstdc++ 12's
+  # <expected>) and their fuzzer and sanitizer runtimes
+  clang-19 libclang-rt-19-dev
   # benchmark
   hyperfine time
   # the guest suite (conformance/guest): a Debian 12 guest with systemd and pure cgroup v2 under QEMU

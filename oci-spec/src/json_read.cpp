@@ -1,6 +1,9 @@
 #include "json_read.hpp"
 
+#include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
 #include <charconv>
 #include <cmath>
@@ -83,15 +86,83 @@ std::unexpected<SpecError> wrong_type(const std::string& path, std::string_view 
   return fail(path, "expected " + std::string(expected) + ", got " + std::string(type_name(got)));
 }
 
+namespace {
+
+// Forwards the parser's events to the document and stops the parse when containers nest deeper
+// than kMaxJsonDepth: the DOM is walked recursively later (Accept when a config snapshot is
+// rewritten by `update`), and Go's decoder, which runc uses, refuses beyond the same depth.
+class DepthLimit {
+ public:
+  explicit DepthLimit(rapidjson::Document& doc) : doc_(doc) {}
+
+  bool Null() { return doc_.Null(); }
+  bool Bool(bool b) { return doc_.Bool(b); }
+  bool Int(int i) { return doc_.Int(i); }
+  bool Uint(unsigned i) { return doc_.Uint(i); }
+  bool Int64(int64_t i) { return doc_.Int64(i); }
+  bool Uint64(uint64_t i) { return doc_.Uint64(i); }
+  bool Double(double d) { return doc_.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
+    return doc_.RawNumber(s, n, copy);
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc_.String(s, n, copy); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc_.Key(s, n, copy); }
+  bool StartObject() { return enter() && doc_.StartObject(); }
+  bool EndObject(rapidjson::SizeType members) {
+    --depth_;
+    return doc_.EndObject(members);
+  }
+  bool StartArray() { return enter() && doc_.StartArray(); }
+  bool EndArray(rapidjson::SizeType elements) {
+    --depth_;
+    return doc_.EndArray(elements);
+  }
+
+  bool exceeded() const { return exceeded_; }
+
+ private:
+  bool enter() {
+    if (++depth_ <= kMaxJsonDepth) return true;
+    exceeded_ = true;
+    return false;
+  }
+
+  rapidjson::Document& doc_;
+  size_t depth_ = 0;
+  bool exceeded_ = false;
+};
+
+}  // namespace
+
 Status parse_document(std::string_view text, rapidjson::Document& doc) {
-  doc.Parse<rapidjson::kParseDefaultFlags>(text.data(), text.size());
-  if (!doc.HasParseError()) return {};
-  size_t offset = doc.GetErrorOffset();
+  // Iterative: the parser keeps its own heap stack, so no input depth can overflow the thread's.
+  rapidjson::MemoryStream bytes(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(bytes);
+  DepthLimit limit(doc);
+  rapidjson::ParseResult result;
+  auto parse = [&](rapidjson::Document&) {
+    rapidjson::Reader reader;
+    result = reader.Parse<rapidjson::kParseIterativeFlag>(stream, limit);
+    return !result.IsError();
+  };
+  doc.Populate(parse);
+  if (!result.IsError()) return {};
+  size_t offset = result.Offset();
+  if (limit.exceeded()) {
+    // Go's words ("invalid character '[' exceeded max depth"), then the bound and the place.
+    // The iterative parser reports the offset of the bracket that opened one level too many.
+    char opened = offset < text.size() ? text[offset] : '[';
+    std::string bracket = quote_byte(static_cast<unsigned char>(opened));
+    return std::unexpected(SpecError{"invalid character " + bracket +
+                                     " exceeded max depth: arrays and objects nested deeper than " +
+                                     std::to_string(kMaxJsonDepth) + " levels at offset " +
+                                     std::to_string(offset)});
+  }
   std::string what = offset < text.size() ? "invalid character " +
                                                 quote_byte(static_cast<unsigned char>(text[offset]))
                                           : std::string("unexpected end of JSON input");
   return std::unexpected(SpecError{what + ": parse error at offset " + std::to_string(offset) +
-                                   ": " + rapidjson::GetParseError_En(doc.GetParseError())});
+                                   ": " + rapidjson::GetParseError_En(result.Code())});
 }
 
 Status read_json(const Value& v, const std::string& path, std::string& out) {
@@ -144,12 +215,20 @@ Fields::Fields(const Value& v, const std::string& path) : path_(path) {
 }
 
 // Like Go's decoder: an exact or case-insensitive key match, and the last one wins.
-const Value* Fields::find(std::string_view key) const {
+const Value* find_member(const Value& object, std::string_view key) {
   const Value* found = nullptr;
-  for (const auto& member : object_->GetObject()) {
+  for (const auto& member : object.GetObject()) {
     if (equal_ignoring_ascii_case(name_of(member.name), key)) found = &member.value;
   }
   return found;
+}
+
+Value* find_member(Value& object, std::string_view key) {
+  return const_cast<Value*>(find_member(static_cast<const Value&>(object), key));
+}
+
+const Value* Fields::find(std::string_view key) const {
+  return find_member(*object_, key);
 }
 
 }  // namespace mkrun::oci::json

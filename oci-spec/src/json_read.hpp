@@ -50,9 +50,21 @@ std::unexpected<SpecError> fail(const std::string& path, std::string_view messag
 std::unexpected<SpecError> wrong_type(const std::string& path, std::string_view expected,
                                       const Value& got);
 
-// Parses a whole document; a syntax error reads like Go's ("invalid character 'x' ...") and
-// carries RapidJSON's offset and text.
+// How deeply arrays and objects may nest in any JSON mkrun reads, as in Go's encoding/json
+// (runc): 10000 levels are accepted, one more is "exceeded max depth". The bound also keeps the
+// recursive walks over a document (RapidJSON's Accept when `update` rewrites the config
+// snapshot, which keeps unknown fields) within a thread's stack, ASan's larger frames included.
+inline constexpr size_t kMaxJsonDepth = 10000;
+
+// Parses a whole document without recursion; a syntax error reads like Go's ("invalid character
+// 'x' ...") and carries RapidJSON's offset and text; nesting beyond kMaxJsonDepth is refused.
 Status parse_document(std::string_view text, rapidjson::Document& doc);
+
+// The member of `object` that the readers below take for `key`: the last whose name matches
+// exactly or case-insensitively, as in Go's decoder; null if none. Whoever writes a document
+// that is read again (`update`'s snapshot rewrite) must write into this one.
+const Value* find_member(const Value& object, std::string_view key);
+Value* find_member(Value& object, std::string_view key);
 
 // Scalars.
 Status read_json(const Value& v, const std::string& path, std::string& out);

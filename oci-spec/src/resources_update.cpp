@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "json_read.hpp"
 
@@ -45,21 +46,33 @@ CpuResources updatable_cpu(const CpuResources& cpu) {
 
 // The object member `name` of `parent`, made an empty object when it is missing or not one.
 rapidjson::Value& object_member(rapidjson::Value& parent, const char* name, Allocator& allocator) {
-  auto found = parent.FindMember(name);
-  if (found == parent.MemberEnd()) {
+  // The member parse_spec() reads back ("Linux" or a repeated key included), not the first.
+  rapidjson::Value* found = json::find_member(parent, name);
+  if (found == nullptr) {
     parent.AddMember(rapidjson::Value(name, allocator), rapidjson::Value(rapidjson::kObjectType),
                      allocator);
-    found = parent.FindMember(name);
+    found = &(parent.MemberEnd() - 1)->value;
   }
-  if (!found->value.IsObject()) found->value.SetObject();
-  return found->value;
+  if (!found->IsObject()) found->SetObject();
+  return *found;
 }
 
+// Sets the member the reader takes back: for a struct field the last case-insensitive match
+// (json::find_member), for a map key (`unified`) the last exact one.
 void set_member(rapidjson::Value& object, const std::string& name, rapidjson::Value value,
-                Allocator& allocator) {
-  auto found = object.FindMember(name.c_str());
-  if (found != object.MemberEnd()) {
-    found->value = std::move(value);
+                Allocator& allocator, bool map_key = false) {
+  rapidjson::Value* found = nullptr;
+  if (map_key) {
+    for (auto& member : object.GetObject()) {
+      if (std::string_view(member.name.GetString(), member.name.GetStringLength()) == name) {
+        found = &member.value;
+      }
+    }
+  } else {
+    found = json::find_member(object, name);
+  }
+  if (found != nullptr) {
+    *found = std::move(value);
     return;
   }
   object.AddMember(rapidjson::Value(name.c_str(), allocator), std::move(value), allocator);
@@ -116,7 +129,7 @@ void write_update(rapidjson::Value& resources, const Resources& update, Allocato
   if (!update.unified.empty()) {
     rapidjson::Value& unified = object_member(resources, "unified", a);
     for (const auto& [file, value] : update.unified) {
-      set_member(unified, file, rapidjson::Value(value.c_str(), a), a);
+      set_member(unified, file, rapidjson::Value(value.c_str(), a), a, /*map_key=*/true);
     }
   }
 }

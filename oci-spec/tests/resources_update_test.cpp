@@ -69,3 +69,24 @@ TEST_CASE("a snapshot that is not an object is an error") {
   CHECK_FALSE(apply_resources_update("[1]", Resources{}));
   CHECK_FALSE(apply_resources_update("{", Resources{}));
 }
+
+// Found by fuzz-config: the rewrite went into the first "linux" while parse_spec() reads the last
+// (and a "Linux" key was not found at all, so a new "linux" hid its namespaces).
+TEST_CASE("the snapshot rewrite goes where parse_spec reads: last key, any case") {
+  Resources update;
+  update.pids.emplace().limit = 9;
+  update.unified = {{"pids.max", "9"}};
+  for (const std::string config :
+       {R"({"linux":{"namespaces":[]},"linux":{"namespaces":[{"type":"pid"}]}})",
+        R"({"Linux":{"namespaces":[{"type":"pid"}],"Resources":{"Pids":{"limit":1}}}})",
+        R"({"linux":{"namespaces":[{"type":"pid"}],"resources":{)"
+        R"("unified":{"pids.max":"1","pids.max":"2"}}}})"}) {
+    auto rewritten = apply_resources_update(config, update);
+    REQUIRE(rewritten);
+    auto spec = parse_spec(*rewritten);
+    REQUIRE(spec);
+    CHECK(spec->linux->namespaces.size() == 1);
+    CHECK(spec->linux->resources->pids->limit == 9);
+    CHECK(spec->linux->resources->unified.at("pids.max") == "9");
+  }
+}
