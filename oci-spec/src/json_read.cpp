@@ -89,8 +89,9 @@ std::unexpected<SpecError> wrong_type(const std::string& path, std::string_view 
 namespace {
 
 // Forwards the parser's events to the document and stops the parse when containers nest deeper
-// than kMaxJsonDepth: the DOM is walked recursively later (Accept when a config snapshot is
-// rewritten by `update`), and Go's decoder, which runc uses, refuses beyond the same depth.
+// than kMaxJsonDepth, as Go's decoder, which runc uses, does. Nothing later walks the DOM
+// recursively (`update` rewrites a snapshot without recursion), but a bound keeps every walk
+// and every error message small.
 class DepthLimit {
  public:
   explicit DepthLimit(rapidjson::Document& doc) : doc_(doc) {}

@@ -150,6 +150,50 @@ Resources updatable_part(const Resources& requested) {
   return out;
 }
 
+// RapidJSON's Accept recurses once per level of nesting: at kMaxJsonDepth that is megabytes of
+// stack, more under ASan. The same walk, with the path kept on the heap.
+void write_without_recursion(const rapidjson::Value& root,
+                             rapidjson::Writer<rapidjson::StringBuffer>& writer) {
+  struct Open {
+    const rapidjson::Value* container;
+    rapidjson::SizeType next;
+  };
+  std::vector<Open> open;
+  auto visit = [&](const rapidjson::Value& value) {
+    if (value.IsObject()) {
+      writer.StartObject();
+      open.push_back({&value, 0});
+    } else if (value.IsArray()) {
+      writer.StartArray();
+      open.push_back({&value, 0});
+    } else {
+      value.Accept(writer);  // a scalar: no recursion
+    }
+  };
+  visit(root);
+  while (!open.empty()) {
+    const rapidjson::Value& container = *open.back().container;
+    rapidjson::SizeType index = open.back().next++;
+    if (container.IsObject()) {
+      if (index == container.MemberCount()) {
+        writer.EndObject(index);
+        open.pop_back();
+        continue;
+      }
+      const auto& member = *(container.MemberBegin() + index);
+      writer.Key(member.name.GetString(), member.name.GetStringLength());
+      visit(member.value);
+    } else {
+      if (index == container.Size()) {
+        writer.EndArray(index);
+        open.pop_back();
+        continue;
+      }
+      visit(container[index]);
+    }
+  }
+}
+
 SpecResult<std::string> apply_resources_update(std::string_view config_json,
                                                const Resources& update) {
   Document doc;
@@ -162,7 +206,7 @@ SpecResult<std::string> apply_resources_update(std::string_view config_json,
   write_update(object_member(linux_section, "resources", allocator), update, allocator);
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  doc.Accept(writer);
+  write_without_recursion(doc, writer);
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
