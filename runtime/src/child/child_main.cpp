@@ -541,17 +541,23 @@ void create_symlinks(int root_fd, const ChildPlan& plan) {
 // The pty slave that becomes stdio just before exec.
 int g_console_slave = -1;
 
-// The container's pty multiplexer: opened inside its root and checked to be one (5:2), since in
-// `exec` the container itself may have replaced it.
-int open_ptmx(int root_fd) {
-  int master = open_in_root(root_fd, "dev/pts/ptmx", O_RDWR | O_NOCTTY);
-  if (master < 0) fail(errno, "open `/dev/pts/ptmx`");
+// `path` inside the container's root, checked through the opened descriptor to be the character
+// device major:minor; `refusal` is the whole message otherwise.
+int open_device_in_root(int root_fd, const char* path, int flags, unsigned major, unsigned minor,
+                        const char* refusal) {
+  int fd = open_in_root(root_fd, path, flags);
+  if (fd < 0) fail(errno, "open `/", path, "` in the container");
   struct stat info {};
-  if (fstat(master, &info) < 0) fail(errno, "stat `/dev/pts/ptmx`");
-  if (!S_ISCHR(info.st_mode) || info.st_rdev != makedev(5, 2)) {
-    fail(0, "`/dev/pts/ptmx` is not the pty multiplexer (5:2)");
-  }
-  return master;
+  if (fstat(fd, &info) < 0) fail(errno, "stat `/", path, "` in the container");
+  if (!S_ISCHR(info.st_mode) || info.st_rdev != makedev(major, minor)) fail(0, refusal);
+  return fd;
+}
+
+// The container's pty multiplexer: checked to be one (5:2), since in `exec` the container
+// itself may have replaced it.
+int open_ptmx(int root_fd) {
+  return open_device_in_root(root_fd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, 5, 2,
+                             "`/dev/pts/ptmx` is not the pty multiplexer (5:2)");
 }
 
 // Where the pty slave is bound: /dev/console of the container, reached without following a
@@ -701,14 +707,8 @@ void attach_tree(int tree, int target, const char* shown) {
 // masks are made of it, and a /dev/null that is a symlink to a procfs file, or any other file,
 // would make every masked path that file, writable (CVE-2025-31133).
 int open_verified_null(int root) {
-  int null_fd = open_in_root(root, "dev/null", O_PATH);
-  if (null_fd < 0) fail(errno, "open the container's `/dev/null` to mask paths with");
-  struct stat info {};
-  if (fstat(null_fd, &info) < 0) fail(errno, "stat the container's `/dev/null`");
-  if (!S_ISCHR(info.st_mode) || info.st_rdev != makedev(1, 3)) {
-    fail(0, "container's /dev/null is invalid: not the 1:3 character device");
-  }
-  return null_fd;
+  return open_device_in_root(root, "dev/null", O_PATH, 1, 3,
+                             "container's /dev/null is invalid: not the 1:3 character device");
 }
 
 // A read-only empty tmpfs over a masked directory.
