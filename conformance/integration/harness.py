@@ -13,8 +13,10 @@ import secrets
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -603,3 +605,63 @@ def parse_mounts(text: str) -> dict:
         if len(parts) >= 4:
             d[parts[1]] = (parts[2], set(parts[3].split(",")))
     return d
+
+
+# --------------------------------------------------------------------------------------------
+# console sockets
+
+class ConsoleReceiver:
+    """Stands in for a shim/conmon: listens on a unix socket, takes the one pty master the
+    runtime sends with SCM_RIGHTS (like recvtty), then collects what the container writes."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.srv.bind(self.path)
+        self.srv.listen(1)
+        self.srv.settimeout(20)
+        self.msg = self.fds = self.extra = None
+        self.master = None
+        self.error = None
+        self.output = b""
+        self.got_fd = threading.Event()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            conn, _ = self.srv.accept()
+            with conn:
+                self.msg, self.fds, _, _ = socket.recv_fds(conn, 4096, 4)
+                conn.settimeout(2)
+                try:   # nothing else may be sent, and the runtime must close its end
+                    self.extra = conn.recv(4096)
+                except socket.timeout:
+                    self.extra = "connection still open 2s after the fd was sent"
+            if len(self.fds) == 1:
+                self.master = self.fds[0]
+            self.got_fd.set()
+            if self.master is None:
+                return
+            while True:
+                try:
+                    data = os.read(self.master, 4096)
+                except OSError:      # EIO: the last slave fd is closed
+                    break
+                if not data:
+                    break
+                self.output += data
+        except Exception as e:  # reported by the test
+            self.error = e
+            self.got_fd.set()
+        finally:
+            self.done.set()
+
+    def close(self):
+        self.srv.close()
+        for fd in self.fds or []:
+            try:
+                os.close(fd)
+            except OSError:
+                pass

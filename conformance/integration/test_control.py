@@ -11,8 +11,7 @@ import time
 
 import pytest
 
-from harness import alive, cgroup_controller_path, read_file, wait_for
-from test_io import ConsoleReceiver
+from harness import ConsoleReceiver, alive, cgroup_controller_path, read_file, wait_for
 
 MiB = 1024 * 1024
 

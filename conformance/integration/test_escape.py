@@ -15,7 +15,7 @@ import textwrap
 
 import pytest
 
-from harness import CAPS, status_fields
+from harness import CAPS, ConsoleReceiver, status_fields
 
 ALL_CAP_FIELDS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
 
@@ -161,21 +161,6 @@ def test_masked_files_are_the_null_device_and_masked_dirs_read_only(rt, bundle):
 
 # ---- the console is never bound through an image's symlink (CVE-2025-52565) -----------------
 
-class OneShotConsole:
-    """Accepts the pty master a runtime sends and keeps it until closed."""
-
-    def __init__(self, path):
-        import socket
-        self.path = str(path)
-        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.srv.bind(self.path)
-        self.srv.listen(1)
-        self.srv.settimeout(0.1)
-
-    def close(self):
-        self.srv.close()
-
-
 @pytest.mark.mkrun_only  # runc 1.1 follows the symlink (fixed in runc 1.2.8)
 def test_console_refuses_an_image_dev_console_symlink(rt, bundle, scratch):
     bundle.config["mounts"] = [m for m in bundle.config["mounts"] if m["destination"] != "/dev"]
@@ -183,7 +168,7 @@ def test_console_refuses_an_image_dev_console_symlink(rt, bundle, scratch):
     os.symlink("/proc/sys/kernel/domainname", bundle.rootfs / "dev" / "console")
     bundle.process["terminal"] = True
     bundle.save()
-    console = OneShotConsole(scratch / "console.sock")
+    console = ConsoleReceiver(scratch / "console.sock")
     try:
         r = rt.create(bundle, None, "--console-socket", console.path)
     finally:

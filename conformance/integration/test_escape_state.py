@@ -5,6 +5,7 @@ cgroup that someone froze beforehand.
 Every probe only detects: the victims are scratch directories under the test's workdir, compared
 by stat identity and marker files before and after; none of them is a real host directory.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -253,6 +254,20 @@ def thaw_and_remove(name: str):
             remove_cgroup_tree(path)
 
 
+@contextlib.contextmanager
+def frozen_v1_cgroup(freezer: str):
+    """A v1 freezer cgroup of the test's, frozen; thawed and removed afterwards."""
+    name = cgroup_name()
+    path = os.path.join(freezer, name)
+    os.mkdir(path)
+    try:
+        with open(os.path.join(path, "freezer.state"), "w") as f:
+            f.write("FROZEN")
+        yield name, path
+    finally:
+        thaw_and_remove(name)
+
+
 def assert_refused_frozen(rt, bundle, cgroups_path: str, name: str, made: list):
     bundle.linux["cgroupsPath"] = cgroups_path
     bundle.set_args("sleep", "1000")
@@ -269,16 +284,9 @@ def test_run_refuses_a_frozen_v1_cgroup(rt, bundle):
     if not os.path.exists(os.path.join(freezer, "freezer.state")) and \
             not os.path.isdir(freezer):
         pytest.skip("no v1 freezer hierarchy")
-    name = cgroup_name()
-    path = os.path.join(freezer, name)
-    os.mkdir(path)
-    try:
-        with open(os.path.join(path, "freezer.state"), "w") as f:
-            f.write("FROZEN")
+    with frozen_v1_cgroup(freezer) as (name, path):
         assert_refused_frozen(rt, bundle, f"/{name}", name, [path])
         assert open(os.path.join(path, "freezer.state")).read().strip() == "FROZEN"
-    finally:
-        thaw_and_remove(name)
 
 
 @pytest.mark.mkrun_only
@@ -287,15 +295,8 @@ def test_run_refuses_a_cgroup_under_a_frozen_v1_parent(rt, bundle):
     freezer = os.path.join(CGROUP_ROOT, "freezer")
     if not os.path.isdir(freezer):
         pytest.skip("no v1 freezer hierarchy")
-    name = cgroup_name()
-    path = os.path.join(freezer, name)
-    os.mkdir(path)
-    try:
-        with open(os.path.join(path, "freezer.state"), "w") as f:
-            f.write("FROZEN")
+    with frozen_v1_cgroup(freezer) as (name, path):
         assert_refused_frozen(rt, bundle, f"/{name}/child", name, [path])
-    finally:
-        thaw_and_remove(name)
 
 
 @pytest.mark.mkrun_only
