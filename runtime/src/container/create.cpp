@@ -145,6 +145,9 @@ struct Creation {
   const GlobalOptions& global;
   const CreateRequest& request;
   std::string bundle;
+  // config.json as read once: the spec is parsed from it and the state keeps it, so hooks, exec
+  // and delete see the config the container was made from, whatever the bundle holds later.
+  std::string config_text;
   std::string rootfs;
   oci::Spec spec;
   std::optional<state::ContainerDir> dir;
@@ -172,9 +175,8 @@ struct Creation {
 Result<void> load_bundle(Creation& c) {
   c.bundle = MKRUN_TRY(resolve_bundle(c.request.options->bundle));
   std::string config_path = c.bundle + "/config.json";
-  auto text = files::read_file(config_path);
-  if (!text) return std::unexpected(std::move(text).error());
-  c.spec = MKRUN_TRY(load_spec(*text, config_path));
+  c.config_text = MKRUN_TRY(files::read_file(config_path));
+  c.spec = MKRUN_TRY(load_spec(c.config_text, config_path));
   c.rootfs = MKRUN_TRY(resolve_rootfs(c.bundle, c.spec.root->path));
   MKRUN_CHECK(check_terminal_options(c.spec, c.request));
   auto selector = c.spec.annotations.find(std::string(kKernelAnnotation));
@@ -185,10 +187,10 @@ Result<void> load_bundle(Creation& c) {
   return {};
 }
 
-Result<void> make_state_directory(Creation& c, const std::string& config_text) {
+Result<void> make_state_directory(Creation& c) {
   c.dir = MKRUN_TRY(state::ContainerDir::create(c.global.root, c.request.options->id));
   c.undo.push([&c] { (void)c.dir->remove(); });
-  MKRUN_CHECK(files::write_file(c.dir->file(state::kConfigName), config_text,
+  MKRUN_CHECK(files::write_file(c.dir->file(state::kConfigName), c.config_text,
                                 O_WRONLY | O_CREAT | O_EXCL, 0600));
   std::string fifo = c.dir->file(state::kFifoName);
   mode_t old_mask = ::umask(0);
@@ -564,8 +566,7 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
   Creation c{global, request};
   c.listen_fds = std::move(listen_fds);
   MKRUN_CHECK(load_bundle(c));
-  auto config_text = MKRUN_TRY(files::read_file(c.bundle + "/config.json"));
-  MKRUN_CHECK(make_state_directory(c, config_text));
+  MKRUN_CHECK(make_state_directory(c));
   MKRUN_CHECK(add_systemd_protocols(c));
   // The first save is the kernel backend's, or make_cgroup's, before either takes anything: a
   // create killed before leaves only the directory, which delete removes (the lock keeps every
