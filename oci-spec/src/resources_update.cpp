@@ -151,14 +151,17 @@ Resources updatable_part(const Resources& requested) {
 }
 
 // RapidJSON's Accept recurses once per level of nesting: at kMaxJsonDepth that is megabytes of
-// stack, more under ASan. The same walk, with the path kept on the heap.
-void write_without_recursion(const rapidjson::Value& root,
+// stack, more under ASan. The same walk, with the path kept on the heap. False when a value
+// cannot be written: a number the parser let through beyond a double's range (1e400 in an
+// unknown member) has no JSON form once it is infinity.
+bool write_without_recursion(const rapidjson::Value& root,
                              rapidjson::Writer<rapidjson::StringBuffer>& writer) {
   struct Open {
     const rapidjson::Value* container;
     rapidjson::SizeType next;
   };
   std::vector<Open> open;
+  bool written = true;
   auto visit = [&](const rapidjson::Value& value) {
     if (value.IsObject()) {
       writer.StartObject();
@@ -167,7 +170,7 @@ void write_without_recursion(const rapidjson::Value& root,
       writer.StartArray();
       open.push_back({&value, 0});
     } else {
-      value.Accept(writer);  // a scalar: no recursion
+      written = value.Accept(writer) && written;  // a scalar: no recursion
     }
   };
   visit(root);
@@ -192,6 +195,7 @@ void write_without_recursion(const rapidjson::Value& root,
       visit(container[index]);
     }
   }
+  return written;
 }
 
 SpecResult<std::string> apply_resources_update(std::string_view config_json,
@@ -206,7 +210,9 @@ SpecResult<std::string> apply_resources_update(std::string_view config_json,
   write_update(object_member(linux_section, "resources", allocator), update, allocator);
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  write_without_recursion(doc, writer);
+  if (!write_without_recursion(doc, writer)) {
+    return std::unexpected(SpecError{"the config holds a number beyond the range of a double"});
+  }
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 

@@ -90,3 +90,14 @@ TEST_CASE("the snapshot rewrite goes where parse_spec reads: last key, any case"
     CHECK(spec->linux->resources->unified.at("pids.max") == "9");
   }
 }
+
+// Found by fuzz-config: RapidJSON reads 92233720368547758e308 in an unknown member as infinity,
+// which has no JSON form; the rewrite must refuse rather than write a broken snapshot.
+TEST_CASE("a snapshot with a number beyond a double's range is refused, not broken") {
+  Resources update;
+  update.pids.emplace().limit = 1;
+  auto rewritten = apply_resources_update(
+      R"({"ociVersion":"1.0.2","x":92233720368547758e308,"linux":{}})", update);
+  REQUIRE_FALSE(rewritten);
+  CHECK(rewritten.error().message == "the config holds a number beyond the range of a double");
+}
