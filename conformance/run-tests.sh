@@ -173,7 +173,7 @@ if [ "${SANITIZE:-0}" = 1 ]; then
   # -O1 without debug info: a third faster to build than debugoptimized, ASan's usual level
   if { [ -d "$ASAN_BUILD" ] || meson setup "$ASAN_BUILD" -Db_sanitize=address,undefined \
          -Dprefer_static=false -Dbuildtype=plain -Db_ndebug=false \
-         -Dcpp_args=-O1,-fno-sanitize-recover=all; } >"$TMP/asan-setup.log" 2>&1 &&
+         "-Dcpp_args=-O1 -fno-sanitize-recover=all"; } >"$TMP/asan-setup.log" 2>&1 &&
      nice -n 10 meson compile -C "$ASAN_BUILD" oci-spec/oci-spec-tests runtime/runtime-tests \
        runtime/cli/cli-tests ihk/ihk-tests lwk/lwk-tests >"$TMP/asan-build.log" 2>&1; then
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
@@ -184,7 +184,7 @@ if [ "${SANITIZE:-0}" = 1 ]; then
     run_catch2 asan-ihk-tests "$ASAN_BUILD/ihk/ihk-tests"
     run_catch2 asan-lwk-tests "$ASAN_BUILD/lwk/lwk-tests"
   else
-    tail -30 "$TMP/asan-setup.log" "$TMP/asan-build.log"
+    tail -n 30 "$TMP/asan-setup.log" "$TMP/asan-build.log"
     fail "asan build" 1
   fi
   echo "== sanitizer suite: libFuzzer targets ($FUZZ_BUILD, ${FUZZ_SECONDS:=45} s each)"
@@ -211,7 +211,7 @@ if [ "${SANITIZE:-0}" = 1 ]; then
       fi
     done
   else
-    tail -30 "$TMP/fuzz-setup.log" "$TMP/fuzz-build.log"
+    tail -n 30 "$TMP/fuzz-setup.log" "$TMP/fuzz-build.log"
     fail "fuzz build (clang-19, packaging/install-deps.sh)" 1
   fi
   echo "== sanitizer suite: config mutator (${MUTATE_COUNT:=300} configs, MKRUN=$MKRUN)"
