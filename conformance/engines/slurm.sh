@@ -160,6 +160,9 @@ test_scancel() {
   scancel "$(squeue -h -o %i | head -1)"
   wait_until 40 'grep -q "^rc=" "$SW/a5.out"'
   cat "$SW/a5.out"
+  # srun may return (its task, the runtime, is signalled too) before the container's trap has
+  # written its evidence: give the trap time rather than race it.
+  wait_until 10 '[ -s "$SW/trap/got-TERM" ]' || true
   eq "SIGTERM reached the container's trap" "$(cat "$SW/trap/got-TERM")" got-TERM
   has "step cancelled" "$(cat "$SW/a5.out")" CANCELLED
   wait
