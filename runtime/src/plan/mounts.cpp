@@ -177,6 +177,22 @@ void add_cgroup_mount(PreparedPlan& prepared, const BuildInputs& inputs, const o
   prepared.mounts.push_back(step);
 }
 
+// A bind's source, from the bundle; the flags other than bind need a remount to apply.
+Result<void> prepare_bind(PreparedPlan& prepared, const BuildInputs& inputs,
+                          const oci::Mount& mount, const MountOptions& options, MountStep& step) {
+  std::string source = absolute_path(mount.source, inputs.bundle);
+  struct stat info {};
+  if (::stat(source.c_str(), &info) < 0) {
+    return fail_errno("bind mount source `" + source + "` for `" + mount.destination + "`");
+  }
+  step.source = prepared.keep(source);
+  step.source_is_directory = S_ISDIR(info.st_mode);
+  step.bind = true;
+  step.flags = options.flags;
+  step.remount_after_bind = (options.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) != 0;
+  return detach_bind_source(prepared, inputs, mount, options, step);
+}
+
 }  // namespace
 
 Result<void> add_mount(PreparedPlan& prepared, const BuildInputs& inputs, const oci::Mount& mount) {
@@ -199,17 +215,7 @@ Result<void> add_mount(PreparedPlan& prepared, const BuildInputs& inputs, const 
     return {};
   }
   if (options.bind) {
-    std::string source = absolute_path(mount.source, inputs.bundle);
-    struct stat info {};
-    if (::stat(source.c_str(), &info) < 0) {
-      return fail_errno("bind mount source `" + source + "` for `" + mount.destination + "`");
-    }
-    step.source = prepared.keep(source);
-    step.source_is_directory = S_ISDIR(info.st_mode);
-    step.bind = true;
-    step.flags = options.flags;
-    step.remount_after_bind = (options.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) != 0;
-    MKRUN_CHECK(detach_bind_source(prepared, inputs, mount, options, step));
+    MKRUN_CHECK(prepare_bind(prepared, inputs, mount, options, step));
   } else if (options.idmap || !mount.uidMappings.empty() || !mount.gidMappings.empty()) {
     std::string type = "\"" + mount.type + "\"";
     return fail("mount `" + mount.destination +
