@@ -6,6 +6,7 @@
 #include <set>
 
 #include "mkrun/oci/parse.hpp"
+#include "mkrun/oci/vocabulary.hpp"
 
 namespace mkrun::oci {
 namespace {
@@ -39,46 +40,11 @@ bool one_of(std::string_view value, const std::array<std::string_view, N>& allow
   return std::ranges::find(allowed, value) != allowed.end();
 }
 
-// Indexed by capability number (linux/capability.h).
-// clang-format off
-constexpr std::array<std::string_view, 41> kCapabilities = {
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",                     // 0
-    "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID",                                     // 4
-    "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",        // 8
-    "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",                          // 12
-    "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",                    // 16
-    "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",                         // 20
-    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",                    // 24
-    "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",                       // 28
-    "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",                      // 32
-    "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",                          // 36
-    "CAP_CHECKPOINT_RESTORE"                                                                  // 40
-};
-// clang-format on
-
-constexpr std::array<std::string_view, 16> kRlimits = {
-    "RLIMIT_AS",     "RLIMIT_CORE",   "RLIMIT_CPU",        "RLIMIT_DATA",
-    "RLIMIT_FSIZE",  "RLIMIT_LOCKS",  "RLIMIT_MEMLOCK",    "RLIMIT_MSGQUEUE",
-    "RLIMIT_NICE",   "RLIMIT_NOFILE", "RLIMIT_NPROC",      "RLIMIT_RSS",
-    "RLIMIT_RTPRIO", "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK"};
-
-constexpr std::array<std::string_view, 8> kNamespaceTypes = {"pid", "network", "mount",  "ipc",
-                                                             "uts", "user",    "cgroup", "time"};
-
-constexpr std::array<std::string_view, 9> kPropagations = {
-    "", "shared", "slave", "private", "rshared", "rslave", "rprivate", "unbindable", "runbindable"};
-
-constexpr std::array<std::string_view, 7> kSchedulerPolicies = {
-    "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR",      "SCHED_BATCH",
-    "SCHED_ISO",   "SCHED_IDLE", "SCHED_DEADLINE"};
-
-constexpr std::array<std::string_view, 7> kSchedulerFlags = {
-    "SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM",     "SCHED_FLAG_DL_OVERRUN",
-    "SCHED_FLAG_KEEP_POLICY",   "SCHED_FLAG_KEEP_PARAMS", "SCHED_FLAG_UTIL_CLAMP_MIN",
-    "SCHED_FLAG_UTIL_CLAMP_MAX"};
-
-constexpr std::array<std::string_view, 3> kIoPriorityClasses = {
-    "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"};
+// A name in one of the spec's vocabularies (mkrun/oci/vocabulary.hpp).
+template <class Table>
+bool known(std::string_view name, const Table& table) {
+  return vocabulary::find(table, name) != nullptr;
+}
 
 // The sysctls that belong to the IPC namespace (besides fs.mqueue.*), as runc lists them.
 constexpr std::array<std::string_view, 8> kIpcSysctls = {
@@ -110,7 +76,7 @@ Status check_rlimits(const std::vector<Rlimit>& rlimits) {
   for (size_t i = 0; i < rlimits.size(); ++i) {
     const auto& type = rlimits[i].type;
     std::string field = indexed("process.rlimits", i);
-    if (!one_of(type, kRlimits)) return invalid(field + ": wrong rlimit value: " + type);
+    if (!known(type, vocabulary::kRlimits)) return invalid(field + ": wrong rlimit value: " + type);
     if (!seen.insert(type).second) return invalid(field + ": duplicated rlimit " + quoted(type));
   }
   return {};
@@ -118,11 +84,11 @@ Status check_rlimits(const std::vector<Rlimit>& rlimits) {
 
 Status check_scheduler(const Scheduler& s) {
   if (s.policy.empty()) return invalid("scheduler policy is required");
-  if (!one_of(s.policy, kSchedulerPolicies)) {
+  if (!known(s.policy, vocabulary::kSchedulerPolicies)) {
     return invalid("process.scheduler.policy: invalid scheduler policy " + quoted(s.policy));
   }
   for (const auto& flag : s.flags) {
-    if (!one_of(flag, kSchedulerFlags)) {
+    if (!known(flag, vocabulary::kSchedulerFlags)) {
       return invalid("process.scheduler.flags: invalid scheduler flag " + quoted(flag));
     }
   }
@@ -141,7 +107,7 @@ Status check_scheduler(const Scheduler& s) {
 }
 
 Status check_io_priority(const IoPriority& io) {
-  if (!one_of(io.ioClass, kIoPriorityClasses)) {
+  if (!known(io.ioClass, vocabulary::kIoPriorityClasses)) {
     return invalid("process.ioPriority.class: invalid io priority class " + quoted(io.ioClass));
   }
   if (io.priority < 0 || io.priority > 7) {
@@ -222,7 +188,7 @@ Status check_mounts(const Spec& spec, const Namespaces& namespaces) {
 Status check_namespace_list(const Linux& linux) {
   std::set<std::string_view> seen;
   for (const auto& ns : linux.namespaces) {
-    if (!one_of(ns.type, kNamespaceTypes)) {
+    if (!known(ns.type, vocabulary::kNamespaces)) {
       return invalid("namespace " + quoted(ns.type) + " does not exist");
     }
     if (!seen.insert(ns.type).second) {
@@ -417,11 +383,11 @@ Status check_net_devices(const Linux& linux, const Namespaces& namespaces) {
 }
 
 Status check_linux_values(const Linux& linux) {
-  if (!one_of(std::string_view(linux.rootfsPropagation), kPropagations)) {
+  const auto& propagation = linux.rootfsPropagation;
+  if (!propagation.empty() && !known(propagation, vocabulary::propagation_options())) {
     return invalid("rootfsPropagation=" + linux.rootfsPropagation + " is not supported");
   }
-  if (linux.personality && linux.personality->domain != "LINUX" &&
-      linux.personality->domain != "LINUX32") {
+  if (linux.personality && !known(linux.personality->domain, vocabulary::kPersonalityDomains)) {
     return invalid("linux.personality.domain: invalid personality domain " +
                    quoted(linux.personality->domain));
   }
@@ -479,9 +445,9 @@ std::vector<std::string> unknown_capabilities(const Spec& spec) {
 }
 
 std::optional<int> capability_number(std::string_view name) {
-  auto it = std::ranges::find(kCapabilities, name);
-  if (it == kCapabilities.end()) return std::nullopt;
-  return static_cast<int>(it - kCapabilities.begin());
+  int number = vocabulary::capability_number(name);
+  if (number < 0) return std::nullopt;
+  return number;
 }
 
 }  // namespace mkrun::oci

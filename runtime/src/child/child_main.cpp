@@ -39,6 +39,7 @@
 #include "child/sync.hpp"
 #include "child/text.hpp"
 #include "linux/loopback.hpp"
+#include "mkrun/oci/vocabulary.hpp"
 
 namespace mkrun::child {
 namespace {
@@ -110,27 +111,10 @@ int open_in_root(int root_fd, const char* path, int flags) {
 // ---------------------------------------------------------------------------------------------
 // Namespaces
 
+// A table lookup, no allocation: the names are literals, so data() is a C string.
 const char* namespace_name(int type) {
-  switch (type) {
-    case CLONE_NEWUSER:
-      return "user";
-    case CLONE_NEWPID:
-      return "pid";
-    case CLONE_NEWNET:
-      return "network";
-    case CLONE_NEWNS:
-      return "mount";
-    case CLONE_NEWIPC:
-      return "ipc";
-    case CLONE_NEWUTS:
-      return "uts";
-    case CLONE_NEWCGROUP:
-      return "cgroup";
-    case CLONE_NEWTIME:
-      return "time";
-    default:
-      return "unknown";
-  }
+  const auto* kind = oci::vocabulary::namespace_of_flag(type);
+  return kind != nullptr ? kind->name.data() : "unknown";
 }
 
 // ---------------------------------------------------------------------------------------------

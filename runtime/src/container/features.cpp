@@ -1,11 +1,11 @@
 // `features`: assembled from the same tables the runtime uses, so it cannot claim more than
 // mkrun does.
-#include <cap-ng.h>
+#include <linux/capability.h>
 
 #include <algorithm>
-#include <cctype>
 
 #include "core/files.hpp"
+#include "mkrun/oci/vocabulary.hpp"
 #include "mkrun/runtime/kernel_backend.hpp"
 #include "mkrun/runtime/runtime.hpp"
 #include "plan/builder.hpp"
@@ -14,18 +14,22 @@
 namespace mkrun::runtime {
 namespace {
 
+namespace vocabulary = oci::vocabulary;
+
+// The capabilities both this build and the running kernel know, as runc lists them.
 std::vector<std::string> capability_names() {
   int last = CAP_LAST_CAP;
   if (auto text = files::read_file("/proc/sys/kernel/cap_last_cap"))
     last = std::atoi(text->c_str());
-  std::vector<std::string> names;
-  for (int cap = 0; cap <= last; ++cap) {
-    const char* name = capng_capability_to_name(static_cast<unsigned>(cap));
-    if (name == nullptr) continue;
-    std::string upper = std::string("CAP_") + name;
-    std::ranges::transform(upper, upper.begin(), [](unsigned char c) { return std::toupper(c); });
-    names.push_back(std::move(upper));
-  }
+  const auto& known = vocabulary::kCapabilities;
+  size_t count = last < 0 ? 0 : std::min(static_cast<size_t>(last) + 1, known.size());
+  return {known.begin(), known.begin() + static_cast<std::ptrdiff_t>(count)};
+}
+
+// In the order runc prints them, which is sorted.
+std::vector<std::string> namespace_names() {
+  auto names = vocabulary::names(vocabulary::kNamespaces);
+  std::ranges::sort(names);
   return names;
 }
 
@@ -54,7 +58,7 @@ oci::Features features() {
   f.hooks = {"prestart",       "createRuntime", "createContainer",
              "startContainer", "poststart",     "poststop"};
   f.mountOptions = plan::known_mount_options();
-  f.namespaces = {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"};
+  f.namespaces = namespace_names();
   f.capabilities = capability_names();
   f.idmapMounts = true;  // mount uidMappings/gidMappings, "idmap" and "ridmap" on binds
   f.cgroup.v1 = true;
