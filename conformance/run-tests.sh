@@ -7,7 +7,7 @@
 #       Docker, Slurm driving the runtime; need root and packaging/install-engine-deps.sh)
 #   (f) --sanitize (in the default full run): the Catch2 binaries built with ASan+UBSan (g++,
 #       build dir build-asan), the libFuzzer targets of conformance/fuzz (clang 19, build-fuzz;
-#       FUZZ_SECONDS each, default 45; one test each) and conformance/fuzz/mutate_configs.py
+#       FUZZ_SECONDS each, default 45, FUZZ_SEED default 1; one test each) and conformance/fuzz/mutate_configs.py
 #       (MUTATE_COUNT configs through $MKRUN, default 300; one test)
 #   (e) conformance/guest/run-guest-tests.sh: cgroup v2 and systemd tests inside a Debian 12 guest
 #       under QEMU (needs root, qemu-system-x86 and debootstrap; ~4 min, --no-guest leaves it out)
@@ -196,8 +196,10 @@ if [ "${SANITIZE:-0}" = 1 ]; then
     for kind in config process resources state; do
       # a scratch corpus grows from the committed seeds; findings land in $TMP
       mkdir -p "$TMP/corpus-$kind"
+      # FUZZ_SEED fixed (default 1) makes CI's run a repeatable regression check: the same seed
+      # and corpus walk the same inputs, as far as the time allows. FUZZ_SEED=0: a random one.
       (cd "$TMP" && "$FUZZ_BUILD/conformance/fuzz/fuzz-$kind" -max_total_time="$FUZZ_SECONDS" \
-         -max_len=65536 -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+         -seed="${FUZZ_SEED:-1}" -max_len=65536 -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
          "$TMP/corpus-$kind" "$HERE/fuzz/corpus/$kind") >"$TMP/fuzz-$kind.log" 2>&1
       frc=$?
       runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$TMP/fuzz-$kind.log")

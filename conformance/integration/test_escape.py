@@ -278,15 +278,27 @@ BASE_SYSCALLS = [
 ]
 
 
-def strict_profile(extra_rules=()):
+def strict_profile(extra_rules=(), without=()):
+    allowed = [name for name in BASE_SYSCALLS if name not in without]
     return {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
-            "syscalls": [{"names": BASE_SYSCALLS, "action": "SCMP_ACT_ALLOW"}, *extra_rules]}
+            "syscalls": [{"names": allowed, "action": "SCMP_ACT_ALLOW"}, *extra_rules]}
 
 
 @pytest.mark.parity
 @pytest.mark.parametrize("nnp", [False, True])
 def test_a_strict_profile_without_close_range_runs(rt, bundle, nnp):
     bundle.linux["seccomp"] = strict_profile()
+    bundle.process["noNewPrivileges"] = nnp
+    bundle.sh("echo ran")
+    bundle.save()
+    assert rt.run(bundle).ok().out.strip() == "ran"
+
+
+@pytest.mark.mkrun_only  # Debian's runc 1.1.5 checks the cwd after loading the filter
+@pytest.mark.parametrize("nnp", [False, True])
+def test_a_strict_profile_without_getcwd_runs(rt, bundle, nnp):
+    """The working directory is checked (CVE-2024-21626) before the filter is loaded."""
+    bundle.linux["seccomp"] = strict_profile(without=("getcwd",))
     bundle.process["noNewPrivileges"] = nnp
     bundle.sh("echo ran")
     bundle.save()

@@ -1047,12 +1047,15 @@ void become_process_user(const ChildPlan& plan) {
   if (!in_cwd && errno != EACCES && errno != EPERM) {
     fail(errno, "chdir to cwd (\"", plan.cwd, "\") set in config.json failed");
   }
+  if (in_cwd) check_cwd_is_inside_root();  // before a filter that may refuse getcwd
   if (!plan.no_new_privileges) load_seccomp(plan);
   become_user(plan);
-  if (!in_cwd && chdir(plan.cwd) < 0) {
-    fail(errno, "chdir to cwd (\"", plan.cwd, "\") set in config.json failed");
+  if (!in_cwd) {
+    if (chdir(plan.cwd) < 0) {
+      fail(errno, "chdir to cwd (\"", plan.cwd, "\") set in config.json failed");
+    }
+    check_cwd_is_inside_root();
   }
-  check_cwd_is_inside_root();
   if (plan.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
     fail(errno, "prctl PR_SET_NO_NEW_PRIVS");
   }
