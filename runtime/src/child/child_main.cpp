@@ -294,7 +294,10 @@ bool inside_container_proc(int root_fd, int target) {
   }, root_info{}, here{};
   bool known = fstat(proc, &proc_info) == 0 && fstat(root_fd, &root_info) == 0;
   close(proc);
-  if (!known) return false;
+  if (!known || fstat(target, &here) < 0) return false;
+  // Below the image's /proc and not on a procfs means on the file system that holds /proc: no
+  // mount inside /proc other than a procfs gets past the checks above.
+  if (here.st_dev != proc_info.st_dev) return false;
   int current = fcntl(target, F_DUPFD_CLOEXEC, 0);
   bool inside = false;
   for (int depth = 0; current >= 0 && depth < 4096; ++depth) {
