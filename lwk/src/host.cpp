@@ -9,7 +9,7 @@
 
 #include <cerrno>
 
-#include "mkrun/runtime/fd.hpp"
+#include "mkrun/base/fd.hpp"
 #include "text_files.hpp"
 
 extern char** environ;

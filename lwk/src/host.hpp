@@ -6,10 +6,10 @@
 
 #include <string>
 
+#include "mkrun/base/error.hpp"
 #include "mkrun/ihk/ihk.hpp"
 #include "mkrun/lwk/config.hpp"
 #include "mkrun/oci/spec.hpp"
-#include "mkrun/runtime/error.hpp"
 
 namespace mkrun::lwk {
 

@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mkrun/runtime/fd.hpp"
+#include "mkrun/base/fd.hpp"
 
 namespace mkrun::lwk {
 

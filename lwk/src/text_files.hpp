@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "mkrun/runtime/error.hpp"
+#include "mkrun/base/error.hpp"
 
 namespace mkrun::lwk {
 

@@ -19,12 +19,12 @@
 #include "go_values.hpp"
 #include "list_table.hpp"
 #include "log.hpp"
+#include "mkrun/base/fd.hpp"
 #include "mkrun/oci/features.hpp"
 #include "mkrun/oci/parse.hpp"
 #include "mkrun/oci/state.hpp"
 #include "mkrun/oci/stats.hpp"
 #include "mkrun/runtime/events.hpp"
-#include "mkrun/runtime/fd.hpp"
 #include "mkrun/runtime/runtime.hpp"
 #include "ps_table.hpp"
 

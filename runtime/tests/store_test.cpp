@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 
-#include "core/files.hpp"
+#include "mkrun/base/files.hpp"
 #include "state/store.hpp"
 
 using namespace mkrun;

@@ -10,8 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/files.hpp"
 #include "linux_test_util.hpp"
+#include "mkrun/base/files.hpp"
 #include "plan/builder.hpp"
 
 using namespace mkrun;

@@ -22,8 +22,8 @@
 #include <variant>
 #include <vector>
 
-#include "mkrun/runtime/error.hpp"
-#include "mkrun/runtime/fd.hpp"
+#include "mkrun/base/error.hpp"
+#include "mkrun/base/fd.hpp"
 
 namespace mkrun::cgroups::dbus {
 

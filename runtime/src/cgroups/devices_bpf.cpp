@@ -19,7 +19,7 @@
 
 #include "cgroups/resources.hpp"
 #include "cgroups/util.hpp"
-#include "mkrun/runtime/fd.hpp"
+#include "mkrun/base/fd.hpp"
 
 namespace mkrun::cgroups::devices_bpf {
 namespace {

@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "mkrun/base/error.hpp"
 #include "mkrun/oci/spec.hpp"
-#include "mkrun/runtime/error.hpp"
 
 namespace mkrun::cgroups {
 

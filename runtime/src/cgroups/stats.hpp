@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "cgroups/manager.hpp"
+#include "mkrun/base/error.hpp"
 #include "mkrun/oci/stats.hpp"
-#include "mkrun/runtime/error.hpp"
 
 namespace mkrun::cgroups {
 

@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "cgroups/dbus.hpp"
+#include "mkrun/base/error.hpp"
 #include "mkrun/oci/spec.hpp"
-#include "mkrun/runtime/error.hpp"
 
 namespace mkrun::cgroups::systemd {
 

@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-#include "mkrun/runtime/fd.hpp"
+#include "mkrun/base/fd.hpp"
 
 namespace mkrun::cgroups::util {
 

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "mkrun/runtime/error.hpp"
-#include "mkrun/runtime/fd.hpp"
+#include "mkrun/base/error.hpp"
+#include "mkrun/base/fd.hpp"
 
 namespace mkrun::cgroups::util {
 

@@ -8,8 +8,8 @@
 #include "child/hook_exec.hpp"
 #include "container/internal.hpp"
 #include "container/kernel_watch.hpp"
-#include "core/files.hpp"
 #include "core/proc.hpp"
+#include "mkrun/base/files.hpp"
 #include "mkrun/oci/parse.hpp"
 #include "plan/builder.hpp"
 

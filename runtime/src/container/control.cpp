@@ -6,7 +6,7 @@
 
 #include "cgroups/manager.hpp"
 #include "container/internal.hpp"
-#include "core/files.hpp"
+#include "mkrun/base/files.hpp"
 #include "mkrun/oci/parse.hpp"
 #include "mkrun/oci/resources_update.hpp"
 #include "mkrun/runtime/runtime.hpp"

@@ -19,8 +19,8 @@
 #include "cgroups/util.hpp"
 #include "container/internal.hpp"
 #include "container/kernel_watch.hpp"
-#include "core/files.hpp"
 #include "core/proc.hpp"
+#include "mkrun/base/files.hpp"
 
 namespace mkrun::runtime {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "core/files.hpp"
+#include "mkrun/base/files.hpp"
 #include "mkrun/oci/vocabulary.hpp"
 #include "mkrun/runtime/kernel_backend.hpp"
 #include "mkrun/runtime/runtime.hpp"

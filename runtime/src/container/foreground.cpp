@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <optional>
 
-#include "mkrun/runtime/fd.hpp"
+#include "mkrun/base/fd.hpp"
 
 namespace mkrun::runtime::internal {
 

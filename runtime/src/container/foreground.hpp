@@ -6,7 +6,7 @@
 #include <sys/types.h>
 #include <termios.h>
 
-#include "mkrun/runtime/error.hpp"
+#include "mkrun/base/error.hpp"
 
 namespace mkrun::runtime::internal {
 

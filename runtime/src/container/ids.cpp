@@ -13,8 +13,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "core/files.hpp"
 #include "linux/userns.hpp"
+#include "mkrun/base/files.hpp"
 #include "mkrun/oci/default_spec.hpp"
 #include "mkrun/runtime/runtime.hpp"
 

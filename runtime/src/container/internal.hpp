@@ -9,10 +9,10 @@
 #include <string>
 
 #include "linux/notify.hpp"
+#include "mkrun/base/error.hpp"
+#include "mkrun/base/fd.hpp"
 #include "mkrun/oci/spec.hpp"
 #include "mkrun/oci/state.hpp"
-#include "mkrun/runtime/error.hpp"
-#include "mkrun/runtime/fd.hpp"
 #include "mkrun/runtime/kernel_backend.hpp"
 #include "mkrun/runtime/runtime.hpp"
 #include "state/store.hpp"

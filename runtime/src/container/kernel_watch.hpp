@@ -12,8 +12,8 @@
 #include <optional>
 #include <string>
 
+#include "mkrun/base/error.hpp"
 #include "mkrun/oci/state.hpp"
-#include "mkrun/runtime/error.hpp"
 #include "mkrun/runtime/kernel_backend.hpp"
 #include "state/store.hpp"
 

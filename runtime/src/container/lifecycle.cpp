@@ -9,7 +9,7 @@
 
 #include "child/sync.hpp"
 #include "container/internal.hpp"
-#include "core/files.hpp"
+#include "mkrun/base/files.hpp"
 #include "mkrun/runtime/runtime.hpp"
 
 namespace mkrun::runtime {

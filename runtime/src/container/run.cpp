@@ -14,7 +14,7 @@
 
 #include "container/foreground.hpp"
 #include "container/internal.hpp"
-#include "core/files.hpp"
+#include "mkrun/base/files.hpp"
 #include "mkrun/runtime/runtime.hpp"
 
 namespace mkrun::runtime {

@@ -15,7 +15,7 @@
 #include <cstring>
 
 #include "child/fd_passing.hpp"
-#include "core/files.hpp"
+#include "mkrun/base/files.hpp"
 
 namespace mkrun::runtime::internal {
 

@@ -8,10 +8,10 @@
 #include <string>
 
 #include "child/sync.hpp"
+#include "mkrun/base/error.hpp"
+#include "mkrun/base/fd.hpp"
 #include "mkrun/oci/spec.hpp"
 #include "mkrun/oci/state.hpp"
-#include "mkrun/runtime/error.hpp"
-#include "mkrun/runtime/fd.hpp"
 
 namespace mkrun::runtime::internal {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/files.hpp"
+#include "mkrun/base/files.hpp"
 
 namespace mkrun::proc {
 

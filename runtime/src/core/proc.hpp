@@ -21,8 +21,8 @@ bool is_alive(pid_t pid, uint64_t start_time);
 
 }  // namespace mkrun::proc
 
-#include "mkrun/runtime/error.hpp"
-#include "mkrun/runtime/fd.hpp"
+#include "mkrun/base/error.hpp"
+#include "mkrun/base/fd.hpp"
 
 namespace mkrun::proc {
 

@@ -15,7 +15,7 @@
 #include <climits>
 #include <string>
 
-#include "core/files.hpp"
+#include "mkrun/base/files.hpp"
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U  // Linux 6.3: allow exec even where vm.memfd_noexec forbids it by default

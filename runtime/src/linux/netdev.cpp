@@ -14,8 +14,8 @@
 #include <array>
 #include <cerrno>
 
-#include "core/files.hpp"
-#include "mkrun/runtime/fd.hpp"
+#include "mkrun/base/fd.hpp"
+#include "mkrun/base/files.hpp"
 
 namespace mkrun::netdev {
 

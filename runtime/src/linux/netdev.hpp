@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "mkrun/base/error.hpp"
 #include "mkrun/oci/spec.hpp"
-#include "mkrun/runtime/error.hpp"
 
 namespace mkrun::netdev {
 

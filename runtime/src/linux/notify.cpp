@@ -14,8 +14,8 @@
 #include <cstddef>
 #include <cstring>
 
-#include "core/files.hpp"
 #include "core/proc.hpp"
+#include "mkrun/base/files.hpp"
 
 namespace mkrun::notify {
 

@@ -15,7 +15,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "core/files.hpp"
+#include "mkrun/base/files.hpp"
 
 namespace mkrun::userns {
 

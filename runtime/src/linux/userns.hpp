@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
+#include "mkrun/base/error.hpp"
+#include "mkrun/base/fd.hpp"
 #include "mkrun/oci/spec.hpp"
-#include "mkrun/runtime/error.hpp"
-#include "mkrun/runtime/fd.hpp"
 
 namespace mkrun::userns {
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "mkrun/base/error.hpp"
+#include "mkrun/base/fd.hpp"
 #include "mkrun/oci/spec.hpp"
-#include "mkrun/runtime/error.hpp"
-#include "mkrun/runtime/fd.hpp"
 #include "plan/child_plan.hpp"
 
 namespace mkrun::plan {

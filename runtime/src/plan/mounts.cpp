@@ -9,10 +9,10 @@
 #include <algorithm>
 #include <array>
 
-#include "core/files.hpp"
 #include "core/mountinfo.hpp"
 #include "core/paths.hpp"
 #include "linux/userns.hpp"
+#include "mkrun/base/files.hpp"
 #include "mkrun/oci/vocabulary.hpp"
 #include "plan/builder_parts.hpp"
 

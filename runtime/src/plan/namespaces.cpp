@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "core/files.hpp"
+#include "mkrun/base/files.hpp"
 #include "mkrun/oci/vocabulary.hpp"
 #include "plan/builder_parts.hpp"
 

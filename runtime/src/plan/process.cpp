@@ -7,7 +7,7 @@
 #include <array>
 #include <cctype>
 
-#include "core/files.hpp"
+#include "mkrun/base/files.hpp"
 #include "mkrun/oci/vocabulary.hpp"
 #include "plan/builder_parts.hpp"
 #include "plan/seccomp.hpp"

@@ -4,7 +4,7 @@
 
 #include <charconv>
 
-#include "core/files.hpp"
+#include "mkrun/base/files.hpp"
 #include "mkrun/oci/vocabulary.hpp"
 #include "plan/builder_parts.hpp"
 

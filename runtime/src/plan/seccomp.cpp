@@ -13,7 +13,7 @@
 #include <memory>
 #include <set>
 
-#include "core/files.hpp"
+#include "mkrun/base/files.hpp"
 
 namespace mkrun::plan {
 namespace {

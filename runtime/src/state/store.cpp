@@ -9,7 +9,7 @@
 
 #include <algorithm>
 
-#include "core/files.hpp"
+#include "mkrun/base/files.hpp"
 #include "mkrun/runtime/runtime.hpp"
 
 namespace mkrun::state {

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "mkrun/base/error.hpp"
 #include "mkrun/ihk/lists.hpp"
-#include "mkrun/runtime/error.hpp"
 
 namespace mkrun::ihk {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "mkrun/runtime/error.hpp"
+#include "mkrun/base/error.hpp"
 
 namespace mkrun::ihk {
 

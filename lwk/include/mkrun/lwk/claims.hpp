@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "mkrun/base/error.hpp"
+#include "mkrun/base/fd.hpp"
 #include "mkrun/ihk/lists.hpp"
 #include "mkrun/ihk/partition.hpp"
 #include "mkrun/lwk/request.hpp"
-#include "mkrun/runtime/error.hpp"
-#include "mkrun/runtime/fd.hpp"
 
 namespace mkrun::lwk {
 

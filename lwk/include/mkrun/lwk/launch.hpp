@@ -27,9 +27,9 @@
 #include <string>
 #include <vector>
 
+#include "mkrun/base/error.hpp"
 #include "mkrun/ihk/lists.hpp"
 #include "mkrun/oci/spec.hpp"
-#include "mkrun/runtime/error.hpp"
 
 namespace mkrun::lwk {
 

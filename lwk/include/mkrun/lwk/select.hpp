@@ -18,11 +18,11 @@
 #include <optional>
 #include <string>
 
+#include "mkrun/base/error.hpp"
 #include "mkrun/ihk/lists.hpp"
 #include "mkrun/lwk/config.hpp"
 #include "mkrun/lwk/request.hpp"
 #include "mkrun/oci/spec.hpp"
-#include "mkrun/runtime/error.hpp"
 
 namespace mkrun::lwk {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "mkrun/base/error.hpp"
 #include "mkrun/oci/stats.hpp"
-#include "mkrun/runtime/error.hpp"
 #include "mkrun/runtime/runtime.hpp"
 
 namespace mkrun::runtime {

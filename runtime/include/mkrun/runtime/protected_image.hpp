@@ -8,7 +8,7 @@
 // sealed in-memory copy (what crun does). /proc/self/exe then names a file nobody can write.
 #pragma once
 
-#include "mkrun/runtime/error.hpp"
+#include "mkrun/base/error.hpp"
 
 namespace mkrun::runtime {
 

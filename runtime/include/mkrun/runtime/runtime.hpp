@@ -9,10 +9,10 @@
 #include <string_view>
 #include <vector>
 
+#include "mkrun/base/error.hpp"
 #include "mkrun/oci/features.hpp"
 #include "mkrun/oci/spec.hpp"
 #include "mkrun/oci/state.hpp"
-#include "mkrun/runtime/error.hpp"
 
 namespace mkrun::runtime {
 

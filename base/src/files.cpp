@@ -1,4 +1,4 @@
-#include "core/files.hpp"
+#include "mkrun/base/files.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "mkrun/runtime/error.hpp"
-#include "mkrun/runtime/fd.hpp"
+#include "mkrun/base/error.hpp"
+#include "mkrun/base/fd.hpp"
 
 namespace mkrun::files {
 

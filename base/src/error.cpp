@@ -1,4 +1,4 @@
-#include "mkrun/runtime/error.hpp"
+#include "mkrun/base/error.hpp"
 
 #include <cctype>
 #include <cstring>
