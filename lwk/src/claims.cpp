@@ -128,7 +128,7 @@ Result<std::vector<Claim>> ClaimRegistry::all() const {
   }
   ::closedir(dir);
   for (const std::string& name : names) {
-    auto text = read_text_file(directory_ + "/" + name);
+    auto text = files::read_file(directory_ + "/" + name);
     if (!text) continue;  // removed meanwhile
     auto claim = from_fields(parse_lines(*text));
     if (!claim)

@@ -199,7 +199,7 @@ std::string host_config_path() {
 }
 
 Result<HostConfig> load_host_config(const std::string& path) {
-  auto text = read_text_file(path);
+  auto text = files::read_file(path);
   if (!text && text.error().errc() == ENOENT) {
     // Said in words, not with ENOENT's text: engines read "no such file or directory" as a
     // missing executable (Podman and Docker exit 127), which would hide a host that has no

@@ -71,7 +71,7 @@ Result<void> check_real_root() {
       "McKernel needs real root: IHK's partitioning calls require the host's uid 0, so a "
       "rootless mkrun cannot boot or attach to a lightweight kernel";
   if (::geteuid() != 0) return fail(why);
-  auto map = read_text_file("/proc/self/uid_map");
+  auto map = files::read_file("/proc/self/uid_map");
   if (map) {
     // The initial user namespace maps all 2^32 ids onto themselves.
     std::string text = *map;

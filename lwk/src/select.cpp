@@ -209,7 +209,7 @@ int Topology::node(int cpu) const {
 Result<Topology> read_topology(const std::string& sysfs) {
   Topology topology;
   std::string online_path = sysfs + "/devices/system/cpu/online";
-  auto online = read_text_file(online_path);
+  auto online = files::read_file(online_path);
   if (!online) return std::unexpected(std::move(online).error());
   topology.online = MKRUN_TRY(CpuList::parse(*online));
   std::string node_dir = sysfs + "/devices/system/node";
@@ -226,7 +226,7 @@ Result<Topology> read_topology(const std::string& sysfs) {
   }
   ::closedir(dir);
   for (int node : nodes) {
-    auto list = read_text_file(node_dir + "/node" + std::to_string(node) + "/cpulist");
+    auto list = files::read_file(node_dir + "/node" + std::to_string(node) + "/cpulist");
     if (!list) continue;
     auto cpus = CpuList::parse(*list);
     if (!cpus) continue;

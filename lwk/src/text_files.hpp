@@ -1,14 +1,14 @@
-// Small file helpers for lwk/ (runtime's are private to it). Every descriptor is O_CLOEXEC.
+// Small file helpers for lwk/ beyond base's (mkrun/base/files.hpp). Every descriptor is O_CLOEXEC.
 #pragma once
 
 #include <string>
 #include <string_view>
 
 #include "mkrun/base/error.hpp"
+#include "mkrun/base/files.hpp"
 
 namespace mkrun::lwk {
 
-Result<std::string> read_text_file(const std::string& path);
 // Writes a temporary file next to `path`, then renames it over `path`: readers see the old or
 // the new contents, never a mix.
 Result<void> write_text_file_atomic(const std::string& path, std::string_view text);

@@ -9,7 +9,7 @@ using namespace mkrun;
 using namespace mkrun::lwk;
 
 TEST_CASE("the shipped mckernel.conf parses", "[config]") {
-  auto text = read_text_file(std::string(MKRUN_SOURCE_ROOT) + "/lwk/mckernel.conf");
+  auto text = files::read_file(std::string(MKRUN_SOURCE_ROOT) + "/lwk/mckernel.conf");
   REQUIRE(text);
   auto config = parse_host_config(*text, "mckernel.conf");
   REQUIRE(config);

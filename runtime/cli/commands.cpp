@@ -20,6 +20,7 @@
 #include "list_table.hpp"
 #include "log.hpp"
 #include "mkrun/base/fd.hpp"
+#include "mkrun/base/files.hpp"
 #include "mkrun/oci/features.hpp"
 #include "mkrun/oci/parse.hpp"
 #include "mkrun/oci/state.hpp"
@@ -315,16 +316,11 @@ Result<int> resume(Runtime& runtime, const Invocation& invocation) {
 
 // ---- update ------------------------------------------------------------------------------------
 
+// `what` is already quoted (or is "standard input"), so read_fd's "read `path`" is replaced.
 Result<std::string> read_all(int fd, const std::string& what) {
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail_errno("read " + what);
-    if (n == 0) return text;
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
+  auto text = files::read_fd(fd, what);
+  if (!text) return fail_errno("read " + what, text.error().errc());
+  return text;
 }
 
 // --resources FILE, or "-" for stdin (go-runc and CRI-O pass "-").

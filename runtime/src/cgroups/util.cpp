@@ -7,21 +7,14 @@
 #include <cerrno>
 
 #include "mkrun/base/fd.hpp"
+#include "mkrun/base/files.hpp"
 
 namespace mkrun::cgroups::util {
 
 Result<std::string> read_text(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return fail_errno("read `" + path + "`");
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail_errno("read `" + path + "`");
-    if (n == 0) return text;
-    text.append(buffer, static_cast<size_t>(n));
-  }
+  return files::read_fd(fd.get(), path);
 }
 
 Result<UniqueFd> open_for_writing(const std::string& path, std::string_view value) {
