@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "mkrun/base/numbers.hpp"
 #include "text_files.hpp"
 
 #ifndef MKRUN_LWK_INIT
@@ -49,13 +50,12 @@ Result<bool> parse_bool(std::string_view value) {
   return fail("expected yes or no, got \"" + std::string(value) + "\"");
 }
 
-Result<int> parse_number(std::string_view value, int min, int max) {
-  int number = 0;
-  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), number);
-  if (error != std::errc() || end != value.data() + value.size() || number < min || number > max)
+Result<int> parse_in_range(std::string_view value, int min, int max) {
+  auto number = parse_number<int>(value);
+  if (!number || *number < min || *number > max)
     return fail("expected a number from " + std::to_string(min) + " to " + std::to_string(max) +
                 ", got \"" + std::string(value) + "\"");
-  return number;
+  return *number;
 }
 
 std::vector<std::string> words(std::string_view value) {
@@ -118,7 +118,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"images", field(&HostConfig::images, absolute_paths)},
       {"init", field(&HostConfig::init, absolute_path)},
       {"binds", field(&HostConfig::binds, absolute_paths)},
-      {"device", field(&HostConfig::device, [](auto v) { return parse_number(v, 0, 63); })},
+      {"device", field(&HostConfig::device, [](auto v) { return parse_in_range(v, 0, 63); })},
       {"cpus", field(&HostConfig::cpus, parse_pool_cpus)},
       {"memory", field(&HostConfig::memory, MemList::parse)},
       {"boot", field(&HostConfig::boot, parse_bool)},
@@ -127,7 +127,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"kargs", field(&HostConfig::kargs, any_text)},
       {"boot_timeout", field(&HostConfig::boot_timeout, parse_duration)},
       {"default_ncpus",
-       field(&HostConfig::default_ncpus, [](auto v) { return parse_number(v, 1, 4096); })},
+       field(&HostConfig::default_ncpus, [](auto v) { return parse_in_range(v, 1, 4096); })},
       {"default_memory", field(&HostConfig::default_memory, ihk::parse_size)},
       {"lock", field(&HostConfig::lock, absolute_path)},
       {"claims", field(&HostConfig::claims, absolute_path)},

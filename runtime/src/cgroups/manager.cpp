@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -20,6 +19,7 @@
 #include "cgroups/devices_bpf.hpp"
 #include "cgroups/resources.hpp"
 #include "cgroups/util.hpp"
+#include "mkrun/base/numbers.hpp"
 
 namespace mkrun::cgroups {
 namespace {
@@ -77,15 +77,6 @@ std::vector<std::string> parents_of(const std::string& mount_point, const std::s
 std::string parent_of(const std::string& dir) {
   auto slash = dir.find_last_of('/');
   return slash == 0 || slash == std::string::npos ? "/" : dir.substr(0, slash);
-}
-
-template <class T>
-std::optional<T> parse_number(std::string_view text) {
-  text = util::trim(text);
-  T value{};
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
 }
 
 // ---- directories -----------------------------------------------------------------------------
@@ -197,7 +188,7 @@ Result<void> collect_pids(const std::string& dir, std::vector<pid_t>& out) {
   if (!text && text.error().errc() == ENOENT) return {};
   if (!text) return std::unexpected(std::move(text).error());
   for (std::string_view line : util::words(*text)) {
-    if (auto pid = parse_number<pid_t>(line)) out.push_back(*pid);
+    if (auto pid = parse_number<pid_t>(util::trim(line))) out.push_back(*pid);
   }
   auto children = MKRUN_TRY(subdirectories(dir));
   for (const std::string& child : children) MKRUN_CHECK(collect_pids(child, out));
@@ -236,8 +227,8 @@ std::unexpected<Error> memory_busy(const std::string& dir, const std::string& va
 // runc fs/cpu.go: the kernel clamps cpu.shares to [2, 262144] without an error.
 Result<void> verify(const std::string& path, const Write& write) {
   std::string text = MKRUN_TRY(util::read_text(path));
-  auto got = parse_number<uint64_t>(text);
-  auto wanted = parse_number<uint64_t>(write.value);
+  auto got = parse_number<uint64_t>(util::trim(text));
+  auto wanted = parse_number<uint64_t>(util::trim(write.value));
   if (!got || !wanted || *got == *wanted) return {};
   const char* bound = *wanted > *got ? "maximum" : "minimum";
   return fail("the " + std::string(bound) + " allowed cpu-shares is " + std::to_string(*got));
@@ -361,7 +352,7 @@ Result<void> Manager::write_resources(const oci::Resources& resources, DeviceRul
   bool reorder = memory && memory->limit.value_or(0) != 0 && memory->swap.value_or(0) != 0;
   if (reorder && host_.layout != Layout::kV2 && !memory_dir.empty()) {
     auto text = util::read_text(util::join(memory_dir, "memory.limit_in_bytes"));
-    if (text) options.current_memory_limit = parse_number<uint64_t>(*text);
+    if (text) options.current_memory_limit = parse_number<uint64_t>(util::trim(*text));
   }
 
   const std::string* unified_dir = unified_directory();

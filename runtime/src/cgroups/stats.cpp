@@ -9,11 +9,11 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <limits>
 #include <memory>
 
 #include "cgroups/util.hpp"
+#include "mkrun/base/numbers.hpp"
 
 namespace mkrun::cgroups {
 namespace {
@@ -22,14 +22,6 @@ constexpr uint64_t kNanosecondsPerSecond = 1'000'000'000;
 
 std::unexpected<Error> malformed(std::string_view what, std::string_view detail) {
   return fail("parse `" + std::string(what) + "`: " + std::string(detail));
-}
-
-template <class T>
-std::optional<T> to_number(std::string_view text) {
-  T value{};
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
 }
 
 // A cgroup file's text, or nullopt when the file does not exist (a controller or kernel
@@ -384,7 +376,7 @@ Result<oci::Stats> read_per_controller(const Manager& manager,
 Result<uint64_t> parse_cgroup_uint(std::string_view text, std::string_view what) {
   text = util::trim(text);
   if (text == "max") return std::numeric_limits<uint64_t>::max();
-  if (auto value = to_number<uint64_t>(text)) return *value;
+  if (auto value = parse_number<uint64_t>(text)) return *value;
   // runc: a negative number is 0 ("-1" in a v1 file meaning "not set").
   if (text.starts_with('-') && text.size() > 1 &&
       std::all_of(text.begin() + 1, text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -395,7 +387,7 @@ Result<uint64_t> parse_cgroup_uint(std::string_view text, std::string_view what)
 
 Result<int64_t> parse_cgroup_int(std::string_view text, std::string_view what) {
   text = util::trim(text);
-  if (auto value = to_number<int64_t>(text)) return *value;
+  if (auto value = parse_number<int64_t>(text)) return *value;
   return malformed(what, "not a number: \"" + std::string(text) + "\"");
 }
 
@@ -406,7 +398,7 @@ Result<std::map<std::string, uint64_t>> parse_flat_keyed(std::string_view text,
     auto fields = util::words(line);
     if (fields.empty()) continue;
     std::optional<uint64_t> value;
-    if (fields.size() == 2) value = to_number<uint64_t>(fields[1]);
+    if (fields.size() == 2) value = parse_number<uint64_t>(fields[1]);
     if (!value) return malformed(what, "line \"" + std::string(line) + "\" is not \"key value\"");
     out[std::string(fields[0])] = *value;
   }
@@ -416,7 +408,7 @@ Result<std::map<std::string, uint64_t>> parse_flat_keyed(std::string_view text,
 Result<std::vector<uint64_t>> parse_uint_list(std::string_view text, std::string_view what) {
   std::vector<uint64_t> out;
   for (std::string_view word : util::words(text)) {
-    auto value = to_number<uint64_t>(word);
+    auto value = parse_number<uint64_t>(word);
     if (!value) return malformed(what, "not a number: \"" + std::string(word) + "\"");
     out.push_back(*value);
   }
@@ -429,9 +421,9 @@ Result<std::vector<uint16_t>> parse_cpu_list(std::string_view text, std::string_
   if (text.empty()) return out;
   for (std::string_view range : util::split(text, ',')) {
     auto dash = range.find('-');
-    auto first = to_number<uint16_t>(range.substr(0, dash));
+    auto first = parse_number<uint16_t>(range.substr(0, dash));
     auto last =
-        dash == std::string_view::npos ? first : to_number<uint16_t>(range.substr(dash + 1));
+        dash == std::string_view::npos ? first : parse_number<uint16_t>(range.substr(dash + 1));
     if (!first || !last || *last < *first) {
       return malformed(what, "bad cpu range \"" + std::string(range) + "\"");
     }
@@ -447,8 +439,8 @@ Result<PercpuModes> parse_cpuacct_usage_all(std::string_view text, std::string_v
   for (size_t i = 1; i < lines.size(); ++i) {
     auto fields = util::words(lines[i]);
     if (fields.size() != 3) continue;
-    auto user = to_number<uint64_t>(fields[1]);
-    auto kernel = to_number<uint64_t>(fields[2]);
+    auto user = parse_number<uint64_t>(fields[1]);
+    auto kernel = parse_number<uint64_t>(fields[2]);
     if (!user || !kernel) {
       return malformed(what, "line \"" + std::string(lines[i]) + "\" is not \"cpu user system\"");
     }
@@ -471,9 +463,9 @@ Result<std::vector<oci::BlkioEntry>> parse_blkio_file(std::string_view text,
     if (fields.empty() || (fields.size() == 2 && fields[0] == "Total")) continue;
     auto bad = [&] { return malformed(what, "malformed line \"" + std::string(line) + "\""); };
     if (fields.size() < 3 || fields.size() > 4) return bad();
-    auto major = to_number<uint64_t>(fields[0]);
-    auto minor = to_number<uint64_t>(fields[1]);
-    auto value = to_number<uint64_t>(fields.back());
+    auto major = parse_number<uint64_t>(fields[0]);
+    auto minor = parse_number<uint64_t>(fields[1]);
+    auto value = parse_number<uint64_t>(fields.back());
     if (!major || !minor || !value) return bad();
     std::string op = fields.size() == 4 ? std::string(fields[2]) : std::string();
     out.push_back({*major, *minor, std::move(op), *value});
@@ -488,13 +480,13 @@ Result<oci::BlkioStats> parse_io_stat(std::string_view text, std::string_view wh
     if (fields.empty()) continue;
     auto device = util::split(fields[0], ':');
     std::optional<uint64_t> major, minor;
-    if (device.size() == 2) major = to_number<uint64_t>(device[0]);
-    if (device.size() == 2) minor = to_number<uint64_t>(device[1]);
+    if (device.size() == 2) major = parse_number<uint64_t>(device[0]);
+    if (device.size() == 2) minor = parse_number<uint64_t>(device[1]);
     if (!major || !minor) return malformed(what, "bad device \"" + std::string(fields[0]) + "\"");
     for (size_t i = 1; i < fields.size(); ++i) {
       auto pair = util::split(fields[i], '=');
       if (pair.size() != 2) continue;
-      auto value = to_number<uint64_t>(pair[1]);
+      auto value = parse_number<uint64_t>(pair[1]);
       if (!value) return malformed(what, "bad value \"" + std::string(fields[i]) + "\"");
       const std::string_view key = pair[0];
       if (key == "rbytes" || key == "wbytes") {
@@ -516,7 +508,7 @@ std::vector<std::string> hugepage_sizes_from_names(const std::vector<std::string
     if (!name.starts_with("hugepages-") || !name.ends_with("kB")) continue;
     name.remove_prefix(std::string_view("hugepages-").size());
     name.remove_suffix(2);
-    auto kilobytes = to_number<uint64_t>(name);
+    auto kilobytes = parse_number<uint64_t>(name);
     if (!kilobytes) continue;
     if (*kilobytes >= (1U << 20)) {
       sizes.push_back(std::to_string(*kilobytes >> 20) + "GB");

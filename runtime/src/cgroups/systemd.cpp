@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <initializer_list>
 #include <limits>
 #include <map>
@@ -15,6 +14,7 @@
 #include "cgroups/manager.hpp"
 #include "cgroups/resources.hpp"
 #include "cgroups/util.hpp"
+#include "mkrun/base/numbers.hpp"
 
 namespace mkrun::cgroups::systemd {
 namespace {
@@ -30,14 +30,6 @@ constexpr const char* kManagerInterface = "org.freedesktop.systemd1.Manager";
 
 dbus::Property property(std::string name, dbus::Value value) {
   return {std::move(name), std::move(value)};
-}
-
-template <class T>
-std::optional<T> parse_number(std::string_view text) {
-  T value{};
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
 }
 
 // runc's addCpuQuota: systemd takes the quota as CPU time per second of wall time, whole percent

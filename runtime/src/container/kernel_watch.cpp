@@ -7,12 +7,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <chrono>
 
 #include "cgroups/manager.hpp"
 #include "container/internal.hpp"
 #include "core/proc.hpp"
+#include "mkrun/base/numbers.hpp"
 
 namespace mkrun::runtime::internal {
 namespace {
@@ -38,12 +38,6 @@ class ReadOnlyJournal : public Journal {
  private:
   const oci::ContainerRecord& record_;
 };
-
-template <typename Number>
-bool parse_number(const std::string& text, Number& out) {
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return error == std::errc() && end == text.data() + text.size();
-}
 
 std::shared_ptr<KernelBackend> backend_of(const oci::ContainerRecord& record) {
   if (record.kernel.empty()) return nullptr;
@@ -132,12 +126,12 @@ void stop_kernel_watcher(const oci::ContainerRecord& record) {
   auto pid = entries.find(kWatcherPid);
   auto start = entries.find(kWatcherStart);
   if (pid == entries.end() || start == entries.end()) return;
-  pid_t watcher = 0;
-  uint64_t start_time = 0;
-  if (!parse_number(pid->second, watcher) || !parse_number(start->second, start_time)) return;
-  if (!proc::is_alive(watcher, start_time)) return;
-  (void)::kill(watcher, SIGKILL);
-  (void)wait_for_exit(watcher, start_time, 10000);
+  auto watcher = parse_number<pid_t>(pid->second);
+  auto start_time = parse_number<uint64_t>(start->second);
+  if (!watcher || !start_time) return;
+  if (!proc::is_alive(*watcher, *start_time)) return;
+  (void)::kill(*watcher, SIGKILL);
+  (void)wait_for_exit(*watcher, *start_time, 10000);
 }
 
 }  // namespace mkrun::runtime::internal
