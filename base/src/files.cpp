@@ -72,13 +72,25 @@ Result<void> write_file(const std::string& path, std::string_view data, int flag
   return write_all(fd.get(), data, path);
 }
 
+// The one atomic writer: pid files, config.json on `update`, lwk's claims. It fsyncs the
+// temporary file before the rename. Without that, a power loss soon after the rename can leave
+// `path` empty or torn on file systems that allocate blocks at writeback (ext4's delalloc, xfs):
+// the rename reaches the journal before the data, which is the very failure writing a temporary
+// file and renaming it exists to prevent. runc's atomicWriteFile (its pid file) does not fsync;
+// lwk's claim writer did, and this keeps that: one fsync of a small file is cheap, and on tmpfs
+// (/run, where pid files and state usually live) free. The directory is not fsynced: after a
+// crash `path` may still hold the old contents, which is whole, and no reader needs more.
 Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
   auto slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
   std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   std::string temporary = dir + "/." + base + ".tmp";
   (void)::unlink(temporary.c_str());
-  MKRUN_CHECK(write_file(temporary, data, O_WRONLY | O_CREAT | O_EXCL, mode));
+  {
+    auto fd = MKRUN_TRY(open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode));
+    MKRUN_CHECK(write_all(fd.get(), data, temporary));
+    if (::fsync(fd.get()) < 0) return fail_errno("fsync `" + temporary + "`");
+  }
   if (::rename(temporary.c_str(), path.c_str()) < 0) {
     int errc = errno;
     (void)::unlink(temporary.c_str());

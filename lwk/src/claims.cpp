@@ -141,8 +141,8 @@ Result<std::vector<Claim>> ClaimRegistry::all() const {
 
 Result<void> ClaimRegistry::save(const Claim& claim) const {
   MKRUN_CHECK(make_directory(directory_, 0700));
-  return write_text_file_atomic(directory_ + "/" + claim.token + ".claim",
-                                format_lines(to_fields(claim)));
+  return files::write_file_atomic(directory_ + "/" + claim.token + ".claim",
+                                  format_lines(to_fields(claim)), 0600);
 }
 
 Result<void> ClaimRegistry::remove(const std::string& token) const {

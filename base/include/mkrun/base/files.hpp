@@ -25,8 +25,9 @@ Result<std::string> read_fd(int fd, const std::string& path_for_errors);
 Result<void> write_all(int fd, std::string_view data, const std::string& path_for_errors);
 Result<void> write_file(const std::string& path, std::string_view data,
                         int flags = O_WRONLY | O_CREAT | O_TRUNC, mode_t mode = 0644);
-// Writes `<dir>/.<name>` then renames it over `path`, so readers see the old or the new file,
-// never a partial one (runc's pid-file and state.json discipline).
+// Writes `<dir>/.<name>.tmp`, fsyncs it, then renames it over `path`, so readers see the old or
+// the new file, never a partial one, also after a crash (runc's pid-file discipline, plus the
+// fsync: see files.cpp).
 Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
 // mkdir -p; existing directories are fine.
 Result<void> make_directories(const std::string& path, mode_t mode = 0755);
