@@ -5,6 +5,8 @@
 #include <map>
 #include <unordered_set>
 
+#include "mkrun/base/numbers.hpp"
+
 namespace mkrun::ihk {
 namespace {
 
@@ -22,18 +24,12 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
   }
 }
 
-bool parse_int(std::string_view text, int& value) {
-  if (text.empty()) return false;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  return error == std::errc() && end == text.data() + text.size();
-}
-
 Result<int> parse_cpu_id(std::string_view text, std::string_view whole) {
-  int cpu = 0;
-  if (!parse_int(text, cpu) || cpu < 0 || cpu > kMaxCpuId)
+  auto cpu = parse_number<int>(text);
+  if (!cpu || *cpu < 0 || *cpu > kMaxCpuId)
     return fail("invalid CPU list \"" + std::string(whole) + "\": \"" + std::string(text) +
                 "\" is not a CPU number");
-  return cpu;
+  return *cpu;
 }
 
 Result<void> append_cpu_item(std::string_view item, std::string_view whole,
@@ -173,7 +169,8 @@ Result<MemList> MemList::parse(std::string_view text) {
     int node = 0;
     if (size_t at = item.find('@'); at != std::string_view::npos) {
       size_text = item.substr(0, at);
-      if (!parse_int(item.substr(at + 1), node) || node < 0)
+      node = parse_number<int>(item.substr(at + 1)).value_or(-1);
+      if (node < 0)
         return fail("invalid memory list \"" + std::string(text) + "\": bad NUMA node in \"" +
                     std::string(item) + "\"");
     }
@@ -239,8 +236,8 @@ Result<IkcMap> IkcMap::parse(std::string_view text) {
     if (!sources || sources->empty())
       return fail("invalid IKC map \"" + std::string(text) + "\": bad CPU list in \"" +
                   std::string(group) + "\"");
-    int target = 0;
-    if (!parse_int(group.substr(colon + 1), target) || target < 0)
+    int target = parse_number<int>(group.substr(colon + 1)).value_or(-1);
+    if (target < 0)
       return fail("invalid IKC map \"" + std::string(text) + "\": bad Linux CPU in \"" +
                   std::string(group) + "\"");
     for (int source : sources->ids()) routes.push_back({source, target});

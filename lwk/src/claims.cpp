@@ -6,8 +6,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include <charconv>
-
+#include "mkrun/base/numbers.hpp"
 #include "text_files.hpp"
 
 namespace mkrun::lwk {
@@ -20,11 +19,9 @@ std::string join(const std::vector<int>& numbers) {
 }
 
 Result<int> to_int(const std::string& text, const char* field) {
-  int value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size())
-    return fail(std::string("bad ") + field + " \"" + text + "\"");
-  return value;
+  auto value = parse_number<int>(text);
+  if (!value) return fail(std::string("bad ") + field + " \"" + text + "\"");
+  return *value;
 }
 
 const std::string* find(const std::map<std::string, std::string>& fields, const char* key) {

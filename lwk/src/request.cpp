@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <functional>
 
+#include "mkrun/base/numbers.hpp"
 #include "mkrun/lwk/config.hpp"
 
 namespace mkrun::lwk {
@@ -189,9 +189,8 @@ Result<void> read_instance(LwkRequest& r, std::string_view value) {
   }
   if (value.starts_with("attach:")) {
     std::string_view index = value.substr(7);
-    int os = -1;
-    auto [end, error] = std::from_chars(index.data(), index.data() + index.size(), os);
-    if (error == std::errc() && end == index.data() + index.size() && os >= 0 && os < 64) {
+    int os = parse_number<int>(index).value_or(-1);
+    if (os >= 0 && os < 64) {
       r.mode = Mode::kAttach;
       r.attach_os = os;
       return {};
@@ -210,9 +209,8 @@ Result<void> read_cpus(LwkRequest& r, std::string_view value) {
 }
 
 Result<void> read_ncpus(LwkRequest& r, std::string_view value) {
-  int count = 0;
-  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), count);
-  if (error != std::errc() || end != value.data() + value.size() || count < 1 || count > 4096)
+  int count = parse_number<int>(value).value_or(0);
+  if (count < 1 || count > 4096)
     return fail("expected a number of CPUs, got \"" + std::string(value) + "\"");
   r.ncpus = count;
   return {};

@@ -3,9 +3,9 @@
 #include <dirent.h>
 
 #include <algorithm>
-#include <charconv>
 #include <set>
 
+#include "mkrun/base/numbers.hpp"
 #include "text_files.hpp"
 
 namespace mkrun::lwk {
@@ -218,11 +218,9 @@ Result<Topology> read_topology(const std::string& sysfs) {
   std::vector<int> nodes;
   while (dirent* entry = ::readdir(dir)) {
     std::string_view name = entry->d_name;
-    int node = -1;
     if (!name.starts_with("node")) continue;
-    auto [end, error] = std::from_chars(name.data() + 4, name.data() + name.size(), node);
-    if (error == std::errc() && end == name.data() + name.size() && node >= 0)
-      nodes.push_back(node);
+    int node = parse_number<int>(name.substr(4)).value_or(-1);
+    if (node >= 0) nodes.push_back(node);
   }
   ::closedir(dir);
   for (int node : nodes) {

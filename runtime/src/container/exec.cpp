@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <optional>
 
 #include "cgroups/manager.hpp"
@@ -18,6 +17,7 @@
 #include "container/spawn.hpp"
 #include "core/proc.hpp"
 #include "mkrun/base/files.hpp"
+#include "mkrun/base/numbers.hpp"
 #include "mkrun/oci/parse.hpp"
 #include "mkrun/runtime/runtime.hpp"
 #include "plan/builder.hpp"
@@ -26,12 +26,9 @@ namespace mkrun::runtime {
 namespace {
 
 Result<uint32_t> parse_id(std::string_view text, std::string_view what) {
-  uint32_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) {
-    return fail("invalid " + std::string(what) + " \"" + std::string(text) + "\"");
-  }
-  return value;
+  auto value = parse_number<uint32_t>(text);
+  if (!value) return fail("invalid " + std::string(what) + " \"" + std::string(text) + "\"");
+  return *value;
 }
 
 // --user "uid[:gid]"

@@ -9,12 +9,12 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <charconv>
 #include <cstdlib>
 #include <string>
 
 #include "linux/userns.hpp"
 #include "mkrun/base/files.hpp"
+#include "mkrun/base/numbers.hpp"
 #include "mkrun/oci/default_spec.hpp"
 #include "mkrun/runtime/runtime.hpp"
 
@@ -66,12 +66,10 @@ constexpr std::array kSignals = {
 }  // namespace
 
 Result<int> parse_signal(std::string_view text) {
-  int number = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (ec == std::errc() && end == text.data() + text.size()) {
-    if (number <= 0 || number > SIGRTMAX)
+  if (auto number = parse_number<int>(text)) {
+    if (*number <= 0 || *number > SIGRTMAX)
       return fail("unknown signal \"" + std::string(text) + "\"");
-    return number;
+    return *number;
   }
   std::string upper(text);
   std::ranges::transform(upper, upper.begin(),

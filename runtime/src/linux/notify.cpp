@@ -9,13 +9,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <climits>
 #include <cstddef>
 #include <cstring>
 
 #include "core/proc.hpp"
 #include "mkrun/base/files.hpp"
+#include "mkrun/base/numbers.hpp"
 
 namespace mkrun::notify {
 
@@ -42,11 +42,8 @@ std::optional<std::string_view> env_value(const char* const* env, std::string_vi
 // Go's strconv.Atoi: an optional sign, then decimal digits only, within 64 bits.
 std::optional<long long> go_atoi(std::string_view text) {
   if (text.starts_with('+')) text.remove_prefix(1);
-  if (text.empty() || text.starts_with('+')) return std::nullopt;
-  long long value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
+  if (text.starts_with('+')) return std::nullopt;
+  return parse_number<long long>(text);
 }
 
 }  // namespace
