@@ -108,6 +108,7 @@ run_catch2() {
 
 if [ "$SUITES" != integration ] && [ "$SUITES" != engines ] && [ "$SUITES" != guest ] &&
    [ "$SUITES" != sanitize ]; then
+  run_catch2 base-tests "$BUILD/base/base-tests"
   run_catch2 oci-spec-tests "$BUILD/oci-spec/oci-spec-tests"
   run_catch2 runtime-tests "$BUILD/runtime/runtime-tests"
   run_catch2 cli-tests "$BUILD/cli/cli-tests"
@@ -174,10 +175,11 @@ if [ "${SANITIZE:-0}" = 1 ]; then
   if { [ -d "$ASAN_BUILD" ] || meson setup "$ASAN_BUILD" -Db_sanitize=address,undefined \
          -Dprefer_static=false -Dbuildtype=plain -Db_ndebug=false \
          "-Dcpp_args=-O1 -fno-sanitize-recover=all"; } >"$TMP/asan-setup.log" 2>&1 &&
-     nice -n 10 meson compile -C "$ASAN_BUILD" oci-spec/oci-spec-tests runtime/runtime-tests \
-       cli/cli-tests ihk/ihk-tests lwk/lwk-tests >"$TMP/asan-build.log" 2>&1; then
+     nice -n 10 meson compile -C "$ASAN_BUILD" base/base-tests oci-spec/oci-spec-tests \
+       runtime/runtime-tests cli/cli-tests ihk/ihk-tests lwk/lwk-tests >"$TMP/asan-build.log" 2>&1; then
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    run_catch2 asan-base-tests "$ASAN_BUILD/base/base-tests"
     run_catch2 asan-oci-spec-tests "$ASAN_BUILD/oci-spec/oci-spec-tests"
     run_catch2 asan-runtime-tests "$ASAN_BUILD/runtime/runtime-tests"
     run_catch2 asan-cli-tests "$ASAN_BUILD/cli/cli-tests"

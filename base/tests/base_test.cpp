@@ -1,0 +1,51 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "mkrun/base/error.hpp"
+#include "mkrun/base/files.hpp"
+#include "mkrun/base/numbers.hpp"
+
+using namespace mkrun;
+
+TEST_CASE("parse_number takes the whole string, in base 10, and nothing else", "[numbers]") {
+  CHECK(parse_number<int>("42") == 42);
+  CHECK(parse_number<int>("-7") == -7);
+  CHECK(parse_number<uint64_t>("18446744073709551615") == UINT64_MAX);
+  CHECK(parse_number<uint16_t>("65535") == 65535);
+  for (const char* bad : {"", "+1", " 1", "1 ", "1\n", "12x", "0x10", "1.5"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_number<int>(bad));
+  }
+  CHECK_FALSE(parse_number<uint64_t>("-1"));
+  CHECK_FALSE(parse_number<uint64_t>("18446744073709551616"));
+  CHECK_FALSE(parse_number<uint16_t>("65536"));
+}
+
+TEST_CASE("file errors name the path and the errno, Go-style", "[files]") {
+  auto missing = files::read_file("/nonexistent/mkrun-base-test");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().render() ==
+        "open `/nonexistent/mkrun-base-test`: no such file or directory");
+  CHECK(missing.error().wrap("load").render() ==
+        "load: open `/nonexistent/mkrun-base-test`: no such file or directory");
+}
+
+TEST_CASE("write_file_atomic replaces the file whole, with its mode", "[files]") {
+  char dir[] = "/tmp/mkrun-base-test-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  std::string path = std::string(dir) + "/claim";
+  REQUIRE(files::write_file_atomic(path, "first, longer", 0600));
+  REQUIRE(files::write_file_atomic(path, "second", 0600));
+  CHECK(files::read_file(path).value() == "second");
+  struct stat info {};
+  REQUIRE(::stat(path.c_str(), &info) == 0);
+  CHECK((info.st_mode & 07777) == 0600);
+  CHECK(::access((std::string(dir) + "/.claim.tmp").c_str(), F_OK) != 0);
+  REQUIRE(files::remove_tree(dir));
+}
