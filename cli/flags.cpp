@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "log.hpp"
+#include "mkrun/base/paths.hpp"
 
 namespace mkrun::cli {
 namespace {
@@ -360,28 +361,6 @@ GlobalFlags global_flags(const ParsedFlags& parsed) {
   return flags;
 }
 
-// Go's filepath.Clean for an absolute path.
-std::string clean_absolute(std::string_view path) {
-  std::vector<std::string_view> parts;
-  while (!path.empty()) {
-    const std::size_t slash = path.find('/');
-    const std::string_view part = path.substr(0, slash);
-    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      if (!parts.empty()) parts.pop_back();
-      continue;
-    }
-    parts.push_back(part);
-  }
-  std::string clean;
-  for (std::string_view part : parts) {
-    clean += '/';
-    clean += part;
-  }
-  return clean.empty() ? "/" : clean;
-}
-
 // runc 1.1's exec flags, in its order.
 void add_exec_options(po::options_description& options) {
   auto add = options.add_options();
@@ -661,11 +640,11 @@ std::expected<bool, std::string> resolve_systemd_cgroup(bool systemd_cgroup,
 }
 
 std::string absolute_path(std::string_view path, std::string_view cwd) {
-  if (path.starts_with('/')) return clean_absolute(path);
+  if (path.starts_with('/')) return paths::clean_absolute(path);
   std::string joined(cwd);
   joined += '/';
   joined += path;
-  return clean_absolute(joined);
+  return paths::clean_absolute(joined);
 }
 
 }  // namespace mkrun::cli

@@ -10,6 +10,7 @@
 #include "mkrun/base/error.hpp"
 #include "mkrun/base/files.hpp"
 #include "mkrun/base/numbers.hpp"
+#include "mkrun/base/paths.hpp"
 
 using namespace mkrun;
 
@@ -48,4 +49,11 @@ TEST_CASE("write_file_atomic replaces the file whole, with its mode", "[files]")
   CHECK((info.st_mode & 07777) == 0600);
   CHECK(::access((std::string(dir) + "/.claim.tmp").c_str(), F_OK) != 0);
   REQUIRE(files::remove_tree(dir));
+}
+
+TEST_CASE("paths are cleaned as Go's filepath.Clean cleans absolute ones", "[paths]") {
+  CHECK(paths::clean_absolute("/a/./b/../c/") == "/a/c");
+  CHECK(paths::clean_absolute("/../../proc//sys") == "/proc/sys");
+  CHECK(paths::clean_absolute("") == "/");
+  CHECK(paths::clean_absolute("/..") == "/");
 }

@@ -5,7 +5,6 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/paths.hpp"
 #include "plan/builder.hpp"
 
 using namespace mkrun;
@@ -296,11 +295,4 @@ TEST_CASE("nothing is mounted inside /proc but what runc allows, and /proc only 
   auto other = build(elsewhere);
   REQUIRE(other);
   CHECK_FALSE(other->get()->plan.mounts[0].allowed_in_proc);
-}
-
-TEST_CASE("paths are cleaned as Go's filepath.Clean cleans absolute ones", "[paths]") {
-  CHECK(paths::clean_absolute("/a/./b/../c/") == "/a/c");
-  CHECK(paths::clean_absolute("/../../proc//sys") == "/proc/sys");
-  CHECK(paths::clean_absolute("") == "/");
-  CHECK(paths::clean_absolute("/..") == "/");
 }

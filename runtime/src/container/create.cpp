@@ -31,7 +31,7 @@
 #include "container/internal.hpp"
 #include "container/kernel_watch.hpp"
 #include "container/spawn.hpp"
-#include "core/paths.hpp"
+#include "mkrun/base/paths.hpp"
 #include "core/proc.hpp"
 #include "linux/netdev.hpp"
 #include "linux/notify.hpp"

@@ -10,7 +10,7 @@
 #include <array>
 
 #include "core/mountinfo.hpp"
-#include "core/paths.hpp"
+#include "mkrun/base/paths.hpp"
 #include "linux/userns.hpp"
 #include "mkrun/base/files.hpp"
 #include "mkrun/oci/vocabulary.hpp"

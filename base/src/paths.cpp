@@ -1,4 +1,4 @@
-#include "core/paths.hpp"
+#include "mkrun/base/paths.hpp"
 
 #include <vector>
 
