@@ -286,23 +286,38 @@ bool same_file(const struct stat& a, const struct stat& b) {
 
 // Whether `target` is the rootfs's /proc or below it: on a procfs, or, before the procfs is
 // mounted, the image's /proc directory or one of its descendants (found by walking up "..").
-bool inside_container_proc(int root_fd, int target) {
-  if (on_procfs(target)) return true;
+// The image's own /proc directory, looked up once it exists and before a procfs covers it (a
+// lookup then would find the procfs, which on_procfs() recognises anyway). Every mount point
+// checks against it, so it is kept rather than looked up again for each.
+struct ImageProc {
+  bool known = false;
+  struct stat proc {};
+  struct stat root {};
+};
+ImageProc g_image_proc;
+
+bool find_image_proc(int root_fd) {
+  if (g_image_proc.known) return true;
   int proc = open_in_root(root_fd, "proc", O_PATH);
   if (proc < 0) return false;
-  struct stat proc_info {
-  }, root_info{}, here{};
-  bool known = fstat(proc, &proc_info) == 0 && fstat(root_fd, &root_info) == 0;
+  g_image_proc.known = !on_procfs(proc) && fstat(proc, &g_image_proc.proc) == 0 &&
+                       fstat(root_fd, &g_image_proc.root) == 0;
   close(proc);
-  if (!known || fstat(target, &here) < 0) return false;
+  return g_image_proc.known;
+}
+
+bool inside_container_proc(int root_fd, int target) {
+  if (on_procfs(target)) return true;
+  struct stat here {};
+  if (!find_image_proc(root_fd) || fstat(target, &here) < 0) return false;
   // Below the image's /proc and not on a procfs means on the file system that holds /proc: no
   // mount inside /proc other than a procfs gets past the checks above.
-  if (here.st_dev != proc_info.st_dev) return false;
+  if (here.st_dev != g_image_proc.proc.st_dev) return false;
   int current = fcntl(target, F_DUPFD_CLOEXEC, 0);
   bool inside = false;
   for (int depth = 0; current >= 0 && depth < 4096; ++depth) {
-    if (fstat(current, &here) < 0 || same_file(here, root_info)) break;
-    if (same_file(here, proc_info)) {
+    if (fstat(current, &here) < 0 || same_file(here, g_image_proc.root)) break;
+    if (same_file(here, g_image_proc.proc)) {
       inside = true;
       break;
     }
@@ -979,12 +994,9 @@ void prepare_stdio_and_fds(const ChildPlan& plan) {
     g_console_slave = -1;
   }
   unsigned first_closed = 3 + plan.preserve_fds;
+  // What is left is mkrun's own, opened close-on-exec.
   int keep[] = {g_sync_fd, plan.fifo_fd, g_proc_fd, plan.start_container_hooks.state_fd};
   close_all_from_except(first_closed, keep, sizeof keep / sizeof keep[0]);
-  // What is left closes on exec.
-  if (syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-    fail(errno, "mark fds close-on-exec");
-  }
   for (unsigned fd = 3; fd < first_closed; ++fd) {
     int flags = fcntl(static_cast<int>(fd), F_GETFD);
     if (flags >= 0) (void)fcntl(static_cast<int>(fd), F_SETFD, flags & ~FD_CLOEXEC);
