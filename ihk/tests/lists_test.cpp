@@ -81,3 +81,20 @@ TEST_CASE("IKC maps route LWK CPUs to Linux CPUs", "[lists]") {
   CHECK_FALSE(IkcMap::parse("4:1+4:2"));
   CHECK(IkcMap::parse("")->empty());
 }
+
+// NUMA nodes, CPU ids and IKC targets come from annotations: signs, padding and overflow are
+// refused, not wrapped into a valid index.
+TEST_CASE("list numbers at and past their limits", "[lists]") {
+  for (const char* bad : {"2G@-1", "2G@+1", "2G@ 1", "2G@4294967296", "2G@99999999999999999999"}) {
+    INFO(bad);
+    CHECK_FALSE(MemList::parse(bad));
+  }
+  for (const char* bad : {"-1", "+1", "4294967297", "99999999999999999999", "1-+2"}) {
+    INFO(bad);
+    CHECK_FALSE(CpuList::parse(bad));
+  }
+  for (const char* bad : {"4-5:-1", "4-5:+1", "4-5:4294967297", "4-5: 1"}) {
+    INFO(bad);
+    CHECK_FALSE(IkcMap::parse(bad));
+  }
+}

@@ -103,3 +103,20 @@ TEST_CASE("features list every annotation with its grammar", "[request]") {
     CHECK(features.contains(std::string("io.mkrun.mckernel.") + key));
   }
 }
+
+// The numbers a container's config steers are read whole and in range: no sign, padding, other
+// base or overflow sneaks past the bounds.
+TEST_CASE("annotation numbers at and past their limits", "[request]") {
+  CHECK(parse({{"io.mkrun.mckernel.ncpus", "4096"}})->ncpus == 4096);
+  CHECK(parse({{"io.mkrun.mckernel.instance", "attach:63"}})->attach_os == 63);
+  for (const char* bad :
+       {"4097", "-1", "+8", " 8", "8 ", "0x8", "8.0", "2147483648", "99999999999999999999", ""}) {
+    INFO(bad);
+    CHECK_FALSE(parse({{"io.mkrun.mckernel.ncpus", bad}}));
+  }
+  for (const char* bad : {"attach:-1", "attach:+3", "attach: 3", "attach:3 ", "attach:0x3",
+                          "attach:4294967299", "attach:99999999999999999999"}) {
+    INFO(bad);
+    CHECK_FALSE(parse({{"io.mkrun.mckernel.instance", bad}}));
+  }
+}
