@@ -5,19 +5,17 @@
 #include <vector>
 
 #include "cgroups/manager.hpp"
-#include "container/internal.hpp"
+#include "container/container.hpp"
 #include "mkrun/base/files.hpp"
 #include "mkrun/oci/parse.hpp"
 #include "mkrun/oci/resources_update.hpp"
 #include "mkrun/runtime/runtime.hpp"
 
 namespace mkrun::runtime {
-namespace {
 
-Result<cgroups::Manager> container_cgroup(const oci::ContainerRecord& record) {
-  auto host = MKRUN_TRY(cgroups::detect_host());
-  return cgroups::Manager::from_record(host, record.cgroup);
-}
+using internal::Container;
+
+namespace {
 
 // The new limits, with the other half of the CFS bandwidth pair taken from the merged
 // configuration: on v2 both go into one file (cpu.max), and a period written alone would reset
@@ -51,47 +49,34 @@ Result<oci::Spec> update_snapshot(const state::ContainerDir& dir, const oci::Res
 // runc's Processes(): every pid in the cgroup, the container's or not; none once the cgroup is
 // gone.
 Result<std::vector<int>> Runtime::pids(std::string_view id) {
-  auto dir = MKRUN_TRY(state::ContainerDir::open(options_.root, id));
-  auto record = MKRUN_TRY(dir.load());
-  auto cgroup = MKRUN_TRY(container_cgroup(record));
-  auto pids = MKRUN_TRY(cgroup.pids());
+  auto container = MKRUN_TRY(Container::open(options_.root, id));
+  auto pids = MKRUN_TRY(MKRUN_TRY(container.cgroup())->pids());
   return std::vector<int>(pids.begin(), pids.end());
 }
 
-// runc pauses a running or a created container; a paused or stopped one is "not running".
 Result<void> Runtime::pause(std::string_view id) {
-  auto dir = MKRUN_TRY(state::ContainerDir::open(options_.root, id));
-  auto record = MKRUN_TRY(dir.load());
-  const std::string status = internal::observe_status(dir, record);
-  if (status != "running" && status != "created") return fail("container not running");
-  auto cgroup = MKRUN_TRY(container_cgroup(record));
-  // A frozen created container still reads as "created" (exec.fifo comes first).
-  if (MKRUN_TRY(cgroup.is_frozen())) return fail("container not running");
-  return cgroup.freeze();
+  auto container = MKRUN_TRY(Container::open(options_.root, id));
+  MKRUN_CHECK(container.status().can_pause());
+  return MKRUN_TRY(container.cgroup())->freeze();
 }
 
 Result<void> Runtime::resume(std::string_view id) {
-  auto dir = MKRUN_TRY(state::ContainerDir::open(options_.root, id));
-  auto record = MKRUN_TRY(dir.load());
-  if (internal::observe_status(dir, record) == "stopped") return fail("container not paused");
-  auto cgroup = MKRUN_TRY(container_cgroup(record));
-  if (!MKRUN_TRY(cgroup.is_frozen())) return fail("container not paused");
-  return cgroup.thaw();
+  auto container = MKRUN_TRY(Container::open(options_.root, id));
+  MKRUN_CHECK(container.status().can_resume());
+  return MKRUN_TRY(container.cgroup())->thaw();
 }
 
 // The limits runc 1.1's update applies (oci::updatable_part), written to the cgroup without
 // touching the device rules, then kept in the config.json snapshot. The snapshot is written
 // only once the cgroup took the values, so it never claims limits that are not in force.
 Result<void> Runtime::update(std::string_view id, const oci::Resources& resources) {
-  auto dir = MKRUN_TRY(state::ContainerDir::open(options_.root, id));
-  auto record = MKRUN_TRY(dir.load());
-  if (internal::observe_status(dir, record) == "stopped") return fail("container not running");
+  auto container = MKRUN_TRY(Container::open(options_.root, id));
+  MKRUN_CHECK(container.status().can_update());
   const oci::Resources update = oci::updatable_part(resources);
   std::string new_text;
-  const oci::Spec merged = MKRUN_TRY(update_snapshot(dir, update, new_text));
-  auto cgroup = MKRUN_TRY(container_cgroup(record));
-  MKRUN_CHECK(cgroup.update(with_cpu_bandwidth_pair(update, merged)));
-  return files::write_file_atomic(dir.file(state::kConfigName), new_text, 0600);
+  const oci::Spec merged = MKRUN_TRY(update_snapshot(container.dir(), update, new_text));
+  MKRUN_CHECK(MKRUN_TRY(container.cgroup())->update(with_cpu_bandwidth_pair(update, merged)));
+  return files::write_file_atomic(container.dir().file(state::kConfigName), new_text, 0600);
 }
 
 }  // namespace mkrun::runtime

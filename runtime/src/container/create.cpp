@@ -28,6 +28,7 @@
 #include "cgroups/manager.hpp"
 #include "child/child.hpp"
 #include "child/sync.hpp"
+#include "container/container.hpp"
 #include "container/internal.hpp"
 #include "container/kernel_watch.hpp"
 #include "container/spawn.hpp"
@@ -150,10 +151,10 @@ struct Creation {
   std::string config_text;
   std::string rootfs;
   oci::Spec spec;
-  std::optional<state::ContainerDir> dir;
-  oci::ContainerRecord record;
-  cgroups::Host host;  // read once: the cgroup and the plan's cgroup mounts both need it
-  std::optional<cgroups::Manager> cgroup;
+  std::optional<Container> container;  // from make_state_directory on
+  // Read once: the cgroup and the plan's cgroup mounts both need it.
+  std::shared_ptr<const cgroups::Host> host;
+  cgroups::Manager* cgroup = nullptr;  // the container's, once planned
   std::unique_ptr<plan::PreparedPlan> prepared;
   UniqueFd console_socket;
   UniqueFd console_receiver;  // our end when `run` keeps the pty
@@ -188,17 +189,23 @@ Result<void> load_bundle(Creation& c) {
 }
 
 Result<void> make_state_directory(Creation& c) {
-  c.dir = MKRUN_TRY(state::ContainerDir::create(c.global.root, c.request.options->id));
-  c.undo.push([&c] { (void)c.dir->remove(); });
-  MKRUN_CHECK(files::write_file(c.dir->file(state::kConfigName), c.config_text,
+  c.container = MKRUN_TRY(Container::create(c.global.root, c.request.options->id));
+  c.undo.push([&c] { (void)c.container->dir().remove(); });
+  MKRUN_CHECK(files::write_file(c.container->dir().file(state::kConfigName), c.config_text,
                                 O_WRONLY | O_CREAT | O_EXCL, 0600));
-  std::string fifo = c.dir->file(state::kFifoName);
+  std::string fifo = c.container->dir().file(state::kFifoName);
   mode_t old_mask = ::umask(0);
   int made = ::mkfifo(fifo.c_str(), 0622);
   ::umask(old_mask);
   if (made < 0) return fail_errno("mkfifo `" + fifo + "`");
   c.fifo_path_fd = MKRUN_TRY(files::open(fifo, O_PATH));
   return {};
+}
+
+// The container keeps its cgroup; create works on it through `c.cgroup`.
+void adopt_cgroup(Creation& c, cgroups::Manager cgroup) {
+  c.container->set_cgroup(c.host, std::move(cgroup));
+  c.cgroup = *c.container->cgroup();
 }
 
 bool is_permission_error(const Error& error) {
@@ -227,15 +234,15 @@ Result<void> go_without_cgroup(Creation& c, const oci::Linux* linux) {
       return fail("cannot set " + *limit + " limit: container could not join or create cgroup");
     }
   }
-  c.record.cgroup = oci::CgroupRecord{c.record.cgroup.driver, {}, false};
-  c.cgroup = MKRUN_TRY(cgroups::Manager::from_record(c.host, c.record.cgroup));
-  return c.dir->save(c.record);
+  c.container->record().cgroup = oci::CgroupRecord{c.container->record().cgroup.driver, {}, false};
+  adopt_cgroup(c, MKRUN_TRY(cgroups::Manager::from_record(*c.host, c.container->record().cgroup)));
+  return c.container->save();
 }
 
 // NOTIFY_SOCKET and LISTEN_FDS, in runc's order: the notify mount and variable, then the
 // socket-activation variables. Before the plan is built: the builder stats bind sources.
 Result<void> add_systemd_protocols(Creation& c) {
-  auto notify = MKRUN_TRY(notify::prepare_notify_socket(c.dir->path(), ::getenv("NOTIFY_SOCKET")));
+  auto notify = MKRUN_TRY(notify::prepare_notify_socket(c.container->dir().path(), ::getenv("NOTIFY_SOCKET")));
   if (notify) notify::add_notify_socket_to_spec(*notify, c.spec);
   auto& env = c.spec.process->env;
   env.insert(env.end(), c.listen_fds.env.begin(), c.listen_fds.env.end());
@@ -263,11 +270,11 @@ void warn_of_ignored_settings(const Creation& c) {
 Result<void> make_cgroup(Creation& c) {
   const oci::Linux* linux = c.spec.linux ? &*c.spec.linux : nullptr;
   warn_of_ignored_settings(c);
-  c.host = MKRUN_TRY(cgroups::detect_host());
+  c.host = MKRUN_TRY(c.container->host());
   auto path = MKRUN_TRY(cgroups::resolve_cgroups_path(
       linux ? linux->cgroupsPath : "", c.request.options->id, c.global.systemd_cgroup));
-  c.cgroup = MKRUN_TRY(cgroups::Manager::for_new_container(
-      c.host, path, c.global.systemd_cgroup ? "systemd" : "cgroupfs"));
+  adopt_cgroup(c, MKRUN_TRY(cgroups::Manager::for_new_container(
+                     *c.host, path, c.global.systemd_cgroup ? "systemd" : "cgroupfs")));
   // runc's refusal: an init joining a frozen cgroup stops there, and create would wait for it
   // forever. Checked before the cgroup is recorded or its removal queued: it exists already,
   // made and frozen by someone else, and is not mkrun's to remove.
@@ -275,8 +282,8 @@ Result<void> make_cgroup(Creation& c) {
     return fail("container's cgroup unexpectedly frozen");
   }
   // Saved before it exists, so a `delete` after a killed create finds and removes it.
-  c.record.cgroup = c.cgroup->record();
-  MKRUN_CHECK(c.dir->save(c.record));
+  c.container->record().cgroup = c.cgroup->record();
+  MKRUN_CHECK(c.container->save());
   c.undo.push([&c] { (void)c.cgroup->destroy(); });
   if (auto made = c.cgroup->create(); !made) {
     // runc gives up the cgroup only when the config did not ask for a particular one.
@@ -311,7 +318,7 @@ std::string rfc3339_nano_now() {
 }
 
 void fill_record(Creation& c) {
-  oci::ContainerRecord& r = c.record;
+  oci::ContainerRecord& r = c.container->record();
   r.id = c.request.options->id;
   r.ociVersion = c.spec.ociVersion;
   r.bundle = c.bundle;
@@ -327,14 +334,14 @@ void fill_record(Creation& c) {
 // a failure from here on releases whatever it took.
 Result<void> prepare_kernel(Creation& c) {
   if (!c.backend) return {};
-  c.record.kernel = std::string(c.backend->name());
-  MKRUN_CHECK(c.dir->save(c.record));
-  c.journal = std::make_unique<RecordJournal>(*c.dir, c.record);
+  c.container->record().kernel = std::string(c.backend->name());
+  MKRUN_CHECK(c.container->save());
+  c.journal = std::make_unique<RecordJournal>(*c.container);
   c.undo.push([&c] { (void)c.backend->release(*c.journal); });
   auto prepared = c.backend->prepare(c.spec, c.request.options->id, *c.journal);
   if (!prepared)
     return std::unexpected(
-        std::move(prepared).error().wrap("prepare the " + c.record.kernel + " kernel"));
+        std::move(prepared).error().wrap("prepare the " + c.container->record().kernel + " kernel"));
   return {};
 }
 
@@ -361,8 +368,8 @@ Result<void> build_child_plan(Creation& c) {
   inputs.no_pivot = c.request.options->no_pivot;
   inputs.no_new_keyring = c.request.options->no_new_keyring;
   inputs.preserve_fds = c.listen_fds.count + c.request.options->preserve_fds;
-  inputs.pure_cgroup_v2 = c.host.layout == cgroups::Layout::kV2;
-  for (const auto& hierarchy : c.host.hierarchies) {
+  inputs.pure_cgroup_v2 = c.host->layout == cgroups::Layout::kV2;
+  for (const auto& hierarchy : c.host->hierarchies) {
     std::string directory =
         c.cgroup->directory_of(hierarchy.unified ? "" : hierarchy.controllers.front());
     if (directory.empty()) continue;
@@ -416,7 +423,7 @@ Result<void> build_child_plan(Creation& c) {
 }
 
 Result<void> fill_container_hook_states(Creation& c) {
-  oci::State state = make_state(c.record, "creating");
+  oci::State state = c.container->state(Status::kCreating);
   state.pid = c.prepared->namespaces.pid_new ? 1 : c.init_pid;
   if (c.create_hooks_state) {
     MKRUN_CHECK(
@@ -432,7 +439,7 @@ Result<void> fill_container_hook_states(Creation& c) {
 
 Result<void> run_create_runtime_hooks(Creation& c) {
   if (!c.spec.hooks) return {};
-  oci::State state = make_state(c.record, "creating");
+  oci::State state = c.container->state(Status::kCreating);
   state.pid = c.init_pid;
   MKRUN_CHECK(run_runtime_hooks(c.spec.hooks->prestart, "prestart", state));
   return run_runtime_hooks(c.spec.hooks->createRuntime, "createRuntime", state);
@@ -440,7 +447,7 @@ Result<void> run_create_runtime_hooks(Creation& c) {
 
 // The init's listener goes to the agent with the state hooks see: "creating", the init's pid.
 Result<void> hand_listener_to_agent(const Creation& c, UniqueFd listener) {
-  oci::State state = make_state(c.record, "creating");
+  oci::State state = c.container->state(Status::kCreating);
   state.pid = c.init_pid;
   return send_to_seccomp_agent(*c.spec.linux->seccomp, state, c.init_pid, listener.get());
 }
@@ -452,11 +459,11 @@ Result<void> save_created(Creation& c) {
   auto stat = proc::read_stat(c.init_pid);
   if (!stat)
     return fail("container init " + std::to_string(c.init_pid) + " vanished during create");
-  c.record.pid = c.init_pid;
-  c.record.pid_start_time = stat->start_time;
-  c.record.new_pid_namespace = c.prepared->namespaces.pid_new;
-  c.record.status = "created";
-  return c.dir->save(c.record);
+  c.container->record().pid = c.init_pid;
+  c.container->record().pid_start_time = stat->start_time;
+  c.container->record().new_pid_namespace = c.prepared->namespaces.pid_new;
+  c.container->record().status = "created";
+  return c.container->save();
 }
 
 // Clones the child and walks it through the sync protocol (child/sync.hpp).
@@ -468,7 +475,7 @@ Result<void> spawn_init(Creation& c) {
   UniqueFd child_end(pair[1]);
   plan::ChildPlan& p = c.prepared->plan;
   p.sync_fd = child_end.get();
-  std::vector<int> close_in_child = {c.dir->lock_fd(), parent_end.get()};
+  std::vector<int> close_in_child = {c.container->dir().lock_fd(), parent_end.get()};
   if (c.console_receiver) close_in_child.push_back(c.console_receiver.get());
   p.close_after_clone = close_in_child.data();
   p.close_after_clone_count = close_in_child.size();
@@ -548,8 +555,8 @@ Result<void> spawn_init(Creation& c) {
 // (kernel_watch.hpp); undone if create fails after all.
 Result<void> watch_kernel(Creation& c) {
   if (!c.backend) return {};
-  MKRUN_CHECK(start_kernel_watcher(c.global.root, c.record, *c.journal));
-  c.undo.push([&c] { stop_kernel_watcher(c.record); });
+  MKRUN_CHECK(start_kernel_watcher(c.global.root, c.container->record(), *c.journal));
+  c.undo.push([&c] { stop_kernel_watcher(c.container->record()); });
   return {};
 }
 
@@ -582,7 +589,7 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
   if (c.console_receiver) pty_master = MKRUN_TRY(receive_pty_master(c.console_receiver.get()));
   c.undo.commit();
   return CreatedContainer{c.init_pid, std::move(pty_master),
-                          std::make_shared<cgroups::Host>(c.host)};
+                          c.host};
 }
 
 }  // namespace mkrun::runtime::internal

@@ -17,6 +17,7 @@
 #include "cgroups/manager.hpp"
 #include "cgroups/stats.hpp"
 #include "cgroups/util.hpp"
+#include "container/container.hpp"
 #include "container/internal.hpp"
 #include "container/kernel_watch.hpp"
 #include "core/proc.hpp"
@@ -31,21 +32,21 @@ using namespace std::chrono_literals;
 // Without an OOM notifier the kill count is read at least this often.
 constexpr auto kOomPollingPeriod = 1s;
 
+// The container, its cgroup, and whether it had stopped. The state directory's lock is released
+// on return, so a stream never keeps `delete` waiting.
 struct LiveContainer {
-  oci::ContainerRecord record;
-  cgroups::Manager cgroup;
+  internal::Container container;
+  cgroups::Manager* cgroup = nullptr;  // the container's own
   bool stopped = false;
+  const oci::ContainerRecord& record() const { return container.record(); }
 };
 
-// The container and its cgroup. The state directory's lock is released on return, so a stream
-// never keeps `delete` waiting.
 Result<LiveContainer> open_container(const Runtime& runtime, std::string_view id) {
-  auto dir = MKRUN_TRY(state::ContainerDir::open(runtime.options().root, id));
-  auto record = MKRUN_TRY(dir.load());
-  bool stopped = internal::observe_status(dir, record) == "stopped";
-  auto host = MKRUN_TRY(cgroups::detect_host());
-  auto cgroup = MKRUN_TRY(cgroups::Manager::from_record(host, record.cgroup));
-  return LiveContainer{std::move(record), std::move(cgroup), stopped};
+  auto container = MKRUN_TRY(internal::Container::open(runtime.options().root, id));
+  const bool stopped = container.status() == internal::Status::kStopped;
+  cgroups::Manager* cgroup = MKRUN_TRY(container.cgroup());
+  container.unlock();
+  return LiveContainer{std::move(container), cgroup, stopped};
 }
 
 // runc's words, and why when the container's kernel instance failed (kernel_watch.hpp).
@@ -161,9 +162,9 @@ oci::Event stats_event(const std::string& id, oci::Stats stats) {
 
 Result<oci::Stats> container_stats(const Runtime& runtime, std::string_view id) {
   auto live = MKRUN_TRY(open_container(runtime, id));
-  if (live.stopped) return not_running(id, live.record);
-  auto stats = MKRUN_TRY(cgroups::read_stats(live.cgroup, cgroups::host_hugepage_sizes()));
-  stats.annotations = internal::kernel_description(live.record);
+  if (live.stopped) return not_running(id, live.record());
+  auto stats = MKRUN_TRY(cgroups::read_stats(*live.cgroup, cgroups::host_hugepage_sizes()));
+  stats.annotations = internal::kernel_description(live.record());
   return stats;
 }
 
@@ -174,10 +175,10 @@ Result<void> stream_events(const Runtime& runtime, const EventStreamOptions& opt
   if (options.interval <= Clock::duration::zero()) {
     return fail("duration interval must be greater than 0");
   }
-  if (live.stopped) return not_running(options.id, live.record);
-  const UniqueFd init = MKRUN_TRY(watch_init(live.record));
-  if (!init) return stream_ended(options.id, live.record);
-  OomWatch oom(live.cgroup);
+  if (live.stopped) return not_running(options.id, live.record());
+  const UniqueFd init = MKRUN_TRY(watch_init(live.record()));
+  if (!init) return stream_ended(options.id, live.record());
+  OomWatch oom(*live.cgroup);
   const std::vector<std::string> hugepage_sizes = cgroups::host_hugepage_sizes();
   auto next_stats = Clock::now() + options.interval;
   for (;;) {
@@ -186,11 +187,11 @@ Result<void> stream_events(const Runtime& runtime, const EventStreamOptions& opt
     auto rose = oom.rose();
     if (!rose) return {};  // the cgroup is gone with the container
     if (*rose) emit(oci::Event{"oom", options.id, std::nullopt});
-    if (wake.init_exited) return stream_ended(options.id, live.record);
+    if (wake.init_exited) return stream_ended(options.id, live.record());
     if (Clock::now() < next_stats) continue;
-    auto stats = cgroups::read_stats(live.cgroup, hugepage_sizes);
+    auto stats = cgroups::read_stats(*live.cgroup, hugepage_sizes);
     if (stats) {
-      stats->annotations = internal::kernel_description(live.record);
+      stats->annotations = internal::kernel_description(live.record());
       emit(stats_event(options.id, std::move(*stats)));
     } else {
       internal::warn(runtime.options(), stats.error().render());

@@ -12,6 +12,7 @@
 
 #include "cgroups/manager.hpp"
 #include "child/child.hpp"
+#include "container/container.hpp"
 #include "container/foreground.hpp"
 #include "container/internal.hpp"
 #include "container/spawn.hpp"
@@ -24,6 +25,8 @@
 
 namespace mkrun::runtime {
 namespace {
+
+using internal::Container;
 
 Result<uint32_t> parse_id(std::string_view text, std::string_view what) {
   auto value = parse_number<uint32_t>(text);
@@ -95,28 +98,28 @@ Result<void> check_exec_terminal(const ExecOptions& options, bool terminal) {
   return {};
 }
 
-// The cgroup the process joins: the container's, or with `--cgroup`, sub-cgroups below it (one
-// for every controller, or one per named controller). They must exist, as with runc.
-Result<cgroups::Manager> exec_cgroup(const oci::ContainerRecord& record,
-                                     const std::map<std::string, std::string>& sub_cgroups) {
-  auto host = MKRUN_TRY(cgroups::detect_host());
-  oci::CgroupRecord target = record.cgroup;
-  if (sub_cgroups.empty()) return cgroups::Manager::from_record(host, target);
-  auto container = MKRUN_TRY(cgroups::Manager::from_record(host, record.cgroup));
+// With `--cgroup`, the sub-cgroups below the container's that the process joins instead (one for
+// every controller, or one per named controller). They must exist, as with runc.
+Result<std::unique_ptr<cgroups::Manager>> exec_sub_cgroup(
+    Container& container, const std::map<std::string, std::string>& sub_cgroups) {
+  const oci::CgroupRecord& own = container.record().cgroup;
+  const cgroups::Manager& container_cgroup = *MKRUN_TRY(container.cgroup());
+  oci::CgroupRecord target = own;
   for (const auto& [controller, path] : sub_cgroups) {
     if (path.find("..") != std::string::npos) return fail("invalid --cgroup path \"" + path + "\"");
-    std::string only = controller.empty() ? "" : container.directory_of(controller);
+    std::string only = controller.empty() ? "" : container_cgroup.directory_of(controller);
     if (!controller.empty() && only.empty()) {
       return fail("no cgroup controller \"" + controller + "\"");
     }
     // From the container's directory, so that co-mounted controllers (cpu,cpuacct) named with
     // different paths end in the last one, as with runc, and never in a path of paths.
     for (size_t i = 0; i < target.directories.size(); ++i) {
-      const std::string& own = record.cgroup.directories[i];
-      if (only.empty() || own == only) target.directories[i] = own + "/" + path;
+      if (only.empty() || own.directories[i] == only)
+        target.directories[i] = own.directories[i] + "/" + path;
     }
   }
-  return cgroups::Manager::from_record(host, target);
+  auto host = MKRUN_TRY(container.host());
+  return std::make_unique<cgroups::Manager>(MKRUN_TRY(cgroups::Manager::from_record(*host, target)));
 }
 
 struct Execution {
@@ -195,20 +198,21 @@ Result<void> spawn_exec(Execution& e, cgroups::Manager& cgroup, bool self_join, 
 }
 
 Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& options) {
-  auto dir = MKRUN_TRY(state::ContainerDir::open(global.root, options.id));
-  auto record = MKRUN_TRY(dir.load());
-  std::string status = internal::observe_status(dir, record);
-  if (status == "stopped") return fail("cannot exec in a stopped container");
-  if (status == "paused" && !options.ignore_paused) {
-    return fail("cannot exec in a paused container (use --ignore-paused to override)");
-  }
-  oci::Spec spec = MKRUN_TRY(internal::load_spec_snapshot(dir));
+  auto container = MKRUN_TRY(Container::open(global.root, options.id));
+  MKRUN_CHECK(container.status().can_exec(options.ignore_paused));
+  oci::Spec spec = MKRUN_TRY(container.spec());
   spec.process = MKRUN_TRY(exec_process(options, spec));
   bool terminal = spec.process->terminal;
   if (options.process_file.empty() || !options.console_socket.empty() || options.detach) {
     MKRUN_CHECK(check_exec_terminal(options, terminal));
   }
-  auto cgroup = MKRUN_TRY(exec_cgroup(record, options.sub_cgroups));
+  cgroups::Manager* cgroup = MKRUN_TRY(container.cgroup());
+  std::unique_ptr<cgroups::Manager> sub_cgroup;
+  if (!options.sub_cgroups.empty()) {
+    sub_cgroup = MKRUN_TRY(exec_sub_cgroup(container, options.sub_cgroups));
+    cgroup = sub_cgroup.get();
+  }
+  const oci::ContainerRecord& record = container.record();
 
   plan::BuildInputs inputs;
   inputs.spec = &spec;
@@ -221,28 +225,29 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
   e.procfs = MKRUN_TRY(proc::open_verified_root());
   e.prepared->plan.proc_fd = e.procfs.get();
   // The container's state may change from here on: others need not wait for this process.
-  dir = {};
+  container.unlock();
   bool in_user_namespace =
       std::ranges::any_of(spec.linux ? spec.linux->namespaces : std::vector<oci::Namespace>{},
                           [](const oci::Namespace& ns) { return ns.type == "user"; });
   bool self_join = !in_user_namespace;
   if (self_join) {
-    e.task_files = cgroup.v1_task_files();
+    e.task_files = cgroup->v1_task_files();
     e.prepared->plan.cgroup_task_files = e.prepared->keep_list(e.task_files);
     e.prepared->plan.cgroup_task_file_count = e.task_files.size();
-    e.unified_cgroup = MKRUN_TRY(cgroup.open_unified_dir());
+    e.unified_cgroup = MKRUN_TRY(cgroup->open_unified_dir());
   }
   MKRUN_CHECK(prepare_console(e, options, terminal));
   // runc tells the agent the container is running, whatever it is, with its init's pid.
   internal::ListenerHandler hand_to_agent;
   if (e.prepared->plan.seccomp_listener) {
-    hand_to_agent = [&spec, &record, &e](UniqueFd listener) {
-      return internal::send_to_seccomp_agent(
-          *spec.linux->seccomp, internal::make_state(record, "running"), e.pid, listener.get());
+    hand_to_agent = [&spec, &container, &e](UniqueFd listener) {
+      return internal::send_to_seccomp_agent(*spec.linux->seccomp,
+                                             container.state(internal::Status::kRunning), e.pid,
+                                             listener.get());
     };
   }
   if (auto spawned =
-          spawn_exec(e, cgroup, self_join, options.ignore_paused, std::move(hand_to_agent));
+          spawn_exec(e, *cgroup, self_join, options.ignore_paused, std::move(hand_to_agent));
       !spawned) {
     internal::kill_and_reap(e.pid);
     if (e.child_pid != e.pid) internal::kill_and_reap(e.child_pid);

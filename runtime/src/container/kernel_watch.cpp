@@ -9,7 +9,7 @@
 
 #include <chrono>
 
-#include "cgroups/manager.hpp"
+#include "container/container.hpp"
 #include "container/internal.hpp"
 #include "core/proc.hpp"
 #include "mkrun/base/numbers.hpp"
@@ -45,12 +45,6 @@ std::shared_ptr<KernelBackend> backend_of(const oci::ContainerRecord& record) {
   return backend ? *backend : nullptr;
 }
 
-Result<void> kill_container(const oci::ContainerRecord& record) {
-  auto host = MKRUN_TRY(cgroups::detect_host());
-  auto cgroup = cgroups::Manager::from_record(host, record.cgroup);
-  return kill_processes(record, cgroup ? &*cgroup : nullptr);
-}
-
 // The watcher's own descriptors: /dev/null for stdio (the caller's pipes must reach EOF when
 // create exits) and the init's pidfd as fd 3; nothing else of create's survives.
 void detach_descriptors(int init_pidfd) {
@@ -78,10 +72,9 @@ bool init_exited(int pidfd) {
   while (!init_exited(3)) {
     if (!kernel_failure(created)) continue;
     // Under the state directory's lock, so a concurrent delete either finished or waits.
-    auto dir = state::ContainerDir::open(root, created.id);
-    if (!dir) break;
-    auto record = dir->load();
-    if (record && record->pid == created.pid) (void)stop_if_kernel_failed(*record);
+    auto container = Container::open(root, created.id);
+    if (container && container->record().pid == created.pid)
+      (void)container->stop_if_kernel_failed();
     break;
   }
   ::_exit(0);
@@ -101,12 +94,6 @@ std::optional<std::string> kernel_failure(const oci::ContainerRecord& record) {
   if (!backend) return std::nullopt;
   ReadOnlyJournal journal(record);
   return backend->failure(journal);
-}
-
-bool stop_if_kernel_failed(const oci::ContainerRecord& record) {
-  if (!kernel_failure(record)) return false;
-  (void)kill_container(record);
-  return !proc::is_alive(record.pid, record.pid_start_time);
 }
 
 Result<void> start_kernel_watcher(const std::string& root, const oci::ContainerRecord& record,

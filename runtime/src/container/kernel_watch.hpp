@@ -1,6 +1,6 @@
 // A container whose kernel instance failed (McKernel PANIC or HUNGUP) must not go on running:
 // its application is gone with the kernel, and the Linux side of it (mcexec, the init) would
-// wait forever. Two things enforce it, sharing stop_if_kernel_failed():
+// wait forever. Two things enforce it, sharing Container::stop_if_kernel_failed():
 //   - every command that observes a container (state, list, kill, start, delete, events, ...)
 //     asks the backend first, so none ever reports a dead kernel's container as running;
 //   - a watcher process, forked at the end of create, asks every second while the container's
@@ -25,10 +25,6 @@ std::map<std::string, std::string> kernel_description(const oci::ContainerRecord
 
 // Why the container's kernel instance can no longer run it; nullopt on Linux or while healthy.
 std::optional<std::string> kernel_failure(const oci::ContainerRecord& record);
-
-// When the kernel of the live container `record` failed: kills every process of the container
-// and returns true (its status is "stopped" from then on).
-bool stop_if_kernel_failed(const oci::ContainerRecord& record);
 
 // Forks the watcher for the container just created and records its pid in `journal`.
 Result<void> start_kernel_watcher(const std::string& root, const oci::ContainerRecord& record,

@@ -8,13 +8,15 @@
 #include <functional>
 
 #include "child/sync.hpp"
+#include "container/container.hpp"
 #include "container/internal.hpp"
 #include "mkrun/base/files.hpp"
 #include "mkrun/runtime/runtime.hpp"
 
 namespace mkrun::runtime {
 
-using internal::observe_status;
+using internal::Container;
+using internal::Status;
 
 Runtime::Runtime(GlobalOptions options) : options_(std::move(options)) {
   if (options_.root.empty()) options_.root = default_root();
@@ -85,30 +87,24 @@ Result<void> release_init(const state::ContainerDir& dir, pid_t pid,
 namespace internal {
 
 Result<StartedInit> start_container(const GlobalOptions& global, std::string_view id,
-                                    const cgroups::Host* host) {
-  auto dir = MKRUN_TRY(state::ContainerDir::open(global.root, id));
-  auto record = MKRUN_TRY(dir.load());
-  std::string status = observe_status(dir, record, host);
-  if (status == "stopped") return fail("cannot start a container that has stopped");
-  if (status == "running") return fail("cannot start an already running container");
-  if (status != "created") return fail("cannot start a container in the " + status + " state");
+                                    std::shared_ptr<const cgroups::Host> host) {
+  auto container = MKRUN_TRY(Container::open(global.root, id, std::move(host)));
+  MKRUN_CHECK(container.status().can_start());
   // Bound before the init is released, so no READY= it sends right away is lost.
-  auto notify = MKRUN_TRY(notify::open_notify_socket(dir.path(), ::getenv("NOTIFY_SOCKET")));
-  auto released =
-      release_init(dir, record.pid, [&] { return observe_status(dir, record, host) == "paused"; });
-  (void)::unlink(dir.file(state::kFifoName).c_str());
+  auto notify =
+      MKRUN_TRY(notify::open_notify_socket(container.dir().path(), ::getenv("NOTIFY_SOCKET")));
+  auto released = release_init(container.dir(), container.record().pid,
+                               [&] { return container.status() == Status::kPaused; });
+  (void)::unlink(container.dir().file(state::kFifoName).c_str());
   if (!released) return std::unexpected(std::move(released).error());
-  record.status = "running";
-  MKRUN_CHECK(dir.save(record));
-  auto spec = load_spec_snapshot(dir);
+  auto spec = container.spec();
   if (spec && spec->hooks && !spec->hooks->poststart.empty()) {
-    oci::State state = make_state(record, "running");
     // The runtime spec makes a failed poststart hook a warning.
-    if (auto ran = run_runtime_hooks(spec->hooks->poststart, "poststart", state); !ran) {
-      warn(global, ran.error().render());
-    }
+    auto ran = run_runtime_hooks(spec->hooks->poststart, "poststart",
+                                 container.state(Status::kRunning));
+    if (!ran) warn(global, ran.error().render());
   }
-  return StartedInit{record.pid, std::move(notify)};
+  return StartedInit{container.record().pid, std::move(notify)};
 }
 
 }  // namespace internal
@@ -122,9 +118,8 @@ Result<void> Runtime::start(std::string_view id) {
 }
 
 Result<oci::State> Runtime::state(std::string_view id) {
-  auto dir = MKRUN_TRY(state::ContainerDir::open(options_.root, id));
-  auto record = MKRUN_TRY(dir.load());
-  return internal::observed_state(dir, std::move(record));
+  auto container = MKRUN_TRY(Container::open(options_.root, id));
+  return container.observed_state();
 }
 
 namespace {
@@ -144,29 +139,26 @@ std::string user_name(uid_t uid) {
 Result<std::vector<oci::State>> Runtime::list() {
   std::vector<oci::State> states;
   for (const auto& id : MKRUN_TRY(state::list_ids(options_.root))) {
-    auto dir = state::ContainerDir::open(options_.root, id);
-    if (!dir) continue;  // deleted meanwhile
-    auto record = dir->load();
-    if (!record) continue;  // a create that died before its first save
-    oci::State state = internal::observed_state(*dir, *record);
-    state.owner = user_name(record->owner_uid);
+    // Gone meanwhile, or a create that died before its first save: not listed.
+    auto container = Container::open(options_.root, id);
+    if (!container) continue;
+    oci::State state = container->observed_state();
+    state.owner = user_name(container->record().owner_uid);
     states.push_back(std::move(state));
   }
   return states;
 }
 
 Result<void> Runtime::kill(std::string_view id, int signal, bool all) {
-  auto dir = MKRUN_TRY(state::ContainerDir::open(options_.root, id));
-  auto record = MKRUN_TRY(dir.load());
-  std::string status = observe_status(dir, record);
-  if (status == "stopped") {
-    // `kill --all` on a stopped container signals whatever is left in its cgroup (containerd
-    // relies on it succeeding).
-    if (!all) return fail("container not running");
-    (void)internal::signal_container(record, signal, true);
+  auto container = MKRUN_TRY(Container::open(options_.root, id));
+  const Status status = container.status();
+  MKRUN_CHECK(status.can_signal(all));
+  // What is left in a stopped container's cgroup may be gone already: no error then.
+  if (status == Status::kStopped) {
+    (void)container.signal(signal, all);
     return {};
   }
-  return internal::signal_container(record, signal, all);
+  return container.signal(signal, all);
 }
 
 Result<void> Runtime::remove(std::string_view id, bool force) {
@@ -174,7 +166,7 @@ Result<void> Runtime::remove(std::string_view id, bool force) {
   if (!dir) {
     // As runc, whatever is left under that name that is no container (a symlink) goes too,
     // itself and not what it points to.
-    if (force && dir.error().what() == "container does not exist")
+    if (force && dir.error().kind() == ErrorKind::kNotExist)
       return state::ContainerDir::remove_stale_entry(options_.root, id);
     return std::unexpected(std::move(dir).error());
   }
@@ -184,11 +176,9 @@ Result<void> Runtime::remove(std::string_view id, bool force) {
     if (force) return dir->remove();
     return std::unexpected(std::move(record).error());
   }
-  std::string status = observe_status(*dir, *record);
-  if ((status == "running" || status == "paused") && !force) {
-    return fail("cannot delete container " + std::string(id) + " that is not stopped: " + status);
-  }
-  return internal::destroy_container(options_, *dir, *record);
+  Container container(std::move(*dir), std::move(*record));
+  MKRUN_CHECK(container.status().can_delete(id, force));
+  return container.destroy(options_);
 }
 
 }  // namespace mkrun::runtime

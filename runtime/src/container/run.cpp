@@ -12,6 +12,7 @@
 
 #include <optional>
 
+#include "container/container.hpp"
 #include "container/foreground.hpp"
 #include "container/internal.hpp"
 #include "mkrun/base/files.hpp"
@@ -25,9 +26,8 @@ using internal::wait_in_foreground;
 namespace {
 
 Result<void> delete_stopped(const GlobalOptions& global, std::string_view id) {
-  auto dir = MKRUN_TRY(state::ContainerDir::open(global.root, id));
-  auto record = MKRUN_TRY(dir.load());
-  return internal::destroy_container(global, dir, record);
+  auto container = MKRUN_TRY(internal::Container::open(global.root, id));
+  return container.destroy(global);
 }
 
 }  // namespace
@@ -48,7 +48,7 @@ Result<int> Runtime::run(const RunOptions& options) {
     return fail("open /dev/tty: no such device or address");
   }
   // The cgroup mounts create read a moment ago: reading them again costs 0.1 ms.
-  auto started = internal::start_container(options_, options.create.id, created.host.get());
+  auto started = internal::start_container(options_, options.create.id, created.host);
   if (!started) {
     (void)remove(options.create.id, true);
     return std::unexpected(std::move(started).error());

@@ -38,8 +38,8 @@ Result<UniqueFd> lock_directory(int root_fd, const std::string& name, const std:
 }  // namespace
 
 Result<void> check_id(std::string_view id) {
-  if (id.empty()) return fail("container id cannot be empty");
-  if (!runtime::is_valid_container_id(id)) return fail("invalid container ID format");
+  if (id.empty()) return fail(ErrorKind::kInvalidId, "container id cannot be empty");
+  if (!runtime::is_valid_container_id(id)) return fail(ErrorKind::kInvalidId, "invalid container ID format");
   return {};
 }
 
@@ -56,7 +56,7 @@ Result<ContainerDir> ContainerDir::create(const std::string& root, std::string_v
   // mkdirat never follows a symlink in its last component: a planted `<root>/<id>` symlink is
   // EEXIST.
   if (::mkdirat(root_fd.get(), dir.name_.c_str(), 0711) < 0) {
-    if (errno == EEXIST) return fail("container with given ID already exists");
+    if (errno == EEXIST) return fail(ErrorKind::kExists, "container with given ID already exists");
     return fail_errno("mkdir `" + dir.path_ + "`");
   }
   auto lock = lock_directory(root_fd.get(), dir.name_, dir.path_);
@@ -76,19 +76,19 @@ Result<ContainerDir> ContainerDir::open(const std::string& root, std::string_vie
   dir.path_ = root + "/" + dir.name_;
   auto root_fd = files::open(root, O_PATH | O_DIRECTORY);
   if (!root_fd) {
-    if (means_not_found(root_fd.error().errc())) return fail("container does not exist");
+    if (means_not_found(root_fd.error().errc())) return fail(ErrorKind::kNotExist, "container does not exist");
     return std::unexpected(std::move(root_fd).error());
   }
   auto lock = lock_directory(root_fd->get(), dir.name_, dir.path_);
   if (!lock) {
-    if (means_not_found(lock.error().errc())) return fail("container does not exist");
+    if (means_not_found(lock.error().errc())) return fail(ErrorKind::kNotExist, "container does not exist");
     return std::unexpected(std::move(lock).error());
   }
   dir.lock_ = std::move(*lock);
   // A concurrent delete may have removed it while we waited for the lock.
   struct stat info {};
   if (::fstat(dir.lock_.get(), &info) == 0 && info.st_nlink == 0)
-    return fail("container does not exist");
+    return fail(ErrorKind::kNotExist, "container does not exist");
   return dir;
 }
 

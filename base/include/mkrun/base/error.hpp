@@ -11,23 +11,31 @@
 
 namespace mkrun {
 
+// What a caller may act on rather than only print: runc's error kinds for a container's
+// lifecycle (libcontainer's ErrNotExist, ErrExist, ErrRunning, ...). Most failures are kOther.
+enum class ErrorKind { kOther, kNotExist, kExists, kInvalidId, kRunning, kNotRunning, kPaused,
+                       kNotPaused, kStopped };
+
 class Error {
  public:
   Error() = default;
   // `what` names the operation and its object; `errc` is the errno behind it, or 0.
   explicit Error(std::string what, int errc = 0) : what_(std::move(what)), errc_(errc) {}
+  Error(ErrorKind kind, std::string what) : what_(std::move(what)), kind_(kind) {}
 
   // Puts context in front: "ctx: <what>: <errno text>".
   Error wrap(std::string_view context) &&;
   Error wrap(std::string_view context) const&;
 
   int errc() const { return errc_; }
+  ErrorKind kind() const { return kind_; }
   const std::string& what() const { return what_; }
   std::string render() const;
 
  private:
   std::string what_;
   int errc_ = 0;
+  ErrorKind kind_ = ErrorKind::kOther;
 };
 
 template <class T = void>
@@ -38,6 +46,9 @@ Error sys_error(std::string what, int errc = errno);
 
 inline std::unexpected<Error> fail(std::string what, int errc = 0) {
   return std::unexpected(Error(std::move(what), errc));
+}
+inline std::unexpected<Error> fail(ErrorKind kind, std::string what) {
+  return std::unexpected(Error(kind, std::move(what)));
 }
 inline std::unexpected<Error> fail_errno(std::string what, int errc = errno) {
   return std::unexpected(sys_error(std::move(what), errc));

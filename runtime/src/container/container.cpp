@@ -1,0 +1,216 @@
+#include "container/container.hpp"
+
+#include <signal.h>
+
+#include "container/internal.hpp"
+#include "container/kernel_watch.hpp"
+#include "core/proc.hpp"
+#include "mkrun/base/files.hpp"
+#include "mkrun/oci/parse.hpp"
+
+namespace mkrun::runtime::internal {
+
+std::string_view Status::name() const {
+  switch (value_) {
+    case kCreating: return "creating";
+    case kCreated: return "created";
+    case kRunning: return "running";
+    case kPaused: return "paused";
+    case kStopped: return "stopped";
+  }
+  return "unknown";
+}
+
+Result<void> Status::can_start() const {
+  if (value_ == kStopped)
+    return fail(ErrorKind::kStopped, "cannot start a container that has stopped");
+  if (value_ == kRunning)
+    return fail(ErrorKind::kRunning, "cannot start an already running container");
+  if (value_ != kCreated) {
+    return fail(ErrorKind::kNotRunning,
+                "cannot start a container in the " + std::string(name()) + " state");
+  }
+  return {};
+}
+
+Result<void> Status::can_exec(bool ignore_paused) const {
+  if (value_ == kStopped) return fail(ErrorKind::kStopped, "cannot exec in a stopped container");
+  if (value_ == kPaused && !ignore_paused) {
+    return fail(ErrorKind::kPaused,
+                "cannot exec in a paused container (use --ignore-paused to override)");
+  }
+  return {};
+}
+
+// runc pauses a running or a created container; a paused or stopped one is "not running".
+Result<void> Status::can_pause() const {
+  if (value_ != kRunning && value_ != kCreated)
+    return fail(ErrorKind::kNotRunning, "container not running");
+  return {};
+}
+
+Result<void> Status::can_resume() const {
+  if (value_ != kPaused) return fail(ErrorKind::kNotPaused, "container not paused");
+  return {};
+}
+
+Result<void> Status::can_update() const {
+  if (value_ == kStopped) return fail(ErrorKind::kNotRunning, "container not running");
+  return {};
+}
+
+// `kill --all` on a stopped container signals whatever is left in its cgroup (containerd relies
+// on it succeeding).
+Result<void> Status::can_signal(bool all) const {
+  if (value_ == kStopped && !all) return fail(ErrorKind::kNotRunning, "container not running");
+  return {};
+}
+
+Result<void> Status::can_delete(std::string_view id, bool force) const {
+  if ((value_ == kRunning || value_ == kPaused) && !force) {
+    return fail(ErrorKind::kRunning, "cannot delete container " + std::string(id) +
+                                         " that is not stopped: " + std::string(name()));
+  }
+  return {};
+}
+
+Result<Container> Container::open(const std::string& root, std::string_view id,
+                                  std::shared_ptr<const cgroups::Host> host) {
+  auto dir = MKRUN_TRY(state::ContainerDir::open(root, id));
+  auto record = MKRUN_TRY(dir.load());
+  return Container(std::move(dir), std::move(record), std::move(host));
+}
+
+Result<Container> Container::create(const std::string& root, std::string_view id) {
+  auto dir = MKRUN_TRY(state::ContainerDir::create(root, id));
+  oci::ContainerRecord record;
+  record.id = std::string(id);
+  return Container(std::move(dir), std::move(record), nullptr);
+}
+
+Result<std::shared_ptr<const cgroups::Host>> Container::host() {
+  if (!host_) host_ = std::make_shared<const cgroups::Host>(MKRUN_TRY(cgroups::detect_host()));
+  return host_;
+}
+
+Result<cgroups::Manager*> Container::cgroup() {
+  if (!cgroup_) {
+    auto host = MKRUN_TRY(this->host());
+    cgroup_ = std::make_unique<cgroups::Manager>(
+        MKRUN_TRY(cgroups::Manager::from_record(*host, record_.cgroup)));
+  }
+  return cgroup_.get();
+}
+
+void Container::set_cgroup(std::shared_ptr<const cgroups::Host> host, cgroups::Manager cgroup) {
+  host_ = std::move(host);
+  cgroup_ = std::make_unique<cgroups::Manager>(std::move(cgroup));
+}
+
+bool Container::is_paused() {
+  auto cgroup = this->cgroup();
+  if (!cgroup) return false;
+  auto frozen = (*cgroup)->is_frozen();
+  return frozen && *frozen;
+}
+
+Status Container::status() {
+  if (!proc::is_alive(record_.pid, record_.pid_start_time)) return Status::kStopped;
+  if (stop_if_kernel_failed()) return Status::kStopped;
+  // runc reports a frozen container as paused, created or not.
+  if (is_paused()) return Status::kPaused;
+  if (dir_.has_fifo()) return Status::kCreated;
+  return Status::kRunning;
+}
+
+oci::State Container::state(Status status) const {
+  oci::State state;
+  state.ociVersion = record_.ociVersion;
+  state.id = record_.id;
+  state.pid = status == Status::kStopped ? 0 : record_.pid;
+  state.status = std::string(status.name());
+  state.bundle = record_.bundle;
+  state.rootfs = record_.rootfs;
+  state.created = record_.created;
+  state.annotations = record_.annotations;
+  return state;
+}
+
+oci::State Container::observed_state() {
+  oci::State state = this->state(status());
+  for (auto& [key, value] : kernel_description(record_)) state.annotations[key] = value;
+  return state;
+}
+
+Result<oci::Spec> Container::spec() const {
+  std::string path = dir_.file(state::kConfigName);
+  auto text = MKRUN_TRY(files::read_file(path));
+  auto spec = oci::parse_spec(text);
+  if (!spec) return fail("parse `" + path + "`: " + spec.error().message);
+  return std::move(*spec);
+}
+
+bool Container::stop_if_kernel_failed() {
+  if (!kernel_failure(record_)) return false;
+  (void)kill_processes();
+  return !proc::is_alive(record_.pid, record_.pid_start_time);
+}
+
+Result<void> Container::signal(int signal, bool all) {
+  if (all) return MKRUN_TRY(cgroup())->kill_all(signal);
+  if (::kill(record_.pid, signal) < 0)
+    return fail_errno("kill container init " + std::to_string(record_.pid));
+  return {};
+}
+
+Result<void> Container::kill_processes() {
+  auto opened = cgroup();
+  cgroups::Manager* cgroup = opened ? *opened : nullptr;
+  if (proc::is_alive(record_.pid, record_.pid_start_time)) {
+    (void)::kill(record_.pid, SIGKILL);
+    // A frozen task does not die until it is thawed.
+    if (cgroup) (void)cgroup->thaw();
+    if (!wait_for_exit(record_.pid, record_.pid_start_time, 10000)) {
+      return fail("container init " + std::to_string(record_.pid) + " did not exit after SIGKILL");
+    }
+  }
+  // Without its own pid namespace the container's other processes outlive its init.
+  if (cgroup) (void)cgroup->kill_all(SIGKILL);
+  return {};
+}
+
+// Releases what the container's kernel backend took; the state stays when that fails, so that
+// `delete` can be run again and nothing is leaked.
+Result<void> Container::release_kernel() {
+  if (record_.kernel.empty()) return {};
+  auto backend = MKRUN_TRY(find_kernel_backend(record_.kernel));
+  if (!backend) return {};
+  RecordJournal journal(*this);
+  return backend->release(journal);
+}
+
+Result<void> Container::destroy(const GlobalOptions& global) {
+  auto spec = this->spec();
+  MKRUN_CHECK(host());
+  stop_kernel_watcher(record_);
+  MKRUN_CHECK(kill_processes());
+  if (auto cgroup = this->cgroup()) MKRUN_CHECK((*cgroup)->destroy());
+  // The last chance to tell why the application died, before the instance is released.
+  if (auto failure = kernel_failure(record_))
+    warn(global, "container " + record_.id + ": " + *failure);
+  MKRUN_CHECK(release_kernel());
+  MKRUN_CHECK(dir_.remove());
+  if (spec && spec->hooks) {
+    // The runtime spec makes a failed poststop hook a warning: the container is gone anyway.
+    auto ran = run_runtime_hooks(spec->hooks->poststop, "poststop", state(Status::kStopped));
+    if (!ran) warn(global, ran.error().render());
+  }
+  return {};
+}
+
+Result<void> RecordJournal::record(const std::map<std::string, std::string>& entries) {
+  for (const auto& [key, value] : entries) container_.record().kernel_journal[key] = value;
+  return container_.save();
+}
+
+}  // namespace mkrun::runtime::internal
