@@ -76,12 +76,12 @@ def main() -> None:
         resources = (value.get("linux") or {}).get("resources")
         if isinstance(resources, dict):
             save("resources", json.dumps(resources))
-    record = {"ociVersion": "1.0.2", "id": "c1", "status": "created", "pid": 4242,
+    record = {"ociVersion": "1.0.2", "id": "c1", "pid": 4242,
               "bundle": "/var/tmp/b", "rootfs": "/var/tmp/b/rootfs",
-              "created": "2024-01-02T03:04:05.123456789Z", "owner": "",
+              "created": "2024-01-02T03:04:05.123456789Z",
               "annotations": {"a": "b"}, "owner_uid": 0, "pid_start_time": 123456,
-              "new_pid_namespace": True, "cgroup": {"driver": "cgroupfs", "owned": True},
-              "rootless": False, "kernel": ""}
+              "cgroup": {"driver": "cgroupfs", "directories": ["/sys/fs/cgroup/c1"], "owned": True},
+              "kernel": "", "kernel_journal": {"step": "booted"}}
     save("state", json.dumps(record))
     for kind in ("config", "process", "resources", "state"):
         files = list((OUT / kind).glob("*"))

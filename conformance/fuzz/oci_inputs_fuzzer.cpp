@@ -16,8 +16,10 @@
 #include "mkrun/oci/parse.hpp"
 #include "mkrun/oci/resources_update.hpp"
 #include "mkrun/oci/state.hpp"
+#include "state/record.hpp"
 
 namespace oci = mkrun::oci;
+namespace state = mkrun::state;
 
 namespace {
 
@@ -56,11 +58,11 @@ void require(bool condition) {
 }
 
 [[maybe_unused]] void fuzz_state(std::string_view text) {
-  auto record = oci::parse_record(text);
+  auto record = state::parse_record(text);
   if (!record) return;
-  auto again = oci::parse_record(oci::render_record(*record));
+  auto again = state::parse_record(state::render_record(*record));
   require(again.has_value());
-  require(oci::render_record(*again) == oci::render_record(*record));
+  require(state::render_record(*again) == state::render_record(*record));
 }
 
 }  // namespace

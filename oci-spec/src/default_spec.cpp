@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "json_write.hpp"
+#include "mkrun/oci/json/write.hpp"
 
 namespace mkrun::oci {
 namespace {

@@ -1,6 +1,6 @@
 #include "mkrun/oci/features.hpp"
 
-#include "json_write.hpp"
+#include "mkrun/oci/json/write.hpp"
 
 namespace mkrun::oci {
 

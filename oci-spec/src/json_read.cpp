@@ -1,4 +1,4 @@
-#include "json_read.hpp"
+#include "mkrun/oci/json/read.hpp"
 
 #include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>

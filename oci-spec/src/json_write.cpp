@@ -1,4 +1,4 @@
-#include "json_write.hpp"
+#include "mkrun/oci/json/write.hpp"
 
 #include <utility>
 

@@ -1,11 +1,11 @@
-// config.json -> Spec. Each struct's reader lists its JSON keys; json_read.hpp does the typing,
+// config.json -> Spec. Each struct's reader lists its JSON keys; json/read.hpp does the typing,
 // the paths and the errors.
 //
 // The readers are `static` in mkrun::oci rather than in an anonymous namespace: the generic
 // readers find them by argument-dependent lookup, which does not look into anonymous namespaces.
 #include "mkrun/oci/parse.hpp"
 
-#include "json_read.hpp"
+#include "mkrun/oci/json/read.hpp"
 
 namespace mkrun::oci {
 

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string_view>
 
-#include "json_read.hpp"
+#include "mkrun/oci/json/read.hpp"
 
 namespace mkrun::oci {
 namespace {

@@ -3,7 +3,7 @@
 // `throttling` are always there), and maps with sorted keys.
 #include "mkrun/oci/stats.hpp"
 
-#include "json_write.hpp"
+#include "mkrun/oci/json/write.hpp"
 
 namespace mkrun::oci {
 namespace {

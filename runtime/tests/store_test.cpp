@@ -28,7 +28,7 @@ TEST_CASE("a container directory is created once and found again", "[store]") {
   REQUIRE_FALSE(again);
   CHECK(again.error().render() == "container with given ID already exists");
 
-  oci::ContainerRecord record;
+  state::ContainerRecord record;
   record.id = "c1";
   record.pid = 42;
   record.bundle = "/b";

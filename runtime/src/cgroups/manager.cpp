@@ -287,7 +287,7 @@ Result<Manager> Manager::for_new_container(const Host& host, const CgroupPath& p
   return manager;
 }
 
-Result<Manager> Manager::from_record(const Host& host, const oci::CgroupRecord& record) {
+Result<Manager> Manager::from_record(const Host& host, const state::CgroupRecord& record) {
   Manager manager;
   manager.driver_ = record.driver;
   manager.owned_ = record.owned;
@@ -603,7 +603,7 @@ Result<UniqueFd> Manager::open_unified_dir() const {
   return fd;
 }
 
-oci::CgroupRecord Manager::record() const {
+state::CgroupRecord Manager::record() const {
   return {driver_, directories_, owned_};
 }
 

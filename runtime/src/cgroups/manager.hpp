@@ -13,7 +13,7 @@
 #include "mkrun/base/error.hpp"
 #include "mkrun/base/fd.hpp"
 #include "mkrun/oci/spec.hpp"
-#include "mkrun/oci/state.hpp"
+#include "state/record.hpp"
 
 namespace mkrun::cgroups {
 
@@ -69,7 +69,7 @@ class Manager {
                                            std::string driver);
   // Re-opens the cgroup of an existing container from its saved record. Each recorded directory
   // is matched to the host hierarchy whose mount point holds it.
-  static Result<Manager> from_record(const Host& host, const oci::CgroupRecord& record);
+  static Result<Manager> from_record(const Host& host, const state::CgroupRecord& record);
 
   // mkdir in every hierarchy (parents too). v1 cpuset: copies cpuset.cpus/mems down every level
   // that has none, or no task could join. Pure v2: enables every available controller in the
@@ -123,7 +123,7 @@ class Manager {
   std::vector<std::string> v1_task_files() const;
   // Moves `pid` into the unified hierarchy only (when CLONE_INTO_CGROUP was not available).
   Result<void> add_process_to_unified(pid_t pid);
-  oci::CgroupRecord record() const;
+  state::CgroupRecord record() const;
   // Absolute directory of this cgroup in the hierarchy holding `controller` ("memory", or "" for
   // the unified one); empty when the host has no such hierarchy.
   std::string directory_of(std::string_view controller) const;

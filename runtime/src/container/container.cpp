@@ -83,7 +83,7 @@ Result<Container> Container::open(const std::string& root, std::string_view id,
 
 Result<Container> Container::create(const std::string& root, std::string_view id) {
   auto dir = MKRUN_TRY(state::ContainerDir::create(root, id));
-  oci::ContainerRecord record;
+  state::ContainerRecord record;
   record.id = std::string(id);
   return Container(std::move(dir), std::move(record), nullptr);
 }

@@ -53,13 +53,13 @@ class Container {
   // A new container's directory, locked, with an empty record that create fills.
   static Result<Container> create(const std::string& root, std::string_view id);
   // A container from its directory, opened and locked, and the record read from it.
-  Container(state::ContainerDir dir, oci::ContainerRecord record,
+  Container(state::ContainerDir dir, state::ContainerRecord record,
             std::shared_ptr<const cgroups::Host> host = nullptr)
       : dir_(std::move(dir)), record_(std::move(record)), host_(std::move(host)) {}
 
   const std::string& id() const { return record_.id; }
-  const oci::ContainerRecord& record() const { return record_; }
-  oci::ContainerRecord& record() { return record_; }
+  const state::ContainerRecord& record() const { return record_; }
+  state::ContainerRecord& record() { return record_; }
   const state::ContainerDir& dir() const { return dir_; }
   state::ContainerDir& dir() { return dir_; }
   Result<void> save() const { return dir_.save(record_); }
@@ -100,7 +100,7 @@ class Container {
   Result<void> release_kernel();
 
   state::ContainerDir dir_;
-  oci::ContainerRecord record_;
+  state::ContainerRecord record_;
   std::shared_ptr<const cgroups::Host> host_;
   std::unique_ptr<cgroups::Manager> cgroup_;
 };

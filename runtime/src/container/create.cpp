@@ -234,7 +234,7 @@ Result<void> go_without_cgroup(Creation& c, const oci::Linux* linux) {
       return fail("cannot set " + *limit + " limit: container could not join or create cgroup");
     }
   }
-  c.container->record().cgroup = oci::CgroupRecord{c.container->record().cgroup.driver, {}, false};
+  c.container->record().cgroup = state::CgroupRecord{c.container->record().cgroup.driver, {}, false};
   adopt_cgroup(c, MKRUN_TRY(cgroups::Manager::from_record(*c.host, c.container->record().cgroup)));
   return c.container->save();
 }
@@ -318,7 +318,7 @@ std::string rfc3339_nano_now() {
 }
 
 void fill_record(Creation& c) {
-  oci::ContainerRecord& r = c.container->record();
+  state::ContainerRecord& r = c.container->record();
   r.id = c.request.options->id;
   r.ociVersion = c.spec.ociVersion;
   r.bundle = c.bundle;
@@ -326,8 +326,6 @@ void fill_record(Creation& c) {
   r.created = rfc3339_nano_now();
   r.annotations = c.spec.annotations;
   r.owner_uid = ::geteuid();
-  r.status = "creating";
-  r.rootless = c.global.rootless;
 }
 
 // Lets the kernel backend take and boot its kernel, journaling each step in the state first;
@@ -461,8 +459,6 @@ Result<void> save_created(Creation& c) {
     return fail("container init " + std::to_string(c.init_pid) + " vanished during create");
   c.container->record().pid = c.init_pid;
   c.container->record().pid_start_time = stat->start_time;
-  c.container->record().new_pid_namespace = c.prepared->namespaces.pid_new;
-  c.container->record().status = "created";
   return c.container->save();
 }
 

@@ -38,7 +38,7 @@ struct LiveContainer {
   internal::Container container;
   cgroups::Manager* cgroup = nullptr;  // the container's own
   bool stopped = false;
-  const oci::ContainerRecord& record() const { return container.record(); }
+  const state::ContainerRecord& record() const { return container.record(); }
 };
 
 Result<LiveContainer> open_container(const Runtime& runtime, std::string_view id) {
@@ -50,20 +50,20 @@ Result<LiveContainer> open_container(const Runtime& runtime, std::string_view id
 }
 
 // runc's words, and why when the container's kernel instance failed (kernel_watch.hpp).
-std::unexpected<Error> not_running(std::string_view id, const oci::ContainerRecord& record) {
+std::unexpected<Error> not_running(std::string_view id, const state::ContainerRecord& record) {
   std::string message = "container with id " + std::string(id) + " is not running";
   if (auto failure = internal::kernel_failure(record)) message += ": " + *failure;
   return fail(message);
 }
 
 // The stream ends quietly when the container's init exits, unless its kernel killed it.
-Result<void> stream_ended(std::string_view id, const oci::ContainerRecord& record) {
+Result<void> stream_ended(std::string_view id, const state::ContainerRecord& record) {
   if (internal::kernel_failure(record)) return not_running(id, record);
   return {};
 }
 
 // Readable once the init exits; empty when it is gone already.
-Result<UniqueFd> watch_init(const oci::ContainerRecord& record) {
+Result<UniqueFd> watch_init(const state::ContainerRecord& record) {
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, record.pid, 0)));
   if (!pidfd && errno == ESRCH) return UniqueFd();
   if (!pidfd) return fail_errno("pidfd_open " + std::to_string(record.pid));

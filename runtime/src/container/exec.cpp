@@ -102,9 +102,9 @@ Result<void> check_exec_terminal(const ExecOptions& options, bool terminal) {
 // every controller, or one per named controller). They must exist, as with runc.
 Result<std::unique_ptr<cgroups::Manager>> exec_sub_cgroup(
     Container& container, const std::map<std::string, std::string>& sub_cgroups) {
-  const oci::CgroupRecord& own = container.record().cgroup;
+  const state::CgroupRecord& own = container.record().cgroup;
   const cgroups::Manager& container_cgroup = *MKRUN_TRY(container.cgroup());
-  oci::CgroupRecord target = own;
+  state::CgroupRecord target = own;
   for (const auto& [controller, path] : sub_cgroups) {
     if (path.find("..") != std::string::npos) return fail("invalid --cgroup path \"" + path + "\"");
     std::string only = controller.empty() ? "" : container_cgroup.directory_of(controller);
@@ -212,7 +212,7 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
     sub_cgroup = MKRUN_TRY(exec_sub_cgroup(container, options.sub_cgroups));
     cgroup = sub_cgroup.get();
   }
-  const oci::ContainerRecord& record = container.record();
+  const state::ContainerRecord& record = container.record();
 
   plan::BuildInputs inputs;
   inputs.spec = &spec;

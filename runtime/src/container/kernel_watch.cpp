@@ -27,7 +27,7 @@ constexpr const char* kWatcherStart = "watcher.start_time";
 // The journal as the record holds it, for asking: the watcher and the observers do not change it.
 class ReadOnlyJournal : public Journal {
  public:
-  explicit ReadOnlyJournal(const oci::ContainerRecord& record) : record_(record) {}
+  explicit ReadOnlyJournal(const state::ContainerRecord& record) : record_(record) {}
   Result<void> record(const std::map<std::string, std::string>&) override {
     return fail("the kernel journal is read-only here");
   }
@@ -36,10 +36,10 @@ class ReadOnlyJournal : public Journal {
   }
 
  private:
-  const oci::ContainerRecord& record_;
+  const state::ContainerRecord& record_;
 };
 
-std::shared_ptr<KernelBackend> backend_of(const oci::ContainerRecord& record) {
+std::shared_ptr<KernelBackend> backend_of(const state::ContainerRecord& record) {
   if (record.kernel.empty()) return nullptr;
   auto backend = find_kernel_backend(record.kernel);
   return backend ? *backend : nullptr;
@@ -61,7 +61,7 @@ bool init_exited(int pidfd) {
   return ready > 0 || (ready < 0 && errno != EINTR);
 }
 
-[[noreturn]] void watch(const std::string& root, const oci::ContainerRecord& created,
+[[noreturn]] void watch(const std::string& root, const state::ContainerRecord& created,
                         int init_pidfd) {
   (void)::setsid();  // out of the caller's process group: a ^C there is for the container
   sigset_t none;
@@ -82,21 +82,21 @@ bool init_exited(int pidfd) {
 
 }  // namespace
 
-std::map<std::string, std::string> kernel_description(const oci::ContainerRecord& record) {
+std::map<std::string, std::string> kernel_description(const state::ContainerRecord& record) {
   auto backend = backend_of(record);
   if (!backend) return {};
   ReadOnlyJournal journal(record);
   return backend->describe(journal);
 }
 
-std::optional<std::string> kernel_failure(const oci::ContainerRecord& record) {
+std::optional<std::string> kernel_failure(const state::ContainerRecord& record) {
   auto backend = backend_of(record);
   if (!backend) return std::nullopt;
   ReadOnlyJournal journal(record);
   return backend->failure(journal);
 }
 
-Result<void> start_kernel_watcher(const std::string& root, const oci::ContainerRecord& record,
+Result<void> start_kernel_watcher(const std::string& root, const state::ContainerRecord& record,
                                   Journal& journal) {
   UniqueFd init(static_cast<int>(::syscall(SYS_pidfd_open, record.pid, 0)));
   if (!init) return fail_errno("pidfd_open container init " + std::to_string(record.pid));
@@ -108,7 +108,7 @@ Result<void> start_kernel_watcher(const std::string& root, const oci::ContainerR
                          {kWatcherStart, std::to_string(stat ? stat->start_time : 0)}});
 }
 
-void stop_kernel_watcher(const oci::ContainerRecord& record) {
+void stop_kernel_watcher(const state::ContainerRecord& record) {
   const auto& entries = record.kernel_journal;
   auto pid = entries.find(kWatcherPid);
   auto start = entries.find(kWatcherStart);

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "mkrun/base/error.hpp"
-#include "mkrun/oci/state.hpp"
+#include "state/record.hpp"
 #include "mkrun/runtime/kernel_backend.hpp"
 #include "state/store.hpp"
 
@@ -21,16 +21,16 @@ namespace mkrun::runtime::internal {
 
 // What the container's kernel backend reports of its instance (io.mkrun.lwk.*), for `state`
 // and `events`; empty on Linux.
-std::map<std::string, std::string> kernel_description(const oci::ContainerRecord& record);
+std::map<std::string, std::string> kernel_description(const state::ContainerRecord& record);
 
 // Why the container's kernel instance can no longer run it; nullopt on Linux or while healthy.
-std::optional<std::string> kernel_failure(const oci::ContainerRecord& record);
+std::optional<std::string> kernel_failure(const state::ContainerRecord& record);
 
 // Forks the watcher for the container just created and records its pid in `journal`.
-Result<void> start_kernel_watcher(const std::string& root, const oci::ContainerRecord& record,
+Result<void> start_kernel_watcher(const std::string& root, const state::ContainerRecord& record,
                                   Journal& journal);
 
 // SIGKILLs the container's watcher, if it still runs, and waits until it is gone.
-void stop_kernel_watcher(const oci::ContainerRecord& record);
+void stop_kernel_watcher(const state::ContainerRecord& record);
 
 }  // namespace mkrun::runtime::internal

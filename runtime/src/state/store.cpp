@@ -114,13 +114,13 @@ Result<void> ContainerDir::remove_stale_entry(const std::string& root, std::stri
   return {};
 }
 
-Result<oci::ContainerRecord> ContainerDir::load() const {
+Result<state::ContainerRecord> ContainerDir::load() const {
   std::string path = file(kStateName);
   int fd = ::openat(lock_.get(), kStateName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return fail_errno("open `" + path + "`");
   UniqueFd owned(fd);
   auto text = MKRUN_TRY(files::read_fd(owned.get(), path));
-  auto record = oci::parse_record(text);
+  auto record = state::parse_record(text);
   if (!record) return fail("parse `" + path + "`: " + record.error().message);
   return std::move(*record);
 }
@@ -134,10 +134,10 @@ Result<oci::ContainerRecord> ContainerDir::load() const {
 // replaces a file starts writing its data back (auto_da_alloc); `run` saves four times. The
 // first save, or a file system that cannot exchange (EINVAL), falls back to a plain rename.
 // Both names are relative to the directory's descriptor.
-Result<void> ContainerDir::save(const oci::ContainerRecord& record) const {
+Result<void> ContainerDir::save(const state::ContainerRecord& record) const {
   std::string target = file(kStateName);
   std::string spare = file(kSpareName);
-  std::string text = oci::render_record(record);
+  std::string text = state::render_record(record);
   {
     // Overwritten, then cut to length, never truncated to zero first: on ext4 (auto_da_alloc) a
     // file truncated to zero and written again has its data written back when closed, and then

@@ -16,7 +16,7 @@
 
 #include "mkrun/base/error.hpp"
 #include "mkrun/base/fd.hpp"
-#include "mkrun/oci/state.hpp"
+#include "state/record.hpp"
 
 namespace mkrun::state {
 
@@ -43,8 +43,8 @@ class ContainerDir {
   int lock_fd() const { return lock_.get(); }
   std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
 
-  Result<oci::ContainerRecord> load() const;
-  Result<void> save(const oci::ContainerRecord& record) const;
+  Result<state::ContainerRecord> load() const;
+  Result<void> save(const state::ContainerRecord& record) const;
   bool has_fifo() const;
   // Removes the directory and everything in it, through its descriptor.
   Result<void> remove();

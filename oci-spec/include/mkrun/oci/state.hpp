@@ -1,5 +1,6 @@
-// The container state in two forms: what runc prints (`state`, `list`, hook stdin), and the record
-// mkrun keeps on disk for each container. Pure data and JSON, no file or kernel access.
+// The runtime-spec state as runc prints it (`state`, `list`, hook stdin, the seccomp agent's
+// message). Pure data and JSON, no file or kernel access. mkrun's own record of a container is
+// not the spec's: runtime/src/state/record.hpp.
 #pragma once
 
 #include <cstdint>
@@ -40,33 +41,5 @@ std::string render_hook_state(const State& state);
 // the process the listener filters, `metadata` is linux.seccomp.listenerMetadata (omitted empty).
 std::string render_container_process_state(const State& state, int64_t pid,
                                            const std::string& metadata);
-
-// What mkrun remembers about a container between commands (<root>/<id>/state.json).
-struct CgroupRecord {
-  std::string driver;                    // "cgroupfs" or "systemd"
-  std::vector<std::string> directories;  // the cgroup's absolute directory in each hierarchy
-  bool owned = true;                     // mkrun created it, so delete removes it
-};
-
-struct ContainerRecord {
-  std::string id;
-  std::string ociVersion;
-  std::string bundle;
-  std::string rootfs;
-  std::string created;
-  std::map<std::string, std::string> annotations;
-  uint32_t owner_uid = 0;
-  int pid = 0;                    // host pid of the init; 0 before it exists
-  uint64_t pid_start_time = 0;    // field 22 of /proc/<pid>/stat, guards against pid reuse
-  std::string status;             // last status mkrun set: "creating", "created", "running"
-  bool new_pid_namespace = true;  // the init is the pid namespace's init (kill --all semantics)
-  CgroupRecord cgroup;
-  bool rootless = false;
-  std::string kernel;  // the kernel backend running the application; empty for Linux
-  std::map<std::string, std::string> kernel_journal;  // that backend's progress (Journal)
-};
-
-std::string render_record(const ContainerRecord& record);
-SpecResult<ContainerRecord> parse_record(std::string_view json);
 
 }  // namespace mkrun::oci

@@ -395,7 +395,7 @@ TEST_CASE("Manager record and from_record round-trip", "[cgroups]") {
                           tree.mount("unified/nested", "cgroup", "rw,pids");
   Host host = host_of(mountinfo, "0::/\n", "hugetlb");
   Manager manager = manager_of(host, "/c");
-  oci::CgroupRecord record = manager.record();
+  state::CgroupRecord record = manager.record();
   CHECK(record.driver == "cgroupfs");
   CHECK(record.owned);
   CHECK(record.directories == std::vector<std::string>{tree.path("memory/c"),
@@ -421,7 +421,7 @@ TEST_CASE("Manager record and from_record round-trip", "[cgroups]") {
   REQUIRE_FALSE(lost);
   CHECK(lost.error().render() ==
         "the container's cgroup `/elsewhere/c` is on no cgroup hierarchy mounted now");
-  CHECK(Manager::from_record(host, oci::CgroupRecord{"cgroupfs", {}, true}));
+  CHECK(Manager::from_record(host, state::CgroupRecord{"cgroupfs", {}, true}));
 }
 
 // ---- the real thing --------------------------------------------------------------------------

@@ -75,7 +75,7 @@ TEST_CASE("hugepage sizes from /sys/kernel/mm/hugepages names", "[stats]") {
 Manager container_manager(std::string_view mountinfo, std::string_view unified_controllers) {
   auto host = parse_host(mountinfo, "0::/\n", unified_controllers);
   REQUIRE(host);
-  oci::CgroupRecord record;
+  state::CgroupRecord record;
   record.driver = "cgroupfs";
   for (const Hierarchy& hierarchy : host->hierarchies) {
     record.directories.push_back(hierarchy.mount_point + "/ctr");

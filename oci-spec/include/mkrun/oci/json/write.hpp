@@ -1,6 +1,6 @@
 // A small JSON writer that produces the bytes Go's encoding/json produces (json.Marshal and
 // json.MarshalIndent with an empty prefix), because runc's output is what engines parse and
-// what we test against. Internal to oci-spec.
+// what we test against. Public for mkrun's own files (the state record) too.
 //
 // RapidJSON's PrettyWriter is close but not equal: it escapes control characters with upper-case
 // hex and as \b \f, and knows nothing of Go's HTML-safe escaping of <, >, & or of U+2028/U+2029.

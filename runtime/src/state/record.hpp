@@ -1,0 +1,40 @@
+// What mkrun remembers about a container between commands: <root>/<id>/state.json. mkrun's own
+// format, not the runtime spec's; a field missing from the file keeps its default, so that a
+// record written by an older mkrun still reads (and fields it no longer knows are ignored).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mkrun/oci/parse.hpp"
+
+namespace mkrun::state {
+
+struct CgroupRecord {
+  std::string driver;                    // "cgroupfs" or "systemd"
+  std::vector<std::string> directories;  // the cgroup's absolute directory in each hierarchy
+  bool owned = true;                     // mkrun created it, so delete removes it
+};
+
+struct ContainerRecord {
+  std::string id;
+  std::string ociVersion;
+  std::string bundle;
+  std::string rootfs;
+  std::string created;
+  std::map<std::string, std::string> annotations;
+  uint32_t owner_uid = 0;
+  int pid = 0;                  // host pid of the init; 0 before it exists
+  uint64_t pid_start_time = 0;  // field 22 of /proc/<pid>/stat, guards against pid reuse
+  CgroupRecord cgroup;
+  std::string kernel;  // the kernel backend running the application; empty for Linux
+  std::map<std::string, std::string> kernel_journal;  // that backend's progress (Journal)
+};
+
+std::string render_record(const ContainerRecord& record);
+oci::SpecResult<ContainerRecord> parse_record(std::string_view json);
+
+}  // namespace mkrun::state
