@@ -102,15 +102,8 @@ Result<oci::Spec> load_spec(const std::string& config_text, const std::string& c
 }
 
 Result<void> check_terminal_options(const oci::Spec& spec, const CreateRequest& request) {
-  bool terminal = spec.process->terminal;
-  const std::string& socket = request.options->console_socket;
-  if (terminal && socket.empty() && !request.keep_console_for_caller) {
-    return fail("cannot allocate tty if mkrun will detach without setting console socket");
-  }
-  if (!terminal && !socket.empty()) {
-    return fail("cannot use console socket if mkrun will not detach or allocate tty");
-  }
-  return {};
+  return check_console_options(spec.process->terminal, !request.keep_console_for_caller,
+                               !request.options->console_socket.empty());
 }
 
 // runc checks the fds to preserve before opening anything, so mkrun's own fds cannot take
@@ -156,18 +149,13 @@ struct Creation {
   std::shared_ptr<const cgroups::Host> host;
   cgroups::Manager* cgroup = nullptr;  // the container's, once planned
   std::unique_ptr<plan::PreparedPlan> prepared;
-  UniqueFd console_socket;
-  UniqueFd console_receiver;  // our end when `run` keeps the pty
-  UniqueFd fifo_path_fd;      // exec.fifo, O_PATH: the init reopens it to wait for `start`
-  UniqueFd procfs;            // the verified procfs root the init reaches procfs through
-  std::vector<std::string> cgroup_task_files;
-  UniqueFd unified_cgroup;  // for CLONE_INTO_CGROUP
+  UniqueFd fifo_path_fd;  // exec.fifo, O_PATH: the init reopens it to wait for `start`
   UniqueFd create_hooks_state;
   UniqueFd start_hooks_state;
   std::shared_ptr<KernelBackend> backend;  // null: the application runs on Linux
   std::unique_ptr<Journal> journal;
   notify::ListenFds listen_fds;  // socket activation: fds 3.. passed before --preserve-fds
-  pid_t child_pid = 0;
+  std::optional<Spawner> spawner;  // the init, until create succeeds
   pid_t init_pid = 0;
   // Last, so it runs while everything above still exists.
   UndoList undo;
@@ -351,12 +339,6 @@ bool init_joins_cgroup_itself(const Creation& c) {
          std::ranges::none_of(ns.joins, [](const auto& j) { return j.type == "user"; });
 }
 
-Result<void> join_cgroup_from_parent(Creation& c, bool joined_at_clone) {
-  if (c.prepared->plan.cgroup_task_file_count == 0) return c.cgroup->add_process(c.child_pid);
-  if (joined_at_clone) return {};
-  return c.cgroup->add_process_to_unified(c.child_pid);
-}
-
 Result<void> build_child_plan(Creation& c) {
   plan::BuildInputs inputs;
   inputs.spec = &c.spec;
@@ -377,31 +359,11 @@ Result<void> build_child_plan(Creation& c) {
   c.prepared = MKRUN_TRY(plan::build_plan(inputs));
   plan::ChildPlan& p = c.prepared->plan;
   p.fifo_fd = c.fifo_path_fd.get();
-  c.procfs = MKRUN_TRY(proc::open_verified_root());
-  p.proc_fd = c.procfs.get();
   if (rootless_euid()) {
     // runc: setgroups may be denied in a rootless container's user namespace, and the child's
     // /proc files must be the user's (dumpable) while mkrun writes its id maps.
     p.set_groups = false;
     p.dumpable_for_id_maps = c.prepared->namespaces.user_new;
-  }
-  if (c.spec.process->terminal) {
-    if (c.request.keep_console_for_caller) {
-      int pair[2];
-      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
-        return fail_errno("socketpair");
-      c.console_receiver.reset(pair[0]);
-      c.console_socket.reset(pair[1]);
-    } else {
-      c.console_socket = MKRUN_TRY(connect_console_socket(c.request.options->console_socket));
-    }
-    p.console_socket_fd = c.console_socket.get();
-  }
-  if (init_joins_cgroup_itself(c)) {
-    c.cgroup_task_files = c.cgroup->v1_task_files();
-    p.cgroup_task_files = c.prepared->keep_list(c.cgroup_task_files);
-    p.cgroup_task_file_count = c.cgroup_task_files.size();
-    c.unified_cgroup = MKRUN_TRY(c.cgroup->open_unified_dir());
   }
   if (c.spec.hooks) {
     // The container-namespace hooks read their state from memfds filled once the pid is known.
@@ -446,8 +408,8 @@ Result<void> run_create_runtime_hooks(Creation& c) {
 // The init's listener goes to the agent with the state hooks see: "creating", the init's pid.
 Result<void> hand_listener_to_agent(const Creation& c, UniqueFd listener) {
   oci::State state = c.container->state(Status::kCreating);
-  state.pid = c.init_pid;
-  return send_to_seccomp_agent(*c.spec.linux->seccomp, state, c.init_pid, listener.get());
+  state.pid = c.spawner->pid();
+  return send_to_seccomp_agent(*c.spec.linux->seccomp, state, state.pid, listener.get());
 }
 
 // The record of the created container: saved as soon as the init's pid is final, while the init
@@ -462,87 +424,60 @@ Result<void> save_created(Creation& c) {
   return c.container->save();
 }
 
-// Clones the child and walks it through the sync protocol (child/sync.hpp).
-Result<void> spawn_init(Creation& c) {
-  int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
-    return fail_errno("socketpair");
-  UniqueFd parent_end(pair[0]);
-  UniqueFd child_end(pair[1]);
-  plan::ChildPlan& p = c.prepared->plan;
-  p.sync_fd = child_end.get();
-  std::vector<int> close_in_child = {c.container->dir().lock_fd(), parent_end.get()};
-  if (c.console_receiver) close_in_child.push_back(c.console_receiver.get());
-  p.close_after_clone = close_in_child.data();
-  p.close_after_clone_count = close_in_child.size();
-
-  bool joined_at_clone = false;
-  long pid = clone_child(static_cast<unsigned long>(p.clone_flags), c.unified_cgroup.get(),
-                         joined_at_clone);
-  if (pid < 0) return fail_errno("clone the container init");
-  if (pid == 0) child::child_main(p);
-  c.child_pid = static_cast<pid_t>(pid);
-  c.init_pid = c.child_pid;
-  c.undo.push([&c] {
-    // A frozen child would not act on SIGKILL: thaw its cgroup, which is being torn down.
-    if (c.cgroup) (void)c.cgroup->thaw();
-    kill_and_reap(c.init_pid);
-    if (c.child_pid != c.init_pid) kill_and_reap(c.child_pid);
-  });
-  child_end.reset();
-  c.prepared->namespace_fds.clear();
-  c.console_socket.reset();
-
-  SyncChannel channel(std::move(parent_end));
-  if (p.seccomp_listener) {
-    channel.on_seccomp_listener(
-        [&c](UniqueFd listener) { return hand_listener_to_agent(c, std::move(listener)); });
+// The init's spawner, prepared: the console, and the cgroup it joins by itself when it can.
+Result<void> prepare_spawner(Creation& c) {
+  c.spawner.emplace(*c.prepared, *c.cgroup);
+  Spawner::Setup setup;
+  setup.what = "container init";
+  setup.terminal = c.spec.process->terminal;
+  setup.console_socket = c.request.options->console_socket;
+  setup.keep_console_for_caller = c.request.keep_console_for_caller;
+  setup.child_joins_cgroup = init_joins_cgroup_itself(c);
+  if (c.prepared->plan.seccomp_listener) {
+    setup.hand_listener = [&c](UniqueFd listener) {
+      return hand_listener_to_agent(c, std::move(listener));
+    };
   }
-  // Frozen after the check in make_cgroup (by someone else's `pause` or a freeze of a parent),
-  // the init would never answer: the wait ends with runc's refusal instead.
-  channel.on_stall([&c]() -> Result<void> {
-    if (c.cgroup && c.cgroup->frozen_before_join().value_or(false))
-      return fail("container's cgroup unexpectedly frozen");
-    return {};
-  });
+  return c.spawner->prepare(std::move(setup));
+}
+
+// Clones the init and walks it through the sync protocol (child/sync.hpp), doing create's part
+// between the steps.
+Result<void> spawn_init(Creation& c) {
+  Spawner& init = *c.spawner;
+  const int lock = c.container->dir().lock_fd();
+  MKRUN_CHECK(init.clone(std::span(&lock, 1)));
+  c.undo.push([&c] { c.spawner.reset(); });  // kills and reaps it
   auto wrap = [](Error error) {
     return std::unexpected(std::move(error).wrap("unable to start container process"));
   };
-  if (auto started = channel.receive(sync::Kind::kStarted); !started) return wrap(started.error());
+  if (auto started = init.started(); !started) return wrap(started.error());
   if (c.prepared->namespaces.user_new) {
-    auto mapped = userns::write_id_maps(c.child_pid, *c.spec.linux, rootless_euid());
+    auto mapped = userns::write_id_maps(init.pid(), *c.spec.linux, rootless_euid());
     if (!mapped) return wrap(mapped.error());
   }
-  if (auto joined = join_cgroup_from_parent(c, joined_at_clone); !joined)
-    return wrap(joined.error());
+  if (auto joined = init.join_cgroup(); !joined) return wrap(joined.error());
   // --systemd-cgroup under systemd: a scope needs a process, so systemd adopts the cgroup now,
   // before the init goes on, which thus never runs under systemd's default limits.
-  if (auto adopted = c.cgroup->start_systemd_unit(c.child_pid, cgroup_resources(c)); !adopted) {
+  if (auto adopted = c.cgroup->start_systemd_unit(init.pid(), cgroup_resources(c)); !adopted) {
     return wrap(adopted.error());
   }
-  MKRUN_CHECK(channel.send(sync::Kind::kGo));
-  if (c.prepared->plan.fork_after_unshare) {
-    auto message = channel.receive(sync::Kind::kInitPid);
-    if (!message) return wrap(message.error());
-    c.init_pid = message->value;
-    (void)::waitpid(c.child_pid, nullptr, 0);
-    c.child_pid = c.init_pid;
-  }
+  if (auto gone = init.go(); !gone) return wrap(gone.error());
+  c.init_pid = init.pid();
   MKRUN_CHECK(save_created(c));
   MKRUN_CHECK(fill_container_hook_states(c));
-  if (auto hooks = channel.receive(sync::Kind::kRunHooks); !hooks) return wrap(hooks.error());
+  if (auto hooks = init.await_hooks(); !hooks) return wrap(hooks.error());
   // The network namespace exists now, and the pid is final; runc moves devices before hooks.
   if (c.spec.linux && !c.spec.linux->netDevices.empty()) {
     auto moved = netdev::move_net_devices(c.spec.linux->netDevices, c.init_pid);
     if (!moved) return wrap(moved.error());
   }
   if (auto ran = run_create_runtime_hooks(c); !ran) return wrap(ran.error());
-  MKRUN_CHECK(channel.send(sync::Kind::kHooksDone));
-  if (auto ready = channel.receive(sync::Kind::kReady); !ready) return wrap(ready.error());
+  MKRUN_CHECK(init.hooks_done());
   // With no_new_privileges the init loads its filter after kReady and hands the listener over
   // before it closes the socket.
-  if (p.seccomp_listener) {
-    if (auto closed = channel.wait_for_close(); !closed) return wrap(closed.error());
+  if (auto ready = init.ready(c.prepared->plan.seccomp_listener); !ready) {
+    return wrap(ready.error());
   }
   return {};
 }
@@ -578,11 +513,15 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
   MKRUN_CHECK(prepare_kernel(c));
   MKRUN_CHECK(make_cgroup(c));
   MKRUN_CHECK(build_child_plan(c));
+  MKRUN_CHECK(prepare_spawner(c));
   MKRUN_CHECK(spawn_init(c));
   MKRUN_CHECK(watch_kernel(c));
   MKRUN_CHECK(write_pid_file(options.pid_file, c.init_pid));
   UniqueFd pty_master;
-  if (c.console_receiver) pty_master = MKRUN_TRY(receive_pty_master(c.console_receiver.get()));
+  if (UniqueFd receiver = c.spawner->take_console_receiver()) {
+    pty_master = MKRUN_TRY(receive_pty_master(receiver.get()));
+  }
+  c.spawner->release();
   c.undo.commit();
   return CreatedContainer{c.init_pid, std::move(pty_master),
                           c.host};

@@ -26,7 +26,10 @@
 namespace mkrun::runtime {
 namespace {
 
+using internal::check_console_options;
 using internal::Container;
+using internal::send_to_seccomp_agent;
+using internal::Spawner;
 
 Result<uint32_t> parse_id(std::string_view text, std::string_view what) {
   auto value = parse_number<uint32_t>(text);
@@ -88,16 +91,6 @@ Result<oci::Process> exec_process(const ExecOptions& options, const oci::Spec& s
   return process;
 }
 
-Result<void> check_exec_terminal(const ExecOptions& options, bool terminal) {
-  if (terminal && options.detach && options.console_socket.empty()) {
-    return fail("cannot allocate tty if mkrun will detach without setting console socket");
-  }
-  if (!options.console_socket.empty() && !(terminal && options.detach)) {
-    return fail("cannot use console socket if mkrun will not detach or allocate tty");
-  }
-  return {};
-}
-
 // With `--cgroup`, the sub-cgroups below the container's that the process joins instead (one for
 // every controller, or one per named controller). They must exist, as with runc.
 Result<std::unique_ptr<cgroups::Manager>> exec_sub_cgroup(
@@ -124,78 +117,9 @@ Result<std::unique_ptr<cgroups::Manager>> exec_sub_cgroup(
 
 struct Execution {
   std::unique_ptr<plan::PreparedPlan> prepared;
-  std::vector<std::string> task_files;
-  UniqueFd unified_cgroup;
-  UniqueFd console_socket;    // the child's end
   UniqueFd console_receiver;  // ours, when mkrun proxies the pty itself
-  UniqueFd procfs;            // the verified procfs root the child reaches procfs through
-  pid_t child_pid = 0;
   pid_t pid = 0;
 };
-
-Result<void> prepare_console(Execution& e, const ExecOptions& options, bool terminal) {
-  if (!terminal) return {};
-  if (!options.console_socket.empty()) {
-    e.console_socket = MKRUN_TRY(internal::connect_console_socket(options.console_socket));
-  } else {
-    int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
-      return fail_errno("socketpair");
-    e.console_receiver.reset(pair[0]);
-    e.console_socket.reset(pair[1]);
-  }
-  e.prepared->plan.console_socket_fd = e.console_socket.get();
-  return {};
-}
-
-// Clones the child, lets it join, and waits until the process was executed.
-Result<void> spawn_exec(Execution& e, cgroups::Manager& cgroup, bool self_join, bool ignore_paused,
-                        internal::ListenerHandler hand_to_agent) {
-  plan::ChildPlan& p = e.prepared->plan;
-  int pair[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
-    return fail_errno("socketpair");
-  UniqueFd parent_end(pair[0]);
-  UniqueFd child_end(pair[1]);
-  p.sync_fd = child_end.get();
-  std::vector<int> close_in_child = {parent_end.get()};
-  if (e.console_receiver) close_in_child.push_back(e.console_receiver.get());
-  p.close_after_clone = close_in_child.data();
-  p.close_after_clone_count = close_in_child.size();
-  bool joined_at_clone = false;
-  long pid = internal::clone_child(0, e.unified_cgroup.get(), joined_at_clone);
-  if (pid < 0) return fail_errno("clone the exec process");
-  if (pid == 0) child::child_main(p);
-  e.child_pid = e.pid = static_cast<pid_t>(pid);
-  child_end.reset();
-  e.prepared->namespace_fds.clear();
-  e.console_socket.reset();
-
-  internal::SyncChannel channel(std::move(parent_end));
-  if (hand_to_agent) channel.on_seccomp_listener(std::move(hand_to_agent));
-  // A container paused while the process joins it would keep it, and us, waiting; unless the
-  // caller asked for exactly that (--ignore-paused), the wait ends.
-  if (!ignore_paused) {
-    channel.on_stall([&cgroup]() -> Result<void> {
-      if (cgroup.frozen_before_join().value_or(false))
-        return fail("container's cgroup unexpectedly frozen");
-      return {};
-    });
-  }
-  MKRUN_CHECK(channel.receive(sync::Kind::kStarted));
-  if (!self_join) {
-    MKRUN_CHECK(cgroup.add_process(e.child_pid));
-  } else if (!joined_at_clone) {
-    MKRUN_CHECK(cgroup.add_process_to_unified(e.child_pid));
-  }
-  MKRUN_CHECK(channel.send(sync::Kind::kGo));
-  auto init = MKRUN_TRY(channel.receive(sync::Kind::kInitPid));
-  e.pid = init.value;
-  (void)::waitpid(e.child_pid, nullptr, 0);
-  e.child_pid = e.pid;
-  MKRUN_CHECK(channel.receive(sync::Kind::kReady));
-  return channel.wait_for_close();
-}
 
 Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& options) {
   auto container = MKRUN_TRY(Container::open(global.root, options.id));
@@ -204,7 +128,7 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
   spec.process = MKRUN_TRY(exec_process(options, spec));
   bool terminal = spec.process->terminal;
   if (options.process_file.empty() || !options.console_socket.empty() || options.detach) {
-    MKRUN_CHECK(check_exec_terminal(options, terminal));
+    MKRUN_CHECK(check_console_options(terminal, options.detach, !options.console_socket.empty()));
   }
   cgroups::Manager* cgroup = MKRUN_TRY(container.cgroup());
   std::unique_ptr<cgroups::Manager> sub_cgroup;
@@ -222,37 +146,38 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
   inputs.preserve_fds = options.preserve_fds;
   Execution e;
   e.prepared = MKRUN_TRY(plan::build_exec_plan(inputs, record.pid));
-  e.procfs = MKRUN_TRY(proc::open_verified_root());
-  e.prepared->plan.proc_fd = e.procfs.get();
   // The container's state may change from here on: others need not wait for this process.
   container.unlock();
-  bool in_user_namespace =
-      std::ranges::any_of(spec.linux ? spec.linux->namespaces : std::vector<oci::Namespace>{},
-                          [](const oci::Namespace& ns) { return ns.type == "user"; });
-  bool self_join = !in_user_namespace;
-  if (self_join) {
-    e.task_files = cgroup->v1_task_files();
-    e.prepared->plan.cgroup_task_files = e.prepared->keep_list(e.task_files);
-    e.prepared->plan.cgroup_task_file_count = e.task_files.size();
-    e.unified_cgroup = MKRUN_TRY(cgroup->open_unified_dir());
-  }
-  MKRUN_CHECK(prepare_console(e, options, terminal));
+  Spawner process(*e.prepared, *cgroup);
+  Spawner::Setup setup;
+  setup.what = "exec process";
+  setup.terminal = terminal;
+  setup.console_socket = options.console_socket;
+  setup.keep_console_for_caller = options.console_socket.empty();
+  setup.child_joins_cgroup =
+      std::ranges::none_of(spec.linux ? spec.linux->namespaces : std::vector<oci::Namespace>{},
+                           [](const oci::Namespace& ns) { return ns.type == "user"; });
+  // A container paused while the process joins it would keep it, and us, waiting; unless the
+  // caller asked for exactly that (--ignore-paused), the wait ends.
+  setup.stop_if_frozen = !options.ignore_paused;
   // runc tells the agent the container is running, whatever it is, with its init's pid.
-  internal::ListenerHandler hand_to_agent;
   if (e.prepared->plan.seccomp_listener) {
-    hand_to_agent = [&spec, &container, &e](UniqueFd listener) {
-      return internal::send_to_seccomp_agent(*spec.linux->seccomp,
-                                             container.state(internal::Status::kRunning), e.pid,
-                                             listener.get());
+    setup.hand_listener = [&spec, &container, &process](UniqueFd listener) {
+      return send_to_seccomp_agent(*spec.linux->seccomp,
+                                   container.state(internal::Status::kRunning), process.pid(),
+                                   listener.get());
     };
   }
-  if (auto spawned =
-          spawn_exec(e, *cgroup, self_join, options.ignore_paused, std::move(hand_to_agent));
-      !spawned) {
-    internal::kill_and_reap(e.pid);
-    if (e.child_pid != e.pid) internal::kill_and_reap(e.child_pid);
-    return std::unexpected(std::move(spawned).error());
-  }
+  MKRUN_CHECK(process.prepare(std::move(setup)));
+  MKRUN_CHECK(process.clone());
+  MKRUN_CHECK(process.started());
+  MKRUN_CHECK(process.join_cgroup());
+  MKRUN_CHECK(process.go());
+  // The process closes its end when it executes.
+  MKRUN_CHECK(process.ready(/*until_closed=*/true));
+  process.release();
+  e.pid = process.pid();
+  e.console_receiver = process.take_console_receiver();
   return e;
 }
 

@@ -14,7 +14,9 @@
 #include <cstddef>
 #include <cstring>
 
+#include "child/child.hpp"
 #include "child/fd_passing.hpp"
+#include "core/proc.hpp"
 #include "mkrun/base/files.hpp"
 
 namespace mkrun::runtime::internal {
@@ -50,7 +52,191 @@ Result<UniqueFd> connect_unix(const std::string& path) {
   return socket;
 }
 
+// clone3 with CLONE_INTO_CGROUP when `unified_cgroup_fd` is set, so the child is born in its
+// unified cgroup; a plain clone when not (or on a kernel without it). Fork semantics: returns
+// the pid in the parent, 0 in the child, -1 with errno on failure.
+long clone_child(unsigned long flags, int unified_cgroup_fd, bool& joined_at_clone) {
+  joined_at_clone = false;
+  if (unified_cgroup_fd >= 0) {
+    clone_args args{};
+    args.flags = flags | CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<uint64_t>(unified_cgroup_fd);
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid >= 0) {
+      joined_at_clone = true;
+      return pid;
+    }
+    if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) return -1;
+  }
+  return ::syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+}
+
+Result<UniqueFd> connect_console_socket(const std::string& path) {
+  auto socket = connect_unix(path);
+  if (!socket) {
+    return std::unexpected(
+        std::move(socket).error().wrap("connect to console socket `" + path + "`"));
+  }
+  return socket;
+}
+
+// The raw clone is only safe in a single-threaded process: the child would inherit, held, any
+// lock (malloc's) another thread had at that moment, and wait on it forever.
+Result<void> check_single_threaded(int proc_root) {
+  long threads = MKRUN_TRY(proc::thread_count(proc_root));
+  if (threads != 1) {
+    return fail("mkrun runs " + std::to_string(threads) +
+                " threads: it must be single-threaded to clone a container process");
+  }
+  return {};
+}
+
 }  // namespace
+
+Result<void> check_console_options(bool terminal, bool detach, bool has_console_socket) {
+  if (terminal && detach && !has_console_socket) {
+    return fail("cannot allocate tty if mkrun will detach without setting console socket");
+  }
+  if (has_console_socket && !(terminal && detach)) {
+    return fail("cannot use console socket if mkrun will not detach or allocate tty");
+  }
+  return {};
+}
+
+Spawner::~Spawner() {
+  if (released_ || child_pid_ == 0) return;
+  // A frozen child would not act on SIGKILL: thaw its cgroup, which is being torn down.
+  (void)cgroup_.thaw();
+  kill_and_reap(pid_);
+  if (child_pid_ != pid_) kill_and_reap(child_pid_);
+}
+
+Result<void> Spawner::advance(std::initializer_list<Step> after, Step to) {
+  for (Step allowed : after) {
+    if (step_ == allowed) {
+      step_ = to;
+      return {};
+    }
+  }
+  static constexpr const char* kNames[] = {"new",  "prepare", "clone",      "started", "join_cgroup",
+                                           "go",   "await_hooks", "hooks_done", "ready"};
+  return fail("spawn the " + std::string(setup_.what) + ": " + kNames[static_cast<int>(to)] +
+              " cannot follow " + kNames[static_cast<int>(step_)]);
+}
+
+Result<void> Spawner::prepare_console() {
+  if (!setup_.terminal) return {};
+  if (setup_.keep_console_for_caller) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+      return fail_errno("socketpair");
+    console_receiver_.reset(pair[0]);
+    console_socket_.reset(pair[1]);
+  } else {
+    console_socket_ = MKRUN_TRY(connect_console_socket(setup_.console_socket));
+  }
+  prepared_.plan.console_socket_fd = console_socket_.get();
+  return {};
+}
+
+Result<void> Spawner::prepare(Setup setup) {
+  setup_ = std::move(setup);
+  MKRUN_CHECK(advance({Step::kNew}, Step::kPrepared));
+  plan::ChildPlan& p = prepared_.plan;
+  procfs_ = MKRUN_TRY(proc::open_verified_root());
+  p.proc_fd = procfs_.get();
+  MKRUN_CHECK(prepare_console());
+  if (setup_.child_joins_cgroup) {
+    std::vector<std::string> task_files = cgroup_.v1_task_files();
+    p.cgroup_task_files = prepared_.keep_list(task_files);
+    p.cgroup_task_file_count = task_files.size();
+    unified_cgroup_ = MKRUN_TRY(cgroup_.open_unified_dir());
+  }
+  return {};
+}
+
+Result<void> Spawner::clone(std::span<const int> close_in_child) {
+  MKRUN_CHECK(advance({Step::kPrepared}, Step::kCloned));
+  plan::ChildPlan& p = prepared_.plan;
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+    return fail_errno("socketpair");
+  UniqueFd parent_end(pair[0]);
+  UniqueFd child_end(pair[1]);
+  p.sync_fd = child_end.get();
+  std::vector<int> closed(close_in_child.begin(), close_in_child.end());
+  closed.push_back(parent_end.get());
+  if (console_receiver_) closed.push_back(console_receiver_.get());
+  p.close_after_clone = closed.data();
+  p.close_after_clone_count = closed.size();
+  MKRUN_CHECK(check_single_threaded(procfs_.get()));
+
+  long pid = clone_child(static_cast<unsigned long>(p.clone_flags), unified_cgroup_.get(),
+                         joined_at_clone_);
+  if (pid < 0) return fail_errno("clone the " + std::string(setup_.what));
+  if (pid == 0) child::child_main(p);
+  child_pid_ = pid_ = static_cast<pid_t>(pid);
+  // What only the child needed.
+  child_end.reset();
+  prepared_.namespace_fds.clear();
+  console_socket_.reset();
+
+  channel_.emplace(std::move(parent_end));
+  if (setup_.hand_listener) channel_->on_seccomp_listener(setup_.hand_listener);
+  // Frozen meanwhile (by someone else's `pause` or a freeze of a parent), the child would never
+  // answer: the wait ends with runc's refusal instead.
+  if (setup_.stop_if_frozen) {
+    channel_->on_stall([this]() -> Result<void> {
+      if (cgroup_.frozen_before_join().value_or(false))
+        return fail("container's cgroup unexpectedly frozen");
+      return {};
+    });
+  }
+  return {};
+}
+
+Result<void> Spawner::started() {
+  MKRUN_CHECK(advance({Step::kCloned}, Step::kStarted));
+  MKRUN_CHECK(channel_->receive(sync::Kind::kStarted));
+  return {};
+}
+
+Result<void> Spawner::join_cgroup() {
+  MKRUN_CHECK(advance({Step::kStarted}, Step::kJoined));
+  if (!setup_.child_joins_cgroup) return cgroup_.add_process(child_pid_);
+  if (joined_at_clone_) return {};
+  return cgroup_.add_process_to_unified(child_pid_);
+}
+
+Result<void> Spawner::go() {
+  MKRUN_CHECK(advance({Step::kJoined}, Step::kGone));
+  MKRUN_CHECK(channel_->send(sync::Kind::kGo));
+  if (!prepared_.plan.fork_after_unshare) return {};
+  auto message = MKRUN_TRY(channel_->receive(sync::Kind::kInitPid));
+  pid_ = message.value;
+  (void)::waitpid(child_pid_, nullptr, 0);
+  child_pid_ = pid_;
+  return {};
+}
+
+Result<void> Spawner::await_hooks() {
+  MKRUN_CHECK(advance({Step::kGone}, Step::kHooksAwaited));
+  MKRUN_CHECK(channel_->receive(sync::Kind::kRunHooks));
+  return {};
+}
+
+Result<void> Spawner::hooks_done() {
+  MKRUN_CHECK(advance({Step::kHooksAwaited}, Step::kHooksDone));
+  return channel_->send(sync::Kind::kHooksDone);
+}
+
+Result<void> Spawner::ready(bool until_closed) {
+  MKRUN_CHECK(advance({Step::kGone, Step::kHooksDone}, Step::kReady));
+  MKRUN_CHECK(channel_->receive(sync::Kind::kReady));
+  if (until_closed) return channel_->wait_for_close();
+  return {};
+}
 
 Result<void> SyncChannel::wait_readable() {
   if (!stall_check_) return {};
@@ -124,32 +310,6 @@ Result<void> send_to_seccomp_agent(const oci::Seccomp& seccomp, const oci::State
     return fail_errno("cannot send seccomp fd to " + listener_path);
   }
   return {};
-}
-
-long clone_child(unsigned long flags, int unified_cgroup_fd, bool& joined_at_clone) {
-  joined_at_clone = false;
-  if (unified_cgroup_fd >= 0) {
-    clone_args args{};
-    args.flags = flags | CLONE_INTO_CGROUP;
-    args.exit_signal = SIGCHLD;
-    args.cgroup = static_cast<uint64_t>(unified_cgroup_fd);
-    long pid = ::syscall(SYS_clone3, &args, sizeof args);
-    if (pid >= 0) {
-      joined_at_clone = true;
-      return pid;
-    }
-    if (errno != ENOSYS && errno != E2BIG && errno != EINVAL) return -1;
-  }
-  return ::syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
-}
-
-Result<UniqueFd> connect_console_socket(const std::string& path) {
-  auto socket = connect_unix(path);
-  if (!socket) {
-    return std::unexpected(
-        std::move(socket).error().wrap("connect to console socket `" + path + "`"));
-  }
-  return socket;
 }
 
 Result<UniqueFd> receive_pty_master(int socket) {

@@ -16,23 +16,46 @@
 
 namespace mkrun::proc {
 
-std::optional<ProcessStat> read_stat(pid_t pid) {
-  auto text = files::read_file("/proc/" + std::to_string(pid) + "/stat");
-  if (!text) return std::nullopt;
-  // The command name (field 2) may hold spaces and parentheses: parse after the last ')'.
-  auto close = text->rfind(')');
-  if (close == std::string::npos || close + 2 >= text->size()) return std::nullopt;
-  std::string_view rest = std::string_view(*text).substr(close + 2);
-  ProcessStat stat;
-  stat.state = rest.front();
-  // rest starts at field 3; the start time is field 22, 19 spaces further.
-  for (int field = 3; field < 22; ++field) {
+namespace {
+
+// Field `number` (1-based, >= 3) of a /proc/<pid>/stat line. The command name (field 2) may hold
+// spaces and parentheses: fields are counted after the last ')'.
+std::optional<std::string_view> stat_field(std::string_view text, int number) {
+  auto close = text.rfind(')');
+  if (close == std::string_view::npos || close + 2 >= text.size()) return std::nullopt;
+  std::string_view rest = text.substr(close + 2);
+  for (int field = 3; field < number; ++field) {
     auto space = rest.find(' ');
     if (space == std::string_view::npos) return std::nullopt;
     rest.remove_prefix(space + 1);
   }
-  std::from_chars(rest.data(), rest.data() + rest.size(), stat.start_time);
+  return rest.substr(0, rest.find(' '));
+}
+
+}  // namespace
+
+std::optional<ProcessStat> read_stat(pid_t pid) {
+  auto text = files::read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!text) return std::nullopt;
+  auto state = stat_field(*text, 3);
+  auto start_time = stat_field(*text, 22);
+  if (!state || state->empty() || !start_time) return std::nullopt;
+  ProcessStat stat;
+  stat.state = state->front();
+  std::from_chars(start_time->data(), start_time->data() + start_time->size(), stat.start_time);
   return stat;
+}
+
+Result<long> thread_count(int proc_root) {
+  int fd = ::openat(proc_root, "self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail_errno("open /proc/self/stat");
+  UniqueFd stat(fd);
+  auto text = MKRUN_TRY(files::read_fd(stat.get(), "/proc/self/stat"));
+  auto field = stat_field(text, 20);
+  long threads = 0;
+  if (!field || std::from_chars(field->data(), field->data() + field->size(), threads).ec != std::errc())
+    return fail("parse /proc/self/stat: no thread count");
+  return threads;
 }
 
 bool is_alive(pid_t pid, uint64_t start_time) {

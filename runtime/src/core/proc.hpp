@@ -33,4 +33,7 @@ namespace mkrun::proc {
 // is never trusted.
 Result<UniqueFd> open_verified_root();
 
+// How many threads this process has (num_threads of self/stat under `proc_root`).
+Result<long> thread_count(int proc_root);
+
 }  // namespace mkrun::proc
