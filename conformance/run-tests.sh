@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs mkrun's tests and prints, as its last line, "N passed, N failed[, N skipped]".
 #   (a) the Catch2 unit test binaries of the build dir
-#   (b) meson test child-symbols (counts as one test)
+#   (b) meson test child-symbols and child-symbols-refuses (two tests)
 #   (c) the pytest integration suite in conformance/integration (needs root)
 #   (d) only when asked (--engines): the engine tests in conformance/engines (Podman, containerd,
 #       Docker, Slurm driving the runtime; need root and packaging/install-engine-deps.sh)
@@ -114,13 +114,14 @@ if [ "$SUITES" != integration ] && [ "$SUITES" != engines ] && [ "$SUITES" != gu
   run_catch2 cli-tests "$BUILD/cli/cli-tests"
   run_catch2 ihk-tests "$BUILD/ihk/ihk-tests"
   run_catch2 lwk-tests "$BUILD/lwk/lwk-tests"
-  echo "== meson test child-symbols"
-  if meson test -C "$BUILD" --print-errorlogs child-symbols >"$TMP/meson.log" 2>&1; then
-    echo "   1 passed"
-    PASSED=$((PASSED + 1))
+  echo "== meson test child-symbols child-symbols-refuses"
+  if meson test -C "$BUILD" --print-errorlogs child-symbols child-symbols-refuses \
+      >"$TMP/meson.log" 2>&1; then
+    echo "   2 passed"
+    PASSED=$((PASSED + 2))
   else
     cat "$TMP/meson.log"
-    fail child-symbols 1
+    fail child-symbols 2
   fi
 fi
 
