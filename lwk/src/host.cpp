@@ -42,14 +42,7 @@ Result<std::string> capture_output(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_destroy(&actions);
   if (spawned != 0) return fail_errno("run `" + argv[0] + "`", spawned);
   write_end.reset();
-  std::string output;
-  char buffer[512];
-  ssize_t n;
-  while ((n = ::read(read_end.get(), buffer, sizeof buffer)) != 0) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    output.append(buffer, static_cast<size_t>(n));
-  }
+  auto output = files::read_fd(read_end.get(), "output of `" + argv[0] + "`");
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
