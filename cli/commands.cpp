@@ -30,9 +30,10 @@
 #include "ps_table.hpp"
 
 namespace mkrun::cli {
-namespace {
 
 using runtime::Runtime;
+
+namespace {
 
 std::string current_directory() {
   std::error_code error;
@@ -86,11 +87,20 @@ Result<int> succeeded(Result<void> result) {
   return 0;
 }
 
-Result<int> create(Runtime& runtime, const Invocation& invocation) {
+std::string libseccomp_version() {
+  const scmp_version* version = seccomp_version();
+  if (version == nullptr || version->major + version->minor + version->micro == 0) return "";
+  return std::to_string(version->major) + "." + std::to_string(version->minor) + "." +
+         std::to_string(version->micro);
+}
+
+}  // namespace
+
+Result<int> handlers::create(Runtime& runtime, const Invocation& invocation) {
   return succeeded(runtime.create(create_options(invocation)));
 }
 
-Result<int> run(Runtime& runtime, const Invocation& invocation) {
+Result<int> handlers::run(Runtime& runtime, const Invocation& invocation) {
   runtime::RunOptions options;
   options.create = create_options(invocation);
   options.detach = invocation.flags.flag("detach");
@@ -99,12 +109,12 @@ Result<int> run(Runtime& runtime, const Invocation& invocation) {
   return runtime.run(options);  // the container's status becomes mkrun's
 }
 
-Result<int> start(Runtime& runtime, const Invocation& invocation) {
+Result<int> handlers::start(Runtime& runtime, const Invocation& invocation) {
   return succeeded(runtime.start(invocation.flags.args.at(0)));
 }
 
 // Pretty JSON without a trailing newline, as runc writes it.
-Result<int> state(Runtime& runtime, const Invocation& invocation) {
+Result<int> handlers::state(Runtime& runtime, const Invocation& invocation) {
   auto state = runtime.state(invocation.flags.args.at(0));
   if (!state) return std::unexpected(std::move(state).error());
   write_stdout(oci::render_state(*state));
@@ -113,7 +123,7 @@ Result<int> state(Runtime& runtime, const Invocation& invocation) {
 
 // `kill <id> [signal]`, SIGTERM by default. runc looks the container up before it reads the
 // signal, so a bad signal on a missing container reports the container.
-Result<int> kill(Runtime& runtime, const Invocation& invocation) {
+Result<int> handlers::kill(Runtime& runtime, const Invocation& invocation) {
   const std::vector<std::string>& args = invocation.flags.args;
   const std::string& id = args.at(0);
   const std::string signal_text = args.size() > 1 && !args[1].empty() ? args[1] : "SIGTERM";
@@ -125,12 +135,12 @@ Result<int> kill(Runtime& runtime, const Invocation& invocation) {
   return succeeded(runtime.kill(id, *signal, invocation.flags.flag("all")));
 }
 
-Result<int> remove(Runtime& runtime, const Invocation& invocation) {
+Result<int> handlers::remove(Runtime& runtime, const Invocation& invocation) {
   return succeeded(runtime.remove(invocation.flags.args.at(0), invocation.flags.flag("force")));
 }
 
 // runc checks --quiet first and the format only after reading the containers.
-Result<int> list(Runtime& runtime, const Invocation& invocation) {
+Result<int> handlers::list(Runtime& runtime, const Invocation& invocation) {
   auto states = runtime.list();
   if (!states) return std::unexpected(std::move(states).error());
   if (invocation.flags.flag("quiet")) {
@@ -150,19 +160,12 @@ Result<int> list(Runtime& runtime, const Invocation& invocation) {
   return 0;
 }
 
-Result<int> spec(Runtime&, const Invocation& invocation) {
+Result<int> handlers::spec(Runtime&, const Invocation& invocation) {
   return succeeded(runtime::write_default_spec(invocation.flags.text("bundle"),
                                                invocation.flags.flag("rootless")));
 }
 
-std::string libseccomp_version() {
-  const scmp_version* version = seccomp_version();
-  if (version == nullptr || version->major + version->minor + version->micro == 0) return "";
-  return std::to_string(version->major) + "." + std::to_string(version->minor) + "." +
-         std::to_string(version->micro);
-}
-
-Result<int> features(Runtime&, const Invocation&) {
+Result<int> handlers::features(Runtime&, const Invocation&) {
   oci::Features features = runtime::features();
   features.annotations["io.github.seccomp.libseccomp.version"] = libseccomp_version();
   features.annotations["org.mkrun.version"] = MKRUN_VERSION;
@@ -172,6 +175,8 @@ Result<int> features(Runtime&, const Invocation&) {
 }
 
 // ---- exec ----------------------------------------------------------------------------------
+
+namespace {
 
 // runc's getProcess reads --user "uid[:gid]" with strconv.Atoi, the gid first, and keeps the
 // values as uint32 ("-1" is 4294967295); the library gets them as decimal numbers.
@@ -259,9 +264,11 @@ Result<runtime::ExecOptions> exec_options(const Invocation& invocation) {
   return options;
 }
 
+}  // namespace
+
 // Foreground: the process's status becomes mkrun's. runc looks at the container before it reads
 // the flags' values, so a missing, stopped or paused container is reported first.
-Result<int> exec(Runtime& runtime, const Invocation& invocation) {
+Result<int> handlers::exec(Runtime& runtime, const Invocation& invocation) {
   auto options = exec_options(invocation);
   if (options) return runtime.exec(*options);
   auto state = runtime.state(invocation.flags.args.at(0));
@@ -275,6 +282,8 @@ Result<int> exec(Runtime& runtime, const Invocation& invocation) {
 
 // ---- ps, pause, resume ------------------------------------------------------------------------
 
+namespace {
+
 // json.Encoder of runc's []int: "[1,2]\n", and "null\n" for none (a nil slice).
 std::string render_pids(const std::vector<int>& pids) {
   if (pids.empty()) return "null\n";
@@ -286,8 +295,10 @@ std::string render_pids(const std::vector<int>& pids) {
   return out + "]\n";
 }
 
+}  // namespace
+
 // `ps [--format table|json] <id> [ps options]`. runc reads the pids before the format.
-Result<int> ps(Runtime& runtime, const Invocation& invocation) {
+Result<int> handlers::ps(Runtime& runtime, const Invocation& invocation) {
   const std::vector<std::string>& args = invocation.flags.args;
   const auto pids = MKRUN_TRY(runtime.pids(args.at(0)));
   const std::string format = invocation.flags.text("format");
@@ -306,15 +317,17 @@ Result<int> ps(Runtime& runtime, const Invocation& invocation) {
   return 0;
 }
 
-Result<int> pause(Runtime& runtime, const Invocation& invocation) {
+Result<int> handlers::pause(Runtime& runtime, const Invocation& invocation) {
   return succeeded(runtime.pause(invocation.flags.args.at(0)));
 }
 
-Result<int> resume(Runtime& runtime, const Invocation& invocation) {
+Result<int> handlers::resume(Runtime& runtime, const Invocation& invocation) {
   return succeeded(runtime.resume(invocation.flags.args.at(0)));
 }
 
 // ---- update ------------------------------------------------------------------------------------
+
+namespace {
 
 // `what` is already quoted (or is "standard input"), so read_fd's "read `path`" is replaced.
 Result<std::string> read_all(int fd, const std::string& what) {
@@ -410,7 +423,9 @@ Result<void> check_intel_rdt(const ParsedFlags& flags) {
   return {};
 }
 
-Result<int> update(Runtime& runtime, const Invocation& invocation) {
+}  // namespace
+
+Result<int> handlers::update(Runtime& runtime, const Invocation& invocation) {
   const std::string& id = invocation.flags.args.at(0);
   // runc finds the container before it reads any value.
   if (auto found = runtime.state(id); !found) return std::unexpected(std::move(found).error());
@@ -423,12 +438,16 @@ Result<int> update(Runtime& runtime, const Invocation& invocation) {
 
 // ---- events ------------------------------------------------------------------------------------
 
+namespace {
+
 void print_event(const oci::Event& event) {
   write_stdout(oci::render_event(event));
 }
 
+}  // namespace
+
 // `events [--interval 5s] [--stats] <id>`.
-Result<int> events(Runtime& runtime, const Invocation& invocation) {
+Result<int> handlers::events(Runtime& runtime, const Invocation& invocation) {
   const std::string& id = invocation.flags.args.at(0);
   const long long interval = invocation.flags.nanoseconds("interval");
   if (!invocation.flags.flag("stats")) {
@@ -446,51 +465,20 @@ Result<int> events(Runtime& runtime, const Invocation& invocation) {
   return 0;
 }
 
-struct Command {
-  std::string_view name;
-  std::string_view failure_prefix;  // runc's "runc create failed: ", with mkrun's name
-  Result<int> (*run)(Runtime&, const Invocation&);
-  int failure_code = 1;  // exec fails with 255, as runc's fatalWithCode
-};
-
-constexpr std::array<Command, 15> kCommands = {{
-    {"create", "mkrun create failed", create},
-    {"delete", "", remove},
-    {"events", "", events},
-    {"exec", "exec failed", exec, 255},
-    {"features", "", features},
-    {"kill", "", kill},
-    {"list", "", list},
-    {"pause", "", pause},
-    {"ps", "", ps},
-    {"resume", "", resume},
-    {"run", "mkrun run failed", run},
-    {"spec", "", spec},
-    {"start", "", start},
-    {"state", "", state},
-    {"update", "", update},
-}};
-
-}  // namespace
-
 int run_command(const Invocation& invocation) {
-  const auto command = std::ranges::find(kCommands, invocation.command, &Command::name);
-  if (command == kCommands.end()) {  // parse_command lets only known commands through
-    logger().fatal("unknown command: " + invocation.command);
-    return 1;
-  }
+  const CommandDescriptor& command = invocation.command;
   auto options = runtime_options(invocation.global);
   if (!options) {
     logger().fatal(options.error());
     return 1;
   }
   Runtime runtime(std::move(*options));
-  Result<int> result = command->run(runtime, invocation);
+  Result<int> result = command.handler(runtime, invocation);
   if (result) return *result;
   Error error = std::move(result).error();
-  if (!command->failure_prefix.empty()) error = std::move(error).wrap(command->failure_prefix);
+  if (!command.failure_prefix.empty()) error = std::move(error).wrap(command.failure_prefix);
   logger().fatal(error.render());
-  return command->failure_code;
+  return command.failure_code;
 }
 
 ProgramInfo program_info(std::string program) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <utility>
 
+#include "command.hpp"
 #include "log.hpp"
 #include "mkrun/base/paths.hpp"
 
@@ -115,8 +116,9 @@ std::optional<unsigned long long> take_duration_term(std::string_view& text) {
 po::typed_value<GoBool>* go_bool() {
   return po::value<GoBool>()->zero_tokens()->default_value(GoBool{}, "false");
 }
-po::typed_value<GoInt>* go_int() {
-  return po::value<GoInt>()->default_value(GoInt{}, "0");
+po::typed_value<GoInt>* go_int(std::string_view fallback) {
+  return po::value<GoInt>()->default_value(GoInt{parse_go_int(fallback).value()},
+                                           std::string(fallback));
 }
 po::typed_value<std::string>* go_string(std::string fallback = "") {
   return po::value<std::string>()->default_value(std::move(fallback));
@@ -128,8 +130,28 @@ po::typed_value<GoStringSlice>* go_string_slice() {
 po::typed_value<GoInt64Slice>* go_int64_slice() {
   return po::value<GoInt64Slice>()->multitoken()->default_value(GoInt64Slice{}, "");
 }
-po::typed_value<GoDuration>* go_duration(long long fallback_ns) {
-  return po::value<GoDuration>()->default_value(GoDuration{fallback_ns}, "");
+po::typed_value<GoDuration>* go_duration(std::string_view fallback) {
+  return po::value<GoDuration>()->default_value(GoDuration{parse_go_duration(fallback).value()},
+                                                std::string(fallback));
+}
+
+// A bad default in the command table throws here, at the first parse of that command.
+const po::value_semantic* flag_value(const FlagSpec& flag) {
+  switch (flag.kind) {
+    case FlagKind::boolean:
+      return go_bool();
+    case FlagKind::text:
+      return go_string(std::string(flag.default_value));
+    case FlagKind::integer:
+      return go_int(flag.default_value);
+    case FlagKind::duration:
+      return go_duration(flag.default_value);
+    case FlagKind::text_list:
+      return go_string_slice();
+    case FlagKind::integer_list:
+      return go_int64_slice();
+  }
+  return nullptr;
 }
 
 bool is_bool_flag(const po::option_description& option) {
@@ -256,52 +278,23 @@ std::expected<void, FlagError> take_flag(const po::option_description& option,
   return {};
 }
 
-struct CommandRule {
-  std::string_view name;
-  std::size_t min_args;
-  std::size_t max_args;
-};
-
-// runc's checkArgs calls for each command.
-constexpr std::size_t kNoMaximum = std::numeric_limits<std::size_t>::max();
-constexpr std::array<CommandRule, 15> kCommands = {{
-    {"create", 1, 1},
-    {"delete", 1, 1},
-    {"events", 1, 1},
-    {"exec", 1, kNoMaximum},
-    {"features", 0, 0},
-    {"kill", 1, 2},
-    {"list", 0, 0},
-    {"pause", 1, 1},
-    {"ps", 1, kNoMaximum},
-    {"resume", 1, 1},
-    {"run", 1, 1},
-    {"spec", 0, 0},
-    {"start", 1, 1},
-    {"state", 1, 1},
-    {"update", 1, 1},
-}};
-
-const CommandRule* find_command(std::string_view name) {
-  const auto found = std::ranges::find(kCommands, name, &CommandRule::name);
-  return found == kCommands.end() ? nullptr : &*found;
-}
-
 // runc's checkArgs messages; the program is named as invoked (os.Args[0]).
-std::optional<std::string> argument_count_error(const ProgramInfo& info, const CommandRule& rule,
+std::optional<std::string> argument_count_error(const ProgramInfo& info,
+                                                const CommandDescriptor& command,
                                                 std::size_t count) {
+  const ArgCount& wanted = command.args;
   std::string requirement;
   std::size_t expected = 0;
-  if (rule.min_args == rule.max_args && count != rule.min_args) {
-    requirement = "exactly", expected = rule.min_args;
-  } else if (count < rule.min_args) {
-    requirement = "a minimum of", expected = rule.min_args;
-  } else if (count > rule.max_args) {
-    requirement = "a maximum of", expected = rule.max_args;
+  if (wanted.min == wanted.max && count != wanted.min) {
+    requirement = "exactly", expected = wanted.min;
+  } else if (count < wanted.min) {
+    requirement = "a minimum of", expected = wanted.min;
+  } else if (count > wanted.max) {
+    requirement = "a maximum of", expected = wanted.max;
   } else {
     return std::nullopt;
   }
-  return info.program + ": \"" + std::string(rule.name) + "\" requires " + requirement + " " +
+  return info.program + ": \"" + std::string(command.name) + "\" requires " + requirement + " " +
          std::to_string(expected) + " argument(s)";
 }
 
@@ -335,7 +328,9 @@ Exit help_topic(std::span<const std::string> topics, const ProgramInfo& info) {
   if (topics.empty() || topics[0] == "help" || topics[0] == "h") {
     return screen(app_help(info));
   }
-  if (auto help = command_help(topics[0])) return screen(std::move(*help));
+  if (const CommandDescriptor* command = find_command(topics[0])) {
+    return screen(command_help(*command));
+  }
   return no_help_topic(topics[0]);
 }
 
@@ -346,6 +341,14 @@ Exit global_usage_error(const FlagError& error, const ProgramInfo& info) {
                         : "Incorrect Usage. " + error.message + "\n\n";
   out += app_help(info);
   return usage_failure(std::move(out), error.message);
+}
+
+// What urfave hands Go's flag parsing: the arguments reordered, unless the command skips that.
+std::vector<std::string> arguments_in_parse_order(const CommandDescriptor& command,
+                                                  const po::options_description& options,
+                                                  std::span<const std::string> args) {
+  if (!command.reorders_args) return {args.begin(), args.end()};
+  return reorder_args(options, args);
 }
 
 GlobalFlags global_flags(const ParsedFlags& parsed) {
@@ -359,29 +362,6 @@ GlobalFlags global_flags(const ParsedFlags& parsed) {
   flags.cgroup_manager = parsed.text("cgroup-manager");
   flags.kernel = parsed.text("kernel");
   return flags;
-}
-
-// runc 1.1's exec flags, in its order.
-void add_exec_options(po::options_description& options) {
-  auto add = options.add_options();
-  add("console-socket", go_string())("cwd", go_string())("env,e", go_string_slice());
-  add("tty,t", go_bool())("user,u", go_string())("additional-gids,g", go_int64_slice());
-  add("process,p", go_string())("detach,d", go_bool())("pid-file", go_string());
-  add("process-label", go_string())("apparmor", go_string())("no-new-privs", go_bool());
-  add("cap,c", go_string_slice())("preserve-fds", go_int())("cgroup", go_string_slice());
-  add("ignore-paused", go_bool());
-}
-
-// runc 1.1's update flags; the kernel memory ones are hidden there and only warned about.
-void add_update_options(po::options_description& options) {
-  auto add = options.add_options();
-  add("resources,r", go_string())("blkio-weight", go_int());
-  for (const char* name : {"cpu-period", "cpu-quota", "cpu-share", "cpu-rt-period",
-                           "cpu-rt-runtime", "cpuset-cpus", "cpuset-mems", "kernel-memory",
-                           "kernel-memory-tcp", "memory", "memory-reservation", "memory-swap"}) {
-    add(name, go_string());
-  }
-  add("pids-limit", go_int())("l3-cache-schema", go_string())("mem-bw-schema", go_string());
 }
 
 }  // namespace
@@ -497,15 +477,8 @@ std::expected<ParsedFlags, FlagError> parse_go_flags(const po::options_descripti
   return parsed;
 }
 
-bool reorders_args(std::string_view command) {
-  // exec.go and ps.go set SkipArgReorder: `exec ID sh -c x` must leave `-c` to sh.
-  return command != "exec" && command != "ps";
-}
-
-std::vector<std::string> reorder_args(std::string_view command,
-                                      const po::options_description& options,
+std::vector<std::string> reorder_args(const po::options_description& options,
                                       std::span<const std::string> args) {
-  if (!reorders_args(command)) return {args.begin(), args.end()};
   std::vector<std::string> flags;
   std::vector<std::string> rest;
   // Like urfave, the argument after any flag without '=' moves with it when it does not start
@@ -550,36 +523,10 @@ po::options_description global_options() {
   return options;
 }
 
-std::optional<po::options_description> command_options(std::string_view command) {
-  const bool is_run = command == "run";
+po::options_description command_options(std::span<const FlagSpec> flags) {
   po::options_description options;
   auto add = options.add_options();
-  if (command == "create" || is_run) {
-    add("bundle,b", go_string())("console-socket", go_string());
-    if (is_run) add("detach,d", go_bool())("keep", go_bool());
-    add("pid-file", go_string());
-    if (is_run) add("no-subreaper", go_bool());
-    add("no-pivot", go_bool())("no-new-keyring", go_bool())("preserve-fds", go_int());
-  } else if (command == "kill") {
-    add("all,a", go_bool());
-  } else if (command == "delete") {
-    add("force,f", go_bool());
-  } else if (command == "list") {
-    add("format,f", go_string("table"))("quiet,q", go_bool());
-  } else if (command == "spec") {
-    add("bundle,b", go_string())("rootless", go_bool());
-  } else if (command == "exec") {
-    add_exec_options(options);
-  } else if (command == "ps") {
-    add("format,f", go_string("table"));
-  } else if (command == "update") {
-    add_update_options(options);
-  } else if (command == "events") {
-    add("interval", go_duration(5'000'000'000LL))("stats", go_bool());
-  } else if (command != "start" && command != "state" && command != "features" &&
-             command != "pause" && command != "resume") {
-    return std::nullopt;
-  }
+  for (const FlagSpec& flag : flags) add(std::string(flag.names).c_str(), flag_value(flag));
   add("help,h", go_bool());  // urfave appends its help flag to every command's flags
   return options;
 }
@@ -603,21 +550,22 @@ std::expected<Invocation, Exit> parse_command(const GlobalFlags& global,
   if (name == "checkpoint" || name == "restore") {
     return std::unexpected(checkpointing_not_supported(name));
   }
-  const CommandRule* rule = find_command(name);
-  const auto options = command_options(name);
-  const auto help = command_help(name);
-  if (rule == nullptr || !options || !help) return std::unexpected(no_help_topic(name));
+  const CommandDescriptor* command = find_command(name);
+  if (command == nullptr) return std::unexpected(no_help_topic(name));
 
-  auto parsed = parse_go_flags(*options, reorder_args(name, *options, rest.subspan(1)));
+  const po::options_description options = command_options(command->flags);
+  const std::string help = command_help(*command);
+  auto parsed =
+      parse_go_flags(options, arguments_in_parse_order(*command, options, rest.subspan(1)));
   if (!parsed) {
     const std::string& message = parsed.error().message;
-    return std::unexpected(usage_failure("Incorrect Usage: " + message + "\n\n" + *help, message));
+    return std::unexpected(usage_failure("Incorrect Usage: " + message + "\n\n" + help, message));
   }
-  if (parsed->flag("help")) return std::unexpected(screen(*help));
-  if (auto error = argument_count_error(info, *rule, parsed->args.size())) {
-    return std::unexpected(usage_failure("Incorrect Usage.\n\n" + *help, *error));
+  if (parsed->flag("help")) return std::unexpected(screen(help));
+  if (auto error = argument_count_error(info, *command, parsed->args.size())) {
+    return std::unexpected(usage_failure("Incorrect Usage.\n\n" + help, *error));
   }
-  return Invocation{global, name, std::move(*parsed)};
+  return Invocation{global, *command, std::move(*parsed)};
 }
 
 std::expected<bool, std::string> resolve_rootless(std::string_view value, bool privileged) {

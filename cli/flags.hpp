@@ -31,6 +31,8 @@ namespace mkrun::cli {
 
 namespace po = boost::program_options;
 
+struct CommandDescriptor;
+
 // The values of Go flags, so their spellings and errors are Go's. GoBool is strconv.ParseBool
 // (1 t T TRUE true True, 0 f F FALSE false False); GoInt is strconv.ParseInt(s, 0, 64) (sign,
 // then 0x, 0o, 0b or a leading 0 for the base).
@@ -100,15 +102,26 @@ std::expected<ParsedFlags, FlagError> parse_go_flags(const po::options_descripti
                                                      std::span<const std::string> args);
 
 // urfave's reorderArgs: flags of `options` (and the value after each) that follow positional
-// arguments move in front, up to a `--`. Commands that set SkipArgReorder get `args` unchanged.
-bool reorders_args(std::string_view command);
-std::vector<std::string> reorder_args(std::string_view command,
-                                      const po::options_description& options,
+// arguments move in front, up to a `--`.
+std::vector<std::string> reorder_args(const po::options_description& options,
                                       std::span<const std::string> args);
 
-// The flag tables: the global flags, and each command's (nullopt for a command mkrun lacks).
+// The kinds of value a flag takes, as urfave/cli's flag types: BoolFlag, StringFlag, IntFlag,
+// DurationFlag, StringSliceFlag, Int64SliceFlag.
+enum class FlagKind { boolean, text, integer, duration, text_list, integer_list };
+
+// One flag of a command, for the parser and the help screen alike.
+struct FlagSpec {
+  std::string_view names;  // "bundle,b": the name, then a one-letter alias, as Boost spells them
+  FlagKind kind;
+  std::string_view usage;
+  std::string_view default_value = "";  // as Go prints it ("table", "5s"); numbers need one
+  bool hidden = false;                  // parsed, but left out of the help (runc's Hidden)
+};
+
+// The flag tables: the global flags, and a command's `flags` with urfave's --help added.
 po::options_description global_options();
-std::optional<po::options_description> command_options(std::string_view command);
+po::options_description command_options(std::span<const FlagSpec> flags);
 
 struct GlobalFlags {
   bool debug = false;
@@ -124,7 +137,7 @@ struct GlobalFlags {
 // A command ready to run.
 struct Invocation {
   GlobalFlags global;
-  std::string command;
+  const CommandDescriptor& command;
   ParsedFlags flags;  // flags.args: the command's positional arguments
 };
 

@@ -1,13 +1,14 @@
-// The help and version screens. Command help is runc 1.1.5's text with its own name replaced;
+// The help and version screens, laid out as urfave/cli's templates lay out runc 1.1.5's: the
+// command list and each command's screen come from the command descriptors (command.hpp), and
 // everything passes through Go's tabwriter settings urfave/cli uses, so the columns line up as
 // in runc.
 #pragma once
 
-#include <optional>
 #include <string>
-#include <string_view>
 
 namespace mkrun::cli {
+
+struct CommandDescriptor;
 
 // The facts the help screens and usage errors show that depend on the host or the invocation.
 struct ProgramInfo {
@@ -22,7 +23,7 @@ std::string app_help(const ProgramInfo& info);
 // `mkrun --version`: "mkrun version X", "commit: Y", "spec: Z" and "libseccomp: V".
 std::string version_text(const ProgramInfo& info);
 
-// `mkrun <command> --help`; nullopt for a command mkrun does not have.
-std::optional<std::string> command_help(std::string_view command);
+// `mkrun <command> --help`.
+std::string command_help(const CommandDescriptor& command);
 
 }  // namespace mkrun::cli

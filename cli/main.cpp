@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "command.hpp"
 #include "commands.hpp"
 #include "flags.hpp"
 #include "log.hpp"
@@ -32,10 +33,11 @@ LogSettings log_settings(const GlobalFlags& flags) {
   return {.path = flags.log, .format = flags.log_format, .debug = flags.debug};
 }
 
-// The commands that start processes inside a container run from a protected image of mkrun
-// (mkrun/runtime/protected_image.hpp: the CVE-2019-5736 class).
-bool starts_container_processes(std::string_view command) {
-  return command == "create" || command == "run" || command == "exec";
+// Whether `word` names a command that starts processes inside a container, and so must run from
+// the protected image.
+bool names_protected_command(std::string_view word) {
+  const CommandDescriptor* command = find_command(word);
+  return command != nullptr && command->runs_from_protected_image;
 }
 
 // urfave's App.Run order: global flags, help and version, then runc's Before hook (the log),
@@ -49,7 +51,7 @@ int run_mkrun(std::span<const std::string> args, const ProgramInfo& info, char* 
   }
   auto invocation = parse_command(global->flags, global->rest, info);
   if (!invocation) return finish(invocation.error());
-  if (starts_container_processes(invocation->command) && !runtime::runs_from_protected_image()) {
+  if (invocation->command.runs_from_protected_image && !runtime::runs_from_protected_image()) {
     logger().fatal(runtime::reexec_from_protected_image(argv).render());
     return 1;
   }
@@ -63,7 +65,7 @@ int run_mkrun(std::span<const std::string> args, const ProgramInfo& info, char* 
 // reports it in the log.
 void reexec_early(int argc, char** argv) {
   bool maybe = std::any_of(argv + std::min(argc, 1), argv + argc,
-                           [](const char* word) { return starts_container_processes(word); });
+                           [](const char* word) { return names_protected_command(word); });
   if (maybe && !runtime::runs_from_protected_image()) {
     (void)runtime::reexec_from_protected_image(argv);
   }

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "command.hpp"
 #include "flags.hpp"
 #include "go_values.hpp"
 #include "help.hpp"
@@ -172,13 +173,15 @@ TEST_CASE("the host's ps runs with the given arguments", "[cli]") {
 TEST_CASE("the new commands have runc's help screens", "[cli]") {
   for (const char* command : {"exec", "ps", "pause", "resume", "update", "events"}) {
     INFO(command);
-    auto help = command_help(command);
-    REQUIRE(help);
-    CHECK(help->starts_with("NAME:\n   mkrun " + std::string(command) + " - "));
-    CHECK(command_exit({command, "--help"}).out == *help);
+    const CommandDescriptor* descriptor = find_command(command);
+    REQUIRE(descriptor != nullptr);
+    const std::string help = command_help(*descriptor);
+    CHECK(help.starts_with("NAME:\n   mkrun " + std::string(command) + " - "));
+    CHECK(command_exit({command, "--help"}).out == help);
   }
-  CHECK(command_help("exec")->find("   --ignore-paused                    allow exec in a "
-                                   "paused container\n") != std::string::npos);
+  CHECK(command_help(*find_command("exec"))
+            .find("   --ignore-paused                    allow exec in a "
+                  "paused container\n") != std::string::npos);
   const std::string app = app_help(kInfo);
   CHECK(app.find("   update    update container resource constraints\n") != std::string::npos);
   CHECK(app.find("   checkpoint") == std::string::npos);

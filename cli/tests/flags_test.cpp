@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "command.hpp"
 #include "flags.hpp"
 #include "help.hpp"
 
@@ -15,10 +16,18 @@ namespace {
 
 const ProgramInfo kInfo{"mkrun", "/run/mkrun", "2.5.4"};
 
+const CommandDescriptor& command_named(std::string_view name) {
+  const CommandDescriptor* command = find_command(name);
+  REQUIRE(command != nullptr);
+  return *command;
+}
+
 po::options_description options_of(std::string_view command) {
-  auto options = command_options(command);
-  REQUIRE(options.has_value());
-  return *options;
+  return command_options(command_named(command).flags);
+}
+
+std::string help_of(std::string_view command) {
+  return command_help(command_named(command));
 }
 
 ParsedFlags parse_ok(std::string_view command, const Args& args) {
@@ -167,47 +176,48 @@ TEST_CASE("flag parsing stops at the first argument, at '--', and not at '-'", "
 
 TEST_CASE("flags after the arguments move in front", "[cli]") {
   const auto delete_options = options_of("delete");
-  CHECK(reorder_args("delete", delete_options, Args{"id", "--force"}) == Args{"--force", "id"});
+  CHECK(reorder_args(delete_options, Args{"id", "--force"}) == Args{"--force", "id"});
   const auto kill_options = options_of("kill");
-  CHECK(reorder_args("kill", kill_options, Args{"id", "9", "--all"}) == Args{"--all", "id", "9"});
-  CHECK(reorder_args("kill", kill_options, Args{"id", "9", "-a"}) == Args{"-a", "id", "9"});
+  CHECK(reorder_args(kill_options, Args{"id", "9", "--all"}) == Args{"--all", "id", "9"});
+  CHECK(reorder_args(kill_options, Args{"id", "9", "-a"}) == Args{"-a", "id", "9"});
   const auto create_options = options_of("create");
-  CHECK(reorder_args("create", create_options, Args{"id", "--bundle", "/b", "--no-pivot"}) ==
+  CHECK(reorder_args(create_options, Args{"id", "--bundle", "/b", "--no-pivot"}) ==
         Args{"--bundle", "/b", "--no-pivot", "id"});
-  CHECK(reorder_args("create", create_options, Args{"id", "--pid-file=/p"}) ==
-        Args{"--pid-file=/p", "id"});
+  CHECK(reorder_args(create_options, Args{"id", "--pid-file=/p"}) == Args{"--pid-file=/p", "id"});
 }
 
 TEST_CASE("reordering keeps urfave's quirks", "[cli]") {
   const auto kill_options = options_of("kill");
   // The argument after a boolean flag moves with it: runc then kills container "9" with
   // signal "id" (checked: `runc kill t1 --all KILL` says "container does not exist").
-  CHECK(reorder_args("kill", kill_options, Args{"id", "--all", "9"}) == Args{"--all", "9", "id"});
+  CHECK(reorder_args(kill_options, Args{"id", "--all", "9"}) == Args{"--all", "9", "id"});
   // Unknown flags stay where they are, so they end up as arguments.
-  CHECK(reorder_args("kill", kill_options, Args{"id", "--bogus"}) == Args{"id", "--bogus"});
+  CHECK(reorder_args(kill_options, Args{"id", "--bogus"}) == Args{"id", "--bogus"});
   // Nothing after "--" moves.
-  CHECK(reorder_args("kill", kill_options, Args{"id", "--", "--all"}) == Args{"id", "--", "--all"});
+  CHECK(reorder_args(kill_options, Args{"id", "--", "--all"}) == Args{"id", "--", "--all"});
   // "-" (stdin) after a flag is an argument, and the id after it stays one (go-runc sends
   // `update --resources - ID`).
   const auto update_options = options_of("update");
-  CHECK(reorder_args("update", update_options, Args{"--resources", "-", "id"}) ==
+  CHECK(reorder_args(update_options, Args{"--resources", "-", "id"}) ==
         Args{"--resources", "-", "id"});
 }
 
 TEST_CASE("exec and ps keep their arguments in order", "[cli]") {
-  CHECK_FALSE(reorders_args("exec"));
-  CHECK_FALSE(reorders_args("ps"));
-  CHECK(reorders_args("kill"));
-  const auto kill_options = options_of("kill");
-  // Even with a table that knows the flag: what follows the id belongs to the process.
-  CHECK(reorder_args("exec", kill_options, Args{"id", "sh", "-c", "--all"}) ==
-        Args{"id", "sh", "-c", "--all"});
-  CHECK(reorder_args("ps", kill_options, Args{"id", "-a"}) == Args{"id", "-a"});
+  CHECK_FALSE(command_named("exec").reorders_args);
+  CHECK_FALSE(command_named("ps").reorders_args);
+  CHECK(command_named("kill").reorders_args);
+  // Even a flag the command knows: what follows the id belongs to the process, or to ps.
+  const Invocation exec = command_ok({"exec", "id", "sh", "-c", "--tty"});
+  CHECK(exec.flags.args == Args{"id", "sh", "-c", "--tty"});
+  CHECK_FALSE(exec.flags.flag("tty"));
+  const Invocation ps = command_ok({"ps", "id", "-f", "json"});
+  CHECK(ps.flags.args == Args{"id", "-f", "json"});
+  CHECK(ps.flags.text("format") == "table");
 }
 
 TEST_CASE("commands take flags after their arguments", "[cli]") {
   const Invocation removal = command_ok({"delete", "id", "--force"});
-  CHECK(removal.command == "delete");
+  CHECK(removal.command.name == "delete");
   CHECK(removal.flags.flag("force"));
   CHECK(removal.flags.args == Args{"id"});
 
@@ -229,7 +239,7 @@ TEST_CASE("commands take flags after their arguments", "[cli]") {
 TEST_CASE("a wrong argument count prints the usage and logs runc's message", "[cli]") {
   const Exit exit = command_exit({"state"});
   CHECK(exit.code == 1);
-  CHECK(exit.out == "Incorrect Usage.\n\n" + *command_help("state"));
+  CHECK(exit.out == "Incorrect Usage.\n\n" + help_of("state"));
   CHECK(exit.error == "mkrun: \"state\" requires exactly 1 argument(s)");
   CHECK_FALSE(exit.verbatim);
 
@@ -253,8 +263,7 @@ TEST_CASE("the argument-count error names the program as invoked", "[cli]") {
 TEST_CASE("an unknown command flag prints Incorrect Usage and the command help", "[cli]") {
   const Exit exit = command_exit({"list", "--root", "/x"});
   CHECK(exit.code == 1);
-  CHECK(exit.out ==
-        "Incorrect Usage: flag provided but not defined: -root\n\n" + *command_help("list"));
+  CHECK(exit.out == "Incorrect Usage: flag provided but not defined: -root\n\n" + help_of("list"));
   CHECK(exit.error == "flag provided but not defined: -root");
 }
 
@@ -292,7 +301,7 @@ TEST_CASE("help screens exit 0", "[cli]") {
                                             {"h", "state"}}) {
     const Exit exit = command_exit(rest);
     CHECK(exit.code == 0);
-    CHECK(exit.out == *command_help("state"));
+    CHECK(exit.out == help_of("state"));
     CHECK(exit.error.empty());
   }
   CHECK(command_exit({}).out == app_help(kInfo));
