@@ -271,12 +271,8 @@ Result<runtime::ExecOptions> exec_options(const Invocation& invocation) {
 Result<int> handlers::exec(Runtime& runtime, const Invocation& invocation) {
   auto options = exec_options(invocation);
   if (options) return runtime.exec(*options);
-  auto state = runtime.state(invocation.flags.args.at(0));
-  if (!state) return std::unexpected(std::move(state).error());
-  if (state->status == "stopped") return fail("cannot exec in a stopped container");
-  if (state->status == "paused" && !invocation.flags.flag("ignore-paused")) {
-    return fail("cannot exec in a paused container (use --ignore-paused to override)");
-  }
+  MKRUN_CHECK(
+      runtime.check_exec(invocation.flags.args.at(0), invocation.flags.flag("ignore-paused")));
   return std::unexpected(std::move(options).error());
 }
 

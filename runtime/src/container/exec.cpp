@@ -183,6 +183,11 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
 
 }  // namespace
 
+Result<void> Runtime::check_exec(std::string_view id, bool ignore_paused) {
+  auto container = MKRUN_TRY(Container::open(options_.root, id));
+  return container.status().can_exec(ignore_paused);
+}
+
 Result<int> Runtime::exec(const ExecOptions& options) {
   internal::BlockedSignals signals;
   auto execution = MKRUN_TRY(start_exec(options_, options));

@@ -90,6 +90,9 @@ class Runtime {
 
   // Foreground: the process's exit status (128+signal when killed). Detached: 0 once it runs.
   Result<int> exec(const ExecOptions& options);
+  // Whether exec may run in the container now: runc's refusal for a missing, stopped or (without
+  // `ignore_paused`) paused one, which it reports before any error in exec's own flags.
+  Result<void> check_exec(std::string_view id, bool ignore_paused);
   // `ps`: host pids of every process in the container's cgroup.
   Result<std::vector<int>> pids(std::string_view id);
   Result<void> pause(std::string_view id);
