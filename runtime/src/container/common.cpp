@@ -24,9 +24,9 @@ bool is_paused(const oci::ContainerRecord& record, const cgroups::Host* known_ho
     if (!detected) return false;
     known_host = &*detected;
   }
-  auto cgroup = cgroups::Manager::from_record(*known_host, record.cgroup);
+  auto cgroup = cgroups::open_cgroup(*known_host, record.cgroup);
   if (!cgroup) return false;
-  auto frozen = cgroup->is_frozen();
+  auto frozen = (*cgroup)->is_frozen();
   return frozen && *frozen;
 }
 
@@ -115,8 +115,10 @@ bool wait_for_exit(pid_t pid, uint64_t start_time, int timeout_ms) {
 Result<void> signal_container(const oci::ContainerRecord& record, int signal, bool all) {
   if (all) {
     auto host = MKRUN_TRY(cgroups::detect_host());
-    auto cgroup = MKRUN_TRY(cgroups::Manager::from_record(host, record.cgroup));
-    return cgroup.kill_all(signal);
+    auto cgroup = MKRUN_TRY(cgroups::open_cgroup(host, record.cgroup));
+    // Without a cgroup nothing lists the container's processes: the init is the one mkrun
+    // knows, and with a pid namespace of its own, killing it takes the others along.
+    if (cgroup->driver() != cgroups::Driver::kDisabled) return cgroup->kill_all(signal);
   }
   if (::kill(record.pid, signal) < 0)
     return fail_errno("kill container init " + std::to_string(record.pid));
@@ -145,10 +147,10 @@ Result<void> destroy_container(const GlobalOptions& global, state::ContainerDir&
                                const oci::ContainerRecord& record) {
   auto spec = load_spec_snapshot(dir);
   auto host = MKRUN_TRY(cgroups::detect_host());
-  auto cgroup = cgroups::Manager::from_record(host, record.cgroup);
+  auto cgroup = cgroups::open_cgroup(host, record.cgroup);
   stop_kernel_watcher(record);
-  MKRUN_CHECK(kill_processes(record, cgroup ? &*cgroup : nullptr));
-  if (cgroup) MKRUN_CHECK(cgroup->destroy());
+  MKRUN_CHECK(kill_processes(record, cgroup ? cgroup->get() : nullptr));
+  if (cgroup) MKRUN_CHECK((*cgroup)->destroy());
   // The last chance to tell why the application died, before the instance is released.
   if (auto failure = kernel_failure(record))
     warn(global, "container " + record.id + ": " + *failure);

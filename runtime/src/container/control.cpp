@@ -14,9 +14,9 @@
 namespace mkrun::runtime {
 namespace {
 
-Result<cgroups::Manager> container_cgroup(const oci::ContainerRecord& record) {
+Result<std::unique_ptr<cgroups::Manager>> container_cgroup(const oci::ContainerRecord& record) {
   auto host = MKRUN_TRY(cgroups::detect_host());
-  return cgroups::Manager::from_record(host, record.cgroup);
+  return cgroups::open_cgroup(host, record.cgroup);
 }
 
 // The new limits, with the other half of the CFS bandwidth pair taken from the merged
@@ -54,7 +54,7 @@ Result<std::vector<int>> Runtime::pids(std::string_view id) {
   auto dir = MKRUN_TRY(state::ContainerDir::open(options_.root, id));
   auto record = MKRUN_TRY(dir.load());
   auto cgroup = MKRUN_TRY(container_cgroup(record));
-  auto pids = MKRUN_TRY(cgroup.pids());
+  auto pids = MKRUN_TRY(cgroup->pids());
   return std::vector<int>(pids.begin(), pids.end());
 }
 
@@ -66,8 +66,8 @@ Result<void> Runtime::pause(std::string_view id) {
   if (status != "running" && status != "created") return fail("container not running");
   auto cgroup = MKRUN_TRY(container_cgroup(record));
   // A frozen created container still reads as "created" (exec.fifo comes first).
-  if (MKRUN_TRY(cgroup.is_frozen())) return fail("container not running");
-  return cgroup.freeze();
+  if (MKRUN_TRY(cgroup->is_frozen())) return fail("container not running");
+  return cgroup->freeze();
 }
 
 Result<void> Runtime::resume(std::string_view id) {
@@ -75,8 +75,8 @@ Result<void> Runtime::resume(std::string_view id) {
   auto record = MKRUN_TRY(dir.load());
   if (internal::observe_status(dir, record) == "stopped") return fail("container not paused");
   auto cgroup = MKRUN_TRY(container_cgroup(record));
-  if (!MKRUN_TRY(cgroup.is_frozen())) return fail("container not paused");
-  return cgroup.thaw();
+  if (!MKRUN_TRY(cgroup->is_frozen())) return fail("container not paused");
+  return cgroup->thaw();
 }
 
 // The limits runc 1.1's update applies (oci::updatable_part), written to the cgroup without
@@ -90,7 +90,7 @@ Result<void> Runtime::update(std::string_view id, const oci::Resources& resource
   std::string new_text;
   const oci::Spec merged = MKRUN_TRY(update_snapshot(dir, update, new_text));
   auto cgroup = MKRUN_TRY(container_cgroup(record));
-  MKRUN_CHECK(cgroup.update(with_cpu_bandwidth_pair(update, merged)));
+  MKRUN_CHECK(cgroup->update(with_cpu_bandwidth_pair(update, merged)));
   return files::write_file_atomic(dir.file(state::kConfigName), new_text, 0600);
 }
 

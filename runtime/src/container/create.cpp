@@ -153,7 +153,7 @@ struct Creation {
   std::optional<state::ContainerDir> dir;
   oci::ContainerRecord record;
   cgroups::Host host;  // read once: the cgroup and the plan's cgroup mounts both need it
-  std::optional<cgroups::Manager> cgroup;
+  std::unique_ptr<cgroups::Manager> cgroup;
   std::unique_ptr<plan::PreparedPlan> prepared;
   UniqueFd console_socket;
   UniqueFd console_receiver;  // our end when `run` keeps the pty
@@ -228,7 +228,7 @@ Result<void> go_without_cgroup(Creation& c, const oci::Linux* linux) {
     }
   }
   c.record.cgroup = oci::CgroupRecord{c.record.cgroup.driver, {}, false};
-  c.cgroup = MKRUN_TRY(cgroups::Manager::from_record(c.host, c.record.cgroup));
+  c.cgroup = MKRUN_TRY(cgroups::open_cgroup(c.host, c.record.cgroup));
   return c.dir->save(c.record);
 }
 
@@ -260,14 +260,27 @@ void warn_of_ignored_settings(const Creation& c) {
   }
 }
 
+// The cgroups layer's peer for the public option.
+cgroups::Driver cgroup_driver(CgroupManagerKind kind) {
+  switch (kind) {
+    case CgroupManagerKind::kSystemd:
+      return cgroups::Driver::kSystemd;
+    case CgroupManagerKind::kDisabled:
+      return cgroups::Driver::kDisabled;
+    case CgroupManagerKind::kCgroupfs:
+      break;
+  }
+  return cgroups::Driver::kCgroupfs;
+}
+
 Result<void> make_cgroup(Creation& c) {
   const oci::Linux* linux = c.spec.linux ? &*c.spec.linux : nullptr;
   warn_of_ignored_settings(c);
   c.host = MKRUN_TRY(cgroups::detect_host());
+  const cgroups::Driver driver = cgroup_driver(c.global.cgroup_manager);
   auto path = MKRUN_TRY(cgroups::resolve_cgroups_path(
-      linux ? linux->cgroupsPath : "", c.request.options->id, c.global.systemd_cgroup));
-  c.cgroup = MKRUN_TRY(cgroups::Manager::for_new_container(
-      c.host, path, c.global.systemd_cgroup ? "systemd" : "cgroupfs"));
+      linux ? linux->cgroupsPath : "", c.request.options->id, driver == cgroups::Driver::kSystemd));
+  c.cgroup = MKRUN_TRY(cgroups::plan_new_cgroup(c.host, path, driver));
   // runc's refusal: an init joining a frozen cgroup stops there, and create would wait for it
   // forever. Checked before the cgroup is recorded or its removal queued: it exists already,
   // made and frozen by someone else, and is not mkrun's to remove.
@@ -514,7 +527,7 @@ Result<void> spawn_init(Creation& c) {
     return wrap(joined.error());
   // --systemd-cgroup under systemd: a scope needs a process, so systemd adopts the cgroup now,
   // before the init goes on, which thus never runs under systemd's default limits.
-  if (auto adopted = c.cgroup->start_systemd_unit(c.child_pid, cgroup_resources(c)); !adopted) {
+  if (auto adopted = c.cgroup->adopt(c.child_pid, cgroup_resources(c)); !adopted) {
     return wrap(adopted.error());
   }
   MKRUN_CHECK(channel.send(sync::Kind::kGo));

@@ -33,7 +33,7 @@ constexpr auto kOomPollingPeriod = 1s;
 
 struct LiveContainer {
   oci::ContainerRecord record;
-  cgroups::Manager cgroup;
+  std::unique_ptr<cgroups::Manager> cgroup;
   bool stopped = false;
 };
 
@@ -44,7 +44,7 @@ Result<LiveContainer> open_container(const Runtime& runtime, std::string_view id
   auto record = MKRUN_TRY(dir.load());
   bool stopped = internal::observe_status(dir, record) == "stopped";
   auto host = MKRUN_TRY(cgroups::detect_host());
-  auto cgroup = MKRUN_TRY(cgroups::Manager::from_record(host, record.cgroup));
+  auto cgroup = MKRUN_TRY(cgroups::open_cgroup(host, record.cgroup));
   return LiveContainer{std::move(record), std::move(cgroup), stopped};
 }
 
@@ -162,7 +162,7 @@ oci::Event stats_event(const std::string& id, oci::Stats stats) {
 Result<oci::Stats> container_stats(const Runtime& runtime, std::string_view id) {
   auto live = MKRUN_TRY(open_container(runtime, id));
   if (live.stopped) return not_running(id, live.record);
-  auto stats = MKRUN_TRY(cgroups::read_stats(live.cgroup, cgroups::host_hugepage_sizes()));
+  auto stats = MKRUN_TRY(cgroups::read_stats(*live.cgroup, cgroups::host_hugepage_sizes()));
   stats.annotations = internal::kernel_description(live.record);
   return stats;
 }
@@ -177,7 +177,7 @@ Result<void> stream_events(const Runtime& runtime, const EventStreamOptions& opt
   if (live.stopped) return not_running(options.id, live.record);
   const UniqueFd init = MKRUN_TRY(watch_init(live.record));
   if (!init) return stream_ended(options.id, live.record);
-  OomWatch oom(live.cgroup);
+  OomWatch oom(*live.cgroup);
   const std::vector<std::string> hugepage_sizes = cgroups::host_hugepage_sizes();
   auto next_stats = Clock::now() + options.interval;
   for (;;) {
@@ -188,7 +188,7 @@ Result<void> stream_events(const Runtime& runtime, const EventStreamOptions& opt
     if (*rose) emit(oci::Event{"oom", options.id, std::nullopt});
     if (wake.init_exited) return stream_ended(options.id, live.record);
     if (Clock::now() < next_stats) continue;
-    auto stats = cgroups::read_stats(live.cgroup, hugepage_sizes);
+    auto stats = cgroups::read_stats(*live.cgroup, hugepage_sizes);
     if (stats) {
       stats->annotations = internal::kernel_description(live.record);
       emit(stats_event(options.id, std::move(*stats)));

@@ -97,15 +97,15 @@ Result<void> check_exec_terminal(const ExecOptions& options, bool terminal) {
 
 // The cgroup the process joins: the container's, or with `--cgroup`, sub-cgroups below it (one
 // for every controller, or one per named controller). They must exist, as with runc.
-Result<cgroups::Manager> exec_cgroup(const oci::ContainerRecord& record,
-                                     const std::map<std::string, std::string>& sub_cgroups) {
+Result<std::unique_ptr<cgroups::Manager>> exec_cgroup(
+    const oci::ContainerRecord& record, const std::map<std::string, std::string>& sub_cgroups) {
   auto host = MKRUN_TRY(cgroups::detect_host());
   oci::CgroupRecord target = record.cgroup;
-  if (sub_cgroups.empty()) return cgroups::Manager::from_record(host, target);
-  auto container = MKRUN_TRY(cgroups::Manager::from_record(host, record.cgroup));
+  if (sub_cgroups.empty()) return cgroups::open_cgroup(host, target);
+  auto container = MKRUN_TRY(cgroups::open_cgroup(host, record.cgroup));
   for (const auto& [controller, path] : sub_cgroups) {
     if (path.find("..") != std::string::npos) return fail("invalid --cgroup path \"" + path + "\"");
-    std::string only = controller.empty() ? "" : container.directory_of(controller);
+    std::string only = controller.empty() ? "" : container->directory_of(controller);
     if (!controller.empty() && only.empty()) {
       return fail("no cgroup controller \"" + controller + "\"");
     }
@@ -116,7 +116,7 @@ Result<cgroups::Manager> exec_cgroup(const oci::ContainerRecord& record,
       if (only.empty() || own == only) target.directories[i] = own + "/" + path;
     }
   }
-  return cgroups::Manager::from_record(host, target);
+  return cgroups::open_cgroup(host, target);
 }
 
 struct Execution {
@@ -227,10 +227,10 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
                           [](const oci::Namespace& ns) { return ns.type == "user"; });
   bool self_join = !in_user_namespace;
   if (self_join) {
-    e.task_files = cgroup.v1_task_files();
+    e.task_files = cgroup->v1_task_files();
     e.prepared->plan.cgroup_task_files = e.prepared->keep_list(e.task_files);
     e.prepared->plan.cgroup_task_file_count = e.task_files.size();
-    e.unified_cgroup = MKRUN_TRY(cgroup.open_unified_dir());
+    e.unified_cgroup = MKRUN_TRY(cgroup->open_unified_dir());
   }
   MKRUN_CHECK(prepare_console(e, options, terminal));
   // runc tells the agent the container is running, whatever it is, with its init's pid.
@@ -242,7 +242,7 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
     };
   }
   if (auto spawned =
-          spawn_exec(e, cgroup, self_join, options.ignore_paused, std::move(hand_to_agent));
+          spawn_exec(e, *cgroup, self_join, options.ignore_paused, std::move(hand_to_agent));
       !spawned) {
     internal::kill_and_reap(e.pid);
     if (e.child_pid != e.pid) internal::kill_and_reap(e.child_pid);

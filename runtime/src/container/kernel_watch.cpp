@@ -47,8 +47,8 @@ std::shared_ptr<KernelBackend> backend_of(const oci::ContainerRecord& record) {
 
 Result<void> kill_container(const oci::ContainerRecord& record) {
   auto host = MKRUN_TRY(cgroups::detect_host());
-  auto cgroup = cgroups::Manager::from_record(host, record.cgroup);
-  return kill_processes(record, cgroup ? &*cgroup : nullptr);
+  auto cgroup = cgroups::open_cgroup(host, record.cgroup);
+  return kill_processes(record, cgroup ? cgroup->get() : nullptr);
 }
 
 // The watcher's own descriptors: /dev/null for stdio (the caller's pipes must reach EOF when
