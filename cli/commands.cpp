@@ -51,15 +51,12 @@ std::expected<runtime::GlobalOptions, std::string> runtime_options(const GlobalF
   runtime::GlobalOptions options;
   // runc 1.1 resolves --root with filepath.Abs; the state must not depend on the caller's cwd.
   if (flags.root) options.root = absolute_path(*flags.root, current_directory());
-  const auto systemd = resolve_systemd_cgroup(flags.systemd_cgroup, flags.cgroup_manager);
-  if (!systemd) return std::unexpected(systemd.error());
-  if (flags.cgroup_manager == "disabled") {
-    log_debug("--cgroup-manager=disabled is not supported: using cgroupfs");
-  }
+  const auto cgroup_manager = resolve_cgroup_manager(flags.systemd_cgroup, flags.cgroup_manager);
+  if (!cgroup_manager) return std::unexpected(cgroup_manager.error());
   const bool privileged = ::geteuid() == 0 && !runtime::running_in_user_namespace();
   const auto rootless = resolve_rootless(flags.rootless, privileged);
   if (!rootless) return std::unexpected(rootless.error());
-  options.systemd_cgroup = *systemd;
+  options.cgroup_manager = *cgroup_manager;
   options.rootless = *rootless;
   options.debug = flags.debug;
   options.default_kernel = flags.kernel;

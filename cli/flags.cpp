@@ -578,12 +578,14 @@ std::expected<bool, std::string> resolve_rootless(std::string_view value, bool p
   return std::unexpected("strconv.ParseBool: parsing " + go_quote(value) + ": invalid syntax");
 }
 
-std::expected<bool, std::string> resolve_systemd_cgroup(bool systemd_cgroup,
-                                                        std::string_view cgroup_manager) {
-  if (cgroup_manager.empty() || cgroup_manager == "cgroupfs" || cgroup_manager == "disabled") {
-    return systemd_cgroup;
+std::expected<runtime::CgroupManagerKind, std::string> resolve_cgroup_manager(
+    bool systemd_cgroup, std::string_view cgroup_manager) {
+  using Kind = runtime::CgroupManagerKind;
+  if (cgroup_manager == "disabled") return Kind::kDisabled;
+  if (cgroup_manager == "systemd") return Kind::kSystemd;
+  if (cgroup_manager.empty() || cgroup_manager == "cgroupfs") {
+    return systemd_cgroup ? Kind::kSystemd : Kind::kCgroupfs;
   }
-  if (cgroup_manager == "systemd") return true;
   return std::unexpected("unknown cgroup manager specified");  // crun's words
 }
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "help.hpp"
+#include "mkrun/runtime/runtime.hpp"
 
 namespace mkrun::cli {
 
@@ -170,10 +171,10 @@ std::expected<Invocation, Exit> parse_command(const GlobalFlags& global,
 // the real root, euid 0 outside any user namespace (`privileged`).
 std::expected<bool, std::string> resolve_rootless(std::string_view value, bool privileged);
 
-// --systemd-cgroup, or crun's --cgroup-manager systemd. `disabled` has no equivalent in mkrun
-// and is taken as cgroupfs.
-std::expected<bool, std::string> resolve_systemd_cgroup(bool systemd_cgroup,
-                                                        std::string_view cgroup_manager);
+// crun's --cgroup-manager (cgroupfs, systemd or disabled), else runc's --systemd-cgroup; a
+// --cgroup-manager of cgroupfs leaves --systemd-cgroup in force.
+std::expected<runtime::CgroupManagerKind, std::string> resolve_cgroup_manager(
+    bool systemd_cgroup, std::string_view cgroup_manager);
 
 // Go's filepath.Abs: `path` made absolute against `cwd` and cleaned ("" is `cwd`).
 std::string absolute_path(std::string_view path, std::string_view cwd);

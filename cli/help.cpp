@@ -90,7 +90,7 @@ constexpr std::string_view kAppHelpTail =
     "   --systemd-cgroup\tenable systemd cgroup support, expects cgroupsPath to be of form "
     "\"slice:prefix:name\" for e.g. \"system.slice:mkrun:434234\"\n"
     "   --cgroup-manager value\tcgroup manager as in crun: 'cgroupfs', 'systemd' (same as "
-    "--systemd-cgroup) or 'disabled' (taken as 'cgroupfs')\n"
+    "--systemd-cgroup) or 'disabled' (no cgroup: limits not applied)\n"
     "   --rootless value\tignore cgroup permission errors ('true', 'false', or 'auto') (default: "
     "\"auto\")\n"
     "   --kernel value\tthe kernel for containers whose config does not choose one with the "

@@ -380,13 +380,16 @@ TEST_CASE("--rootless is true, false or auto", "[cli]") {
   CHECK(bad.error() == "strconv.ParseBool: parsing \"maybe\": invalid syntax");
 }
 
-TEST_CASE("--cgroup-manager systemd is --systemd-cgroup", "[cli]") {
-  CHECK(resolve_systemd_cgroup(false, "") == false);
-  CHECK(resolve_systemd_cgroup(true, "") == true);
-  CHECK(resolve_systemd_cgroup(false, "systemd") == true);
-  CHECK(resolve_systemd_cgroup(false, "cgroupfs") == false);
-  CHECK(resolve_systemd_cgroup(false, "disabled") == false);
-  const auto bad = resolve_systemd_cgroup(false, "x");
+TEST_CASE("--cgroup-manager picks the peer; systemd is --systemd-cgroup", "[cli]") {
+  using Kind = mkrun::runtime::CgroupManagerKind;
+  CHECK(resolve_cgroup_manager(false, "") == Kind::kCgroupfs);
+  CHECK(resolve_cgroup_manager(true, "") == Kind::kSystemd);
+  CHECK(resolve_cgroup_manager(false, "systemd") == Kind::kSystemd);
+  CHECK(resolve_cgroup_manager(false, "cgroupfs") == Kind::kCgroupfs);
+  CHECK(resolve_cgroup_manager(true, "cgroupfs") == Kind::kSystemd);
+  CHECK(resolve_cgroup_manager(false, "disabled") == Kind::kDisabled);
+  CHECK(resolve_cgroup_manager(true, "disabled") == Kind::kDisabled);
+  const auto bad = resolve_cgroup_manager(false, "x");
   REQUIRE_FALSE(bad.has_value());
   CHECK(bad.error() == "unknown cgroup manager specified");
 }

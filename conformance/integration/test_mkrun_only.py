@@ -7,6 +7,8 @@ import os
 
 import pytest
 
+from harness import cgroup_controller_path, cgroup_dirs_matching, read_file
+
 pytestmark = pytest.mark.mkrun_only
 
 
@@ -67,3 +69,78 @@ def test_tmpcopyup_keeps_times_and_special_files(rt, bundle):
     assert lines[0] == "/data/file 1000000000 regular file 644 0:0"
     assert lines[1] == "/data/sub 1100000000 directory 755 0:0"
     assert lines[2].startswith("/data/fifo ") and lines[2].endswith(" fifo 640 3:4"), lines[2]
+
+
+# ---- --cgroup-manager (crun's flag; runc has only --systemd-cgroup) -----------------------------
+
+def own_cgroups() -> str:
+    with open("/proc/self/cgroup") as f:
+        return f.read()
+
+
+def cgroups_of(pid: int) -> str:
+    with open(f"/proc/{pid}/cgroup") as f:
+        return f.read()
+
+
+def create_with_manager(rt, bundle, manager: str) -> tuple[str, int]:
+    """create under --cgroup-manager=<manager>, with limits and a cgroupsPath of the container's
+    own; returns (id, host pid of init). Later commands get no flag: the record names the peer."""
+    cid = rt.new_id()
+    bundle.linux["cgroupsPath"] = f"/mkrun-test-{cid}"
+    bundle.resources()["memory"] = {"limit": 64 << 20}
+    bundle.resources()["pids"] = {"limit": 100}
+    bundle.set_args("sleep", "1000").save()
+    rt.raw("--root", rt.root, f"--cgroup-manager={manager}", "create", "--bundle", bundle.path,
+           cid).ok()
+    pid = rt.state(cid)["pid"]
+    rt.pids.add(pid)
+    return cid, pid
+
+
+def says_no_cgroup(r, action: str) -> None:
+    assert r.rc == 1, r
+    assert f"cannot {action}: the container has no cgroup (its cgroup manager is disabled)" in r.err
+
+
+def test_cgroup_manager_disabled_makes_no_cgroup_and_applies_no_limit(rt, bundle):
+    # crun's disabled manager: the container stays in the caller's cgroup in every hierarchy, so
+    # its limits are not applied; that is not an error at create.
+    cid, pid = create_with_manager(rt, bundle, "disabled")
+    assert cgroups_of(pid) == own_cgroups()
+    assert cgroup_dirs_matching([cid]) == []
+    rt.start(cid).ok()
+    assert rt.status(cid) == "running"
+    rt("delete", "--force", cid).ok()
+    rt.wait_exit(pid)
+    assert cgroup_dirs_matching([cid]) == []
+
+
+def test_cgroup_manager_disabled_refuses_what_needs_a_cgroup(rt, bundle):
+    cid, pid = create_with_manager(rt, bundle, "disabled")
+    rt.start(cid).ok()
+    says_no_cgroup(rt("ps", cid), "list the container's processes")
+    says_no_cgroup(rt("pause", cid), "pause the container")
+    assert rt.status(cid) == "running"
+    assert "container not paused" in rt("resume", cid).err
+    says_no_cgroup(rt("update", "--memory", "96M", cid), "set limits")
+    says_no_cgroup(rt("events", "--stats", cid), "read statistics")
+    # --all has no cgroup to list the processes from: the init is signalled.
+    rt("kill", "--all", cid, "KILL").ok()
+    assert rt.wait_exit(pid) is not None
+    assert rt.status(cid) == "stopped"
+    rt.delete(cid).ok()
+    assert not (rt.root / cid).exists()
+
+
+def test_cgroup_manager_cgroupfs_still_makes_the_cgroup(rt, bundle):
+    cid, pid = create_with_manager(rt, bundle, "cgroupfs")
+    assert cgroups_of(pid) != own_cgroups()
+    dirs = cgroup_dirs_matching([f"mkrun-test-{cid}"])
+    assert dirs, "no cgroup directory for the container"
+    version, memory = cgroup_controller_path(pid, "memory")
+    limit_file = "memory.limit_in_bytes" if version == "v1" else "memory.max"
+    assert read_file(os.path.join(memory, limit_file)).strip() == str(64 << 20)
+    rt("delete", "--force", cid).ok()
+    rt.wait_exit(pid)
+    assert not any(os.path.exists(d) for d in dirs)

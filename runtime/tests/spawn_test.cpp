@@ -15,9 +15,10 @@ using runtime::internal::Spawner;
 
 namespace {
 
-cgroups::Manager no_cgroup() {
-  auto manager =
-      cgroups::Manager::for_new_container(cgroups::Host{}, cgroups::CgroupPath{"/t", true}, "");
+// The disabled manager: nothing to create, nothing to thaw.
+std::unique_ptr<cgroups::Manager> no_cgroup() {
+  auto manager = cgroups::plan_new_cgroup(cgroups::Host{}, cgroups::CgroupPath{"/t", true},
+                                          cgroups::Driver::kDisabled);
   REQUIRE(manager);
   return std::move(*manager);
 }
@@ -31,8 +32,8 @@ std::string error_of(const Result<void>& result) {
 
 TEST_CASE("spawner: a step out of order is refused, naming both steps", "[spawn]") {
   plan::PreparedPlan prepared;
-  cgroups::Manager cgroup = no_cgroup();
-  Spawner spawner(prepared, cgroup);
+  auto cgroup = no_cgroup();
+  Spawner spawner(prepared, *cgroup);
   CHECK(error_of(spawner.started()) == "spawn the process: started cannot follow new");
   CHECK(error_of(spawner.go()) == "spawn the process: go cannot follow new");
   CHECK(error_of(spawner.clone()) == "spawn the process: clone cannot follow new");
@@ -77,8 +78,8 @@ TEST_CASE("spawner: the thread count the clone checks is this process's", "[spaw
 
 TEST_CASE("spawner: no clone while another thread runs", "[spawn]") {
   plan::PreparedPlan prepared;
-  cgroups::Manager cgroup = no_cgroup();
-  Spawner spawner(prepared, cgroup);
+  auto cgroup = no_cgroup();
+  Spawner spawner(prepared, *cgroup);
   Spawner::Setup setup;
   setup.child_joins_cgroup = false;
   REQUIRE(spawner.prepare(setup));

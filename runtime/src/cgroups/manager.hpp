@@ -1,10 +1,12 @@
 // A container's cgroup on whatever layout the host has: pure v1, pure v2 (unified), or the hybrid
 // layout (v1 controllers plus a cgroup2 mount at /sys/fs/cgroup/unified) that runc supports and
-// crun refuses. One Manager owns one container's cgroup across every hierarchy.
+// crun refuses. One Manager owns one container's cgroup across every hierarchy; its peers are
+// cgroupfs.hpp, systemd.hpp (SystemdManager) and disabled.hpp.
 #pragma once
 
 #include <sys/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,89 +63,87 @@ struct CgroupPath {
 Result<CgroupPath> resolve_cgroups_path(std::string_view cgroups_path, std::string_view id,
                                         bool systemd);
 
+// Which peer manages a container's cgroup, as crun and youki have them. cgroupfs makes and writes
+// the cgroup directories itself; systemd does the same and has systemd adopt the cgroup as a
+// transient unit; disabled gives the container no cgroup at all.
+enum class Driver { kCgroupfs, kSystemd, kDisabled };
+
+// The driver's name in the container's record: "cgroupfs", "systemd" or "disabled".
+std::string_view driver_name(Driver driver);
+// The driver a record names. An empty name is cgroupfs, as it always was.
+Result<Driver> driver_named(std::string_view name);
+
+// One container's cgroup, whichever peer manages it.
 class Manager {
  public:
-  // Plans the cgroup of a new container. Nothing is created yet. `driver` is recorded as is
-  // ("cgroupfs" or "systemd"; empty means "cgroupfs").
-  static Result<Manager> for_new_container(const Host& host, const CgroupPath& path,
-                                           std::string driver);
-  // Re-opens the cgroup of an existing container from its saved record. Each recorded directory
-  // is matched to the host hierarchy whose mount point holds it.
-  static Result<Manager> from_record(const Host& host, const state::CgroupRecord& record);
+  virtual ~Manager() = default;
 
+  virtual Driver driver() const = 0;
   // mkdir in every hierarchy (parents too). v1 cpuset: copies cpuset.cpus/mems down every level
   // that has none, or no task could join. Pure v2: enables every available controller in the
   // parents' cgroup.subtree_control, as runc does. Directories made here are removed again when
   // a later step fails. Undone by destroy().
-  Result<void> create();
+  virtual Result<void> create() = 0;
   // Writes the limits of a new container, device rules included (v1: deny all, then the spec's
   // rules, then runc's default allowed devices). Refuses what the layout cannot do, naming the
   // setting. On hybrid, a controller that only the unified hierarchy has (hugetlb on this host)
   // is written there with its v2 file names. `rootless`: failures to set the device rules are
   // ignored, as runc does, since an unprivileged caller is not expected to be able to set them
   // (devices.allow needs CAP_SYS_ADMIN, the eBPF filter CAP_BPF); the other limits still must hold.
-  Result<void> apply(const oci::Resources& resources, bool rootless = false);
+  virtual Result<void> apply(const oci::Resources& resources, bool rootless) = 0;
   // `mkrun update`: like apply() but leaves the device rules alone, so a running container does
   // not see a moment with every device denied.
-  Result<void> update(const oci::Resources& resources);
+  virtual Result<void> update(const oci::Resources& resources) = 0;
+  // Called once the init (`pid`) is in the cgroup, before it goes on: the systemd peer has
+  // systemd adopt the cgroup now (a scope cannot exist without a process). No-op for the others.
+  virtual Result<void> adopt(pid_t pid, const oci::Resources* resources) = 0;
   // Moves `pid` into the cgroup in every hierarchy.
-  Result<void> add_process(pid_t pid);
+  virtual Result<void> add_process(pid_t pid) = 0;
+  // Moves `pid` into the unified hierarchy only (when CLONE_INTO_CGROUP was not available).
+  virtual Result<void> add_process_to_unified(pid_t pid) = 0;
+  // The v1 `tasks` files the init writes "0" into to join by itself. Moving one's own single
+  // thread skips the kernel's global threadgroup lock, whose RCU grace period makes every
+  // cgroup.procs migration cost several milliseconds.
+  virtual std::vector<std::string> v1_task_files() const = 0;
+  // The unified hierarchy's directory (O_PATH) for clone3(CLONE_INTO_CGROUP), on pure v2 and
+  // hybrid hosts; an empty UniqueFd on pure v1 and when there is no cgroup.
+  virtual Result<UniqueFd> open_unified_dir() const = 0;
   // Every pid in the cgroup and its sub-cgroups: the unified directory on pure v2, else the v1
   // pids hierarchy (or memory, or the first one). Empty when the cgroup is gone.
-  Result<std::vector<pid_t>> pids() const;
+  virtual Result<std::vector<pid_t>> pids() const = 0;
   // Sends `signal` to every process in the cgroup. SIGKILL: cgroup.kill where the kernel has it
   // (pure v2), else kills until the cgroup is empty, for up to about a second.
-  Result<void> kill_all(int signal) const;
+  virtual Result<void> kill_all(int signal) const = 0;
   // `pause` / `resume`: v1 freezer.state (waiting until FROZEN), else v2 cgroup.freeze.
-  Result<void> freeze() const;
-  Result<void> thaw() const;
-  Result<bool> is_frozen() const;
+  virtual Result<void> freeze() const = 0;
+  virtual Result<void> thaw() const = 0;
+  virtual Result<bool> is_frozen() const = 0;
   // Whether a process joining this cgroup now would be frozen at once, so that `create` can
   // refuse instead of waiting on it forever: v1's freezer.state of the cgroup, or of its closest
   // existing ancestor (it reports what is inherited from above), is not THAWED; or v2's
   // cgroup.freeze is 1 on the cgroup or an ancestor below the mount point. Both are checked on
   // hybrid hosts, where the init joins the v1 hierarchies and the unified one.
-  Result<bool> frozen_before_join() const;
+  virtual Result<bool> frozen_before_join() const = 0;
   // Removes the directory in every hierarchy, sub-cgroups first, retrying for about a second
   // while the kernel still reports EBUSY from exiting tasks. A missing directory is not an
   // error. Does nothing when the record says mkrun does not own the cgroup.
-  Result<void> destroy();
-  // --systemd-cgroup with systemd running (systemd.hpp): has systemd adopt the cgroup, which
-  // `pid` has joined already, as a transient scope with Delegate=yes and runc's resource
-  // properties, then writes `resources` again over the values systemd wrote. No-op for the
-  // cgroupfs driver and without systemd. update() and destroy() keep the unit in step.
-  Result<void> start_systemd_unit(pid_t pid, const oci::Resources* resources);
+  virtual Result<void> destroy() = 0;
 
-  // The unified hierarchy's directory (O_PATH) for clone3(CLONE_INTO_CGROUP), on pure v2 and
-  // hybrid hosts; an empty UniqueFd on pure v1.
-  Result<UniqueFd> open_unified_dir() const;
-  // The v1 `tasks` files the init writes "0" into to join by itself. Moving one's own single
-  // thread skips the kernel's global threadgroup lock, whose RCU grace period makes every
-  // cgroup.procs migration cost several milliseconds.
-  std::vector<std::string> v1_task_files() const;
-  // Moves `pid` into the unified hierarchy only (when CLONE_INTO_CGROUP was not available).
-  Result<void> add_process_to_unified(pid_t pid);
-  state::CgroupRecord record() const;
+  // What state.json keeps, for open_cgroup() in later commands.
+  virtual state::CgroupRecord record() const = 0;
   // Absolute directory of this cgroup in the hierarchy holding `controller` ("memory", or "" for
-  // the unified one); empty when the host has no such hierarchy.
-  std::string directory_of(std::string_view controller) const;
-  const std::vector<std::string>& directories() const { return directories_; }
-  Layout layout() const { return host_.layout; }
-
- private:
-  // How write_resources() treats the device rules: set them, set them when the caller may
-  // (rootless), or leave them alone (update).
-  enum class DeviceRules { kSet, kTry, kLeave };
-  Result<void> write_resources(const oci::Resources& resources, DeviceRules devices);
-  Result<void> set_systemd_properties(const oci::Resources& resources) const;  // systemd.cpp
-  Result<void> stop_systemd_unit() const;                                      // systemd.cpp
-  const std::string* unified_directory() const;
-  std::string pids_directory() const;
-
-  Host host_;                             // only the hierarchies this cgroup is in
-  std::vector<std::string> directories_;  // one per host_.hierarchies entry, absolute
-  std::string driver_;
-  bool owned_ = true;
+  // the unified one); empty when the host has no such hierarchy, or there is no cgroup.
+  virtual std::string directory_of(std::string_view controller) const = 0;
+  virtual const std::vector<std::string>& directories() const = 0;
+  virtual Layout layout() const = 0;
 };
+
+// Plans the cgroup of a new container under `driver`. Nothing is created yet; `path` is not used
+// by the disabled driver.
+Result<std::unique_ptr<Manager>> plan_new_cgroup(const Host& host, const CgroupPath& path,
+                                                 Driver driver);
+// Re-opens the cgroup of an existing container from its saved record, with the driver it was
+// made with. Each recorded directory is matched to the host hierarchy whose mount point holds it.
+Result<std::unique_ptr<Manager>> open_cgroup(const Host& host, const state::CgroupRecord& record);
 
 }  // namespace mkrun::cgroups

@@ -12,6 +12,7 @@
 #include <limits>
 #include <memory>
 
+#include "cgroups/disabled.hpp"
 #include "cgroups/util.hpp"
 #include "mkrun/base/numbers.hpp"
 
@@ -537,6 +538,9 @@ std::vector<std::string> host_hugepage_sizes() {
 
 Result<oci::Stats> read_stats(const Manager& manager,
                               const std::vector<std::string>& hugepage_sizes) {
+  if (manager.driver() == Driver::kDisabled) {
+    return without_cgroup("read statistics");
+  }
   if (manager.layout() == Layout::kV2) {
     std::string unified = manager.directory_of("");
     if (unified.empty()) return fail("the container has no cgroup to read statistics from");

@@ -1,6 +1,6 @@
 // The systemd cgroup driver: unit naming, runc's property translation, the D-Bus calls to
-// systemd's manager, and the Manager's three systemd steps (adopt at create, properties at
-// update, stop at delete).
+// systemd's manager, and the SystemdManager's three steps (adopt at create, properties at update,
+// stop at delete).
 #include "cgroups/systemd.hpp"
 
 #include <sys/stat.h>
@@ -11,7 +11,6 @@
 #include <map>
 #include <optional>
 
-#include "cgroups/manager.hpp"
 #include "cgroups/resources.hpp"
 #include "cgroups/util.hpp"
 #include "mkrun/base/numbers.hpp"
@@ -396,25 +395,25 @@ Result<void> Client::set_properties(const std::string& name,
 
 }  // namespace mkrun::cgroups::systemd
 
-// ---- the Manager's systemd steps -------------------------------------------------------------
+// ---- SystemdManager ------------------------------------------------------------------------
 
 namespace mkrun::cgroups {
-namespace {
 
-// The unit of a Manager's cgroup: its first directory names it in every hierarchy.
-Result<systemd::Unit> unit_of_cgroup(const std::vector<std::string>& directories,
-                                     const Host& host) {
-  return systemd::unit_of(directories.front(), host.hierarchies.front().mount_point);
+bool SystemdManager::under_systemd() const {
+  return !directories().empty() && systemd::is_running();
 }
 
-}  // namespace
+// The unit of the cgroup: its first directory names it in every hierarchy.
+Result<systemd::Unit> SystemdManager::unit() const {
+  return systemd::unit_of(directories().front(), host().hierarchies.front().mount_point);
+}
 
-Result<void> Manager::start_systemd_unit(pid_t pid, const oci::Resources* resources) {
-  if (driver_ != "systemd" || directories_.empty() || !systemd::is_running()) return {};
-  systemd::Unit unit = MKRUN_TRY(unit_of_cgroup(directories_, host_));
+Result<void> SystemdManager::adopt(pid_t pid, const oci::Resources* resources) {
+  if (!under_systemd()) return {};
+  systemd::Unit unit = MKRUN_TRY(this->unit());
   auto client = MKRUN_TRY(systemd::Client::connect());
   unsigned version = MKRUN_TRY(client.version());
-  bool unified = host_.layout == Layout::kV2;
+  bool unified = layout() == Layout::kV2;
   auto properties = MKRUN_TRY(systemd::unit_properties(unit, pid, resources, version, unified));
   MKRUN_CHECK(client.start_unit(unit.name, properties));
   // Adopting the cgroup, systemd wrote its own values (its defaults for whatever the properties
@@ -424,20 +423,34 @@ Result<void> Manager::start_systemd_unit(pid_t pid, const oci::Resources* resour
   return write_resources(*resources, DeviceRules::kSet);
 }
 
-Result<void> Manager::set_systemd_properties(const oci::Resources& resources) const {
-  if (driver_ != "systemd" || directories_.empty() || !systemd::is_running()) return {};
-  systemd::Unit unit = MKRUN_TRY(unit_of_cgroup(directories_, host_));
+Result<void> SystemdManager::update(const oci::Resources& resources) {
+  MKRUN_CHECK(set_unit_properties(resources));  // runc's Set: systemd first, then cgroupfs
+  return CgroupfsManager::update(resources);
+}
+
+// runc's Destroy: systemd stops the scope (and removes its cgroup) before the rmdirs. The first
+// failure is the one reported.
+Result<void> SystemdManager::destroy() {
+  if (!owned()) return {};
+  Result<void> stopped = stop_unit();
+  Result<void> removed = CgroupfsManager::destroy();
+  return stopped ? removed : stopped;
+}
+
+Result<void> SystemdManager::set_unit_properties(const oci::Resources& resources) const {
+  if (!under_systemd()) return {};
+  systemd::Unit unit = MKRUN_TRY(this->unit());
   auto client = MKRUN_TRY(systemd::Client::connect());
   unsigned version = MKRUN_TRY(client.version());
   auto properties =
-      MKRUN_TRY(systemd::resource_properties(resources, version, host_.layout == Layout::kV2));
+      MKRUN_TRY(systemd::resource_properties(resources, version, layout() == Layout::kV2));
   if (properties.empty()) return {};
   return client.set_properties(unit.name, properties);
 }
 
-Result<void> Manager::stop_systemd_unit() const {
-  if (!owned_ || driver_ != "systemd" || directories_.empty() || !systemd::is_running()) return {};
-  auto unit = unit_of_cgroup(directories_, host_);
+Result<void> SystemdManager::stop_unit() const {
+  if (!under_systemd()) return {};
+  auto unit = this->unit();
   if (!unit) return {};  // not at a unit's path: nothing systemd would know
   auto client = MKRUN_TRY(systemd::Client::connect());
   return client.stop_unit(unit->name);

@@ -6,11 +6,12 @@
 // TasksMax, are overwritten where the spec says otherwise).
 //
 // Without systemd (sd_booted() false, as on the development host) none of this runs: the cgroup
-// is made at the path systemd would have used, by cgroupfs.
+// is made at the path systemd would have used, by cgroupfs. SystemdManager, at the end, is the
+// peer: the cgroupfs one plus the unit.
 //
 // Differences from runc, on purpose: mkrun does not send DevicePolicy/DeviceAllow (it installs its
 // own device program on v2, replacing any other, and systemd then attaches none of its own); the
-// Manager first creates the cgroup and clones the init into it (CLONE_INTO_CGROUP), then asks
+// manager first creates the cgroup and clones the init into it (CLONE_INTO_CGROUP), then asks
 // systemd to adopt the cgroup with PIDs=[init], since a scope cannot exist without a process.
 #pragma once
 
@@ -21,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cgroups/cgroupfs.hpp"
 #include "cgroups/dbus.hpp"
 #include "mkrun/base/error.hpp"
 #include "mkrun/oci/spec.hpp"
@@ -96,3 +98,30 @@ class Client {
 };
 
 }  // namespace mkrun::cgroups::systemd
+
+namespace mkrun::cgroups {
+
+// The systemd peer (--systemd-cgroup, --cgroup-manager=systemd): the cgroupfs one, with systemd
+// kept in step when systemd is running. runc's order: the unit's properties before the cgroupfs
+// writes at update, the unit stopped before the rmdirs at destroy.
+class SystemdManager final : public CgroupfsManager {
+ public:
+  using CgroupfsManager::CgroupfsManager;
+
+  Driver driver() const override { return Driver::kSystemd; }
+  // Has systemd adopt the cgroup, which `pid` has joined already, as a transient scope with
+  // Delegate=yes and runc's resource properties, then writes `resources` again over the values
+  // systemd wrote.
+  Result<void> adopt(pid_t pid, const oci::Resources* resources) override;
+  Result<void> update(const oci::Resources& resources) override;
+  Result<void> destroy() override;
+
+ private:
+  // Whether there is a unit to keep in step: systemd runs, and the container has a cgroup.
+  bool under_systemd() const;
+  Result<systemd::Unit> unit() const;
+  Result<void> set_unit_properties(const oci::Resources& resources) const;
+  Result<void> stop_unit() const;
+};
+
+}  // namespace mkrun::cgroups

@@ -96,15 +96,15 @@ Result<std::shared_ptr<const cgroups::Host>> Container::host() {
 Result<cgroups::Manager*> Container::cgroup() {
   if (!cgroup_) {
     auto host = MKRUN_TRY(this->host());
-    cgroup_ = std::make_unique<cgroups::Manager>(
-        MKRUN_TRY(cgroups::Manager::from_record(*host, record_.cgroup)));
+    cgroup_ = MKRUN_TRY(cgroups::open_cgroup(*host, record_.cgroup));
   }
   return cgroup_.get();
 }
 
-void Container::set_cgroup(std::shared_ptr<const cgroups::Host> host, cgroups::Manager cgroup) {
+void Container::set_cgroup(std::shared_ptr<const cgroups::Host> host,
+                           std::unique_ptr<cgroups::Manager> cgroup) {
   host_ = std::move(host);
-  cgroup_ = std::make_unique<cgroups::Manager>(std::move(cgroup));
+  cgroup_ = std::move(cgroup);
 }
 
 bool Container::is_paused() {
@@ -157,7 +157,12 @@ bool Container::stop_if_kernel_failed() {
 }
 
 Result<void> Container::signal(int signal, bool all) {
-  if (all) return MKRUN_TRY(cgroup())->kill_all(signal);
+  if (all) {
+    cgroups::Manager* cgroup = MKRUN_TRY(this->cgroup());
+    // Without a cgroup nothing lists the container's processes: the init is the one mkrun
+    // knows, and with a pid namespace of its own, killing it takes the others along.
+    if (cgroup->driver() != cgroups::Driver::kDisabled) return cgroup->kill_all(signal);
+  }
   if (::kill(record_.pid, signal) < 0)
     return fail_errno("kill container init " + std::to_string(record_.pid));
   return {};

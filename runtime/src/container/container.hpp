@@ -81,7 +81,8 @@ class Container {
   // The container's cgroup, opened once from the record.
   Result<cgroups::Manager*> cgroup();
   // A new container's cgroup, planned by create.
-  void set_cgroup(std::shared_ptr<const cgroups::Host> host, cgroups::Manager cgroup);
+  void set_cgroup(std::shared_ptr<const cgroups::Host> host,
+                  std::unique_ptr<cgroups::Manager> cgroup);
 
   // When the kernel instance of this live container failed: kills every process of the
   // container and returns true (its status is "stopped" from then on). kernel_watch.hpp.

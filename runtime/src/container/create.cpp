@@ -190,8 +190,21 @@ Result<void> make_state_directory(Creation& c) {
   return {};
 }
 
+// The cgroups layer's peer for the public option.
+cgroups::Driver cgroup_driver(CgroupManagerKind kind) {
+  switch (kind) {
+    case CgroupManagerKind::kSystemd:
+      return cgroups::Driver::kSystemd;
+    case CgroupManagerKind::kDisabled:
+      return cgroups::Driver::kDisabled;
+    case CgroupManagerKind::kCgroupfs:
+      break;
+  }
+  return cgroups::Driver::kCgroupfs;
+}
+
 // The container keeps its cgroup; create works on it through `c.cgroup`.
-void adopt_cgroup(Creation& c, cgroups::Manager cgroup) {
+void adopt_cgroup(Creation& c, std::unique_ptr<cgroups::Manager> cgroup) {
   c.container->set_cgroup(c.host, std::move(cgroup));
   c.cgroup = *c.container->cgroup();
 }
@@ -223,7 +236,7 @@ Result<void> go_without_cgroup(Creation& c, const oci::Linux* linux) {
     }
   }
   c.container->record().cgroup = state::CgroupRecord{c.container->record().cgroup.driver, {}, false};
-  adopt_cgroup(c, MKRUN_TRY(cgroups::Manager::from_record(*c.host, c.container->record().cgroup)));
+  adopt_cgroup(c, MKRUN_TRY(cgroups::open_cgroup(*c.host, c.container->record().cgroup)));
   return c.container->save();
 }
 
@@ -258,11 +271,11 @@ void warn_of_ignored_settings(const Creation& c) {
 Result<void> make_cgroup(Creation& c) {
   const oci::Linux* linux = c.spec.linux ? &*c.spec.linux : nullptr;
   warn_of_ignored_settings(c);
+  const cgroups::Driver driver = cgroup_driver(c.global.cgroup_manager);
   c.host = MKRUN_TRY(c.container->host());
   auto path = MKRUN_TRY(cgroups::resolve_cgroups_path(
-      linux ? linux->cgroupsPath : "", c.request.options->id, c.global.systemd_cgroup));
-  adopt_cgroup(c, MKRUN_TRY(cgroups::Manager::for_new_container(
-                     *c.host, path, c.global.systemd_cgroup ? "systemd" : "cgroupfs")));
+      linux ? linux->cgroupsPath : "", c.request.options->id, driver == cgroups::Driver::kSystemd));
+  adopt_cgroup(c, MKRUN_TRY(cgroups::plan_new_cgroup(*c.host, path, driver)));
   // runc's refusal: an init joining a frozen cgroup stops there, and create would wait for it
   // forever. Checked before the cgroup is recorded or its removal queued: it exists already,
   // made and frozen by someone else, and is not mkrun's to remove.
@@ -459,7 +472,7 @@ Result<void> spawn_init(Creation& c) {
   if (auto joined = init.join_cgroup(); !joined) return wrap(joined.error());
   // --systemd-cgroup under systemd: a scope needs a process, so systemd adopts the cgroup now,
   // before the init goes on, which thus never runs under systemd's default limits.
-  if (auto adopted = c.cgroup->start_systemd_unit(init.pid(), cgroup_resources(c)); !adopted) {
+  if (auto adopted = c.cgroup->adopt(init.pid(), cgroup_resources(c)); !adopted) {
     return wrap(adopted.error());
   }
   if (auto gone = init.go(); !gone) return wrap(gone.error());

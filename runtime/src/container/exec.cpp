@@ -112,7 +112,7 @@ Result<std::unique_ptr<cgroups::Manager>> exec_sub_cgroup(
     }
   }
   auto host = MKRUN_TRY(container.host());
-  return std::make_unique<cgroups::Manager>(MKRUN_TRY(cgroups::Manager::from_record(*host, target)));
+  return cgroups::open_cgroup(*host, target);
 }
 
 struct Execution {

@@ -16,10 +16,14 @@
 
 namespace mkrun::runtime {
 
+// Who manages a new container's cgroup (crun's --cgroup-manager): mkrun writing the cgroup
+// filesystem, the same with a systemd unit, or no cgroup at all.
+enum class CgroupManagerKind { kCgroupfs, kSystemd, kDisabled };
+
 // The global flags that matter below the CLI.
 struct GlobalOptions {
   std::string root;  // state root; default_root() when empty
-  bool systemd_cgroup = false;
+  CgroupManagerKind cgroup_manager = CgroupManagerKind::kCgroupfs;
   bool rootless = false;
   bool debug = false;
   // The kernel for containers whose config does not choose one (io.mkrun.kernel): `--kernel`.

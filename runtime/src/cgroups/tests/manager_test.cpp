@@ -36,12 +36,12 @@ Host host_of(std::string_view mountinfo, std::string_view proc_cgroup = "0::/\n"
   return *host;
 }
 
-Manager manager_of(const Host& host, std::string_view cgroups_path) {
+std::unique_ptr<Manager> manager_of(const Host& host, std::string_view cgroups_path) {
   auto path = resolve_cgroups_path(cgroups_path, "ctr", false);
   REQUIRE(path);
-  auto manager = Manager::for_new_container(host, *path, "cgroupfs");
+  auto manager = plan_new_cgroup(host, *path, Driver::kCgroupfs);
   REQUIRE(manager);
-  return *manager;
+  return std::move(*manager);
 }
 
 // A pure v1 host: memory, pids, devices, freezer, blkio, cpu+cpuacct and name=systemd.
@@ -57,28 +57,28 @@ std::string v1_mountinfo(const FakeTree& tree) {
 TEST_CASE("Manager plans one directory per joined hierarchy", "[cgroups]") {
   FakeTree tree;
   Host host = host_of(v1_mountinfo(tree), "4:memory:/process_api/x\n");
-  Manager absolute = manager_of(host, "/docker/abc");
-  CHECK(absolute.directories() ==
+  auto absolute = manager_of(host, "/docker/abc");
+  CHECK(absolute->directories() ==
         std::vector<std::string>{tree.path("memory/docker/abc"), tree.path("pids/docker/abc"),
                                  tree.path("devices/docker/abc"), tree.path("freezer/docker/abc"),
                                  tree.path("blkio/docker/abc"), tree.path("cpu,cpuacct/docker/abc"),
                                  tree.path("systemd/docker/abc")});
-  CHECK(absolute.directory_of("cpuacct") == tree.path("cpu,cpuacct/docker/abc"));
-  CHECK(absolute.directory_of("name=systemd") == tree.path("systemd/docker/abc"));
-  CHECK(absolute.directory_of("").empty());
-  CHECK(absolute.directory_of("hugetlb").empty());
-  CHECK(absolute.layout() == Layout::kV1);
+  CHECK(absolute->directory_of("cpuacct") == tree.path("cpu,cpuacct/docker/abc"));
+  CHECK(absolute->directory_of("name=systemd") == tree.path("systemd/docker/abc"));
+  CHECK(absolute->directory_of("").empty());
+  CHECK(absolute->directory_of("hugetlb").empty());
+  CHECK(absolute->layout() == Layout::kV1);
 
   // Relative (and the default): under this process's own cgroup in each hierarchy.
-  Manager relative = manager_of(host, "");
-  CHECK(relative.directory_of("memory") == tree.path("memory/process_api/x/ctr"));
-  CHECK(relative.directory_of("pids") == tree.path("pids/ctr"));
+  auto relative = manager_of(host, "");
+  CHECK(relative->directory_of("memory") == tree.path("memory/process_api/x/ctr"));
+  CHECK(relative->directory_of("pids") == tree.path("pids/ctr"));
 }
 
 TEST_CASE("Manager create, apply, add_process and pids on a v1 tree", "[cgroups]") {
   FakeTree tree;
-  Manager manager = manager_of(host_of(v1_mountinfo(tree)), "/docker/abc");
-  REQUIRE(manager.create());
+  auto manager = manager_of(host_of(v1_mountinfo(tree)), "/docker/abc");
+  REQUIRE(manager->create());
   CHECK(fs::is_directory(tree.path("memory/docker/abc")));
   CHECK(fs::is_directory(tree.path("systemd/docker/abc")));
   CHECK_FALSE(tree.exists("perf/docker"));
@@ -101,7 +101,7 @@ TEST_CASE("Manager create, apply, add_process and pids on a v1 tree", "[cgroups]
   resources.blockIO.emplace();
   resources.blockIO->weight = 300;  // no blkio.bfq.weight: falls back to blkio.weight
   resources.devices = {{true, "c", 1, 3, "rwm"}};
-  auto applied = manager.apply(resources);
+  auto applied = manager->apply(resources, false);
   require_ok(applied);
   CHECK(tree.read("memory/docker/abc/memory.limit_in_bytes") == "-1");
   CHECK(tree.read("memory/docker/abc/memory.swappiness") == "10");
@@ -120,25 +120,25 @@ TEST_CASE("Manager create, apply, add_process and pids on a v1 tree", "[cgroups]
        {"memory", "pids", "devices", "freezer", "blkio", "cpu,cpuacct", "systemd"}) {
     tree.touch(std::string(dir) + "/docker/abc/cgroup.procs");
   }
-  REQUIRE(manager.add_process(4242));
+  REQUIRE(manager->add_process(4242));
   CHECK(tree.read("systemd/docker/abc/cgroup.procs") == "4242");
   CHECK(tree.read("cpu,cpuacct/docker/abc/cgroup.procs") == "4242");
 
   // pids() reads the pids hierarchy, sub-cgroups included.
   tree.touch("pids/docker/abc/cgroup.procs", "1\n22\n");
   tree.touch("pids/docker/abc/sub/cgroup.procs", "333\n");
-  auto pids = manager.pids();
+  auto pids = manager->pids();
   REQUIRE(pids);
   CHECK(*pids == std::vector<pid_t>{1, 22, 333});
 }
 
 TEST_CASE("Manager write errors name the file and the value", "[cgroups]") {
   FakeTree tree;
-  Manager manager = manager_of(host_of(v1_mountinfo(tree)), "/c");
-  REQUIRE(manager.create());
+  auto manager = manager_of(host_of(v1_mountinfo(tree)), "/c");
+  REQUIRE(manager->create());
   oci::Resources resources;
   resources.pids = oci::PidsResources{64};
-  auto applied = manager.update(resources);  // update: no device rules
+  auto applied = manager->update(resources);  // update: no device rules
   REQUIRE_FALSE(applied);
   CHECK(applied.error().what() == "write `" + tree.path("pids/c/pids.max") + "` (value 64)");
   CHECK(applied.error().errc() == ENOENT);
@@ -146,31 +146,31 @@ TEST_CASE("Manager write errors name the file and the value", "[cgroups]") {
 
 TEST_CASE("Manager rootless: device rules are tried, the other limits must hold", "[cgroups]") {
   FakeTree tree;
-  Manager manager = manager_of(host_of(v1_mountinfo(tree)), "/c");
-  REQUIRE(manager.create());
+  auto manager = manager_of(host_of(v1_mountinfo(tree)), "/c");
+  REQUIRE(manager->create());
   tree.touch("pids/c/pids.max");  // no devices.allow/deny: writing the device rules fails
   oci::Resources resources;
   resources.pids = oci::PidsResources{64};
 
-  auto as_root = manager.apply(resources);
+  auto as_root = manager->apply(resources, false);
   REQUIRE_FALSE(as_root);
   CHECK(as_root.error().what().starts_with("write `" + tree.path("devices/c/devices.")));
 
-  require_ok(manager.apply(resources, /*rootless=*/true));
+  require_ok(manager->apply(resources, /*rootless=*/true));
   CHECK(tree.read("pids/c/pids.max") == "64");
 
   std::filesystem::remove(tree.path("pids/c/pids.max"));
-  auto without_pids = manager.apply(resources, /*rootless=*/true);
+  auto without_pids = manager->apply(resources, /*rootless=*/true);
   REQUIRE_FALSE(without_pids);
   CHECK(without_pids.error().what() == "write `" + tree.path("pids/c/pids.max") + "` (value 64)");
 }
 
 TEST_CASE("Manager refuses settings whose controller the host lacks", "[cgroups]") {
   FakeTree tree;
-  Manager manager = manager_of(host_of(v1_mountinfo(tree)), "/c");
+  auto manager = manager_of(host_of(v1_mountinfo(tree)), "/c");
   oci::Resources resources;
   resources.hugepageLimits = {{"2MB", 0}};
-  auto applied = manager.update(resources);
+  auto applied = manager->update(resources);
   REQUIRE_FALSE(applied);
   CHECK(applied.error().render() ==
         "cannot set `linux.resources.hugepageLimits`: this host has no `hugetlb` cgroup "
@@ -178,7 +178,7 @@ TEST_CASE("Manager refuses settings whose controller the host lacks", "[cgroups]
 
   resources = {};
   resources.unified = {{"memory.high", "1"}};
-  applied = manager.update(resources);
+  applied = manager->update(resources);
   REQUIRE_FALSE(applied);
   CHECK(applied.error().render() ==
         "`linux.resources.unified` needs cgroup v2, and this host has only cgroup v1");
@@ -187,7 +187,7 @@ TEST_CASE("Manager refuses settings whose controller the host lacks", "[cgroups]
   resources = {};
   resources.hugepageLimits.clear();
   resources.network = oci::NetworkResources{};
-  CHECK(manager.update(resources));
+  CHECK(manager->update(resources));
 }
 
 TEST_CASE("Manager on hybrid: controllers only cgroup2 has go to the unified dir", "[cgroups]") {
@@ -195,11 +195,11 @@ TEST_CASE("Manager on hybrid: controllers only cgroup2 has go to the unified dir
   std::string mountinfo = tree.mount("memory", "cgroup", "rw,memory") +
                           tree.mount("devices", "cgroup", "rw,devices") +
                           tree.mount("unified", "cgroup2", "rw");
-  Manager manager = manager_of(host_of(mountinfo, "0::/\n", "hugetlb"), "/c");
-  CHECK(manager.layout() == Layout::kHybrid);
-  CHECK(manager.directory_of("") == tree.path("unified/c"));
-  CHECK(manager.directory_of("hugetlb") == tree.path("unified/c"));
-  REQUIRE(manager.create());
+  auto manager = manager_of(host_of(mountinfo, "0::/\n", "hugetlb"), "/c");
+  CHECK(manager->layout() == Layout::kHybrid);
+  CHECK(manager->directory_of("") == tree.path("unified/c"));
+  CHECK(manager->directory_of("hugetlb") == tree.path("unified/c"));
+  REQUIRE(manager->create());
   CHECK(fs::is_directory(tree.path("unified/c")));
   CHECK_FALSE(tree.exists("unified/cgroup.subtree_control"));  // create() leaves hybrid alone
 
@@ -213,7 +213,7 @@ TEST_CASE("Manager on hybrid: controllers only cgroup2 has go to the unified dir
   resources.memory->limit = 1048576;
   resources.hugepageLimits = {{"2MB", 4194304}};
   resources.unified = {{"hugetlb.1GB.max", "0"}, {"cgroup.max.depth", "3"}};
-  auto applied = manager.update(resources);
+  auto applied = manager->update(resources);
   require_ok(applied);
   CHECK(tree.read("memory/c/memory.limit_in_bytes") == "1048576");
   CHECK(tree.read("unified/c/hugetlb.2MB.max") == "4194304");
@@ -223,14 +223,14 @@ TEST_CASE("Manager on hybrid: controllers only cgroup2 has go to the unified dir
 
   resources = {};
   resources.unified = {{"memory.high", "1"}};
-  applied = manager.update(resources);
+  applied = manager->update(resources);
   REQUIRE_FALSE(applied);
   CHECK(applied.error().render() ==
         "unified resource \"memory.high\" can't be set: controller \"memory\" not available");
 
   resources = {};
   resources.network = oci::NetworkResources{7, {}};
-  applied = manager.update(resources);
+  applied = manager->update(resources);
   REQUIRE_FALSE(applied);
   CHECK(applied.error().render() ==
         "cannot set `linux.resources.network.classID`: this host has no `net_cls` cgroup "
@@ -239,13 +239,13 @@ TEST_CASE("Manager on hybrid: controllers only cgroup2 has go to the unified dir
   tree.touch("memory/c/cgroup.procs");
   tree.touch("devices/c/cgroup.procs");
   tree.touch("unified/c/cgroup.procs");
-  REQUIRE(manager.add_process(77));
+  REQUIRE(manager->add_process(77));
   CHECK(tree.read("unified/c/cgroup.procs") == "77");
   CHECK(tree.read("memory/c/cgroup.procs") == "77");
-  auto fd = manager.open_unified_dir();
+  auto fd = manager->open_unified_dir();
   REQUIRE(fd);
   CHECK(*fd);  // hybrid clones into its unified cgroup too
-  CHECK(manager.v1_task_files() ==
+  CHECK(manager->v1_task_files() ==
         std::vector<std::string>{tree.path("memory/c/tasks"), tree.path("devices/c/tasks")});
 }
 
@@ -254,12 +254,11 @@ TEST_CASE("Manager on pure v2", "[cgroups]") {
   std::string mountinfo = tree.mount("v2", "cgroup2", "rw,nsdelegate");
   tree.touch("v2/cgroup.controllers", "cpu io memory pids\n");
   tree.touch("v2/cgroup.subtree_control");
-  Manager manager =
-      manager_of(host_of(mountinfo, "0::/user.slice\n", "cpu io memory pids"), "/a/b");
-  CHECK(manager.layout() == Layout::kV2);
-  CHECK(manager.directories() == std::vector<std::string>{tree.path("v2/a/b")});
-  CHECK(manager.directory_of("memory") == tree.path("v2/a/b"));
-  REQUIRE(manager.create());
+  auto manager = manager_of(host_of(mountinfo, "0::/user.slice\n", "cpu io memory pids"), "/a/b");
+  CHECK(manager->layout() == Layout::kV2);
+  CHECK(manager->directories() == std::vector<std::string>{tree.path("v2/a/b")});
+  CHECK(manager->directory_of("memory") == tree.path("v2/a/b"));
+  REQUIRE(manager->create());
   CHECK(fs::is_directory(tree.path("v2/a/b")));
   // Every controller the root offers; v2/a has no cgroup.controllers in the fake, so it is left.
   CHECK(tree.read("v2/cgroup.subtree_control") == "+cpu +io +memory +pids");
@@ -276,7 +275,7 @@ TEST_CASE("Manager on pure v2", "[cgroups]") {
   resources.cpu->quota = 50000;
   resources.cpu->period = 100000;
   resources.devices = {{false, "a", std::nullopt, std::nullopt, "rwm"}};  // eBPF, not here
-  auto applied = manager.apply(resources);
+  auto applied = manager->apply(resources, false);
   require_ok(applied);
   CHECK(tree.read("v2/a/b/memory.max") == "1048576");
   CHECK(tree.read("v2/a/b/memory.swap.max") == "2097152");
@@ -285,13 +284,13 @@ TEST_CASE("Manager on pure v2", "[cgroups]") {
 
   resources = {};
   resources.hugepageLimits = {{"2MB", 0}};
-  auto refused = manager.apply(resources);
+  auto refused = manager->apply(resources, false);
   REQUIRE_FALSE(refused);
   CHECK(refused.error().render() ==
         "cannot set `linux.resources.hugepageLimits`: this host has no `hugetlb` cgroup "
         "controller");
 
-  auto fd = manager.open_unified_dir();
+  auto fd = manager->open_unified_dir();
   REQUIRE(fd);
   REQUIRE(*fd);
   struct stat by_fd, by_path;
@@ -301,52 +300,52 @@ TEST_CASE("Manager on pure v2", "[cgroups]") {
   CHECK((::fcntl(fd->get(), F_GETFD) & FD_CLOEXEC) != 0);
 
   tree.touch("v2/a/b/cgroup.kill");
-  REQUIRE(manager.kill_all(SIGKILL));
+  REQUIRE(manager->kill_all(SIGKILL));
   CHECK(tree.read("v2/a/b/cgroup.kill") == "1");
 
   tree.touch("v2/a/b/cgroup.freeze");
-  REQUIRE(manager.freeze());  // no cgroup.events in the fake: nothing to wait for
-  CHECK(manager.is_frozen().value());
-  REQUIRE(manager.thaw());
-  CHECK_FALSE(manager.is_frozen().value());
+  REQUIRE(manager->freeze());  // no cgroup.events in the fake: nothing to wait for
+  CHECK(manager->is_frozen().value());
+  REQUIRE(manager->thaw());
+  CHECK_FALSE(manager->is_frozen().value());
 }
 
 TEST_CASE("Manager freezes through the v1 freezer", "[cgroups]") {
   FakeTree tree;
-  Manager manager = manager_of(host_of(v1_mountinfo(tree)), "/c");
-  REQUIRE(manager.create());
+  auto manager = manager_of(host_of(v1_mountinfo(tree)), "/c");
+  REQUIRE(manager->create());
   tree.touch("freezer/c/freezer.state", "THAWED\n");
-  REQUIRE(manager.freeze());
+  REQUIRE(manager->freeze());
   CHECK(tree.read("freezer/c/freezer.state") == "FROZEN");
-  CHECK(manager.is_frozen().value());
-  REQUIRE(manager.thaw());
+  CHECK(manager->is_frozen().value());
+  REQUIRE(manager->thaw());
   CHECK(tree.read("freezer/c/freezer.state") == "THAWED");
 }
 
 TEST_CASE("Manager destroy removes the cgroup and its sub-cgroups only", "[cgroups]") {
   FakeTree tree;
-  Manager manager = manager_of(host_of(v1_mountinfo(tree)), "/docker/abc");
-  REQUIRE(manager.create());
+  auto manager = manager_of(host_of(v1_mountinfo(tree)), "/docker/abc");
+  REQUIRE(manager->create());
   fs::create_directories(tree.path("memory/docker/abc/inner/deeper"));
-  auto destroyed = manager.destroy();
+  auto destroyed = manager->destroy();
   require_ok(destroyed);
   CHECK_FALSE(tree.exists("memory/docker/abc"));
   CHECK_FALSE(tree.exists("systemd/docker/abc"));
   CHECK(fs::is_directory(tree.path("memory/docker")));  // parents are not the container's
-  CHECK(manager.destroy());                             // already gone: fine
+  CHECK(manager->destroy());                            // already gone: fine
 
-  auto pids = manager.pids();
+  auto pids = manager->pids();
   REQUIRE(pids);
   CHECK(pids->empty());
-  CHECK(manager.kill_all(SIGTERM));  // nothing to signal
+  CHECK(manager->kill_all(SIGTERM));  // nothing to signal
 }
 
 TEST_CASE("Manager destroy reports what it cannot remove", "[cgroups]") {
   FakeTree tree;
-  Manager manager = manager_of(host_of(v1_mountinfo(tree)), "/c");
-  REQUIRE(manager.create());
+  auto manager = manager_of(host_of(v1_mountinfo(tree)), "/c");
+  REQUIRE(manager->create());
   tree.touch("pids/c/pids.max");  // a plain file: rmdir fails as it never would on cgroupfs
-  auto destroyed = manager.destroy();
+  auto destroyed = manager->destroy();
   REQUIRE_FALSE(destroyed);
   CHECK(destroyed.error().what() == "remove cgroup `" + tree.path("pids/c") + "`");
   CHECK(destroyed.error().errc() == ENOTEMPTY);
@@ -355,9 +354,9 @@ TEST_CASE("Manager destroy reports what it cannot remove", "[cgroups]") {
 
 TEST_CASE("Manager create undoes its directories when a level fails", "[cgroups]") {
   FakeTree tree;
-  Manager manager = manager_of(host_of(v1_mountinfo(tree)), "/docker/abc");
+  auto manager = manager_of(host_of(v1_mountinfo(tree)), "/docker/abc");
   tree.touch("blkio/docker");  // a file where a directory must go
-  auto created = manager.create();
+  auto created = manager->create();
   REQUIRE_FALSE(created);
   CHECK(created.error().what() == "create cgroup `" + tree.path("blkio/docker/abc") + "`");
   CHECK(created.error().errc() == ENOTDIR);
@@ -374,54 +373,54 @@ TEST_CASE("Manager copies empty cpuset.cpus and mems down from the parent", "[cg
   // each directory, which a fake cannot; the real-host test covers new levels).
   tree.touch("cpuset/docker/cpuset.cpus", "1\n");
   tree.touch("cpuset/docker/cpuset.mems");
-  Manager manager = manager_of(host_of(mountinfo), "/docker");
-  REQUIRE(manager.create());
+  auto manager = manager_of(host_of(mountinfo), "/docker");
+  REQUIRE(manager->create());
   CHECK(tree.read("cpuset/docker/cpuset.cpus") == "1\n");  // already set: kept
   CHECK(tree.read("cpuset/docker/cpuset.mems") == "0");    // empty: copied from the root
 
   // A new level without the files fails, and is undone.
-  Manager deeper = manager_of(host_of(mountinfo), "/docker/abc");
-  auto created = deeper.create();
+  auto deeper = manager_of(host_of(mountinfo), "/docker/abc");
+  auto created = deeper->create();
   REQUIRE_FALSE(created);
   CHECK(created.error().what() == "read `" + tree.path("cpuset/docker/abc/cpuset.cpus") + "`");
   CHECK(created.error().errc() == ENOENT);
   CHECK_FALSE(tree.exists("cpuset/docker/abc"));
 }
 
-TEST_CASE("Manager record and from_record round-trip", "[cgroups]") {
+TEST_CASE("Manager record and open_cgroup round-trip", "[cgroups]") {
   FakeTree tree;
   std::string mountinfo = tree.mount("memory", "cgroup", "rw,memory") +
                           tree.mount("unified", "cgroup2", "rw") +
                           tree.mount("unified/nested", "cgroup", "rw,pids");
   Host host = host_of(mountinfo, "0::/\n", "hugetlb");
-  Manager manager = manager_of(host, "/c");
-  state::CgroupRecord record = manager.record();
+  auto manager = manager_of(host, "/c");
+  state::CgroupRecord record = manager->record();
   CHECK(record.driver == "cgroupfs");
   CHECK(record.owned);
   CHECK(record.directories == std::vector<std::string>{tree.path("memory/c"),
                                                        tree.path("unified/c"),
                                                        tree.path("unified/nested/c")});
-  auto reopened = Manager::from_record(host, record);
+  auto reopened = open_cgroup(host, record);
   REQUIRE(reopened);
-  CHECK(reopened->directories() == record.directories);
-  CHECK(reopened->directory_of("pids") == tree.path("unified/nested/c"));  // deepest mount
-  CHECK(reopened->directory_of("") == tree.path("unified/c"));
+  CHECK((*reopened)->directories() == record.directories);
+  CHECK((*reopened)->directory_of("pids") == tree.path("unified/nested/c"));  // deepest mount
+  CHECK((*reopened)->directory_of("") == tree.path("unified/c"));
 
   // A cgroup mkrun does not own survives destroy.
-  REQUIRE(manager.create());
+  REQUIRE(manager->create());
   record.owned = false;
-  auto joined = Manager::from_record(host, record);
+  auto joined = open_cgroup(host, record);
   REQUIRE(joined);
-  REQUIRE(joined->destroy());
+  REQUIRE((*joined)->destroy());
   CHECK(tree.exists("memory/c"));
-  REQUIRE(manager.destroy());
+  REQUIRE(manager->destroy());
 
   record.directories = {"/elsewhere/c"};
-  auto lost = Manager::from_record(host, record);
+  auto lost = open_cgroup(host, record);
   REQUIRE_FALSE(lost);
   CHECK(lost.error().render() ==
         "the container's cgroup `/elsewhere/c` is on no cgroup hierarchy mounted now");
-  CHECK(Manager::from_record(host, state::CgroupRecord{"cgroupfs", {}, true}));
+  CHECK(open_cgroup(host, state::CgroupRecord{"cgroupfs", {}, true}));
 }
 
 // ---- the real thing --------------------------------------------------------------------------
@@ -468,28 +467,28 @@ TEST_CASE("Manager on this host's real cgroups (root only)", "[cgroups][root]") 
   if (host->layout == Layout::kV2) name.insert(0, "/");
   auto path = resolve_cgroups_path(name, "", false);
   REQUIRE(path);
-  auto planned = Manager::for_new_container(*host, *path, "cgroupfs");
+  auto planned = plan_new_cgroup(*host, *path, Driver::kCgroupfs);
   REQUIRE(planned);
-  Manager manager = *planned;
-  RealCgroupGuard guard(manager);
+  std::unique_ptr<Manager> manager = std::move(*planned);
+  RealCgroupGuard guard(*manager);
 
-  auto created = manager.create();
+  auto created = manager->create();
   require_ok(created);
-  for (const std::string& dir : manager.directories()) CHECK(fs::is_directory(dir));
+  for (const std::string& dir : manager->directories()) CHECK(fs::is_directory(dir));
 
   oci::Resources resources;
   resources.memory.emplace();
   resources.memory->limit = 64 << 20;
   resources.pids = oci::PidsResources{32};
-  auto applied = manager.apply(resources);
+  auto applied = manager->apply(resources, false);
   require_ok(applied);
-  std::string memory_dir = manager.directory_of("memory");
+  std::string memory_dir = manager->directory_of("memory");
   std::ifstream limit_file(
       memory_dir + (host->layout == Layout::kV2 ? "/memory.max" : "/memory.limit_in_bytes"));
   uint64_t limit = 0;
   limit_file >> limit;
   CHECK(limit == 64u << 20);
-  std::string pids_dir = manager.directory_of("pids");
+  std::string pids_dir = manager->directory_of("pids");
   if (!pids_dir.empty()) {
     std::ifstream pids_file(pids_dir + "/pids.max");
     std::string pids_max;
@@ -503,17 +502,17 @@ TEST_CASE("Manager on this host's real cgroups (root only)", "[cgroups][root]") 
     for (;;) ::pause();
   }
   guard.set_child(child);
-  auto added = manager.add_process(child);
+  auto added = manager->add_process(child);
   require_ok(added);
-  auto pids = manager.pids();
+  auto pids = manager->pids();
   REQUIRE(pids);
   CHECK(*pids == std::vector<pid_t>{child});
 
-  REQUIRE(manager.kill_all(SIGKILL));
+  REQUIRE(manager->kill_all(SIGKILL));
   CHECK(guard.reap() == child);
-  auto destroyed = manager.destroy();
+  auto destroyed = manager->destroy();
   require_ok(destroyed);
-  for (const std::string& dir : manager.directories()) CHECK_FALSE(fs::exists(dir));
+  for (const std::string& dir : manager->directories()) CHECK_FALSE(fs::exists(dir));
 }
 
 }  // namespace

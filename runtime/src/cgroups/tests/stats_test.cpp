@@ -72,7 +72,8 @@ TEST_CASE("hugepage sizes from /sys/kernel/mm/hugepages names", "[stats]") {
         std::vector<std::string>{"1GB", "2MB", "64KB"});
 }
 
-Manager container_manager(std::string_view mountinfo, std::string_view unified_controllers) {
+std::unique_ptr<Manager> container_manager(std::string_view mountinfo,
+                                           std::string_view unified_controllers) {
   auto host = parse_host(mountinfo, "0::/\n", unified_controllers);
   REQUIRE(host);
   state::CgroupRecord record;
@@ -80,9 +81,9 @@ Manager container_manager(std::string_view mountinfo, std::string_view unified_c
   for (const Hierarchy& hierarchy : host->hierarchies) {
     record.directories.push_back(hierarchy.mount_point + "/ctr");
   }
-  auto manager = Manager::from_record(*host, record);
+  auto manager = open_cgroup(*host, record);
   REQUIRE(manager);
-  return *manager;
+  return std::move(*manager);
 }
 
 TEST_CASE("read_stats on a v1 tree, with hugetlb from the unified hierarchy (hybrid)", "[stats]") {
@@ -116,9 +117,9 @@ TEST_CASE("read_stats on a v1 tree, with hugetlb from the unified hierarchy (hyb
   tree.touch("unified/ctr/hugetlb.2MB.current", "2097152\n");
   tree.touch("unified/ctr/hugetlb.2MB.events", "max 2\n");
 
-  Manager manager = container_manager(mountinfo, "hugetlb");
-  CHECK(manager.layout() == Layout::kHybrid);
-  oci::Stats stats = ok(read_stats(manager, {"1GB", "2MB"}));
+  auto manager = container_manager(mountinfo, "hugetlb");
+  CHECK(manager->layout() == Layout::kHybrid);
+  oci::Stats stats = ok(read_stats(*manager, {"1GB", "2MB"}));
   CHECK(stats.cpu.throttling.periods == 4);
   CHECK(stats.cpu.throttling.throttled_time == 500);
   CHECK(stats.cpu.usage.total == 9717231);
@@ -141,7 +142,7 @@ TEST_CASE("read_stats on a v1 tree, with hugetlb from the unified hierarchy (hyb
   CHECK(stats.hugetlb.at("2MB").usage == 2097152);
   CHECK(stats.hugetlb.at("2MB").failcnt == 2);
 
-  auto counter = oom_counter(manager);
+  auto counter = oom_counter(*manager);
   REQUIRE(counter);
   CHECK(counter->file == "memory.oom_control");
   tree.touch("memory/ctr/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
@@ -164,9 +165,9 @@ TEST_CASE("read_stats on a v2 tree", "[stats]") {
   tree.touch("unified/ctr/io.stat", "8:0 rbytes=1 wbytes=2 rios=3 wios=4\n");
   tree.touch("unified/ctr/cpuset.cpus.effective", "0-1\n");
 
-  Manager manager = container_manager(mountinfo, "cpu memory io cpuset");
-  CHECK(manager.layout() == Layout::kV2);
-  oci::Stats stats = ok(read_stats(manager, {"2MB"}));
+  auto manager = container_manager(mountinfo, "cpu memory io cpuset");
+  CHECK(manager->layout() == Layout::kV2);
+  oci::Stats stats = ok(read_stats(*manager, {"2MB"}));
   CHECK(stats.cpu.usage.total == 100000);
   CHECK(stats.cpu.usage.user == 60000);
   CHECK(stats.cpu.usage.kernel == 40000);
@@ -181,7 +182,7 @@ TEST_CASE("read_stats on a v2 tree", "[stats]") {
   CHECK(stats.cpuset.cpus == std::vector<uint16_t>{0, 1});
   CHECK(stats.hugetlb.empty());
 
-  auto counter = oom_counter(manager);
+  auto counter = oom_counter(*manager);
   REQUIRE(counter);
   CHECK(counter->file == "memory.events");
   CHECK(ok(read_oom_kills(*counter)) == 1);

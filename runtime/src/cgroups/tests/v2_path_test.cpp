@@ -23,9 +23,9 @@ std::vector<std::string> directories_for(std::string_view mountinfo, std::string
   REQUIRE(host);
   auto path = resolve_cgroups_path(cgroups_path, "ctr", false);
   REQUIRE(path);
-  auto manager = Manager::for_new_container(*host, *path, "cgroupfs");
+  auto manager = plan_new_cgroup(*host, *path, Driver::kCgroupfs);
   REQUIRE(manager);
-  return manager->directories();
+  return (*manager)->directories();
 }
 
 TEST_CASE("v2: a relative cgroupsPath goes under the parent of the caller's cgroup", "[cgroups]") {
