@@ -159,6 +159,28 @@ void join_cgroups(const ChildPlan& plan) {
 }
 
 // Joins, creates and enters namespaces. Returns in the process that becomes the init.
+
+// A new (or joined) pid or time namespace applies to children only: the init is a child of this
+// process, made with CLONE_PARENT so that it is mkrun's child directly and mkrun can reap it;
+// this process then steps aside. Its kInitPid must reach mkrun before anything the init sends
+// (kReady, kRunHooks, an error), so the init waits at a gate, a pipe this process holds open
+// until it has sent the pid and exits (or dies).
+void fork_the_init() {
+  int gate[2];
+  if (pipe2(gate, O_CLOEXEC) < 0) fail(errno, "pipe2 for the container init");
+  long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+  if (pid < 0) fail(errno, "fork the container init");
+  if (pid > 0) {
+    close(gate[0]);
+    send_message(sync::Kind::kInitPid, static_cast<int>(pid), nullptr);
+    _exit(0);
+  }
+  close(gate[1]);
+  char byte;
+  while (read(gate[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+  close(gate[0]);
+}
 void enter_namespaces(const ChildPlan& plan) {
   for (size_t i = 0; i < plan.join_count; ++i) {
     const plan::NamespaceJoin& join = plan.joins[i];
@@ -187,16 +209,7 @@ void enter_namespaces(const ChildPlan& plan) {
     if (errc != 0) fail(errc, "bring up the loopback interface `lo`");
   }
   if (plan.time_offsets != nullptr) write_proc_file("self/timens_offsets", plan.time_offsets);
-  if (plan.fork_after_unshare) {
-    // A new (or joined) pid or time namespace applies to children only. CLONE_PARENT makes the
-    // init mkrun's child directly, so mkrun can reap it; this process then steps aside.
-    long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
-    if (pid < 0) fail(errno, "fork the container init");
-    if (pid > 0) {
-      send_message(sync::Kind::kInitPid, static_cast<int>(pid), nullptr);
-      _exit(0);
-    }
-  }
+  if (plan.fork_after_unshare) fork_the_init();
 }
 
 // ---------------------------------------------------------------------------------------------
