@@ -98,8 +98,8 @@ def create_with_manager(rt, bundle, manager: str) -> tuple[str, int]:
     return cid, pid
 
 
-def says_no_cgroup(r, action: str) -> None:
-    assert r.rc == 1, r
+def says_no_cgroup(r, action: str, rc: int = 1) -> None:
+    assert r.rc == rc, r
     assert f"cannot {action}: the container has no cgroup (its cgroup manager is disabled)" in r.err
 
 
@@ -125,6 +125,9 @@ def test_cgroup_manager_disabled_refuses_what_needs_a_cgroup(rt, bundle):
     assert "container not paused" in rt("resume", cid).err
     says_no_cgroup(rt("update", "--memory", "96M", cid), "set limits")
     says_no_cgroup(rt("events", "--stats", cid), "read statistics")
+    # exec fails as runc's does, with 255.
+    says_no_cgroup(rt("exec", "--cgroup", "sub", cid, "true"), "join a sub-cgroup with --cgroup",
+                   rc=255)
     # --all has no cgroup to list the processes from: the init is signalled.
     rt("kill", "--all", cid, "KILL").ok()
     assert rt.wait_exit(pid) is not None

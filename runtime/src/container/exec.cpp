@@ -12,6 +12,7 @@
 
 #include "cgroups/manager.hpp"
 #include "child/child.hpp"
+#include "cgroups/disabled.hpp"
 #include "container/container.hpp"
 #include "container/foreground.hpp"
 #include "container/internal.hpp"
@@ -97,6 +98,9 @@ Result<std::unique_ptr<cgroups::Manager>> exec_sub_cgroup(
     Container& container, const std::map<std::string, std::string>& sub_cgroups) {
   const state::CgroupRecord& own = container.record().cgroup;
   const cgroups::Manager& container_cgroup = *MKRUN_TRY(container.cgroup());
+  if (container_cgroup.driver() == cgroups::Driver::kDisabled) {
+    return cgroups::without_cgroup("join a sub-cgroup with --cgroup");
+  }
   state::CgroupRecord target = own;
   for (const auto& [controller, path] : sub_cgroups) {
     if (path.find("..") != std::string::npos) return fail("invalid --cgroup path \"" + path + "\"");

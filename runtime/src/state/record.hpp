@@ -14,7 +14,7 @@
 namespace mkrun::state {
 
 struct CgroupRecord {
-  std::string driver;                    // "cgroupfs" or "systemd"
+  std::string driver;                    // "cgroupfs" (or empty), "systemd" or "disabled"
   std::vector<std::string> directories;  // the cgroup's absolute directory in each hierarchy
   bool owned = true;                     // mkrun created it, so delete removes it
 };
