@@ -104,7 +104,8 @@ TEST_CASE("record: errors name the field", "[state]") {
 // The depth bound of oci-spec's JSON reader (oci-spec/tests/json_depth_test.cpp) holds here too.
 TEST_CASE("record: a state file nested a million levels deep is refused", "[state]") {
   const size_t depth = 1'000'000;
-  auto parsed = parse_record("{\"unknown\":" + std::string(depth, '[') + std::string(depth, ']') + "}");
+  auto parsed =
+      parse_record("{\"unknown\":" + std::string(depth, '[') + std::string(depth, ']') + "}");
   REQUIRE_FALSE(parsed);
   CHECK_THAT(parsed.error().message, Catch::Contains("deeper than 10000 levels"));
 }

@@ -42,7 +42,8 @@ TEST_CASE("spawner: a step out of order is refused, naming both steps", "[spawn]
   setup.child_joins_cgroup = false;
   REQUIRE(spawner.prepare(setup));
   CHECK(prepared.plan.proc_fd >= 0);
-  CHECK(error_of(spawner.prepare(setup)) == "spawn the exec process: prepare cannot follow prepare");
+  CHECK(error_of(spawner.prepare(setup)) ==
+        "spawn the exec process: prepare cannot follow prepare");
   CHECK(error_of(spawner.ready(true)) == "spawn the exec process: ready cannot follow prepare");
   CHECK(spawner.pid() == 0);  // nothing was cloned, nothing to kill
 }
@@ -50,7 +51,8 @@ TEST_CASE("spawner: a step out of order is refused, naming both steps", "[spawn]
 TEST_CASE("spawner: runc's rules for a terminal and a console socket", "[spawn]") {
   const std::string no_socket_for_tty =
       "cannot allocate tty if mkrun will detach without setting console socket";
-  const std::string socket_unused = "cannot use console socket if mkrun will not detach or allocate tty";
+  const std::string socket_unused =
+      "cannot use console socket if mkrun will not detach or allocate tty";
   // terminal, detach, socket
   CHECK(check_console_options(true, true, true));
   CHECK(check_console_options(true, false, false));

@@ -12,11 +12,16 @@ namespace mkrun::runtime::internal {
 
 std::string_view Status::name() const {
   switch (value_) {
-    case kCreating: return "creating";
-    case kCreated: return "created";
-    case kRunning: return "running";
-    case kPaused: return "paused";
-    case kStopped: return "stopped";
+    case kCreating:
+      return "creating";
+    case kCreated:
+      return "created";
+    case kRunning:
+      return "running";
+    case kPaused:
+      return "paused";
+    case kStopped:
+      return "stopped";
   }
   return "unknown";
 }

@@ -32,12 +32,12 @@
 #include "container/internal.hpp"
 #include "container/kernel_watch.hpp"
 #include "container/spawn.hpp"
-#include "mkrun/base/paths.hpp"
 #include "core/proc.hpp"
 #include "linux/netdev.hpp"
 #include "linux/notify.hpp"
 #include "linux/userns.hpp"
 #include "mkrun/base/files.hpp"
+#include "mkrun/base/paths.hpp"
 #include "mkrun/oci/parse.hpp"
 #include "mkrun/runtime/kernel_backend.hpp"
 #include "plan/builder.hpp"
@@ -154,7 +154,7 @@ struct Creation {
   UniqueFd start_hooks_state;
   std::shared_ptr<KernelBackend> backend;  // null: the application runs on Linux
   std::unique_ptr<Journal> journal;
-  notify::ListenFds listen_fds;  // socket activation: fds 3.. passed before --preserve-fds
+  notify::ListenFds listen_fds;    // socket activation: fds 3.. passed before --preserve-fds
   std::optional<Spawner> spawner;  // the init, until create succeeds
   pid_t init_pid = 0;
   // Last, so it runs while everything above still exists.
@@ -235,7 +235,8 @@ Result<void> go_without_cgroup(Creation& c, const oci::Linux* linux) {
       return fail("cannot set " + *limit + " limit: container could not join or create cgroup");
     }
   }
-  c.container->record().cgroup = state::CgroupRecord{c.container->record().cgroup.driver, {}, false};
+  c.container->record().cgroup =
+      state::CgroupRecord{c.container->record().cgroup.driver, {}, false};
   adopt_cgroup(c, MKRUN_TRY(cgroups::open_cgroup(*c.host, c.container->record().cgroup)));
   return c.container->save();
 }
@@ -243,7 +244,8 @@ Result<void> go_without_cgroup(Creation& c, const oci::Linux* linux) {
 // NOTIFY_SOCKET and LISTEN_FDS, in runc's order: the notify mount and variable, then the
 // socket-activation variables. Before the plan is built: the builder stats bind sources.
 Result<void> add_systemd_protocols(Creation& c) {
-  auto notify = MKRUN_TRY(notify::prepare_notify_socket(c.container->dir().path(), ::getenv("NOTIFY_SOCKET")));
+  auto notify = MKRUN_TRY(
+      notify::prepare_notify_socket(c.container->dir().path(), ::getenv("NOTIFY_SOCKET")));
   if (notify) notify::add_notify_socket_to_spec(*notify, c.spec);
   auto& env = c.spec.process->env;
   env.insert(env.end(), c.listen_fds.env.begin(), c.listen_fds.env.end());
@@ -339,8 +341,8 @@ Result<void> prepare_kernel(Creation& c) {
   c.undo.push([&c] { (void)c.backend->release(*c.journal); });
   auto prepared = c.backend->prepare(c.spec, c.request.options->id, *c.journal);
   if (!prepared)
-    return std::unexpected(
-        std::move(prepared).error().wrap("prepare the " + c.container->record().kernel + " kernel"));
+    return std::unexpected(std::move(prepared).error().wrap(
+        "prepare the " + c.container->record().kernel + " kernel"));
   return {};
 }
 
@@ -536,8 +538,7 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
   }
   c.spawner->release();
   c.undo.commit();
-  return CreatedContainer{c.init_pid, std::move(pty_master),
-                          c.host};
+  return CreatedContainer{c.init_pid, std::move(pty_master), c.host};
 }
 
 }  // namespace mkrun::runtime::internal

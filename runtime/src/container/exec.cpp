@@ -10,9 +10,9 @@
 #include <algorithm>
 #include <optional>
 
+#include "cgroups/disabled.hpp"
 #include "cgroups/manager.hpp"
 #include "child/child.hpp"
-#include "cgroups/disabled.hpp"
 #include "container/container.hpp"
 #include "container/foreground.hpp"
 #include "container/internal.hpp"

@@ -31,7 +31,7 @@ Result<void> run_runtime_hooks(const std::vector<oci::Hook>& hooks, const char* 
 // What `create` hands back to `run`.
 struct CreatedContainer {
   pid_t init_pid = 0;
-  UniqueFd console_master;              // set when `run` asked for the pty itself
+  UniqueFd console_master;                    // set when `run` asked for the pty itself
   std::shared_ptr<const cgroups::Host> host;  // the cgroup mounts create found, for `run`'s start
 };
 

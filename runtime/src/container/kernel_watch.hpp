@@ -13,8 +13,8 @@
 #include <string>
 
 #include "mkrun/base/error.hpp"
-#include "state/record.hpp"
 #include "mkrun/runtime/kernel_backend.hpp"
+#include "state/record.hpp"
 #include "state/store.hpp"
 
 namespace mkrun::runtime::internal {

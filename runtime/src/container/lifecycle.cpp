@@ -100,8 +100,8 @@ Result<StartedInit> start_container(const GlobalOptions& global, std::string_vie
   auto spec = container.spec();
   if (spec && spec->hooks && !spec->hooks->poststart.empty()) {
     // The runtime spec makes a failed poststart hook a warning.
-    auto ran = run_runtime_hooks(spec->hooks->poststart, "poststart",
-                                 container.state(Status::kRunning));
+    auto ran =
+        run_runtime_hooks(spec->hooks->poststart, "poststart", container.state(Status::kRunning));
     if (!ran) warn(global, ran.error().render());
   }
   return StartedInit{container.record().pid, std::move(notify)};

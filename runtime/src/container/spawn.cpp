@@ -119,8 +119,9 @@ Result<void> Spawner::advance(std::initializer_list<Step> after, Step to) {
       return {};
     }
   }
-  static constexpr const char* kNames[] = {"new",  "prepare", "clone",      "started", "join_cgroup",
-                                           "go",   "await_hooks", "hooks_done", "ready"};
+  static constexpr const char* kNames[] = {"new",         "prepare",     "clone",
+                                           "started",     "join_cgroup", "go",
+                                           "await_hooks", "hooks_done",  "ready"};
   return fail("spawn the " + std::string(setup_.what) + ": " + kNames[static_cast<int>(to)] +
               " cannot follow " + kNames[static_cast<int>(step_)]);
 }

@@ -61,9 +61,9 @@ class SyncChannel {
 class Spawner {
  public:
   struct Setup {
-    const char* what = "process";  // "container init": named in errors
-    bool terminal = false;         // the child sends a pty master
-    std::string console_socket;    // where it goes; empty with keep_console_for_caller
+    const char* what = "process";          // "container init": named in errors
+    bool terminal = false;                 // the child sends a pty master
+    std::string console_socket;            // where it goes; empty with keep_console_for_caller
     bool keep_console_for_caller = false;  // foreground run, exec -t: mkrun proxies the pty
     // The child joins its cgroup by itself: its v1 tasks files, and born in the unified one
     // (CLONE_INTO_CGROUP). Not from inside a new user namespace, where they are not its own.
@@ -103,8 +103,17 @@ class Spawner {
   UniqueFd take_console_receiver() { return std::move(console_receiver_); }
 
  private:
-  enum class Step { kNew, kPrepared, kCloned, kStarted, kJoined, kGone, kHooksAwaited,
-                    kHooksDone, kReady };
+  enum class Step {
+    kNew,
+    kPrepared,
+    kCloned,
+    kStarted,
+    kJoined,
+    kGone,
+    kHooksAwaited,
+    kHooksDone,
+    kReady
+  };
   Result<void> advance(std::initializer_list<Step> after, Step to);
   Result<void> prepare_console();
 

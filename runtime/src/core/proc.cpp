@@ -53,7 +53,8 @@ Result<long> thread_count(int proc_root) {
   auto text = MKRUN_TRY(files::read_fd(stat.get(), "/proc/self/stat"));
   auto field = stat_field(text, 20);
   long threads = 0;
-  if (!field || std::from_chars(field->data(), field->data() + field->size(), threads).ec != std::errc())
+  if (!field ||
+      std::from_chars(field->data(), field->data() + field->size(), threads).ec != std::errc())
     return fail("parse /proc/self/stat: no thread count");
   return threads;
 }

@@ -39,7 +39,8 @@ Result<UniqueFd> lock_directory(int root_fd, const std::string& name, const std:
 
 Result<void> check_id(std::string_view id) {
   if (id.empty()) return fail(ErrorKind::kInvalidId, "container id cannot be empty");
-  if (!runtime::is_valid_container_id(id)) return fail(ErrorKind::kInvalidId, "invalid container ID format");
+  if (!runtime::is_valid_container_id(id))
+    return fail(ErrorKind::kInvalidId, "invalid container ID format");
   return {};
 }
 
@@ -76,12 +77,14 @@ Result<ContainerDir> ContainerDir::open(const std::string& root, std::string_vie
   dir.path_ = root + "/" + dir.name_;
   auto root_fd = files::open(root, O_PATH | O_DIRECTORY);
   if (!root_fd) {
-    if (means_not_found(root_fd.error().errc())) return fail(ErrorKind::kNotExist, "container does not exist");
+    if (means_not_found(root_fd.error().errc()))
+      return fail(ErrorKind::kNotExist, "container does not exist");
     return std::unexpected(std::move(root_fd).error());
   }
   auto lock = lock_directory(root_fd->get(), dir.name_, dir.path_);
   if (!lock) {
-    if (means_not_found(lock.error().errc())) return fail(ErrorKind::kNotExist, "container does not exist");
+    if (means_not_found(lock.error().errc()))
+      return fail(ErrorKind::kNotExist, "container does not exist");
     return std::unexpected(std::move(lock).error());
   }
   dir.lock_ = std::move(*lock);

@@ -13,8 +13,17 @@ namespace mkrun {
 
 // What a caller may act on rather than only print: runc's error kinds for a container's
 // lifecycle (libcontainer's ErrNotExist, ErrExist, ErrRunning, ...). Most failures are kOther.
-enum class ErrorKind { kOther, kNotExist, kExists, kInvalidId, kRunning, kNotRunning, kPaused,
-                       kNotPaused, kStopped };
+enum class ErrorKind {
+  kOther,
+  kNotExist,
+  kExists,
+  kInvalidId,
+  kRunning,
+  kNotRunning,
+  kPaused,
+  kNotPaused,
+  kStopped
+};
 
 class Error {
  public:

@@ -1,5 +1,6 @@
 // Reading typed values out of a RapidJSON DOM, with the JSON pointer of every value threaded
-// through so that an error names what is wrong. Public for mkrun's own files (the state record) too.
+// through so that an error names what is wrong. Public for mkrun's own files (the state record)
+// too.
 //
 // A struct reader is a function `read_json(const Value&, const std::string& path, T&)` declared
 // in T's namespace (mkrun::oci); the generic readers below find it by argument-dependent lookup,
