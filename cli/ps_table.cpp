@@ -1,5 +1,7 @@
 #include "ps_table.hpp"
 
+#include "mkrun/base/command.hpp"
+
 #include <fcntl.h>
 #include <spawn.h>
 #include <string.h>
@@ -35,35 +37,6 @@ std::vector<std::string_view> lines_of(std::string_view text) {
     lines.push_back(text.substr(0, newline));
     if (newline == std::string_view::npos) return lines;
     text.remove_prefix(newline + 1);
-  }
-}
-
-// Closes both ends of a pipe it owns.
-struct Pipe {
-  int read_end = -1;
-  int write_end = -1;
-  ~Pipe() {
-    if (read_end >= 0) ::close(read_end);
-    if (write_end >= 0) ::close(write_end);
-  }
-};
-
-struct SpawnActions {
-  posix_spawn_file_actions_t actions;
-  SpawnActions() { posix_spawn_file_actions_init(&actions); }
-  ~SpawnActions() { posix_spawn_file_actions_destroy(&actions); }
-  SpawnActions(const SpawnActions&) = delete;
-  SpawnActions& operator=(const SpawnActions&) = delete;
-};
-
-std::string read_all(int fd) {
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return text;
-    text.append(buffer, static_cast<std::size_t>(n));
   }
 }
 
@@ -103,35 +76,19 @@ std::expected<std::string, std::string> filter_ps_output(std::string_view output
 }
 
 std::expected<std::string, std::string> run_host_ps(const std::vector<std::string>& args) {
-  Pipe output;
-  int ends[2];
-  if (::pipe2(ends, O_CLOEXEC) < 0) return std::unexpected(std::string("pipe: ") + strerror(errno));
-  output.read_end = ends[0];
-  output.write_end = ends[1];
-  SpawnActions spawn;
-  posix_spawn_file_actions_addopen(&spawn.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&spawn.actions, output.write_end, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&spawn.actions, output.write_end, STDERR_FILENO);
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>("ps"));
-  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  int spawned = ::posix_spawnp(&pid, "ps", &spawn.actions, nullptr, argv.data(), environ);
-  if (spawned == ENOENT) {
+  std::vector<std::string> argv = {"ps"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto ran = command::run(argv, command::Stderr::kCapture);
+  if (!ran && ran.error().errc() == ENOENT) {
     return std::unexpected("exec: \"ps\": executable file not found in $PATH");
   }
-  if (spawned != 0) return std::unexpected(std::string("fork/exec ps: ") + strerror(spawned));
-  ::close(output.write_end);
-  output.write_end = -1;
-  std::string text = read_all(output.read_end);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  if (!ran && ran.error().errc() != 0) {
+    return std::unexpected(std::string("fork/exec ps: ") + strerror(ran.error().errc()));
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return std::unexpected(wait_status_text(status) + ": " + text);
-  }
-  return text;
+  if (!ran) return std::unexpected(ran.error().render());
+  if (!ran->succeeded())
+    return std::unexpected(wait_status_text(ran->wait_status) + ": " + ran->text);
+  return ran->text;
 }
 
 }  // namespace mkrun::cli

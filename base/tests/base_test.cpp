@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -7,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "mkrun/base/command.hpp"
 #include "mkrun/base/error.hpp"
 #include "mkrun/base/files.hpp"
 #include "mkrun/base/numbers.hpp"
@@ -56,4 +58,27 @@ TEST_CASE("paths are cleaned as Go's filepath.Clean cleans absolute ones", "[pat
   CHECK(paths::clean_absolute("/../../proc//sys") == "/proc/sys");
   CHECK(paths::clean_absolute("") == "/");
   CHECK(paths::clean_absolute("/..") == "/");
+}
+
+TEST_CASE("command::run captures stdout, stderr when asked, and the exit status") {
+  using mkrun::command::Stderr;
+  const std::vector<std::string> argv = {"sh", "-c", "echo out; echo err >&2; exit 3"};
+  auto quiet = mkrun::command::run(argv, Stderr::kDiscard);
+  REQUIRE(quiet);
+  CHECK(quiet->text == "out\n");
+  CHECK_FALSE(quiet->succeeded());
+  CHECK(WEXITSTATUS(quiet->wait_status) == 3);
+  auto both = mkrun::command::run(argv, Stderr::kCapture);
+  REQUIRE(both);
+  CHECK(both->text == "out\nerr\n");
+  auto fine = mkrun::command::run({"true"}, Stderr::kDiscard);
+  REQUIRE(fine);
+  CHECK(fine->succeeded());
+}
+
+TEST_CASE("command::run of a program that is not there is an error with ENOENT") {
+  auto missing = mkrun::command::run({"mkrun-no-such-program"}, mkrun::command::Stderr::kDiscard);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().errc() == ENOENT);
+  CHECK(missing.error().what() == "run `mkrun-no-such-program`");
 }

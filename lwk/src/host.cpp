@@ -9,6 +9,7 @@
 
 #include <cerrno>
 
+#include "mkrun/base/command.hpp"
 #include "mkrun/base/fd.hpp"
 #include "text_files.hpp"
 
@@ -23,31 +24,9 @@ std::string trimmed(std::string text) {
   return text;
 }
 
-// Runs argv with stdout captured, stdin and stderr on /dev/null; returns stdout.
+// ihkconfig exits with the ioctl's raw return value: only its output is meaningful.
 Result<std::string> capture_output(const std::vector<std::string>& argv) {
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) < 0) return fail_errno("pipe");
-  UniqueFd read_end(pipe_fds[0]);
-  UniqueFd write_end(pipe_fds[1]);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, write_end.get(), 1);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> args;
-  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  int spawned = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) return fail_errno("run `" + argv[0] + "`", spawned);
-  write_end.reset();
-  auto output = files::read_fd(read_end.get(), "output of `" + argv[0] + "`");
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  // ihkconfig exits with the ioctl's raw return value: only its output is meaningful.
-  return output;
+  return MKRUN_TRY(command::run(argv, command::Stderr::kDiscard)).text;
 }
 
 uint32_t host_id(uint32_t id, const std::vector<oci::IdMapping>& mappings) {

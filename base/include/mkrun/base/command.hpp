@@ -1,0 +1,25 @@
+// Running a host program and reading what it prints: `ps` for `mkrun ps`, `ihkconfig` for the
+// McKernel backend. The one place for posix_spawn, its pipe and its wait.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "mkrun/base/error.hpp"
+
+namespace mkrun::command {
+
+struct Output {
+  std::string text;     // stdout, and stderr when asked for
+  int wait_status = 0;  // as waitpid gives it
+  bool succeeded() const;
+};
+
+enum class Stderr { kDiscard, kCapture };
+
+// Runs argv[0] (looked up in PATH unless it holds a '/') with stdin on /dev/null and stdout
+// captured, and waits for it. A program that cannot be started is an error whose errc is
+// posix_spawn's (ENOENT: not found); one that runs and fails is not: see wait_status.
+Result<Output> run(const std::vector<std::string>& argv, Stderr stderr_mode);
+
+}  // namespace mkrun::command
