@@ -137,3 +137,31 @@ def test_default_device_rules_without_device_resources(rt, bundle, linux):
     assert "Operation not permitted" in r.err, r
     rt.kill(cid, "KILL").ok()
     rt.wait_exit(pid)
+
+
+def pure_cgroup_v2() -> bool:
+    return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
+
+def test_a_cgroup_that_already_holds_processes_gives_a_warning(rt, bundle):
+    # runc 1.1.5's cgroups.bats: a second container in the first one's cgroup is created, with
+    # runc's warning (runc 1.2 and later refuse it).
+    cid = rt.new_id()
+    bundle.linux["cgroupsPath"] = f"/mkrun-test-{cid}"
+    first, pid = rt.started(bundle.set_args("sleep", "1000"), cid)
+    second = rt.create(bundle.set_args("sleep", "1000"), rt.new_id())
+    second.ok()
+    assert "container's cgroup is not empty: 1 process(es) found" in second.err, second
+    for c in (second.cid, first):
+        rt("delete", "--force", c).ok()
+
+
+@pytest.mark.skipif(pure_cgroup_v2(), reason="the unified map is for pure cgroup v2 hosts")
+def test_unified_resources_are_refused_unless_the_host_is_pure_v2(rt, bundle):
+    # runc 1.1.5's cgroups.bats "cgroup v1 + unified resources should fail" (hybrid hosts too).
+    cid = rt.new_id()
+    bundle.linux["cgroupsPath"] = f"/mkrun-test-{cid}"
+    bundle.resources()["unified"] = {"memory.min": "131072"}
+    r = rt.create(bundle.set_args("sleep", "1000"), cid)
+    r.fails(1, "invalid configuration")
+    assert cgroup_dirs_matching([f"mkrun-test-{cid}"]) == []

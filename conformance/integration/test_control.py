@@ -487,6 +487,9 @@ def test_exec_errors(rt, bundle):
     rt("exec", "--cgroup", "a:b:c", cid, "true").fails(255, "invalid --cgroup argument: a:b:c")
     rt("exec", "--cgroup", "a", "--cgroup", "b", cid, "true").fails(
         255, "invalid --cgroup argument: a (missing <controller>: prefix)")
+    # runc 1.1.5's exec.bats: a path out of the container's cgroup
+    rt("exec", "--cgroup", "..", cid, "true").fails(255, " .. is not a sub cgroup path")
+    rt("exec", "--cgroup", "pids:../x", cid, "true").fails(255, " ../x is not a sub cgroup path")
     rt("exec", "--console-socket", "/nonexistent.sock", cid, "true").fails(
         255, "cannot use console socket if")
     # a flag error is a usage error: exit 1

@@ -331,10 +331,6 @@ Status check_devices(const std::vector<Device>& devices) {
     if (!is_absolute(device.path)) {
       return invalid(field + ".path: " + quoted(device.path) + " is not an absolute path");
     }
-    if (device.type == "p" && (device.major != 0 || device.minor != 0)) {
-      return invalid(field + " (" + device.path +
-                     "): a fifo (type \"p\") has no major and minor, they must be 0");
-    }
   }
   return {};
 }

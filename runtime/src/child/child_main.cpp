@@ -485,10 +485,11 @@ void bind_cgroup_hierarchies(int root_fd, const ChildPlan& plan) {
     close(target);
     int mounted = open_in_root(root_fd, bind.destination, O_PATH);
     FdPath mounted_path(mounted);
-    if (mounted < 0 ||
-        mount(nullptr, mounted_path.c_str(), nullptr,
-              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
-      fail(errno, "remount `/", bind.destination, "` read-only");
+    const unsigned long readonly = bind.readonly ? MS_RDONLY : 0;
+    if (mounted < 0 || mount(nullptr, mounted_path.c_str(), nullptr,
+                             MS_REMOUNT | MS_BIND | readonly | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                             nullptr) < 0) {
+      fail(errno, "remount `/", bind.destination, "`");
     }
     close(mounted);
   }
@@ -790,6 +791,22 @@ void make_paths_readonly(const ChildPlan& plan) {
   close(root);
 }
 
+// The read-only tmpfs and /dev mounts that were mounted writable (MountStep::readonly_at_end).
+void make_deferred_mounts_readonly(const ChildPlan& plan) {
+  int root = -1;
+  for (size_t i = 0; i < plan.mount_count; ++i) {
+    const plan::MountStep& step = plan.mounts[i];
+    if (!step.readonly_at_end) continue;
+    if (root < 0) root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) fail(errno, "open `/`");
+    int mounted = open_in_root(root, step.destination, O_PATH);
+    if (mounted < 0) fail(errno, "open `", step.display_destination, "`");
+    set_read_only(mounted, step.display_destination);
+    close(mounted);
+  }
+  if (root >= 0) close(root);
+}
+
 void finish_rootfs(const ChildPlan& plan) {
   // Sysctls first: /proc/sys is usually among the read-only paths.
   for (size_t i = 0; i < plan.sysctl_count; ++i) {
@@ -797,6 +814,7 @@ void finish_rootfs(const ChildPlan& plan) {
   }
   mask_paths(plan);
   make_paths_readonly(plan);
+  make_deferred_mounts_readonly(plan);
   if (plan.hostname != nullptr && sethostname(plan.hostname, strlen(plan.hostname)) < 0) {
     fail(errno, "sethostname `", plan.hostname, "`");
   }
@@ -833,10 +851,14 @@ void prepare_rootfs(const ChildPlan& plan) {
     close(make_mount_point(root_fd, plan.cwd_relative, true));
   }
   if (plan.terminal && plan.console_socket_fd >= 0) setup_console(root_fd, plan, true);
-  close(root_fd);
 
   send_message(sync::Kind::kRunHooks, 0, nullptr);
   expect_message(sync::Kind::kHooksDone);
+  // createContainer hooks run in the rootfs, as with runc: they may name its files relatively.
+  if (plan.create_container_hooks.count != 0 && fchdir(root_fd) < 0) {
+    fail(errno, "chdir to the rootfs `", plan.rootfs, "`");
+  }
+  close(root_fd);
   run_child_hooks(plan.create_container_hooks);
   pivot_into(plan);
   finish_rootfs(plan);

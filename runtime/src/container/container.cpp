@@ -211,9 +211,8 @@ Result<void> Container::destroy(const GlobalOptions& global) {
   MKRUN_CHECK(release_kernel());
   MKRUN_CHECK(dir_.remove());
   if (spec && spec->hooks) {
-    // The runtime spec makes a failed poststop hook a warning: the container is gone anyway.
-    auto ran = run_runtime_hooks(spec->hooks->poststop, "poststop", state(Status::kStopped));
-    if (!ran) warn(global, ran.error().render());
+    // runtime-spec 1.3: a failed poststop hook is a warning, and the hooks after it still run.
+    run_runtime_hooks_warning(global, spec->hooks->poststop, "poststop", state(Status::kStopped));
   }
   return {};
 }

@@ -270,6 +270,16 @@ void warn_of_ignored_settings(const Creation& c) {
   }
 }
 
+// runc 1.1 lets a container join a cgroup that already holds processes (another container's), with
+// this warning; runc 1.2 and later refuse it. mkrun keeps 1.1's behaviour, which engines and
+// runc 1.1's own tests rely on.
+void warn_of_processes_in_cgroup(const Creation& c) {
+  auto pids = c.cgroup->pids();
+  if (!pids || pids->empty()) return;
+  internal::warn(c.global, "container's cgroup is not empty: " + std::to_string(pids->size()) +
+                               " process(es) found");
+}
+
 Result<void> make_cgroup(Creation& c) {
   const oci::Linux* linux = c.spec.linux ? &*c.spec.linux : nullptr;
   warn_of_ignored_settings(c);
@@ -284,6 +294,7 @@ Result<void> make_cgroup(Creation& c) {
   if (MKRUN_TRY(c.cgroup->frozen_before_join())) {
     return fail("container's cgroup unexpectedly frozen");
   }
+  warn_of_processes_in_cgroup(c);
   // Saved before it exists, so a `delete` after a killed create finds and removes it.
   c.container->record().cgroup = c.cgroup->record();
   MKRUN_CHECK(c.container->save());

@@ -18,6 +18,7 @@
 #include "container/internal.hpp"
 #include "container/spawn.hpp"
 #include "core/proc.hpp"
+#include "mkrun/base/paths.hpp"
 #include "mkrun/base/files.hpp"
 #include "mkrun/base/numbers.hpp"
 #include "mkrun/oci/parse.hpp"
@@ -92,6 +93,13 @@ Result<oci::Process> exec_process(const ExecOptions& options, const oci::Spec& s
   return process;
 }
 
+// `directory`/`sub`, which must stay below `directory` (runc 1.1's words otherwise).
+Result<std::string> sub_cgroup_directory(const std::string& directory, const std::string& sub) {
+  std::string joined = paths::clean_absolute(directory + "/" + sub);
+  if (!joined.starts_with(directory + "/")) return fail(sub + " is not a sub cgroup path");
+  return joined;
+}
+
 // With `--cgroup`, the sub-cgroups below the container's that the process joins instead (one for
 // every controller, or one per named controller). They must exist, as with runc.
 Result<std::unique_ptr<cgroups::Manager>> exec_sub_cgroup(
@@ -103,7 +111,6 @@ Result<std::unique_ptr<cgroups::Manager>> exec_sub_cgroup(
   }
   state::CgroupRecord target = own;
   for (const auto& [controller, path] : sub_cgroups) {
-    if (path.find("..") != std::string::npos) return fail("invalid --cgroup path \"" + path + "\"");
     std::string only = controller.empty() ? "" : container_cgroup.directory_of(controller);
     if (!controller.empty() && only.empty()) {
       return fail("no cgroup controller \"" + controller + "\"");
@@ -111,8 +118,8 @@ Result<std::unique_ptr<cgroups::Manager>> exec_sub_cgroup(
     // From the container's directory, so that co-mounted controllers (cpu,cpuacct) named with
     // different paths end in the last one, as with runc, and never in a path of paths.
     for (size_t i = 0; i < target.directories.size(); ++i) {
-      if (only.empty() || own.directories[i] == only)
-        target.directories[i] = own.directories[i] + "/" + path;
+      if (!only.empty() && own.directories[i] != only) continue;
+      target.directories[i] = MKRUN_TRY(sub_cgroup_directory(own.directories[i], path));
     }
   }
   auto host = MKRUN_TRY(container.host());

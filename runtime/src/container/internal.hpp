@@ -24,9 +24,13 @@ struct Host;
 
 namespace mkrun::runtime::internal {
 
-// Runs prestart/createRuntime/poststart/poststop hooks in mkrun's own namespaces.
+// Runs prestart/createRuntime/poststart hooks in mkrun's own namespaces, in order, up to the
+// first that fails.
 Result<void> run_runtime_hooks(const std::vector<oci::Hook>& hooks, const char* name,
                                const oci::State& state);
+// Runs every one of them (poststop's rule in runtime-spec 1.3): each failure is a warning.
+void run_runtime_hooks_warning(const GlobalOptions& global, const std::vector<oci::Hook>& hooks,
+                               const char* name, const oci::State& state);
 
 // What `create` hands back to `run`.
 struct CreatedContainer {

@@ -99,10 +99,14 @@ Result<StartedInit> start_container(const GlobalOptions& global, std::string_vie
   if (!released) return std::unexpected(std::move(released).error());
   auto spec = container.spec();
   if (spec && spec->hooks && !spec->hooks->poststart.empty()) {
-    // The runtime spec makes a failed poststart hook a warning.
+    // runtime-spec 1.3: a failed poststart hook is an error, the hooks after it do not run, and
+    // the container is stopped (deleting it is left to the caller, as runc does).
     auto ran =
         run_runtime_hooks(spec->hooks->poststart, "poststart", container.state(Status::kRunning));
-    if (!ran) warn(global, ran.error().render());
+    if (!ran) {
+      (void)container.kill_processes();
+      return std::unexpected(std::move(ran).error());
+    }
   }
   return StartedInit{container.record().pid, std::move(notify)};
 }
