@@ -287,3 +287,13 @@ def test_cgroup_mount_is_read_only_only_when_it_says_ro(rt, bundle):
     mount_without_option(bundle, "/sys/fs/cgroup", "ro")
     writable = cgroup_lines()
     assert writable and all("rw" in l[3].split(",") for l in writable), writable
+
+
+def test_proc_on_an_image_symlink_must_be_an_ordinary_directory(rt, bundle):
+    # runc 1.1.5's mask.bats "prohibit symlink /proc": refused, in runc's words.
+    proc = bundle.rootfs / "proc"
+    if proc.is_dir() and not proc.is_symlink():
+        proc.rmdir()
+    proc.symlink_to("/symlink")
+    r = rt.run(bundle.set_args("true"))
+    r.fails(1, "must be mounted on ordinary directory")
