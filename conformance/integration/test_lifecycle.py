@@ -191,6 +191,20 @@ def test_kill_signal_names(rt, bundle):
     assert alive(pid)
 
 
+def test_kill_signal_zero(rt, bundle):
+    # kill(2)'s null signal sends nothing; runc's kill.bats sends it with --all once stopped.
+    cid, pid = rt.started(bundle.set_args("sleep", "1000"))
+    rt.kill(cid, "0").ok()
+    rt("kill", "--all", cid, "0").ok()
+    assert alive(pid) and rt.status(cid) == "running"
+    rt.kill(cid, "KILL").ok()
+    rt.wait_exit(pid)
+    wait_for(lambda: rt.status(cid) == "stopped", what="stopped")
+    rt("kill", "-a", cid, "0").ok()
+    rt.kill(cid, "0").fails(1, "container not running")
+    rt.delete(cid).ok()
+
+
 def test_kill_unknown_signal(rt, bundle):
     cid, _ = rt.started(bundle.set_args("sleep", "1000"))
     rt.kill(cid, "FOO").fails(1, 'unknown signal "FOO"')

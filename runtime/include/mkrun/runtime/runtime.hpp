@@ -120,7 +120,8 @@ bool running_in_user_namespace();
 // runc's id rule: ^[\w+-\.]+$, and not "." or "..".
 bool is_valid_container_id(std::string_view id);
 
-// "KILL", "kill", "SIGKILL", "9" -> 9. Unknown: error `unknown signal "FOO"`.
+// "KILL", "kill", "SIGKILL", "9" -> 9; "0" -> 0, the null signal. Unknown: error
+// `unknown signal "FOO"`.
 Result<int> parse_signal(std::string_view text);
 
 // `features`: what this build implements (runtime-spec features.md), without the version
