@@ -139,6 +139,27 @@ def test_default_device_rules_without_device_resources(rt, bundle, linux):
     rt.wait_exit(pid)
 
 
+def test_device_access_letters_other_than_rwm_are_ignored(rt, bundle):
+    """runc's bats suite writes "rwa": runc reads the r and w and ignores the a."""
+    bundle.resources()["devices"] = [
+        {"allow": False, "access": "rwm"},
+        {"allow": True, "type": "c", "major": 10, "minor": 237, "access": "rwa"},
+        {"allow": False, "type": "c", "major": 1, "minor": 11, "access": "rwa"},
+    ]
+    # /dev/loop-control (10:237): outside the default devices, and open() needs no capability.
+    bundle.add_mount("/dev/loop-control", "bind", "/dev/loop-control", ["bind"])
+    cid, pid = rt.started(bundle.set_args("sleep", "1000"))
+    if os.path.exists("/sys/fs/cgroup/devices"):
+        version, directory = cgroup_controller_path(pid, "devices")
+        assert version == "v1"
+        listed = set(read_file(os.path.join(directory, "devices.list")).split("\n"))
+        assert "c 10:237 rw" in listed, listed
+    r = rt("exec", cid, "sh", "-c", "( : < /dev/loop-control ) && echo opened")
+    assert r.rc == 0 and r.out == "opened\n", r
+    rt.kill(cid, "KILL").ok()
+    rt.wait_exit(pid)
+
+
 def pure_cgroup_v2() -> bool:
     return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
 

@@ -147,3 +147,29 @@ def test_cgroup_manager_cgroupfs_still_makes_the_cgroup(rt, bundle):
     rt("delete", "--force", cid).ok()
     rt.wait_exit(pid)
     assert not any(os.path.exists(d) for d in dirs)
+
+
+def test_debug_names_mkruns_steps(rt, bundle, scratch):
+    # runc's debug lines name runc's internals (nsexec); mkrun's name its own steps.
+    log = scratch / "log.out"
+    bundle.set_args("sleep", "1000").save()
+    cid = rt.new_id()
+    debug = ["--log", log, "--log-format", "json", "--debug"]
+    rt(*debug, "create", "--bundle", bundle.path, cid).ok()
+    pid = rt.state(cid)["pid"]
+    rt(*debug, "start", cid).ok()
+    rt(*debug, "exec", cid, "true").ok()
+    rt(*debug, "kill", cid, "KILL").ok()
+    rt.wait_exit(pid)
+    rt(*debug, "delete", cid).ok()
+    steps = [json.loads(line) for line in log.read_text().splitlines()]
+    assert all(step["level"] == "debug" for step in steps), steps
+    messages = "\n".join(step["msg"] for step in steps)
+    for expected in (f"create {cid}: bundle {bundle.path}",
+                     f"container init {pid}: signalled that its setup is complete",
+                     f"create {cid}: created; init {pid} waits at exec.fifo for start",
+                     f"start {cid}: init {pid} executed the container's process",
+                     "exec process", "closed the sync socket",
+                     f"kill {cid}: signal 9 to its init (running)",
+                     f"delete {cid}: state directory removed"):
+        assert expected in messages, messages

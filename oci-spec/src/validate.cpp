@@ -335,6 +335,8 @@ Status check_devices(const std::vector<Device>& devices) {
   return {};
 }
 
+// The access is not checked: as runc, mkrun reads only its r, w and m and ignores any other
+// letter (vocabulary::device_access).
 Status check_device_rules(const std::optional<Resources>& resources) {
   if (!resources) return {};
   constexpr std::array<std::string_view, 4> kTypes = {"", "a", "b", "c"};
@@ -343,10 +345,6 @@ Status check_device_rules(const std::optional<Resources>& resources) {
     std::string field = indexed("linux.resources.devices", i);
     if (!one_of(rule.type, kTypes)) {
       return invalid(field + ": invalid cgroup device type " + quoted(rule.type));
-    }
-    if (rule.access.find_first_not_of("rwm") != std::string::npos) {
-      return invalid(field + ": invalid device access " + quoted(rule.access) +
-                     " (a subset of \"rwm\")");
     }
   }
   return {};

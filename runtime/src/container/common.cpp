@@ -77,4 +77,8 @@ void warn(const GlobalOptions& global, const std::string& message) {
   if (global.warn) global.warn(message);
 }
 
+void debug(const GlobalOptions& global, const std::string& message) {
+  if (global.debug) global.debug(message);
+}
+
 }  // namespace mkrun::runtime::internal

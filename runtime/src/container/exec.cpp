@@ -162,6 +162,7 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
   Spawner process(*e.prepared, *cgroup);
   Spawner::Setup setup;
   setup.what = "exec process";
+  setup.debug = global.debug;
   setup.terminal = terminal;
   setup.console_socket = options.console_socket;
   setup.keep_console_for_caller = options.console_socket.empty();
@@ -187,6 +188,8 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
   // The process closes its end when it executes.
   MKRUN_CHECK(process.ready(/*until_closed=*/true));
   process.release();
+  internal::debug(global, "exec " + options.id + ": process " + std::to_string(process.pid()) +
+                              " executed its program");
   e.pid = process.pid();
   e.console_receiver = process.take_console_receiver();
   return e;

@@ -60,6 +60,8 @@ Result<StartedInit> start_container(const GlobalOptions& global, std::string_vie
                                     std::shared_ptr<const cgroups::Host> host = nullptr);
 
 void warn(const GlobalOptions& global, const std::string& message);
+// One step for --debug (GlobalOptions::debug); nothing without it.
+void debug(const GlobalOptions& global, const std::string& message);
 
 // Waits until the process that started at `start_time` has exited, up to `timeout_ms`.
 bool wait_for_exit(pid_t pid, uint64_t start_time, int timeout_ms);

@@ -62,9 +62,16 @@ Result<int> Runtime::run(const RunOptions& options) {
     if (!forwarded) internal::warn(options_, forwarded.error().render());
   }
   if (!foreground) return 0;
+  const std::string init = "init " + std::to_string(created.init_pid);
+  internal::debug(options_, "run " + options.create.id + ": waiting for " + init +
+                                " in the foreground, forwarding signals");
   if (created.console_master) raw_terminal.emplace(STDIN_FILENO);
   auto code = wait_in_foreground(created.init_pid, signals, created.console_master.get());
   raw_terminal.reset();
+  if (code) {
+    internal::debug(options_, "run " + options.create.id + ": " + init + " ended, exit status " +
+                                  std::to_string(*code));
+  }
   if (!options.keep) {
     if (auto deleted = delete_stopped(options_, options.create.id); !deleted && code) {
       return std::unexpected(std::move(deleted).error());
