@@ -1,10 +1,15 @@
 """Console socket, --preserve-fds, and that nothing else leaks into the container."""
 import os
 import re
+import select
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
 
 import pytest
 
-from harness import ConsoleReceiver, wait_for
+from harness import ConsoleReceiver, assert_nothing_left, wait_for
 
 pytestmark = pytest.mark.parity
 
@@ -47,6 +52,80 @@ def test_console_socket_run_detach(rt, bundle, console):
     text = console.output.decode().replace("\r", "")
     assert "/dev/pts/0\n" in text and "got:typed\n" in text, text
     wait_for(lambda: rt.status(r.cid) == "stopped", what="stopped")
+
+
+def read_until_closed(master: int, deadline: float) -> bytes:
+    """What a pty master receives until its last slave is closed (EIO)."""
+    received = b""
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"the pty still open after the deadline; received {received!r}"
+        if not select.select([master], [], [], remaining)[0]:
+            continue
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            return received
+        if not data:
+            return received
+        received += data
+
+
+@dataclass
+class TerminalRun:
+    rc: int
+    out: bytes       # the runtime's stdout, a file unless stdout_on_terminal
+    terminal: bytes  # what the runtime's terminal received
+
+
+def on_a_terminal(rt, *args, stdout_on_terminal=False, timeout: float = 30.0) -> TerminalRun:
+    """`<runtime> --root <root> args...` as from a shell with `</dev/null`: stderr (and stdout
+    when asked) on a fresh pty, stdin not a terminal, and, in a session of its own, no
+    controlling terminal."""
+    master, slave = os.openpty()
+    argv = [rt.binary, "--root", str(rt.root), *map(str, args)]
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                stdout=slave if stdout_on_terminal else out, stderr=slave,
+                                start_new_session=True)
+        os.close(slave)
+        try:
+            terminal = read_until_closed(master, time.monotonic() + timeout)
+            rc = proc.wait(timeout=timeout)
+        finally:
+            os.close(master)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        out.seek(0)
+        return TerminalRun(rc, out.read(), terminal)
+
+
+def terminal_bundle(bundle, script: str):
+    bundle.process["terminal"] = True
+    bundle.sh(script)
+    return bundle.save()
+
+
+def test_run_terminal_with_stdin_not_a_terminal(rt, bundle):
+    # runc's tty.bats: the pty is proxied from whichever of stdio is a terminal.
+    terminal_bundle(bundle, "test -t 0 && tty")
+    r = on_a_terminal(rt, "run", "--bundle", bundle.path, rt.new_id())
+    assert (r.rc, r.out) == (0, b"/dev/pts/0\n"), r
+
+
+def test_run_terminal_without_any_terminal_fails(rt, bundle):
+    terminal_bundle(bundle, "true")
+    cid = rt.new_id()
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.run([rt.binary, "--root", str(rt.root), "run", "--bundle",
+                               str(bundle.path), cid], stdin=subprocess.DEVNULL, stdout=err,
+                              stderr=err, start_new_session=True, timeout=30)
+        err.seek(0)
+        text = err.read().decode()
+    assert proc.returncode == 1, text
+    assert "open /dev/tty: no such device or address" in text
+    assert_nothing_left(rt, cid, bundle)
 
 
 def test_terminal_create_without_console_socket(rt, bundle):
