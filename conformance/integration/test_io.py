@@ -128,6 +128,31 @@ def test_run_terminal_without_any_terminal_fails(rt, bundle):
     assert_nothing_left(rt, cid, bundle)
 
 
+def test_proxied_terminal_sends_plain_newlines(rt, bundle):
+    # The pty the runtime proxies itself has ONLCR off: lines end in "\n", not "\r\n".
+    terminal_bundle(bundle, "stty -a")
+    r = on_a_terminal(rt, "run", "--bundle", bundle.path, rt.new_id())
+    assert r.rc == 0, r
+    assert "-onlcr" in r.out.decode().split(), r
+    assert b"\r" not in r.out
+
+
+def test_proxied_terminal_output_on_a_terminal(rt, bundle):
+    # The runtime's own terminal stays in charge of output: one "\r\n" a line, not two, not none.
+    terminal_bundle(bundle, "echo a; echo b")
+    r = on_a_terminal(rt, "run", "--bundle", bundle.path, rt.new_id(), stdout_on_terminal=True)
+    assert (r.rc, r.terminal) == (0, b"a\r\nb\r\n"), r
+
+
+@pytest.mark.mkrun_only  # runc clears ONLCR after the exec'd process started: a race
+def test_proxied_exec_terminal_sends_plain_newlines(rt, bundle):
+    cid, _ = rt.started(bundle.set_args("sleep", "1000"))
+    r = on_a_terminal(rt, "exec", "-t", cid, "stty", "-a")
+    assert r.rc == 0, r
+    assert "-onlcr" in r.out.decode().split(), r
+    assert b"\r" not in r.out
+
+
 def test_terminal_create_without_console_socket(rt, bundle):
     bundle.process["terminal"] = True
     r = rt.create(bundle)

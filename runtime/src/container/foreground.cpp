@@ -39,6 +39,9 @@ RawTerminal::RawTerminal(int fd) : fd_(fd) {
   if (::tcgetattr(fd_, &saved_) != 0) return;
   termios raw = saved_;
   ::cfmakeraw(&raw);
+  // Output processing stays, as runc keeps it: the container's pty sends lines ending in "\n"
+  // (ONLCR off there), and this terminal turns them into "\r\n" once.
+  raw.c_oflag |= OPOST;
   active_ = ::tcsetattr(fd_, TCSANOW, &raw) == 0;
 }
 

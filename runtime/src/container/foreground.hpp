@@ -43,7 +43,8 @@ class HostTerminal {
   UniqueFd controlling_;  // /dev/tty, when mkrun had to open it
 };
 
-// Puts mkrun's own terminal in raw mode while it proxies the container's pty.
+// Puts mkrun's own terminal in raw mode, but for output processing, while it proxies the
+// container's pty.
 class RawTerminal {
  public:
   explicit RawTerminal(int fd);
