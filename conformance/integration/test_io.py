@@ -153,6 +153,25 @@ def test_proxied_exec_terminal_sends_plain_newlines(rt, bundle):
     assert b"\r" not in r.out
 
 
+def test_terminal_belongs_to_the_process_user(rt, bundle, console):
+    bundle.process["user"] = {"uid": 1000, "gid": 100}
+    terminal_bundle(bundle, "stat -c %u:%g $(tty)")
+    rt.run(bundle, None, "-d", "--console-socket", console.path).ok()
+    assert console.done.wait(10), "container output did not end"
+    # devpts's group (the spec's gid=5 mount option) stays; a pty sent away keeps ONLCR
+    assert console.output == b"1000:5\r\n"
+
+
+def test_exec_terminal_belongs_to_the_exec_user(rt, bundle, console):
+    cid, _ = rt.started(bundle.set_args("sleep", "1000"))
+    pid_file = rt.workdir / "exec.pid"
+    rt("exec", "-t", "-d", "--console-socket", console.path, "--pid-file", pid_file,
+       "--user", "1000:100", cid, "sh", "-c", "stat -c %u:%g $(tty)").ok()
+    rt.wait_exit(int(pid_file.read_text()))
+    assert console.done.wait(10), "exec output did not end"
+    assert console.output == b"1000:5\r\n"
+
+
 def test_terminal_create_without_console_socket(rt, bundle):
     bundle.process["terminal"] = True
     r = rt.create(bundle)
