@@ -1,15 +1,12 @@
 """Console socket, --preserve-fds, and that nothing else leaks into the container."""
 import os
 import re
-import select
 import subprocess
 import tempfile
-import time
-from dataclasses import dataclass
 
 import pytest
 
-from harness import ConsoleReceiver, assert_nothing_left, wait_for
+from harness import ConsoleReceiver, assert_nothing_left, on_a_terminal, wait_for
 
 pytestmark = pytest.mark.parity
 
@@ -54,53 +51,6 @@ def test_console_socket_run_detach(rt, bundle, console):
     wait_for(lambda: rt.status(r.cid) == "stopped", what="stopped")
 
 
-def read_until_closed(master: int, deadline: float) -> bytes:
-    """What a pty master receives until its last slave is closed (EIO)."""
-    received = b""
-    while True:
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"the pty still open after the deadline; received {received!r}"
-        if not select.select([master], [], [], remaining)[0]:
-            continue
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            return received
-        if not data:
-            return received
-        received += data
-
-
-@dataclass
-class TerminalRun:
-    rc: int
-    out: bytes       # the runtime's stdout, a file unless stdout_on_terminal
-    terminal: bytes  # what the runtime's terminal received
-
-
-def on_a_terminal(rt, *args, stdout_on_terminal=False, timeout: float = 30.0) -> TerminalRun:
-    """`<runtime> --root <root> args...` as from a shell with `</dev/null`: stderr (and stdout
-    when asked) on a fresh pty, stdin not a terminal, and, in a session of its own, no
-    controlling terminal."""
-    master, slave = os.openpty()
-    argv = [rt.binary, "--root", str(rt.root), *map(str, args)]
-    with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                stdout=slave if stdout_on_terminal else out, stderr=slave,
-                                start_new_session=True)
-        os.close(slave)
-        try:
-            terminal = read_until_closed(master, time.monotonic() + timeout)
-            rc = proc.wait(timeout=timeout)
-        finally:
-            os.close(master)
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        out.seek(0)
-        return TerminalRun(rc, out.read(), terminal)
-
-
 def terminal_bundle(bundle, script: str):
     bundle.process["terminal"] = True
     bundle.sh(script)
@@ -142,15 +92,6 @@ def test_proxied_terminal_output_on_a_terminal(rt, bundle):
     terminal_bundle(bundle, "echo a; echo b")
     r = on_a_terminal(rt, "run", "--bundle", bundle.path, rt.new_id(), stdout_on_terminal=True)
     assert (r.rc, r.terminal) == (0, b"a\r\nb\r\n"), r
-
-
-@pytest.mark.mkrun_only  # runc clears ONLCR after the exec'd process started: a race
-def test_proxied_exec_terminal_sends_plain_newlines(rt, bundle):
-    cid, _ = rt.started(bundle.set_args("sleep", "1000"))
-    r = on_a_terminal(rt, "exec", "-t", cid, "stty", "-a")
-    assert r.rc == 0, r
-    assert "-onlcr" in r.out.decode().split(), r
-    assert b"\r" not in r.out
 
 
 def test_terminal_belongs_to_the_process_user(rt, bundle, console):
