@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from harness import cgroup_controller_path, cgroup_dirs_matching, read_file
+from harness import cgroup_controller_path, cgroup_dirs_matching, on_a_terminal, read_file
 
 pytestmark = pytest.mark.mkrun_only
 
@@ -173,3 +173,12 @@ def test_debug_names_mkruns_steps(rt, bundle, scratch):
                      f"kill {cid}: signal 9 to its init (running)",
                      f"delete {cid}: state directory removed"):
         assert expected in messages, messages
+
+
+def test_proxied_exec_terminal_sends_plain_newlines(rt, bundle):
+    # runc clears ONLCR only once the exec'd process runs: `stty -a` may see it still on.
+    cid, _ = rt.started(bundle.set_args("sleep", "1000"))
+    r = on_a_terminal(rt, "exec", "-t", cid, "stty", "-a")
+    assert r.rc == 0, r
+    assert "-onlcr" in r.out.decode().split(), r
+    assert b"\r" not in r.out

@@ -602,6 +602,28 @@ int open_console_target(int root_fd) {
   return console;
 }
 
+// The process's user owns its terminal, so that it can use it; the group stays devpts's (the
+// `gid=5` of the mount), as in runc. Where the kernel refuses (an owner or group not mapped in
+// the user namespace, a read-only /dev), the terminal stays as it is, as in runc.
+void give_console_to_process_user(int slave, uid_t uid) {
+  struct stat info {};
+  if (fstat(slave, &info) < 0) fail(errno, "stat the pty slave");
+  if (info.st_uid == uid) return;
+  if (fchown(slave, uid, static_cast<gid_t>(-1)) < 0 && errno != EINVAL && errno != EPERM &&
+      errno != EROFS) {
+    fail(errno, "chown the pty slave to uid ", static_cast<long long>(uid));
+  }
+}
+
+// Lines leave the pty ending in "\n": mkrun's own terminal adds the "\r" (ChildPlan's
+// console_without_onlcr).
+void clear_onlcr(int slave) {
+  termios settings{};
+  if (tcgetattr(slave, &settings) < 0) fail(errno, "read the console's settings");
+  settings.c_oflag &= ~static_cast<tcflag_t>(ONLCR);
+  if (tcsetattr(slave, TCSANOW, &settings) < 0) fail(errno, "clear ONLCR on the console");
+}
+
 // Opens a pty in the container's devpts, makes its slave /dev/console, and hands the master to
 // whoever listens on the console socket (an engine's shim, conmon, or mkrun run itself).
 void setup_console(int root_fd, const ChildPlan& plan, bool bind_dev_console) {
@@ -610,6 +632,8 @@ void setup_console(int root_fd, const ChildPlan& plan, bool bind_dev_console) {
   if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail(errno, "unlock the pty");
   int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0) fail(errno, "open the pty slave");
+  give_console_to_process_user(slave, plan.uid);
+  if (plan.console_without_onlcr) clear_onlcr(slave);
   if (plan.console_rows != 0 || plan.console_cols != 0) {
     winsize size{};
     size.ws_row = plan.console_rows;

@@ -208,12 +208,20 @@ Result<int> Runtime::exec(const ExecOptions& options) {
   MKRUN_CHECK(internal::write_pid_file(options.pid_file, execution.pid));
   if (options.detach) return 0;
   UniqueFd pty_master;
+  std::optional<internal::HostTerminal> host_terminal;
   std::optional<internal::RawTerminal> raw_terminal;
+  internal::ProxiedPty pty;
   if (execution.console_receiver) {
     pty_master = MKRUN_TRY(internal::receive_pty_master(execution.console_receiver.get()));
-    raw_terminal.emplace(STDIN_FILENO);
+    pty.master = pty_master.get();
+    // The process runs already: without a terminal on our side, the pty is proxied all the same.
+    if (auto found = internal::HostTerminal::find()) {
+      host_terminal.emplace(std::move(*found));
+      raw_terminal.emplace(host_terminal->fd());
+      pty.host_terminal = host_terminal->fd();
+    }
   }
-  return internal::wait_in_foreground(execution.pid, signals, pty_master.get());
+  return internal::wait_in_foreground(execution.pid, signals, pty);
 }
 
 }  // namespace mkrun::runtime

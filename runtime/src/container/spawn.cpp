@@ -139,6 +139,7 @@ Result<void> Spawner::prepare_console() {
       return fail_errno("socketpair");
     console_receiver_.reset(pair[0]);
     console_socket_.reset(pair[1]);
+    prepared_.plan.console_without_onlcr = true;
   } else {
     console_socket_ = MKRUN_TRY(connect_console_socket(setup_.console_socket));
   }

@@ -146,6 +146,9 @@ struct ChildPlan {
   // goes through it with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV).
   int proc_fd = -1;
   int console_socket_fd = -1;  // receives the pty master when terminal is set; -1 otherwise
+  // mkrun itself proxies the pty to its stdout (foreground run, exec -t): the pty does not turn
+  // "\n" into "\r\n" (ONLCR off), as runc leaves it. A pty sent to an engine keeps the default.
+  bool console_without_onlcr = false;
   // v1 cgroup `tasks` files the child writes "0" into, first thing, to join its cgroup itself.
   const char* const* cgroup_task_files = nullptr;
   size_t cgroup_task_file_count = 0;
