@@ -377,8 +377,9 @@ Result<void> CgroupfsManager::write_resources(const oci::Resources& resources,
   } else {
     // runc refuses the unified map unless the host is pure v2, hybrid hosts included.
     if (!resources.unified.empty()) {
-      return fail("invalid configuration: cannot use unified on cgroup v1 (linux.resources.unified "
-                  "needs a pure cgroup v2 host)");
+      return fail(
+          "invalid configuration: cannot use unified on cgroup v1 (linux.resources.unified "
+          "needs a pure cgroup v2 host)");
     }
     // v1 first; a controller that only the unified hierarchy has is translated for v2 there.
     std::vector<std::string> v2_only;

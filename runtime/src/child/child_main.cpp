@@ -486,9 +486,9 @@ void bind_cgroup_hierarchies(int root_fd, const ChildPlan& plan) {
     int mounted = open_in_root(root_fd, bind.destination, O_PATH);
     FdPath mounted_path(mounted);
     const unsigned long readonly = bind.readonly ? MS_RDONLY : 0;
-    if (mounted < 0 || mount(nullptr, mounted_path.c_str(), nullptr,
-                             MS_REMOUNT | MS_BIND | readonly | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                             nullptr) < 0) {
+    if (mounted < 0 ||
+        mount(nullptr, mounted_path.c_str(), nullptr,
+              MS_REMOUNT | MS_BIND | readonly | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
       fail(errno, "remount `/", bind.destination, "`");
     }
     close(mounted);

@@ -56,7 +56,8 @@ void run_runtime_hooks_warning(const GlobalOptions& global, const std::vector<oc
   for (size_t i = 0; i < prepared.list.count; ++i) {
     child::Text error;
     int errc = 0;
-    if (!child::run_hook(prepared.list, i, error, errc)) warn(global, Error(error.c_str(), errc).render());
+    if (!child::run_hook(prepared.list, i, error, errc))
+      warn(global, Error(error.c_str(), errc).render());
   }
 }
 

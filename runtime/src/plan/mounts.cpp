@@ -10,9 +10,9 @@
 #include <array>
 
 #include "core/mountinfo.hpp"
-#include "mkrun/base/paths.hpp"
 #include "linux/userns.hpp"
 #include "mkrun/base/files.hpp"
+#include "mkrun/base/paths.hpp"
 #include "mkrun/oci/vocabulary.hpp"
 #include "plan/builder_parts.hpp"
 
@@ -228,8 +228,9 @@ Result<void> add_mount(PreparedPlan& prepared, const BuildInputs& inputs, const 
     step.flags = options.flags;
     step.keep_covered_mode = mount.type == "tmpfs";
     step.copy_up = options.copy_up && step.keep_covered_mode;  // ignored elsewhere, as in runc
-    step.readonly_at_end = (options.flags & MS_RDONLY) != 0 &&
-                           (mount.type == "tmpfs" || paths::clean_absolute(mount.destination) == "/dev");
+    step.readonly_at_end =
+        (options.flags & MS_RDONLY) != 0 &&
+        (mount.type == "tmpfs" || paths::clean_absolute(mount.destination) == "/dev");
     if (step.readonly_at_end) step.flags &= ~MS_RDONLY;
   }
   prepared.mounts.push_back(step);
