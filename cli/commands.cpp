@@ -47,23 +47,6 @@ std::string absolute_if_given(std::string path) {
   return path.empty() ? path : absolute_path(path, current_directory());
 }
 
-std::expected<runtime::GlobalOptions, std::string> runtime_options(const GlobalFlags& flags) {
-  runtime::GlobalOptions options;
-  // runc 1.1 resolves --root with filepath.Abs; the state must not depend on the caller's cwd.
-  if (flags.root) options.root = absolute_path(*flags.root, current_directory());
-  const auto cgroup_manager = resolve_cgroup_manager(flags.systemd_cgroup, flags.cgroup_manager);
-  if (!cgroup_manager) return std::unexpected(cgroup_manager.error());
-  const bool privileged = ::geteuid() == 0 && !runtime::running_in_user_namespace();
-  const auto rootless = resolve_rootless(flags.rootless, privileged);
-  if (!rootless) return std::unexpected(rootless.error());
-  options.cgroup_manager = *cgroup_manager;
-  options.rootless = *rootless;
-  options.debug = flags.debug;
-  options.default_kernel = flags.kernel;
-  options.warn = [](const std::string& message) { log_warning(message); };
-  return options;
-}
-
 runtime::CreateOptions create_options(const Invocation& invocation) {
   const ParsedFlags& flags = invocation.flags;
   runtime::CreateOptions options;
@@ -92,6 +75,23 @@ std::string libseccomp_version() {
 }
 
 }  // namespace
+
+std::expected<runtime::GlobalOptions, std::string> runtime_options(const GlobalFlags& flags) {
+  runtime::GlobalOptions options;
+  // runc 1.1 resolves --root with filepath.Abs; the state must not depend on the caller's cwd.
+  if (flags.root) options.root = absolute_path(*flags.root, current_directory());
+  const auto cgroup_manager = resolve_cgroup_manager(flags.systemd_cgroup, flags.cgroup_manager);
+  if (!cgroup_manager) return std::unexpected(cgroup_manager.error());
+  const bool privileged = ::geteuid() == 0 && !runtime::running_in_user_namespace();
+  const auto rootless = resolve_rootless(flags.rootless, privileged);
+  if (!rootless) return std::unexpected(rootless.error());
+  options.cgroup_manager = *cgroup_manager;
+  options.rootless = *rootless;
+  options.default_kernel = flags.kernel;
+  options.warn = [](const std::string& message) { log_warning(message); };
+  if (flags.debug) options.debug = [](const std::string& message) { log_debug(message); };
+  return options;
+}
 
 Result<int> handlers::create(Runtime& runtime, const Invocation& invocation) {
   return succeeded(runtime.create(create_options(invocation)));

@@ -29,6 +29,11 @@ Result<int> state(runtime::Runtime& runtime, const Invocation& invocation);
 Result<int> update(runtime::Runtime& runtime, const Invocation& invocation);
 }  // namespace handlers
 
+// The global flags as the library takes them: --root made absolute, the cgroup manager and
+// rootless resolved, warnings logged at level warning and, with --debug only, the library's
+// steps at level debug. An error is runc's text for a bad --rootless or --cgroup-manager.
+std::expected<runtime::GlobalOptions, std::string> runtime_options(const GlobalFlags& flags);
+
 // Runs a parsed command and returns mkrun's exit code: 0, the container's status for `run`, or
 // the command's failure code after logging the library's error with its failure prefix.
 int run_command(const Invocation& invocation);

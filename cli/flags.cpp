@@ -481,19 +481,20 @@ std::vector<std::string> reorder_args(const po::options_description& options,
                                       std::span<const std::string> args) {
   std::vector<std::string> flags;
   std::vector<std::string> rest;
-  // Like urfave, the argument after any flag without '=' moves with it when it does not start
-  // with '-', even after a boolean flag: `kill ID --all 9` becomes `--all 9 ID`, as in runc.
+  // After a flag without '=', the next argument moves with it as its value unless it names a
+  // flag itself: `--memory-swap -1 ID` keeps its -1, and after a boolean flag the argument moves
+  // too, so `kill ID --all 9` becomes `--all 9 ID`, as in runc.
   bool next_may_be_value = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    if (arg == "--") {
-      rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+    if (next_may_be_value && !names_flag(options, arg)) {
+      flags.push_back(arg);  // even "-" (stdin) or "--": a value here, not the end of flags
+      next_may_be_value = false;
+    } else if (arg == "--") {
+      // The end of the flags moves in front of the arguments before it, so they stay arguments.
+      rest.insert(rest.begin(), arg);
+      rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
       break;
-    }
-    const bool value_of_previous = next_may_be_value && !arg.starts_with('-');
-    next_may_be_value = false;  // urfave resets it on every argument: `--resources - ID`
-    if (value_of_previous) {
-      flags.push_back(arg);
     } else if (names_flag(options, arg)) {
       flags.push_back(arg);
       next_may_be_value = arg.find('=') == std::string::npos;

@@ -102,8 +102,10 @@ struct FlagError {
 std::expected<ParsedFlags, FlagError> parse_go_flags(const po::options_description& options,
                                                      std::span<const std::string> args);
 
-// urfave's reorderArgs: flags of `options` (and the value after each) that follow positional
-// arguments move in front, up to a `--`.
+// urfave's reorderArgs as runc 1.1.5 is built (urfave/cli 1.22.6 and later): flags of `options`,
+// and the value after each, move in front of the positional arguments; a value may start with
+// '-' (`--cpu-quota -1`) unless it names a flag. A `--` moves in front of the arguments before
+// it, and nothing after it moves.
 std::vector<std::string> reorder_args(const po::options_description& options,
                                       std::span<const std::string> args);
 

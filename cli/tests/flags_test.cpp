@@ -193,13 +193,30 @@ TEST_CASE("reordering keeps urfave's quirks", "[cli]") {
   CHECK(reorder_args(kill_options, Args{"id", "--all", "9"}) == Args{"--all", "9", "id"});
   // Unknown flags stay where they are, so they end up as arguments.
   CHECK(reorder_args(kill_options, Args{"id", "--bogus"}) == Args{"id", "--bogus"});
-  // Nothing after "--" moves.
-  CHECK(reorder_args(kill_options, Args{"id", "--", "--all"}) == Args{"id", "--", "--all"});
-  // "-" (stdin) after a flag is an argument, and the id after it stays one (go-runc sends
+  // Nothing after "--" moves, and "--" goes in front of the arguments: `kill id -- 9` is the
+  // container id and signal 9 (checked: runc says "container does not exist", not a count).
+  CHECK(reorder_args(kill_options, Args{"id", "--", "--all"}) == Args{"--", "id", "--all"});
+  CHECK(reorder_args(kill_options, Args{"id", "--all", "--", "9"}) ==
+        Args{"--all", "--", "id", "9"});
+  // "-" (stdin) after a flag is its value, and the id after it stays an argument (go-runc sends
   // `update --resources - ID`).
   const auto update_options = options_of("update");
   CHECK(reorder_args(update_options, Args{"--resources", "-", "id"}) ==
         Args{"--resources", "-", "id"});
+}
+
+TEST_CASE("a flag's value may be a negative number (runc's -1 for unlimited)", "[cli]") {
+  const auto update_options = options_of("update");
+  CHECK(reorder_args(update_options, Args{"id", "--memory-swap", "-1"}) ==
+        Args{"--memory-swap", "-1", "id"});
+  CHECK(reorder_args(update_options, Args{"id", "--cpu-quota", "-1", "--cpu-period", "100000"}) ==
+        Args{"--cpu-quota", "-1", "--cpu-period", "100000", "id"});
+  const Invocation update = command_ok({"update", "id", "--pids-limit", "-1"});
+  CHECK(update.flags.number("pids-limit") == -1);
+  CHECK(update.flags.args == Args{"id"});
+  // A flag of the command right after is a flag, not the value: Go then reports the missing one.
+  CHECK(reorder_args(update_options, Args{"id", "--memory", "--memory-swap", "-1"}) ==
+        Args{"--memory", "--memory-swap", "-1", "id"});
 }
 
 TEST_CASE("exec and ps keep their arguments in order", "[cli]") {

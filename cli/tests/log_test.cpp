@@ -11,6 +11,8 @@
 #include <sstream>
 #include <string>
 
+#include "commands.hpp"
+#include "flags.hpp"
 #include "log.hpp"
 
 using namespace mkrun::cli;
@@ -210,6 +212,27 @@ TEST_CASE("debug lines appear only with --debug", "[cli]") {
   CHECK(read_file(debug_path) ==
         "{\"level\":\"debug\",\"msg\":\"seen\",\"time\":\"2026-11-25T01:30:03Z\"}\n");
   CHECK(fixture.stderr_text().empty());
+}
+
+TEST_CASE("the library's steps reach the log at level debug, only with --debug", "[cli]") {
+  GlobalFlags flags;
+  const auto quiet = runtime_options(flags);
+  REQUIRE(quiet.has_value());
+  CHECK_FALSE(quiet->debug);  // the library then says nothing, not even to a filtered log
+  CHECK(quiet->warn);
+
+  LogFixture fixture;
+  const std::string path = fixture.dir + "/debug";
+  REQUIRE(logger().configure({.path = path, .format = "text", .debug = true}).has_value());
+  flags.debug = true;
+  const auto debugging = runtime_options(flags);
+  REQUIRE(debugging.has_value());
+  REQUIRE(debugging->debug);
+  debugging->debug("create c1: state directory /run/mkrun/c1");
+  const std::string logged = read_file(path);
+  REQUIRE(logger().configure({}).has_value());  // the process' logger back to stderr
+  CHECK(logged.find(" level=debug msg=\"create c1: state directory /run/mkrun/c1\"\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("configure reports runc's errors", "[cli]") {

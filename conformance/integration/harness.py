@@ -10,6 +10,7 @@ import json
 import os
 import re
 import secrets
+import select
 import shlex
 import shutil
 import signal
@@ -665,3 +666,53 @@ class ConsoleReceiver:
                 os.close(fd)
             except OSError:
                 pass
+
+
+# --------------------------------------------------------------------------------------------
+# terminals
+
+def read_until_closed(master: int, deadline: float) -> bytes:
+    """What a pty master receives until its last slave is closed (EIO)."""
+    received = b""
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"the pty still open after the deadline; received {received!r}"
+        if not select.select([master], [], [], remaining)[0]:
+            continue
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            return received
+        if not data:
+            return received
+        received += data
+
+
+@dataclass
+class TerminalRun:
+    rc: int
+    out: bytes       # the runtime's stdout, a file unless stdout_on_terminal
+    terminal: bytes  # what the runtime's terminal received
+
+
+def on_a_terminal(rt, *args, stdout_on_terminal=False, timeout: float = 30.0) -> TerminalRun:
+    """`<runtime> --root <root> args...` as from a shell with `</dev/null`: stderr (and stdout
+    when asked) on a fresh pty, stdin not a terminal, and, in a session of its own, no
+    controlling terminal."""
+    master, slave = os.openpty()
+    argv = [rt.binary, "--root", str(rt.root), *map(str, args)]
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                stdout=slave if stdout_on_terminal else out, stderr=slave,
+                                start_new_session=True)
+        os.close(slave)
+        try:
+            terminal = read_until_closed(master, time.monotonic() + timeout)
+            rc = proc.wait(timeout=timeout)
+        finally:
+            os.close(master)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        out.seek(0)
+        return TerminalRun(rc, out.read(), terminal)

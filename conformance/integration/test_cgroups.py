@@ -137,3 +137,52 @@ def test_default_device_rules_without_device_resources(rt, bundle, linux):
     assert "Operation not permitted" in r.err, r
     rt.kill(cid, "KILL").ok()
     rt.wait_exit(pid)
+
+
+def test_device_access_letters_other_than_rwm_are_ignored(rt, bundle):
+    """runc's bats suite writes "rwa": runc reads the r and w and ignores the a."""
+    bundle.resources()["devices"] = [
+        {"allow": False, "access": "rwm"},
+        {"allow": True, "type": "c", "major": 10, "minor": 237, "access": "rwa"},
+        {"allow": False, "type": "c", "major": 1, "minor": 11, "access": "rwa"},
+    ]
+    # /dev/loop-control (10:237): outside the default devices, and open() needs no capability.
+    bundle.add_mount("/dev/loop-control", "bind", "/dev/loop-control", ["bind"])
+    cid, pid = rt.started(bundle.set_args("sleep", "1000"))
+    if os.path.exists("/sys/fs/cgroup/devices"):
+        version, directory = cgroup_controller_path(pid, "devices")
+        assert version == "v1"
+        listed = set(read_file(os.path.join(directory, "devices.list")).split("\n"))
+        assert "c 10:237 rw" in listed, listed
+    r = rt("exec", cid, "sh", "-c", "( : < /dev/loop-control ) && echo opened")
+    assert r.rc == 0 and r.out == "opened\n", r
+    rt.kill(cid, "KILL").ok()
+    rt.wait_exit(pid)
+
+
+def pure_cgroup_v2() -> bool:
+    return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
+
+def test_a_cgroup_that_already_holds_processes_gives_a_warning(rt, bundle):
+    # runc 1.1.5's cgroups.bats: a second container in the first one's cgroup is created, with
+    # runc's warning (runc 1.2 and later refuse it).
+    cid = rt.new_id()
+    bundle.linux["cgroupsPath"] = f"/mkrun-test-{cid}"
+    first, pid = rt.started(bundle.set_args("sleep", "1000"), cid)
+    second = rt.create(bundle.set_args("sleep", "1000"), rt.new_id())
+    second.ok()
+    assert "container's cgroup is not empty: 1 process(es) found" in second.err, second
+    for c in (second.cid, first):
+        rt("delete", "--force", c).ok()
+
+
+@pytest.mark.skipif(pure_cgroup_v2(), reason="the unified map is for pure cgroup v2 hosts")
+def test_unified_resources_are_refused_unless_the_host_is_pure_v2(rt, bundle):
+    # runc 1.1.5's cgroups.bats "cgroup v1 + unified resources should fail" (hybrid hosts too).
+    cid = rt.new_id()
+    bundle.linux["cgroupsPath"] = f"/mkrun-test-{cid}"
+    bundle.resources()["unified"] = {"memory.min": "131072"}
+    r = rt.create(bundle.set_args("sleep", "1000"), cid)
+    r.fails(1, "invalid configuration")
+    assert cgroup_dirs_matching([f"mkrun-test-{cid}"]) == []

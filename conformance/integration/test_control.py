@@ -256,6 +256,24 @@ def test_update_kernel_memory_is_ignored_with_a_warning(rt, bundle):
 
 
 @pytest.mark.parity
+def test_update_minus_one_is_unlimited(rt, bundle):
+    # runc's bats form: the id first, then a flag whose value is -1 (urfave moves the pair in
+    # front of the id, and Go's flag package takes "-1" as the value).
+    limited_bundle(bundle).resources()["memory"]["swap"] = 128 * MiB
+    cid, pid = started(rt, bundle)
+    rt("update", cid, "--memory-swap", "-1").ok()
+    swap = cg_value(pid, "memory", "memory.memsw.limit_in_bytes", "memory.swap.max")[1]
+    assert swap in ("max", "9223372036854771712"), swap  # v1 reads its largest value back
+    rt("update", cid, "--cpu-quota", "-1").ok()
+    assert cpu_quota(pid) in ("-1", "max")
+    assert cpu_period(pid) == "100000"
+    rt("update", cid, "--cpu-quota", "-1", "--cpu-period", "200000").ok()
+    assert cpu_quota(pid) in ("-1", "max") and cpu_period(pid) == "200000"
+    rt("update", cid, "--pids-limit", "-1").ok()
+    assert cg_value(pid, "pids", "pids.max", "pids.max")[1] == "max"
+
+
+@pytest.mark.parity
 def test_update_stopped_container(rt, bundle):
     cid = stopped(rt, bundle)
     rt("update", "--pids-limit", "5", cid).fails(1, "container not running")
@@ -487,6 +505,9 @@ def test_exec_errors(rt, bundle):
     rt("exec", "--cgroup", "a:b:c", cid, "true").fails(255, "invalid --cgroup argument: a:b:c")
     rt("exec", "--cgroup", "a", "--cgroup", "b", cid, "true").fails(
         255, "invalid --cgroup argument: a (missing <controller>: prefix)")
+    # runc 1.1.5's exec.bats: a path out of the container's cgroup
+    rt("exec", "--cgroup", "..", cid, "true").fails(255, " .. is not a sub cgroup path")
+    rt("exec", "--cgroup", "pids:../x", cid, "true").fails(255, " ../x is not a sub cgroup path")
     rt("exec", "--console-socket", "/nonexistent.sock", cid, "true").fails(
         255, "cannot use console socket if")
     # a flag error is a usage error: exit 1

@@ -157,3 +157,46 @@ def test_missing_hook_binary(rt, bundle):
     r = rt.create(bundle.set_args("sleep", "1000"))
     r.fails(1)
     assert_nothing_left(rt, r.cid, bundle)
+
+
+@pytest.mark.mkrun_only
+def test_a_failing_poststart_hook_fails_start_and_stops_the_container(rt, bundle, hooks):
+    # runtime-spec 1.3 (runtime.md, lifecycle step 9): "If any poststart hook fails, the runtime
+    # MUST generate an error, stop the container, and continue the lifecycle at step 12", and the
+    # hooks after the failing one do not run. (runc 1.1 runs poststart hooks at create already.)
+    bundle.add_hook("poststart", "/bin/sh", ["sh", "-c", "exit 5"])
+    hooks.add(bundle, "poststart", "after")
+    cid = rt.create(bundle.set_args("sleep", "1000")).ok().cid
+    pid = rt.state(cid)["pid"]
+    r = rt.start(cid)
+    r.fails(1, "exit status 5")
+    assert rt.wait_exit(pid) is not None, "the container must be stopped"
+    assert rt.status(cid) == "stopped"
+    assert "after" not in hooks.names()
+    rt.delete(cid).ok()
+
+
+@pytest.mark.mkrun_only
+def test_every_poststop_hook_runs_and_a_failure_is_a_warning(rt, bundle, hooks):
+    # runtime-spec 1.3 (runtime.md, lifecycle step 13): "If any poststop hook fails, the runtime
+    # MUST log a warning, but the remaining hooks and lifecycle continue as if the hook had
+    # succeeded." runc 1.1 stops at the failing hook and fails delete.
+    hooks.add(bundle, "poststop", "first")
+    bundle.add_hook("poststop", "/bin/sh", ["sh", "-c", "exit 6"])
+    hooks.add(bundle, "poststop", "last")
+    cid = rt.create(bundle.set_args("sleep", "1000")).ok().cid
+    r = rt.delete(cid, "--force")
+    r.ok()
+    assert "exit status 6" in r.err and "level=warning" in r.err, r
+    assert hooks.names() == ["first", "last"]
+    assert not (rt.root / cid).exists()
+
+
+@pytest.mark.parity
+def test_create_container_hooks_run_in_the_rootfs(rt, bundle, scratch):
+    # runc 1.1.5's hooks.bats names the rootfs' files relatively from a createContainer hook.
+    out = scratch / "cwd"
+    bundle.add_hook("createContainer", "/bin/sh", ["sh", "-c", f"ls > {out}"])
+    (bundle.rootfs / "marker-in-rootfs").write_text("")
+    rt.run(bundle.set_args("true")).ok()
+    assert "marker-in-rootfs" in out.read_text().split()

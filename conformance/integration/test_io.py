@@ -1,10 +1,12 @@
 """Console socket, --preserve-fds, and that nothing else leaks into the container."""
 import os
 import re
+import subprocess
+import tempfile
 
 import pytest
 
-from harness import ConsoleReceiver, wait_for
+from harness import ConsoleReceiver, assert_nothing_left, on_a_terminal, wait_for
 
 pytestmark = pytest.mark.parity
 
@@ -47,6 +49,68 @@ def test_console_socket_run_detach(rt, bundle, console):
     text = console.output.decode().replace("\r", "")
     assert "/dev/pts/0\n" in text and "got:typed\n" in text, text
     wait_for(lambda: rt.status(r.cid) == "stopped", what="stopped")
+
+
+def terminal_bundle(bundle, script: str):
+    bundle.process["terminal"] = True
+    bundle.sh(script)
+    return bundle.save()
+
+
+def test_run_terminal_with_stdin_not_a_terminal(rt, bundle):
+    # runc's tty.bats: the pty is proxied from whichever of stdio is a terminal.
+    terminal_bundle(bundle, "test -t 0 && tty")
+    r = on_a_terminal(rt, "run", "--bundle", bundle.path, rt.new_id())
+    assert (r.rc, r.out) == (0, b"/dev/pts/0\n"), r
+
+
+def test_run_terminal_without_any_terminal_fails(rt, bundle):
+    terminal_bundle(bundle, "true")
+    cid = rt.new_id()
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.run([rt.binary, "--root", str(rt.root), "run", "--bundle",
+                               str(bundle.path), cid], stdin=subprocess.DEVNULL, stdout=err,
+                              stderr=err, start_new_session=True, timeout=30)
+        err.seek(0)
+        text = err.read().decode()
+    assert proc.returncode == 1, text
+    assert "open /dev/tty: no such device or address" in text
+    assert_nothing_left(rt, cid, bundle)
+
+
+def test_proxied_terminal_sends_plain_newlines(rt, bundle):
+    # The pty the runtime proxies itself has ONLCR off: lines end in "\n", not "\r\n".
+    terminal_bundle(bundle, "stty -a")
+    r = on_a_terminal(rt, "run", "--bundle", bundle.path, rt.new_id())
+    assert r.rc == 0, r
+    assert "-onlcr" in r.out.decode().split(), r
+    assert b"\r" not in r.out
+
+
+def test_proxied_terminal_output_on_a_terminal(rt, bundle):
+    # The runtime's own terminal stays in charge of output: one "\r\n" a line, not two, not none.
+    terminal_bundle(bundle, "echo a; echo b")
+    r = on_a_terminal(rt, "run", "--bundle", bundle.path, rt.new_id(), stdout_on_terminal=True)
+    assert (r.rc, r.terminal) == (0, b"a\r\nb\r\n"), r
+
+
+def test_terminal_belongs_to_the_process_user(rt, bundle, console):
+    bundle.process["user"] = {"uid": 1000, "gid": 100}
+    terminal_bundle(bundle, "stat -c %u:%g $(tty)")
+    rt.run(bundle, None, "-d", "--console-socket", console.path).ok()
+    assert console.done.wait(10), "container output did not end"
+    # devpts's group (the spec's gid=5 mount option) stays; a pty sent away keeps ONLCR
+    assert console.output == b"1000:5\r\n"
+
+
+def test_exec_terminal_belongs_to_the_exec_user(rt, bundle, console):
+    cid, _ = rt.started(bundle.set_args("sleep", "1000"))
+    pid_file = rt.workdir / "exec.pid"
+    rt("exec", "-t", "-d", "--console-socket", console.path, "--pid-file", pid_file,
+       "--user", "1000:100", cid, "sh", "-c", "stat -c %u:%g $(tty)").ok()
+    rt.wait_exit(int(pid_file.read_text()))
+    assert console.done.wait(10), "exec output did not end"
+    assert console.output == b"1000:5\r\n"
 
 
 def test_terminal_create_without_console_socket(rt, bundle):

@@ -1,4 +1,5 @@
 """Container lifecycle: create/start/kill/delete/run, their exit codes and error messages."""
+import json
 import os
 import signal
 import subprocess
@@ -191,6 +192,20 @@ def test_kill_signal_names(rt, bundle):
     assert alive(pid)
 
 
+def test_kill_signal_zero(rt, bundle):
+    # kill(2)'s null signal sends nothing; runc's kill.bats sends it with --all once stopped.
+    cid, pid = rt.started(bundle.set_args("sleep", "1000"))
+    rt.kill(cid, "0").ok()
+    rt("kill", "--all", cid, "0").ok()
+    assert alive(pid) and rt.status(cid) == "running"
+    rt.kill(cid, "KILL").ok()
+    rt.wait_exit(pid)
+    wait_for(lambda: rt.status(cid) == "stopped", what="stopped")
+    rt("kill", "-a", cid, "0").ok()
+    rt.kill(cid, "0").fails(1, "container not running")
+    rt.delete(cid).ok()
+
+
 def test_kill_unknown_signal(rt, bundle):
     cid, _ = rt.started(bundle.set_args("sleep", "1000"))
     rt.kill(cid, "FOO").fails(1, 'unknown signal "FOO"')
@@ -261,3 +276,39 @@ def test_start_of_dead_created_container_fails(rt, bundle):
     r = rt.start(cid)
     assert r.rc == 1, r
     rt.delete(cid).ok()
+
+
+def run_hello(rt, bundle, *global_flags):
+    """`<rt> <global flags> run` of echo, in the foreground; its stdout must be only the echo."""
+    bundle.set_args("echo", "hello").save()
+    cid = rt.new_id()
+    r = rt(*global_flags, "run", "--bundle", bundle.path, cid).ok()
+    assert r.out == "hello\n", r
+    return r
+
+
+def test_debug_logs_to_stderr(rt, bundle):
+    r = run_hello(rt, bundle, "--debug")
+    assert "level=debug" in r.err, r
+
+
+def test_no_debug_lines_without_debug(rt, bundle, scratch):
+    log = scratch / "log.out"
+    r = run_hello(rt, bundle, "--log", log)
+    assert "level=debug" not in r.err + log.read_text(), r
+
+
+@pytest.mark.parametrize("log_format", ["default", "text", "json"])
+def test_debug_logs_to_the_log_file(rt, bundle, scratch, log_format):
+    # runc's debug.bats: with --log the debug lines go to the file only, in its format.
+    log = scratch / "log.out"
+    flags = ["--log", log] + ([] if log_format == "default" else ["--log-format", log_format])
+    r = run_hello(rt, bundle, *flags, "--debug")
+    assert r.err == "", r
+    lines = log.read_text().splitlines()
+    if log_format == "json":
+        assert any(json.loads(line)["level"] == "debug" for line in lines), lines
+        # runc adds its Go caller ("func", "file") to every line under --debug; mkrun does not.
+        assert all({"level", "msg", "time"} <= set(json.loads(line)) for line in lines), lines
+    else:
+        assert any(" level=debug msg=" in line for line in lines), lines

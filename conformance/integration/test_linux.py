@@ -189,6 +189,16 @@ def test_devices_are_made_without_a_user_namespace(rt, bundle):
 
 
 @pytest.mark.parity
+def test_a_fifo_device_with_a_major_and_minor_is_made(rt, bundle):
+    # mknod ignores a fifo's device number; runc accepts one in linux.devices (runc 1.1.5's
+    # dev.bats), and the container gets a fifo at the path.
+    bundle.linux["devices"] = [{"type": "p", "path": "/dev/myfifo", "major": 1, "minor": 2,
+                                "fileMode": 0o640, "uid": 0, "gid": 0}]
+    out = rt.output(bundle, "stat", "-c", "%F %a", "/dev/myfifo")
+    assert out.strip() == "fifo 640"
+
+
+@pytest.mark.parity
 def test_bind_source_the_user_namespace_cannot_reach(rt, bundle, scratch):
     # Host root's 0700 directory: the container's root (host uid 100000) may not walk into it,
     # the runtime must still bind what is inside (the state dir's notify/ is such a source).

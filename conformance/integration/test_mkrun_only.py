@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from harness import cgroup_controller_path, cgroup_dirs_matching, read_file
+from harness import cgroup_controller_path, cgroup_dirs_matching, on_a_terminal, read_file
 
 pytestmark = pytest.mark.mkrun_only
 
@@ -147,3 +147,38 @@ def test_cgroup_manager_cgroupfs_still_makes_the_cgroup(rt, bundle):
     rt("delete", "--force", cid).ok()
     rt.wait_exit(pid)
     assert not any(os.path.exists(d) for d in dirs)
+
+
+def test_debug_names_mkruns_steps(rt, bundle, scratch):
+    # runc's debug lines name runc's internals (nsexec); mkrun's name its own steps.
+    log = scratch / "log.out"
+    bundle.set_args("sleep", "1000").save()
+    cid = rt.new_id()
+    debug = ["--log", log, "--log-format", "json", "--debug"]
+    rt(*debug, "create", "--bundle", bundle.path, cid).ok()
+    pid = rt.state(cid)["pid"]
+    rt(*debug, "start", cid).ok()
+    rt(*debug, "exec", cid, "true").ok()
+    rt(*debug, "kill", cid, "KILL").ok()
+    rt.wait_exit(pid)
+    rt(*debug, "delete", cid).ok()
+    steps = [json.loads(line) for line in log.read_text().splitlines()]
+    assert all(step["level"] == "debug" for step in steps), steps
+    messages = "\n".join(step["msg"] for step in steps)
+    for expected in (f"create {cid}: bundle {bundle.path}",
+                     f"container init {pid}: signalled that its setup is complete",
+                     f"create {cid}: created; init {pid} waits at exec.fifo for start",
+                     f"start {cid}: init {pid} executed the container's process",
+                     "exec process", "closed the sync socket",
+                     f"kill {cid}: signal 9 to its init (running)",
+                     f"delete {cid}: state directory removed"):
+        assert expected in messages, messages
+
+
+def test_proxied_exec_terminal_sends_plain_newlines(rt, bundle):
+    # runc clears ONLCR only once the exec'd process runs: `stty -a` may see it still on.
+    cid, _ = rt.started(bundle.set_args("sleep", "1000"))
+    r = on_a_terminal(rt, "exec", "-t", cid, "stty", "-a")
+    assert r.rc == 0, r
+    assert "-onlcr" in r.out.decode().split(), r
+    assert b"\r" not in r.out

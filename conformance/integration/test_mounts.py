@@ -245,3 +245,55 @@ def test_tmpfs_over_a_directory_takes_its_mode(rt, bundle):
     bundle.add_mount("/fresh-default", "tmpfs", "tmpfs")
     out = rt.output(bundle, "stat", "-c", "%n %a", "/x", "/fresh", "/fresh-default")
     assert out.splitlines() == ["/x 1730", "/fresh 710", "/fresh-default 1777"]
+
+
+def mount_with_option(bundle, destination, option):
+    for m in bundle.config["mounts"]:
+        if m["destination"] == destination:
+            m.setdefault("options", []).append(option)
+
+
+def mount_without_option(bundle, destination, option):
+    for m in bundle.config["mounts"]:
+        if m["destination"] == destination:
+            m["options"] = [o for o in m.get("options", []) if o != option]
+
+
+def test_a_read_only_dev_still_gets_its_devices_and_pts(rt, bundle):
+    # runc 1.1.5's mounts.bats "ro /dev mount" (runc issue 3248): /dev is made read-only last.
+    mount_with_option(bundle, "/dev", "ro")
+    m = mounts_in(rt, bundle)
+    assert m["/dev"][0] == "tmpfs" and "ro" in m["/dev"][1]
+    assert m["/dev/pts"][0] == "devpts"
+    out = rt.output(bundle, "stat", "-c", "%t:%T", "/dev/null")
+    assert out.strip() == "1:3"
+
+
+def test_a_read_only_tmpfs_is_read_only(rt, bundle):
+    bundle.add_mount("/data", "tmpfs", "tmpfs", ["ro", "nosuid", "nodev", "mode=755"])
+    m = mounts_in(rt, bundle)
+    assert "ro" in m["/data"][1]
+
+
+def test_cgroup_mount_is_read_only_only_when_it_says_ro(rt, bundle):
+    # runc 1.1.5's mounts.bats "ro /sys/fs/cgroup mount", and its helpers' set_cgroup_mount_writable:
+    # without "ro" the container's cgroup directories are writable.
+    def cgroup_lines():
+        text = rt.output(bundle, "cat", "/proc/self/mounts")
+        return [l.split() for l in text.splitlines() if l.split()[1].startswith("/sys/fs/cgroup")]
+
+    readonly = cgroup_lines()
+    assert readonly and all("ro" in l[3].split(",") for l in readonly if l[2] != "tmpfs"), readonly
+    mount_without_option(bundle, "/sys/fs/cgroup", "ro")
+    writable = cgroup_lines()
+    assert writable and all("rw" in l[3].split(",") for l in writable), writable
+
+
+def test_proc_on_an_image_symlink_must_be_an_ordinary_directory(rt, bundle):
+    # runc 1.1.5's mask.bats "prohibit symlink /proc": refused, in runc's words.
+    proc = bundle.rootfs / "proc"
+    if proc.is_dir() and not proc.is_symlink():
+        proc.rmdir()
+    proc.symlink_to("/symlink")
+    r = rt.run(bundle.set_args("true"))
+    r.fails(1, "must be mounted on ordinary directory")

@@ -202,3 +202,43 @@ def test_user_namespace_host_view(rt, bundle):
     st = status_fields(read_file(f"/proc/{pid}/status"))
     assert st["Uid"].split() == ["100000"] * 4
     assert st["Gid"].split() == ["100000"] * 4
+
+
+# The working directory is entered while the runtime is still root, and once more after the
+# user changed when root may not enter it (runc's cwd.bats).
+
+def private_directory(path, uid, gid=0):
+    """`path` made (or kept) a directory only `uid` may enter: mode 0700."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chown(path, uid, gid)
+    path.chmod(0o700)
+
+
+def test_exec_as_root_in_a_cwd_only_the_user_may_enter(rt, bundle):
+    private_directory(bundle.rootfs / "root", 42)
+    bundle.process["cwd"] = "/root"
+    bundle.process["user"] = {"uid": 42, "gid": 0}
+    bundle.set_args("sleep", "1000")
+    cid, _ = rt.started(bundle)
+    assert rt("exec", "--user", "0", cid, "pwd").ok().out == "/root\n"
+
+
+def test_cwd_only_root_may_enter(rt, bundle):
+    private_directory(bundle.rootfs / "root", 0)
+    bundle.process["cwd"] = "/root"
+    bundle.process["user"] = {"uid": 42, "gid": 0}
+    assert rt.output(bundle, "sh", "-c", "pwd; ls /tmp") == "/root\n"
+
+
+def test_cwd_only_the_user_may_enter(rt, bundle):
+    # In a user namespace root has no say over a file whose group is not mapped there: only
+    # the owner, the process's user 42 (host 100042), may enter this one.
+    bundle.linux["namespaces"].append({"type": "user"})
+    bundle.linux["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    bundle.linux["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    (bundle.rootfs / "home").mkdir()
+    (bundle.rootfs / "home").chmod(0o755)
+    private_directory(bundle.rootfs / "home" / "user42", 100042, gid=0)
+    bundle.process["cwd"] = "/home/user42"
+    bundle.process["user"] = {"uid": 42, "gid": 42}
+    assert rt.output(bundle, "sh", "-c", "pwd; id -u") == "/home/user42\n42\n"

@@ -331,14 +331,12 @@ Status check_devices(const std::vector<Device>& devices) {
     if (!is_absolute(device.path)) {
       return invalid(field + ".path: " + quoted(device.path) + " is not an absolute path");
     }
-    if (device.type == "p" && (device.major != 0 || device.minor != 0)) {
-      return invalid(field + " (" + device.path +
-                     "): a fifo (type \"p\") has no major and minor, they must be 0");
-    }
   }
   return {};
 }
 
+// The access is not checked: as runc, mkrun reads only its r, w and m and ignores any other
+// letter (vocabulary::device_access).
 Status check_device_rules(const std::optional<Resources>& resources) {
   if (!resources) return {};
   constexpr std::array<std::string_view, 4> kTypes = {"", "a", "b", "c"};
@@ -347,10 +345,6 @@ Status check_device_rules(const std::optional<Resources>& resources) {
     std::string field = indexed("linux.resources.devices", i);
     if (!one_of(rule.type, kTypes)) {
       return invalid(field + ": invalid cgroup device type " + quoted(rule.type));
-    }
-    if (rule.access.find_first_not_of("rwm") != std::string::npos) {
-      return invalid(field + ": invalid device access " + quoted(rule.access) +
-                     " (a subset of \"rwm\")");
     }
   }
   return {};

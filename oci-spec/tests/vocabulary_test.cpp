@@ -46,3 +46,15 @@ TEST_CASE("the template's namespaces are all in the table", "[vocabulary]") {
     CHECK(vocabulary::find(vocabulary::kNamespaces, type) != nullptr);
   }
 }
+
+TEST_CASE("a device access is a set of r, w and m; other letters are ignored", "[vocabulary]") {
+  CHECK(vocabulary::device_access("rwm") == "rwm");
+  CHECK(vocabulary::device_access("mwr") == "rwm");
+  CHECK(vocabulary::device_access("rr") == "r");
+  CHECK(vocabulary::device_access("m") == "m");
+  CHECK(vocabulary::device_access("") == "rwm");    // absent: everything, as mkrun reads it
+  CHECK(vocabulary::device_access("rwa") == "rw");  // runc's bats suite writes "rwa"
+  // Nothing known: the rule changes nothing; above all it does not become "rwm".
+  CHECK(vocabulary::device_access("a").empty());
+  CHECK(vocabulary::device_access("xyz").empty());
+}

@@ -7,9 +7,9 @@
 set -eu
 allowed='_exit|execve|fork|kill|waitpid|setsid|umask|sigemptyset|sigprocmask|clock_gettime'
 allowed="$allowed|open|openat|close|dup2|pipe2|fcntl|read|write|lseek|poll|sendfile"
-allowed="$allowed|socket|send|recv|sendmsg|ioctl"
+allowed="$allowed|socket|send|recv|sendmsg|ioctl|tcgetattr|tcsetattr"
 allowed="$allowed|stat|fstat|fstatat|statfs|fstatfs|readlinkat|chdir|fchdir|chroot|mkdirat|mknodat"
-allowed="$allowed|symlinkat|unlinkat|fchmodat|fchownat|utimensat|mount|umount2"
+allowed="$allowed|symlinkat|unlinkat|fchmodat|fchown|fchownat|utimensat|mount|umount2"
 allowed="$allowed|setns|unshare|sethostname|setdomainname|setgroups|setresuid|setresgid|setrlimit"
 allowed="$allowed|prctl|personality|sched_setaffinity|syscall"
 allowed="$allowed|strlen|strcmp|strchr|strrchr|memcpy|memmove|memset|memcmp|gnu_dev_makedev"

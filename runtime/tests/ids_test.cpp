@@ -26,6 +26,9 @@ TEST_CASE("signals by number or name, any case, with or without SIG", "[ids]") {
   CHECK(parse_signal("usr1").value() == SIGUSR1);
   CHECK(parse_signal("SIGTERM").value() == SIGTERM);
   CHECK(parse_signal("FOO").error().render() == "unknown signal \"FOO\"");
-  CHECK_FALSE(parse_signal("0").has_value());
+  CHECK(parse_signal("0").value() == 0);  // the null signal, as runc's parseSignal reads it
+  CHECK(parse_signal(std::to_string(SIGRTMAX)).value() == SIGRTMAX);
+  CHECK(parse_signal(std::to_string(SIGRTMAX + 1)).error().render() ==
+        "unknown signal \"" + std::to_string(SIGRTMAX + 1) + "\"");
   CHECK_FALSE(parse_signal("-1").has_value());
 }

@@ -375,8 +375,11 @@ Result<void> CgroupfsManager::write_resources(const oci::Resources& resources,
       MKRUN_CHECK(to_unified(write));
     }
   } else {
-    if (host_.layout == Layout::kV1 && !resources.unified.empty()) {
-      return fail("`linux.resources.unified` needs cgroup v2, and this host has only cgroup v1");
+    // runc refuses the unified map unless the host is pure v2, hybrid hosts included.
+    if (!resources.unified.empty()) {
+      return fail(
+          "invalid configuration: cannot use unified on cgroup v1 (linux.resources.unified "
+          "needs a pure cgroup v2 host)");
     }
     // v1 first; a controller that only the unified hierarchy has is translated for v2 there.
     std::vector<std::string> v2_only;

@@ -20,6 +20,7 @@
 #include "cgroups/resources.hpp"
 #include "cgroups/util.hpp"
 #include "mkrun/base/fd.hpp"
+#include "mkrun/oci/vocabulary.hpp"
 
 namespace mkrun::cgroups::devices_bpf {
 namespace {
@@ -48,16 +49,14 @@ std::string describe(const Exception& e) {
   return std::string(1, e.type) + " " + number(e.major) + ":" + number(e.minor) + " " + access;
 }
 
-Result<uint32_t> access_bits(const std::string& access) {
-  if (access.empty()) return kAllAccess;  // mkrun's v1 rules read an empty access as rwm too
+// The access as the program's bits, read as the v1 lines are (oci::vocabulary::device_access):
+// empty is rwm, other letters than r, w and m are ignored; 0 when it names none of them.
+uint32_t access_bits(std::string_view access) {
   uint32_t bits = 0;
-  for (char c : access) {
+  for (char c : oci::vocabulary::device_access(access)) {
     if (c == 'r') bits |= BPF_DEVCG_ACC_READ;
     if (c == 'w') bits |= BPF_DEVCG_ACC_WRITE;
     if (c == 'm') bits |= BPF_DEVCG_ACC_MKNOD;
-    if (c != 'r' && c != 'w' && c != 'm') {
-      return invalid("device access \"" + access + "\" is not a subset of rwm");
-    }
   }
   return bits;
 }
@@ -73,14 +72,15 @@ Result<int64_t> device_number(const std::optional<int64_t>& number, const char* 
 }
 
 // As resources.cpp writes v1 lines: only "a *:* rwm" is the kernel's reset; a narrower "a" rule
-// is the same rule for char and for block devices.
+// is the same rule for char and for block devices; a rule with no access has no line.
 Result<std::vector<Line>> lines_of(const oci::DeviceCgroupRule& rule) {
   std::string type = rule.type.empty() ? "a" : rule.type;
   if (type != "a" && type != "b" && type != "c") {
     return invalid("device type \"" + rule.type + "\" is not one of a, b, c");
   }
   Exception e;
-  e.access = MKRUN_TRY(access_bits(rule.access));
+  e.access = access_bits(rule.access);
+  if (e.access == 0) return std::vector<Line>{};  // allows or denies nothing
   e.major = MKRUN_TRY(device_number(rule.major, "major"));
   e.minor = MKRUN_TRY(device_number(rule.minor, "minor"));
   bool everything = e.major == kAnyNumber && e.minor == kAnyNumber && e.access == kAllAccess;

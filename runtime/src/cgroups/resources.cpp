@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "cgroups/util.hpp"
+#include "mkrun/oci/vocabulary.hpp"
 
 namespace mkrun::cgroups {
 namespace {
@@ -355,19 +356,17 @@ std::string device_number(const std::optional<int64_t>& number) {
 
 // One spec rule as devices.allow/deny lines. The kernel reads any line starting with "a" as
 // "reset to allow/deny everything", so an "a" rule narrower than a *:* rwm is written as the
-// same rule for char and for block devices.
+// same rule for char and for block devices. A rule whose access names none of r, w and m
+// changes nothing, and has no line.
 Result<std::vector<std::string>> device_lines(const oci::DeviceCgroupRule& rule) {
   std::string type = rule.type.empty() ? "a" : rule.type;
   if (type != "a" && type != "b" && type != "c") {
     return invalid("devices", "device type \"" + rule.type + "\" is not one of a, b, c");
   }
-  std::string access = rule.access.empty() ? "rwm" : rule.access;
-  if (access.find_first_not_of("rwm") != std::string::npos) {
-    return invalid("devices", "device access \"" + rule.access + "\" is not a subset of rwm");
-  }
+  const std::string access(oci::vocabulary::device_access(rule.access));
+  if (access.empty()) return std::vector<std::string>{};
   std::string numbers = device_number(rule.major) + ":" + device_number(rule.minor);
-  bool everything = numbers == "*:*" && access.find('r') != std::string::npos &&
-                    access.find('w') != std::string::npos && access.find('m') != std::string::npos;
+  bool everything = numbers == "*:*" && access == "rwm";
   if (type == "a" && everything) return std::vector<std::string>{"a"};
   if (type == "a")
     return std::vector<std::string>{"c " + numbers + " " + access, "b " + numbers + " " + access};

@@ -485,10 +485,11 @@ void bind_cgroup_hierarchies(int root_fd, const ChildPlan& plan) {
     close(target);
     int mounted = open_in_root(root_fd, bind.destination, O_PATH);
     FdPath mounted_path(mounted);
+    const unsigned long readonly = bind.readonly ? MS_RDONLY : 0;
     if (mounted < 0 ||
         mount(nullptr, mounted_path.c_str(), nullptr,
-              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
-      fail(errno, "remount `/", bind.destination, "` read-only");
+              MS_REMOUNT | MS_BIND | readonly | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) < 0) {
+      fail(errno, "remount `/", bind.destination, "`");
     }
     close(mounted);
   }
@@ -601,6 +602,28 @@ int open_console_target(int root_fd) {
   return console;
 }
 
+// The process's user owns its terminal, so that it can use it; the group stays devpts's (the
+// `gid=5` of the mount), as in runc. Where the kernel refuses (an owner or group not mapped in
+// the user namespace, a read-only /dev), the terminal stays as it is, as in runc.
+void give_console_to_process_user(int slave, uid_t uid) {
+  struct stat info {};
+  if (fstat(slave, &info) < 0) fail(errno, "stat the pty slave");
+  if (info.st_uid == uid) return;
+  if (fchown(slave, uid, static_cast<gid_t>(-1)) < 0 && errno != EINVAL && errno != EPERM &&
+      errno != EROFS) {
+    fail(errno, "chown the pty slave to uid ", static_cast<long long>(uid));
+  }
+}
+
+// Lines leave the pty ending in "\n": mkrun's own terminal adds the "\r" (ChildPlan's
+// console_without_onlcr).
+void clear_onlcr(int slave) {
+  termios settings{};
+  if (tcgetattr(slave, &settings) < 0) fail(errno, "read the console's settings");
+  settings.c_oflag &= ~static_cast<tcflag_t>(ONLCR);
+  if (tcsetattr(slave, TCSANOW, &settings) < 0) fail(errno, "clear ONLCR on the console");
+}
+
 // Opens a pty in the container's devpts, makes its slave /dev/console, and hands the master to
 // whoever listens on the console socket (an engine's shim, conmon, or mkrun run itself).
 void setup_console(int root_fd, const ChildPlan& plan, bool bind_dev_console) {
@@ -609,6 +632,8 @@ void setup_console(int root_fd, const ChildPlan& plan, bool bind_dev_console) {
   if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail(errno, "unlock the pty");
   int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0) fail(errno, "open the pty slave");
+  give_console_to_process_user(slave, plan.uid);
+  if (plan.console_without_onlcr) clear_onlcr(slave);
   if (plan.console_rows != 0 || plan.console_cols != 0) {
     winsize size{};
     size.ws_row = plan.console_rows;
@@ -790,6 +815,22 @@ void make_paths_readonly(const ChildPlan& plan) {
   close(root);
 }
 
+// The read-only tmpfs and /dev mounts that were mounted writable (MountStep::readonly_at_end).
+void make_deferred_mounts_readonly(const ChildPlan& plan) {
+  int root = -1;
+  for (size_t i = 0; i < plan.mount_count; ++i) {
+    const plan::MountStep& step = plan.mounts[i];
+    if (!step.readonly_at_end) continue;
+    if (root < 0) root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) fail(errno, "open `/`");
+    int mounted = open_in_root(root, step.destination, O_PATH);
+    if (mounted < 0) fail(errno, "open `", step.display_destination, "`");
+    set_read_only(mounted, step.display_destination);
+    close(mounted);
+  }
+  if (root >= 0) close(root);
+}
+
 void finish_rootfs(const ChildPlan& plan) {
   // Sysctls first: /proc/sys is usually among the read-only paths.
   for (size_t i = 0; i < plan.sysctl_count; ++i) {
@@ -797,6 +838,7 @@ void finish_rootfs(const ChildPlan& plan) {
   }
   mask_paths(plan);
   make_paths_readonly(plan);
+  make_deferred_mounts_readonly(plan);
   if (plan.hostname != nullptr && sethostname(plan.hostname, strlen(plan.hostname)) < 0) {
     fail(errno, "sethostname `", plan.hostname, "`");
   }
@@ -833,10 +875,14 @@ void prepare_rootfs(const ChildPlan& plan) {
     close(make_mount_point(root_fd, plan.cwd_relative, true));
   }
   if (plan.terminal && plan.console_socket_fd >= 0) setup_console(root_fd, plan, true);
-  close(root_fd);
 
   send_message(sync::Kind::kRunHooks, 0, nullptr);
   expect_message(sync::Kind::kHooksDone);
+  // createContainer hooks run in the rootfs, as with runc: they may name its files relatively.
+  if (plan.create_container_hooks.count != 0 && fchdir(root_fd) < 0) {
+    fail(errno, "chdir to the rootfs `", plan.rootfs, "`");
+  }
+  close(root_fd);
   run_child_hooks(plan.create_container_hooks);
   pivot_into(plan);
   finish_rootfs(plan);

@@ -81,7 +81,9 @@ bool wait_for_hook(pid_t pid, int output_fd, int timeout_seconds, Text& output) 
   return exited || deadline < 0 || monotonic_ms() < deadline;
 }
 
-bool run_one_hook(const plan::HookList& list, size_t index, Text& error, int& errc) {
+}  // namespace
+
+bool run_hook(const plan::HookList& list, size_t index, Text& error, int& errc) noexcept {
   const plan::HookExec& hook = list.hooks[index];
   auto describe = [&]() -> Text& {
     return error.add("error running ")
@@ -133,12 +135,10 @@ bool run_one_hook(const plan::HookList& list, size_t index, Text& error, int& er
   return false;
 }
 
-}  // namespace
-
 bool run_hooks(const plan::HookList& hooks, Text& error, int& errc) noexcept {
   errc = 0;
   for (size_t i = 0; i < hooks.count; ++i) {
-    if (!run_one_hook(hooks, i, error, errc)) return false;
+    if (!run_hook(hooks, i, error, errc)) return false;
   }
   return true;
 }

@@ -11,5 +11,7 @@ namespace mkrun::child {
 // Runs the hooks in order and stops at the first failure. Returns true when all succeeded;
 // otherwise `error` says which hook failed and how, and `errc` holds the errno if one applies.
 bool run_hooks(const plan::HookList& hooks, Text& error, int& errc) noexcept;
+// Runs hook `index` of the list alone; the same results.
+bool run_hook(const plan::HookList& hooks, size_t index, Text& error, int& errc) noexcept;
 
 }  // namespace mkrun::child

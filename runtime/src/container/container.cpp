@@ -200,20 +200,27 @@ Result<void> Container::release_kernel() {
 }
 
 Result<void> Container::destroy(const GlobalOptions& global) {
+  auto tell = [&](const std::string& what_happened) {
+    debug(global, "delete " + record_.id + ": " + what_happened);
+  };
   auto spec = this->spec();
   MKRUN_CHECK(host());
   stop_kernel_watcher(record_);
   MKRUN_CHECK(kill_processes());
-  if (auto cgroup = this->cgroup()) MKRUN_CHECK((*cgroup)->destroy());
+  tell("its processes are gone (init " + std::to_string(record_.pid) + ")");
+  if (auto cgroup = this->cgroup()) {
+    MKRUN_CHECK((*cgroup)->destroy());
+    tell("cgroup removed");
+  }
   // The last chance to tell why the application died, before the instance is released.
   if (auto failure = kernel_failure(record_))
     warn(global, "container " + record_.id + ": " + *failure);
   MKRUN_CHECK(release_kernel());
   MKRUN_CHECK(dir_.remove());
+  tell("state directory removed");
   if (spec && spec->hooks) {
-    // The runtime spec makes a failed poststop hook a warning: the container is gone anyway.
-    auto ran = run_runtime_hooks(spec->hooks->poststop, "poststop", state(Status::kStopped));
-    if (!ran) warn(global, ran.error().render());
+    // runtime-spec 1.3: a failed poststop hook is a warning, and the hooks after it still run.
+    run_runtime_hooks_warning(global, spec->hooks->poststop, "poststop", state(Status::kStopped));
   }
   return {};
 }

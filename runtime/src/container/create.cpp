@@ -270,6 +270,16 @@ void warn_of_ignored_settings(const Creation& c) {
   }
 }
 
+// runc 1.1 lets a container join a cgroup that already holds processes (another container's), with
+// this warning; runc 1.2 and later refuse it. mkrun keeps 1.1's behaviour, which engines and
+// runc 1.1's own tests rely on.
+void warn_of_processes_in_cgroup(const Creation& c) {
+  auto pids = c.cgroup->pids();
+  if (!pids || pids->empty()) return;
+  internal::warn(c.global, "container's cgroup is not empty: " + std::to_string(pids->size()) +
+                               " process(es) found");
+}
+
 Result<void> make_cgroup(Creation& c) {
   const oci::Linux* linux = c.spec.linux ? &*c.spec.linux : nullptr;
   warn_of_ignored_settings(c);
@@ -284,6 +294,7 @@ Result<void> make_cgroup(Creation& c) {
   if (MKRUN_TRY(c.cgroup->frozen_before_join())) {
     return fail("container's cgroup unexpectedly frozen");
   }
+  warn_of_processes_in_cgroup(c);
   // Saved before it exists, so a `delete` after a killed create finds and removes it.
   c.container->record().cgroup = c.cgroup->record();
   MKRUN_CHECK(c.container->save());
@@ -444,6 +455,7 @@ Result<void> prepare_spawner(Creation& c) {
   c.spawner.emplace(*c.prepared, *c.cgroup);
   Spawner::Setup setup;
   setup.what = "container init";
+  setup.debug = c.global.debug;
   setup.terminal = c.spec.process->terminal;
   setup.console_socket = c.request.options->console_socket;
   setup.keep_console_for_caller = c.request.keep_console_for_caller;
@@ -506,6 +518,25 @@ Result<void> watch_kernel(Creation& c) {
   return {};
 }
 
+// "create <id>: <what happened>", for --debug.
+void tell(const Creation& c, const std::string& what_happened) {
+  debug(c.global, "create " + c.request.options->id + ": " + what_happened);
+}
+
+std::string describe_bundle(const Creation& c) {
+  std::string text = "bundle " + c.bundle + ", rootfs " + c.rootfs;
+  if (c.backend) text += ", kernel " + std::string(c.backend->name());
+  return text;
+}
+
+std::string describe_cgroup(const Creation& c) {
+  const std::vector<std::string>& directories = c.cgroup->directories();
+  if (directories.empty()) return "no cgroup";
+  std::string text = "cgroup";
+  for (const std::string& directory : directories) text += " " + directory;
+  return text;
+}
+
 }  // namespace
 
 Result<CreatedContainer> create_container(const GlobalOptions& global,
@@ -519,7 +550,9 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
   Creation c{global, request};
   c.listen_fds = std::move(listen_fds);
   MKRUN_CHECK(load_bundle(c));
+  tell(c, describe_bundle(c));
   MKRUN_CHECK(make_state_directory(c));
+  tell(c, "state directory " + c.container->dir().path());
   MKRUN_CHECK(add_systemd_protocols(c));
   // The first save is the kernel backend's, or make_cgroup's, before either takes anything: a
   // create killed before leaves only the directory, which delete removes (the lock keeps every
@@ -527,6 +560,7 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
   fill_record(c);
   MKRUN_CHECK(prepare_kernel(c));
   MKRUN_CHECK(make_cgroup(c));
+  tell(c, describe_cgroup(c));
   MKRUN_CHECK(build_child_plan(c));
   MKRUN_CHECK(prepare_spawner(c));
   MKRUN_CHECK(spawn_init(c));
@@ -538,6 +572,7 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
   }
   c.spawner->release();
   c.undo.commit();
+  tell(c, "created; init " + std::to_string(c.init_pid) + " waits at exec.fifo for start");
   return CreatedContainer{c.init_pid, std::move(pty_master), c.host};
 }
 

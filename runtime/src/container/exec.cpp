@@ -20,6 +20,7 @@
 #include "core/proc.hpp"
 #include "mkrun/base/files.hpp"
 #include "mkrun/base/numbers.hpp"
+#include "mkrun/base/paths.hpp"
 #include "mkrun/oci/parse.hpp"
 #include "mkrun/runtime/runtime.hpp"
 #include "plan/builder.hpp"
@@ -92,6 +93,13 @@ Result<oci::Process> exec_process(const ExecOptions& options, const oci::Spec& s
   return process;
 }
 
+// `directory`/`sub`, which must stay below `directory` (runc 1.1's words otherwise).
+Result<std::string> sub_cgroup_directory(const std::string& directory, const std::string& sub) {
+  std::string joined = paths::clean_absolute(directory + "/" + sub);
+  if (!joined.starts_with(directory + "/")) return fail(sub + " is not a sub cgroup path");
+  return joined;
+}
+
 // With `--cgroup`, the sub-cgroups below the container's that the process joins instead (one for
 // every controller, or one per named controller). They must exist, as with runc.
 Result<std::unique_ptr<cgroups::Manager>> exec_sub_cgroup(
@@ -103,7 +111,6 @@ Result<std::unique_ptr<cgroups::Manager>> exec_sub_cgroup(
   }
   state::CgroupRecord target = own;
   for (const auto& [controller, path] : sub_cgroups) {
-    if (path.find("..") != std::string::npos) return fail("invalid --cgroup path \"" + path + "\"");
     std::string only = controller.empty() ? "" : container_cgroup.directory_of(controller);
     if (!controller.empty() && only.empty()) {
       return fail("no cgroup controller \"" + controller + "\"");
@@ -111,8 +118,8 @@ Result<std::unique_ptr<cgroups::Manager>> exec_sub_cgroup(
     // From the container's directory, so that co-mounted controllers (cpu,cpuacct) named with
     // different paths end in the last one, as with runc, and never in a path of paths.
     for (size_t i = 0; i < target.directories.size(); ++i) {
-      if (only.empty() || own.directories[i] == only)
-        target.directories[i] = own.directories[i] + "/" + path;
+      if (!only.empty() && own.directories[i] != only) continue;
+      target.directories[i] = MKRUN_TRY(sub_cgroup_directory(own.directories[i], path));
     }
   }
   auto host = MKRUN_TRY(container.host());
@@ -155,6 +162,7 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
   Spawner process(*e.prepared, *cgroup);
   Spawner::Setup setup;
   setup.what = "exec process";
+  setup.debug = global.debug;
   setup.terminal = terminal;
   setup.console_socket = options.console_socket;
   setup.keep_console_for_caller = options.console_socket.empty();
@@ -180,6 +188,8 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
   // The process closes its end when it executes.
   MKRUN_CHECK(process.ready(/*until_closed=*/true));
   process.release();
+  internal::debug(global, "exec " + options.id + ": process " + std::to_string(process.pid()) +
+                              " executed its program");
   e.pid = process.pid();
   e.console_receiver = process.take_console_receiver();
   return e;
@@ -198,12 +208,20 @@ Result<int> Runtime::exec(const ExecOptions& options) {
   MKRUN_CHECK(internal::write_pid_file(options.pid_file, execution.pid));
   if (options.detach) return 0;
   UniqueFd pty_master;
+  std::optional<internal::HostTerminal> host_terminal;
   std::optional<internal::RawTerminal> raw_terminal;
+  internal::ProxiedPty pty;
   if (execution.console_receiver) {
     pty_master = MKRUN_TRY(internal::receive_pty_master(execution.console_receiver.get()));
-    raw_terminal.emplace(STDIN_FILENO);
+    pty.master = pty_master.get();
+    // The process runs already: without a terminal on our side, the pty is proxied all the same.
+    if (auto found = internal::HostTerminal::find()) {
+      host_terminal.emplace(std::move(*found));
+      raw_terminal.emplace(host_terminal->fd());
+      pty.host_terminal = host_terminal->fd();
+    }
   }
-  return internal::wait_in_foreground(execution.pid, signals, pty_master.get());
+  return internal::wait_in_foreground(execution.pid, signals, pty);
 }
 
 }  // namespace mkrun::runtime

@@ -1,5 +1,6 @@
 #include "container/foreground.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -25,10 +26,22 @@ BlockedSignals::~BlockedSignals() {
   ::sigprocmask(SIG_SETMASK, &previous_, nullptr);
 }
 
+Result<HostTerminal> HostTerminal::find() {
+  for (int fd : {STDERR_FILENO, STDOUT_FILENO, STDIN_FILENO}) {
+    if (::isatty(fd)) return HostTerminal(fd);
+  }
+  int controlling = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (controlling < 0) return fail_errno("open /dev/tty");
+  return HostTerminal(UniqueFd(controlling));
+}
+
 RawTerminal::RawTerminal(int fd) : fd_(fd) {
   if (::tcgetattr(fd_, &saved_) != 0) return;
   termios raw = saved_;
   ::cfmakeraw(&raw);
+  // Output processing stays, as runc keeps it: the container's pty sends lines ending in "\n"
+  // (ONLCR off there), and this terminal turns them into "\r\n" once.
+  raw.c_oflag |= OPOST;
   active_ = ::tcsetattr(fd_, TCSANOW, &raw) == 0;
 }
 
@@ -65,13 +78,14 @@ int exit_code(int status) {
 
 }  // namespace
 
-Result<int> wait_in_foreground(pid_t init_pid, const BlockedSignals& signals, int pty_master) {
+Result<int> wait_in_foreground(pid_t init_pid, const BlockedSignals& signals, ProxiedPty pty) {
+  const int pty_master = pty.master;
   int fd = ::signalfd(-1, &signals.set(), SFD_CLOEXEC);
   if (fd < 0) return fail_errno("signalfd");
   UniqueFd signal_fd(fd);
   bool stdin_open = pty_master >= 0;
   bool master_open = pty_master >= 0;
-  if (pty_master >= 0) copy_window_size(STDIN_FILENO, pty_master);
+  if (pty_master >= 0) copy_window_size(pty.host_terminal, pty_master);
   std::optional<int> code;
   while (!code) {
     pollfd fds[3] = {{signal_fd.get(), POLLIN, 0},
@@ -94,7 +108,7 @@ Result<int> wait_in_foreground(pid_t init_pid, const BlockedSignals& signals, in
         if (pid == init_pid) code = exit_code(status);
       }
     } else if (signal == SIGWINCH && pty_master >= 0) {
-      copy_window_size(STDIN_FILENO, pty_master);
+      copy_window_size(pty.host_terminal, pty_master);
     } else {
       (void)::kill(init_pid, signal);
     }

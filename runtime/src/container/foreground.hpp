@@ -7,6 +7,7 @@
 #include <termios.h>
 
 #include "mkrun/base/error.hpp"
+#include "mkrun/base/fd.hpp"
 
 namespace mkrun::runtime::internal {
 
@@ -25,7 +26,25 @@ class BlockedSignals {
   sigset_t previous_{};
 };
 
-// Puts mkrun's own terminal in raw mode while it proxies the container's pty.
+// The terminal on mkrun's side of a proxied pty: the first of stderr, stdout and stdin that is
+// one (any of them may be redirected), else the controlling terminal, as runc picks it. Its
+// size becomes the pty's; what mkrun reads from stdin goes to the pty whichever it is.
+class HostTerminal {
+ public:
+  // Fails as runc does ("open /dev/tty: no such device or address") when there is none.
+  static Result<HostTerminal> find();
+  int fd() const { return fd_; }
+
+ private:
+  explicit HostTerminal(int fd) : fd_(fd) {}
+  explicit HostTerminal(UniqueFd controlling)
+      : fd_(controlling.get()), controlling_(std::move(controlling)) {}
+  int fd_;
+  UniqueFd controlling_;  // /dev/tty, when mkrun had to open it
+};
+
+// Puts mkrun's own terminal in raw mode, but for output processing, while it proxies the
+// container's pty.
 class RawTerminal {
  public:
   explicit RawTerminal(int fd);
@@ -39,8 +58,15 @@ class RawTerminal {
   bool active_ = false;
 };
 
-// Waits for `pid`, forwarding signals and proxying `pty_master` (-1: none); returns its exit
+// A pty mkrun proxies between its stdio and the container: the master, and the host terminal
+// it takes its window size from (-1: none).
+struct ProxiedPty {
+  int master = -1;
+  int host_terminal = -1;
+};
+
+// Waits for `pid`, forwarding signals and proxying `pty` (its master -1: none); returns its exit
 // code (128+signal when killed).
-Result<int> wait_in_foreground(pid_t pid, const BlockedSignals& signals, int pty_master);
+Result<int> wait_in_foreground(pid_t pid, const BlockedSignals& signals, ProxiedPty pty);
 
 }  // namespace mkrun::runtime::internal

@@ -67,8 +67,12 @@ constexpr std::array kSignals = {
 
 Result<int> parse_signal(std::string_view text) {
   if (auto number = parse_number<int>(text)) {
-    if (*number <= 0 || *number > SIGRTMAX)
+    // 0 is kill(2)'s null signal: it checks that the process exists and sends nothing
+    // (runc's bats suite sends it to a stopped container with --all). runc passes any other
+    // number on for kill(2) to refuse; mkrun names the number it does not know right away.
+    if (*number < 0 || *number > SIGRTMAX) {
       return fail("unknown signal \"" + std::string(text) + "\"");
+    }
     return *number;
   }
   std::string upper(text);

@@ -24,9 +24,13 @@ struct Host;
 
 namespace mkrun::runtime::internal {
 
-// Runs prestart/createRuntime/poststart/poststop hooks in mkrun's own namespaces.
+// Runs prestart/createRuntime/poststart hooks in mkrun's own namespaces, in order, up to the
+// first that fails.
 Result<void> run_runtime_hooks(const std::vector<oci::Hook>& hooks, const char* name,
                                const oci::State& state);
+// Runs every one of them (poststop's rule in runtime-spec 1.3): each failure is a warning.
+void run_runtime_hooks_warning(const GlobalOptions& global, const std::vector<oci::Hook>& hooks,
+                               const char* name, const oci::State& state);
 
 // What `create` hands back to `run`.
 struct CreatedContainer {
@@ -56,6 +60,8 @@ Result<StartedInit> start_container(const GlobalOptions& global, std::string_vie
                                     std::shared_ptr<const cgroups::Host> host = nullptr);
 
 void warn(const GlobalOptions& global, const std::string& message);
+// One step for --debug (GlobalOptions::debug); nothing without it.
+void debug(const GlobalOptions& global, const std::string& message);
 
 // Waits until the process that started at `start_time` has exited, up to `timeout_ms`.
 bool wait_for_exit(pid_t pid, uint64_t start_time, int timeout_ms);

@@ -93,16 +93,23 @@ Result<StartedInit> start_container(const GlobalOptions& global, std::string_vie
   // Bound before the init is released, so no READY= it sends right away is lost.
   auto notify =
       MKRUN_TRY(notify::open_notify_socket(container.dir().path(), ::getenv("NOTIFY_SOCKET")));
+  const std::string init = "init " + std::to_string(container.record().pid);
+  debug(global, "start " + std::string(id) + ": opening exec.fifo to release " + init);
   auto released = release_init(container.dir(), container.record().pid,
                                [&] { return container.status() == Status::kPaused; });
   (void)::unlink(container.dir().file(state::kFifoName).c_str());
   if (!released) return std::unexpected(std::move(released).error());
+  debug(global, "start " + std::string(id) + ": " + init + " executed the container's process");
   auto spec = container.spec();
   if (spec && spec->hooks && !spec->hooks->poststart.empty()) {
-    // The runtime spec makes a failed poststart hook a warning.
+    // runtime-spec 1.3: a failed poststart hook is an error, the hooks after it do not run, and
+    // the container is stopped (deleting it is left to the caller, as runc does).
     auto ran =
         run_runtime_hooks(spec->hooks->poststart, "poststart", container.state(Status::kRunning));
-    if (!ran) warn(global, ran.error().render());
+    if (!ran) {
+      (void)container.kill_processes();
+      return std::unexpected(std::move(ran).error());
+    }
   }
   return StartedInit{container.record().pid, std::move(notify)};
 }
@@ -153,6 +160,9 @@ Result<void> Runtime::kill(std::string_view id, int signal, bool all) {
   auto container = MKRUN_TRY(Container::open(options_.root, id));
   const Status status = container.status();
   MKRUN_CHECK(status.can_signal(all));
+  internal::debug(options_, "kill " + std::string(id) + ": signal " + std::to_string(signal) +
+                                " to " + (all ? "every process of its cgroup" : "its init") + " (" +
+                                std::string(status.name()) + ")");
   // What is left in a stopped container's cgroup may be gone already: no error then.
   if (status == Status::kStopped) {
     (void)container.signal(signal, all);

@@ -21,6 +21,7 @@
 namespace mkrun::runtime {
 
 using internal::BlockedSignals;
+using internal::HostTerminal;
 using internal::RawTerminal;
 using internal::wait_in_foreground;
 namespace {
@@ -37,15 +38,20 @@ Result<int> Runtime::run(const RunOptions& options) {
   if (foreground && !options.no_subreaper && ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
     return fail_errno("become a subreaper");
   }
+  std::optional<HostTerminal> host_terminal;
   std::optional<RawTerminal> raw_terminal;
   BlockedSignals signals;
   internal::CreateRequest request{&options.create,
                                   foreground && options.create.console_socket.empty()};
   auto created = MKRUN_TRY(internal::create_container(options_, request));
-  if (created.console_master && !::isatty(STDIN_FILENO)) {
-    // Proxying a pty needs a terminal on our side; runc fails the same way.
-    (void)remove(options.create.id, true);
-    return fail("open /dev/tty: no such device or address");
+  if (created.console_master) {
+    // Proxying a pty needs a terminal on our side, though not on stdin (`run </dev/null`).
+    auto found = HostTerminal::find();
+    if (!found) {
+      (void)remove(options.create.id, true);
+      return std::unexpected(std::move(found).error());
+    }
+    host_terminal.emplace(std::move(*found));
   }
   // The cgroup mounts create read a moment ago: reading them again costs 0.1 ms.
   auto started = internal::start_container(options_, options.create.id, created.host);
@@ -62,9 +68,20 @@ Result<int> Runtime::run(const RunOptions& options) {
     if (!forwarded) internal::warn(options_, forwarded.error().render());
   }
   if (!foreground) return 0;
-  if (created.console_master) raw_terminal.emplace(STDIN_FILENO);
-  auto code = wait_in_foreground(created.init_pid, signals, created.console_master.get());
+  const std::string init = "init " + std::to_string(created.init_pid);
+  internal::debug(options_, "run " + options.create.id + ": waiting for " + init +
+                                " in the foreground, forwarding signals");
+  internal::ProxiedPty pty;
+  if (host_terminal) {
+    raw_terminal.emplace(host_terminal->fd());
+    pty = {created.console_master.get(), host_terminal->fd()};
+  }
+  auto code = wait_in_foreground(created.init_pid, signals, pty);
   raw_terminal.reset();
+  if (code) {
+    internal::debug(options_, "run " + options.create.id + ": " + init + " ended, exit status " +
+                                  std::to_string(*code));
+  }
   if (!options.keep) {
     if (auto deleted = delete_stopped(options_, options.create.id); !deleted && code) {
       return std::unexpected(std::move(deleted).error());

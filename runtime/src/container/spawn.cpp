@@ -126,6 +126,11 @@ Result<void> Spawner::advance(std::initializer_list<Step> after, Step to) {
               " cannot follow " + kNames[static_cast<int>(step_)]);
 }
 
+void Spawner::tell(const std::string& what_happened) const {
+  if (!setup_.debug) return;
+  setup_.debug(std::string(setup_.what) + " " + std::to_string(pid_) + ": " + what_happened);
+}
+
 Result<void> Spawner::prepare_console() {
   if (!setup_.terminal) return {};
   if (setup_.keep_console_for_caller) {
@@ -134,6 +139,7 @@ Result<void> Spawner::prepare_console() {
       return fail_errno("socketpair");
     console_receiver_.reset(pair[0]);
     console_socket_.reset(pair[1]);
+    prepared_.plan.console_without_onlcr = true;
   } else {
     console_socket_ = MKRUN_TRY(connect_console_socket(setup_.console_socket));
   }
@@ -178,6 +184,7 @@ Result<void> Spawner::clone(std::span<const int> close_in_child) {
   if (pid < 0) return fail_errno("clone the " + std::string(setup_.what));
   if (pid == 0) child::child_main(p);
   child_pid_ = pid_ = static_cast<pid_t>(pid);
+  tell("cloned" + std::string(joined_at_clone_ ? " into its cgroup" : "") + ", sync socket open");
   // What only the child needed.
   child_end.reset();
   prepared_.namespace_fds.clear();
@@ -200,42 +207,58 @@ Result<void> Spawner::clone(std::span<const int> close_in_child) {
 Result<void> Spawner::started() {
   MKRUN_CHECK(advance({Step::kCloned}, Step::kStarted));
   MKRUN_CHECK(channel_->receive(sync::Kind::kStarted));
+  tell("child process started in its namespaces");
   return {};
 }
 
 Result<void> Spawner::join_cgroup() {
   MKRUN_CHECK(advance({Step::kStarted}, Step::kJoined));
-  if (!setup_.child_joins_cgroup) return cgroup_.add_process(child_pid_);
-  if (joined_at_clone_) return {};
-  return cgroup_.add_process_to_unified(child_pid_);
+  if (!setup_.child_joins_cgroup) {
+    MKRUN_CHECK(cgroup_.add_process(child_pid_));
+    tell("moved into the container's cgroup");
+  } else if (!joined_at_clone_) {
+    MKRUN_CHECK(cgroup_.add_process_to_unified(child_pid_));
+    tell("moved into the container's unified cgroup");
+  }
+  return {};
 }
 
 Result<void> Spawner::go() {
   MKRUN_CHECK(advance({Step::kJoined}, Step::kGone));
   MKRUN_CHECK(channel_->send(sync::Kind::kGo));
+  tell("told to go on with its setup");
   if (!prepared_.plan.fork_after_unshare) return {};
   auto message = MKRUN_TRY(channel_->receive(sync::Kind::kInitPid));
+  const pid_t first_child = child_pid_;
   pid_ = message.value;
   (void)::waitpid(child_pid_, nullptr, 0);
   child_pid_ = pid_;
+  tell("forked into the new pid namespace by " + std::to_string(first_child) +
+       ", which mkrun reaped");
   return {};
 }
 
 Result<void> Spawner::await_hooks() {
   MKRUN_CHECK(advance({Step::kGone}, Step::kHooksAwaited));
   MKRUN_CHECK(channel_->receive(sync::Kind::kRunHooks));
+  tell("rootfs set up, waits for the runtime hooks");
   return {};
 }
 
 Result<void> Spawner::hooks_done() {
   MKRUN_CHECK(advance({Step::kHooksAwaited}, Step::kHooksDone));
-  return channel_->send(sync::Kind::kHooksDone);
+  MKRUN_CHECK(channel_->send(sync::Kind::kHooksDone));
+  tell("told the runtime hooks are done");
+  return {};
 }
 
 Result<void> Spawner::ready(bool until_closed) {
   MKRUN_CHECK(advance({Step::kGone, Step::kHooksDone}, Step::kReady));
   MKRUN_CHECK(channel_->receive(sync::Kind::kReady));
-  if (until_closed) return channel_->wait_for_close();
+  tell("signalled that its setup is complete");
+  if (!until_closed) return {};
+  MKRUN_CHECK(channel_->wait_for_close());
+  tell("closed the sync socket");
   return {};
 }
 

@@ -71,6 +71,8 @@ class Spawner {
     // A wait ends with runc's refusal once the cgroup is frozen (exec --ignore-paused: not).
     bool stop_if_frozen = true;
     ListenerHandler hand_listener;  // a seccomp listener the child sends goes here
+    // Told each step for --debug (GlobalOptions::debug); may be empty.
+    std::function<void(const std::string&)> debug;
   };
 
   Spawner(plan::PreparedPlan& prepared, cgroups::Manager& cgroup)
@@ -115,6 +117,8 @@ class Spawner {
     kReady
   };
   Result<void> advance(std::initializer_list<Step> after, Step to);
+  // "container init 1234: <what happened>", for --debug.
+  void tell(const std::string& what_happened) const;
   Result<void> prepare_console();
 
   plan::PreparedPlan& prepared_;

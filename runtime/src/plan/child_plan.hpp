@@ -34,6 +34,9 @@ struct MountStep {
   bool cgroup_v1_tmpfs = false;     // "cgroup" on v1: tmpfs + one bind per hierarchy
   bool copy_up = false;             // "tmpcopyup": the tmpfs gets a copy of the dir it covers
   bool keep_covered_mode = false;   // tmpfs: its root gets the mode of the dir it covers (runc)
+  // A read-only tmpfs or /dev is mounted writable and made read-only last, once what goes below
+  // it (devices, /dev/pts, other mounts) is in place, as runc does.
+  bool readonly_at_end = false;
   // A bind the parent prepared as a detached mount tree (open_tree, maybe idmapped): the child
   // attaches it with move_mount() instead of binding `source`. -1: none.
   int detached_tree = -1;
@@ -49,6 +52,7 @@ struct MountStep {
 struct CgroupBind {
   const char* source = nullptr;       // the container's cgroup dir in that hierarchy
   const char* destination = nullptr;  // relative to rootfs ("sys/fs/cgroup/memory")
+  bool readonly = true;               // the cgroup mount's "ro": runc binds writable without it
 };
 
 struct DeviceNode {
@@ -142,6 +146,9 @@ struct ChildPlan {
   // goes through it with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV).
   int proc_fd = -1;
   int console_socket_fd = -1;  // receives the pty master when terminal is set; -1 otherwise
+  // mkrun itself proxies the pty to its stdout (foreground run, exec -t): the pty does not turn
+  // "\n" into "\r\n" (ONLCR off), as runc leaves it. A pty sent to an engine keeps the default.
+  bool console_without_onlcr = false;
   // v1 cgroup `tasks` files the child writes "0" into, first thing, to join its cgroup itself.
   const char* const* cgroup_task_files = nullptr;
   size_t cgroup_task_file_count = 0;

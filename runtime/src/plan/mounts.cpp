@@ -10,9 +10,9 @@
 #include <array>
 
 #include "core/mountinfo.hpp"
-#include "mkrun/base/paths.hpp"
 #include "linux/userns.hpp"
 #include "mkrun/base/files.hpp"
+#include "mkrun/base/paths.hpp"
 #include "mkrun/oci/vocabulary.hpp"
 #include "plan/builder_parts.hpp"
 
@@ -156,7 +156,8 @@ Result<bool> check_proc_destination(const oci::Mount& mount, const MountOptions&
   return fail("\"" + mount.destination + "\" cannot be mounted because it is inside /proc");
 }
 
-// cgroup2 as is; on v1, a tmpfs holding a read-only bind of the container's cgroup per hierarchy.
+// cgroup2 as is; on v1, a tmpfs holding a bind of the container's cgroup per hierarchy, read-only
+// when the mount says "ro".
 void add_cgroup_mount(PreparedPlan& prepared, const BuildInputs& inputs, const oci::Mount& mount,
                       const MountOptions& options, MountStep step) {
   if (inputs.pure_cgroup_v2) {
@@ -170,8 +171,9 @@ void add_cgroup_mount(PreparedPlan& prepared, const BuildInputs& inputs, const o
     step.data = "mode=755";
     std::string base = relative_to_root(mount.destination);
     for (const auto& view : inputs.cgroup_views) {
-      prepared.cgroup_binds.push_back(
-          {prepared.keep(view.directory), prepared.keep(base + "/" + view.name)});
+      prepared.cgroup_binds.push_back({prepared.keep(view.directory),
+                                       prepared.keep(base + "/" + view.name),
+                                       (options.flags & MS_RDONLY) != 0});
     }
   }
   prepared.mounts.push_back(step);
@@ -226,6 +228,10 @@ Result<void> add_mount(PreparedPlan& prepared, const BuildInputs& inputs, const 
     step.flags = options.flags;
     step.keep_covered_mode = mount.type == "tmpfs";
     step.copy_up = options.copy_up && step.keep_covered_mode;  // ignored elsewhere, as in runc
+    step.readonly_at_end =
+        (options.flags & MS_RDONLY) != 0 &&
+        (mount.type == "tmpfs" || paths::clean_absolute(mount.destination) == "/dev");
+    if (step.readonly_at_end) step.flags &= ~MS_RDONLY;
   }
   prepared.mounts.push_back(step);
   return {};

@@ -169,4 +169,21 @@ constexpr int capability_number(std::string_view name) {
   return -1;
 }
 
+// A device cgroup rule's access (linux.resources.devices[].access) as a set of the kernel's
+// letters, r (read), w (write) and m (mknod), spelled in that order: "mwr" -> "rwm". Any other
+// letter is ignored, as runc 1.1 does (its devices.Permissions keep only these three), so "rwa"
+// is "rw". An empty access is all three, as mkrun has always read it. "": the access names none
+// of the three, and the rule allows or denies nothing.
+constexpr std::string_view device_access(std::string_view access) {
+  if (access.empty()) return "rwm";
+  constexpr std::array<std::string_view, 8> kSets = {"", "r", "w", "rw", "m", "rm", "wm", "rwm"};
+  unsigned set = 0;
+  for (char letter : access) {
+    if (letter == 'r') set |= 1;
+    if (letter == 'w') set |= 2;
+    if (letter == 'm') set |= 4;
+  }
+  return kSets[set];
+}
+
 }  // namespace mkrun::oci::vocabulary

@@ -25,12 +25,15 @@ struct GlobalOptions {
   std::string root;  // state root; default_root() when empty
   CgroupManagerKind cgroup_manager = CgroupManagerKind::kCgroupfs;
   bool rootless = false;
-  bool debug = false;
   // The kernel for containers whose config does not choose one (io.mkrun.kernel): `--kernel`.
   std::string default_kernel;
   // Receives what is worth a warning but not a failure (a poststart or poststop hook that
   // failed, as the runtime spec rules); the CLI logs it. May be empty.
   std::function<void(const std::string&)> warn;
+  // Receives each step mkrun takes (the bundle it reads, the process it clones, the cgroup it
+  // removes, ...) for --debug; the CLI logs it at level debug. Empty, as without --debug: the
+  // steps go unsaid.
+  std::function<void(const std::string&)> debug;
 };
 
 struct CreateOptions {
@@ -120,7 +123,8 @@ bool running_in_user_namespace();
 // runc's id rule: ^[\w+-\.]+$, and not "." or "..".
 bool is_valid_container_id(std::string_view id);
 
-// "KILL", "kill", "SIGKILL", "9" -> 9. Unknown: error `unknown signal "FOO"`.
+// "KILL", "kill", "SIGKILL", "9" -> 9; "0" -> 0, the null signal. Unknown: error
+// `unknown signal "FOO"`.
 Result<int> parse_signal(std::string_view text);
 
 // `features`: what this build implements (runtime-spec features.md), without the version

@@ -181,7 +181,8 @@ TEST_CASE("Manager refuses settings whose controller the host lacks", "[cgroups]
   applied = manager->update(resources);
   REQUIRE_FALSE(applied);
   CHECK(applied.error().render() ==
-        "`linux.resources.unified` needs cgroup v2, and this host has only cgroup v1");
+        "invalid configuration: cannot use unified on cgroup v1 (linux.resources.unified needs a "
+        "pure cgroup v2 host)");
 
   // Unset values need no controller.
   resources = {};
@@ -205,28 +206,25 @@ TEST_CASE("Manager on hybrid: controllers only cgroup2 has go to the unified dir
 
   tree.touch("unified/cgroup.subtree_control");
   tree.touch("unified/c/hugetlb.2MB.max");
-  tree.touch("unified/c/hugetlb.1GB.max");
-  tree.touch("unified/c/cgroup.max.depth");
   tree.touch("memory/c/memory.limit_in_bytes");
   oci::Resources resources;
   resources.memory.emplace();
   resources.memory->limit = 1048576;
   resources.hugepageLimits = {{"2MB", 4194304}};
-  resources.unified = {{"hugetlb.1GB.max", "0"}, {"cgroup.max.depth", "3"}};
   auto applied = manager->update(resources);
   require_ok(applied);
   CHECK(tree.read("memory/c/memory.limit_in_bytes") == "1048576");
   CHECK(tree.read("unified/c/hugetlb.2MB.max") == "4194304");
-  CHECK(tree.read("unified/c/hugetlb.1GB.max") == "0");
-  CHECK(tree.read("unified/c/cgroup.max.depth") == "3");
   CHECK(tree.read("unified/cgroup.subtree_control") == "+hugetlb");
 
+  // The unified map is refused on hybrid hosts too, as runc refuses it.
   resources = {};
-  resources.unified = {{"memory.high", "1"}};
+  resources.unified = {{"hugetlb.1GB.max", "0"}};
   applied = manager->update(resources);
   REQUIRE_FALSE(applied);
   CHECK(applied.error().render() ==
-        "unified resource \"memory.high\" can't be set: controller \"memory\" not available");
+        "invalid configuration: cannot use unified on cgroup v1 (linux.resources.unified needs a "
+        "pure cgroup v2 host)");
 
   resources = {};
   resources.network = oci::NetworkResources{7, {}};

@@ -428,9 +428,16 @@ TEST_CASE("v1 devices: bad rules are refused", "[cgroups]") {
   resources.devices = {{true, "x", 1, 3, "rwm"}};
   CHECK(error_of(resources, Version::kV1) ==
         "invalid `linux.resources.devices`: device type \"x\" is not one of a, b, c");
-  resources.devices = {{true, "c", 1, 3, "rwx"}};
-  CHECK(error_of(resources, Version::kV1) ==
-        "invalid `linux.resources.devices`: device access \"rwx\" is not a subset of rwm");
+}
+
+TEST_CASE("v1 devices: letters other than r, w and m are ignored, as runc does", "[cgroups]") {
+  std::vector<oci::DeviceCgroupRule> rules = {
+      {false, "", std::nullopt, std::nullopt, "rwm"},
+      {false, "c", 1, 11, "rwa"},  // runc's bats suite
+      {true, "c", 1, 3, "xyz"},    // nothing known: no line, and above all not "rwm"
+  };
+  CHECK(device_lines(rules) ==
+        with_defaults({"devices.deny=a", "devices.deny=a", "devices.deny=c 1:11 rw"}));
 }
 
 TEST_CASE("devices: left alone on update, and on v2 (eBPF, elsewhere)", "[cgroups]") {
