@@ -80,6 +80,14 @@ TEST_CASE("validate: ociVersion, root and root.path are required", "[validate]")
   CHECK(is_valid(spec));
 }
 
+TEST_CASE("validate: any ociVersion up to 1.3.x is accepted, as runc accepts any", "[validate]") {
+  Spec spec = valid_spec();
+  for (const char* version : {"1.0.0", "1.0.2-dev", "1.2.1", "1.3.0", "1.3.9", "1.4.0-rc.1"}) {
+    spec.ociVersion = version;
+    CHECK(is_valid(spec));
+  }
+}
+
 TEST_CASE("validate: process needs args and an absolute cwd", "[validate]") {
   Spec spec = valid_spec();
   spec.process.reset();
