@@ -197,6 +197,32 @@ TEST_CASE("personality, I/O priority, scheduler and CPU affinity reach the plan"
   CHECK_FALSE(CPU_ISSET(0, &p.final_affinity));
 }
 
+TEST_CASE("linux.memoryPolicy reaches the plan as set_mempolicy's mode and node mask", "[plan]") {
+  oci::Spec spec = minimal_spec();
+  spec.linux->memoryPolicy =
+      oci::MemoryPolicy{"MPOL_INTERLEAVE", "1-2,64", {"MPOL_F_STATIC_NODES"}};
+  auto prepared = plan::build_plan(inputs_for(spec));
+  REQUIRE(prepared);
+  const plan::ChildPlan& p = (*prepared)->plan;
+  CHECK(p.set_memory_policy);
+  CHECK(p.memory_policy_mode == (3 | 1 << 15));
+  CHECK(p.memory_policy_nodes[0] == 0b110);
+  CHECK(p.memory_policy_nodes[1] == 1);
+  CHECK(p.memory_policy_max_node == 1025);
+  CHECK(std::string(p.memory_policy_name) == "MPOL_INTERLEAVE");
+
+  spec.linux->memoryPolicy = oci::MemoryPolicy{"MPOL_LOCAL", "", {}};
+  prepared = plan::build_plan(inputs_for(spec));
+  REQUIRE(prepared);
+  CHECK((*prepared)->plan.memory_policy_mode == 4);
+  CHECK((*prepared)->plan.memory_policy_max_node == 0);  // no mask at all
+
+  spec.linux->memoryPolicy.reset();
+  prepared = plan::build_plan(inputs_for(spec));
+  REQUIRE(prepared);
+  CHECK_FALSE((*prepared)->plan.set_memory_policy);
+}
+
 TEST_CASE("bad scheduling values are refused by name", "[plan]") {
   oci::Spec spec = minimal_spec();
   spec.linux->personality = oci::Personality{"LINUX64", {}};

@@ -1,10 +1,12 @@
-// How the process runs: personality, I/O priority, scheduler, CPU affinity, LSM labels.
+// How the process runs: personality, memory policy, I/O priority, scheduler, CPU affinity,
+// LSM labels.
 #include <sched.h>
 #include <unistd.h>
 
 #include <charconv>
 
 #include "mkrun/base/files.hpp"
+#include "mkrun/oci/parse.hpp"
 #include "mkrun/oci/vocabulary.hpp"
 #include "plan/builder_parts.hpp"
 
@@ -47,6 +49,33 @@ Result<SchedulerAttributes> scheduler_of(const oci::Scheduler& scheduler) {
   attributes.deadline = scheduler.deadline.value_or(0);
   attributes.period = scheduler.period.value_or(0);
   return attributes;
+}
+
+// linux.memoryPolicy, already validated, as set_mempolicy(2)'s mode and node mask.
+Result<void> add_memory_policy(PreparedPlan& prepared, const oci::MemoryPolicy& policy) {
+  ChildPlan& plan = prepared.plan;
+  const auto* mode = vocabulary::find(vocabulary::kMemoryPolicyModes, policy.mode);
+  if (mode == nullptr) return fail("unknown memory policy mode \"" + policy.mode + "\"");
+  plan.memory_policy_mode = mode->value;
+  plan.memory_policy_name = mode->name.data();  // a literal: NUL-terminated
+  plan.memory_policy_node_list = prepared.keep(policy.nodes);
+  for (const auto& name : policy.flags) {
+    const auto* flag = vocabulary::find(vocabulary::kMemoryPolicyFlags, name);
+    if (flag == nullptr) return fail("unknown memory policy flag \"" + name + "\"");
+    plan.memory_policy_mode |= flag->value;
+  }
+  auto nodes = oci::memory_nodes(policy.nodes);
+  if (!nodes) {
+    return fail("memory policy nodes \"" + policy.nodes + "\": " + nodes.error().message);
+  }
+  constexpr unsigned kBitsPerWord = 8 * sizeof(unsigned long);
+  for (unsigned node : *nodes) {
+    plan.memory_policy_nodes[node / kBitsPerWord] |= 1UL << (node % kBitsPerWord);
+  }
+  // The kernel reads maxnode - 1 bits (mm/mempolicy.c get_nodes), so one more than the mask.
+  if (!nodes->empty()) plan.memory_policy_max_node = vocabulary::kMaxMemoryNodes + 1;
+  plan.set_memory_policy = true;
+  return {};
 }
 
 // "0-3,6" to a CPU set.
@@ -104,6 +133,9 @@ Result<void> add_scheduling(PreparedPlan& prepared, const oci::Spec& spec) {
   const oci::Process& process = *spec.process;
   if (spec.linux && spec.linux->personality) {
     plan.personality = MKRUN_TRY(personality_of(*spec.linux->personality));
+  }
+  if (spec.linux && spec.linux->memoryPolicy) {
+    MKRUN_CHECK(add_memory_policy(prepared, *spec.linux->memoryPolicy));
   }
   if (process.ioPriority) plan.io_priority = MKRUN_TRY(io_priority_of(*process.ioPriority));
   if (process.scheduler) {
