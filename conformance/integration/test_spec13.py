@@ -114,3 +114,69 @@ def test_memory_policy_on_a_node_the_host_lacks_names_the_nodes(rt, bundle):
                   if n.startswith("node") and n[4:].isdigit()) + 1
     bundle.linux["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": str(missing)}
     rt.run(bundle.set_args("true")).fails(1, f'set_mempolicy MPOL_BIND nodes "{missing}"')
+
+
+# ---- CPU affinity --------------------------------------------------------------------------------
+# runc 1.3.1 and later reset the affinity of the container's processes once they are in the
+# cgroup ("the container process may inherit runc's CPU affinity" otherwise); runc 1.1 does not,
+# hence mkrun_only. mkrun is started pinned to CPU 0, as `taskset -c 0 mkrun run` would.
+
+def cpu_list(cpus):
+    return ",".join(str(cpu) for cpu in sorted(cpus))
+
+
+def allowed_cpus(status_text):
+    line = next(l for l in status_text.splitlines() if l.startswith("Cpus_allowed_list:"))
+    cpus = set()
+    for part in line.split(":", 1)[1].strip().split(","):
+        first, _, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return cpus
+
+
+class PinnedToCpu0:
+    def __enter__(self):
+        self.saved = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {0})
+
+    def __exit__(self, *exc):
+        os.sched_setaffinity(0, self.saved)
+
+
+needs_two_cpus = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU only")
+
+
+@needs_two_cpus
+@pytest.mark.mkrun_only
+def test_the_init_does_not_inherit_mkruns_affinity(rt, bundle):
+    expected = os.sched_getaffinity(0)
+    with PinnedToCpu0():
+        status = rt.output(bundle, "cat", "/proc/self/status")
+    assert cpu_list(allowed_cpus(status)) == cpu_list(expected)
+
+
+@needs_two_cpus
+@pytest.mark.mkrun_only
+def test_exec_does_not_inherit_mkruns_affinity(rt, bundle):
+    expected = os.sched_getaffinity(0)
+    cid, pid = rt.started(bundle.set_args("sleep", "1000"))
+    with PinnedToCpu0():
+        status = rt("exec", cid, "cat", "/proc/self/status").ok().out
+    assert cpu_list(allowed_cpus(status)) == cpu_list(expected)
+    rt.delete(cid, "--force").ok()
+    rt.wait_exit(pid)
+
+
+@needs_two_cpus
+@pytest.mark.mkrun_only
+def test_exec_cpu_affinity_still_wins_over_the_reset(rt, bundle):
+    cid, pid = rt.started(bundle.set_args("sleep", "1000"))
+    process = dict(bundle.process, args=["cat", "/proc/self/status"],
+                   execCPUAffinity={"final": "1"})
+    spec = rt.workdir / "process.json"
+    spec.write_text(json.dumps(process))
+    with PinnedToCpu0():
+        status = rt("exec", "--process", spec, cid).ok().out
+    assert allowed_cpus(status) == {1}
+    rt.delete(cid, "--force").ok()
+    rt.wait_exit(pid)

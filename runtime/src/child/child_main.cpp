@@ -158,6 +158,13 @@ void join_cgroups(const ChildPlan& plan) {
   }
 }
 
+// Once in the cgroup, so that the kernel narrows the mask to its cpuset. A failure leaves the
+// inherited affinity, which runc 1.5 only warns about: not a reason to fail the container.
+void reset_affinity(const ChildPlan& plan) {
+  if (plan.reset_affinity_mask == nullptr) return;
+  (void)syscall(SYS_sched_setaffinity, 0, plan.reset_affinity_size, plan.reset_affinity_mask);
+}
+
 // Joins, creates and enters namespaces. Returns in the process that becomes the init.
 
 // A new (or joined) pid or time namespace applies to children only: the init is a child of this
@@ -1186,6 +1193,7 @@ void child_main(const ChildPlan& plan) noexcept {
     fail(errno, "set the initial CPU affinity");
   }
   join_cgroups(plan);
+  reset_affinity(plan);
   enter_namespaces(plan);
   // Again: a fork in enter_namespaces() clears it.
   (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

@@ -220,6 +220,12 @@ struct ChildPlan {
   cpu_set_t initial_affinity{};
   bool set_final_affinity = false;  // execCPUAffinity.final, just before execve
   cpu_set_t final_affinity{};
+  // Without execCPUAffinity, the affinity given once in the cgroup, so that the process does
+  // not keep mkrun's (`taskset -c 0 mkrun run`): every CPU the kernel may have, which
+  // sched_setaffinity(2) narrows to the CPUs that exist and are in the cgroup's cpuset.
+  // nullptr: keep execCPUAffinity's.
+  const unsigned char* reset_affinity_mask = nullptr;
+  size_t reset_affinity_size = 0;
   // The LSM label for the executed process (AppArmor "exec <profile>" or an SELinux context),
   // written, before the seccomp filter is loaded, to this file relative to proc_fd
   // ("self/attr/exec").

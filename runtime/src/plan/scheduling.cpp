@@ -3,7 +3,9 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <array>
 #include <charconv>
+#include <span>
 
 #include "mkrun/base/files.hpp"
 #include "mkrun/oci/parse.hpp"
@@ -49,6 +51,25 @@ Result<SchedulerAttributes> scheduler_of(const oci::Scheduler& scheduler) {
   attributes.deadline = scheduler.deadline.value_or(0);
   attributes.period = scheduler.period.value_or(0);
   return attributes;
+}
+
+// A mask of every CPU the kernel may have: runc 1.5's 64Ki bits (its tryResetCPUAffinity), far
+// beyond any kernel's NR_CPUS, which the kernel clamps it to.
+std::span<const unsigned char> all_cpus_mask() {
+  static const auto mask = [] {
+    std::array<unsigned char, 64 * 1024 / 8> bits;
+    bits.fill(0xff);
+    return bits;
+  }();
+  return mask;
+}
+
+// The process gets its cgroup's CPUs, not mkrun's affinity, unless execCPUAffinity says
+// otherwise (runc 1.3.1's reset, done for the init and for an exec without execCPUAffinity).
+void add_affinity_reset(ChildPlan& plan) {
+  if (plan.set_initial_affinity || plan.set_final_affinity) return;
+  plan.reset_affinity_mask = all_cpus_mask().data();
+  plan.reset_affinity_size = all_cpus_mask().size();
 }
 
 // linux.memoryPolicy, already validated, as set_mempolicy(2)'s mode and node mask.
@@ -152,6 +173,7 @@ Result<void> add_scheduling(PreparedPlan& prepared, const oci::Spec& spec) {
       plan.set_final_affinity = true;
     }
   }
+  add_affinity_reset(plan);
   if (spec.linux && spec.linux->intelRdt) {
     if (::access("/sys/fs/resctrl/schemata", F_OK) != 0) {
       return fail("linux.intelRdt is set, but resctrl is not mounted at /sys/fs/resctrl");
