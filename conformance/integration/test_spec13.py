@@ -180,3 +180,61 @@ def test_exec_cpu_affinity_still_wins_over_the_reset(rt, bundle):
     assert allowed_cpus(status) == {1}
     rt.delete(cid, "--force").ok()
     rt.wait_exit(pid)
+
+
+# ---- features ------------------------------------------------------------------------------------
+
+def features_of(rt):
+    r = rt.raw("features").ok()
+    assert r.err == ""
+    return json.loads(r.out)
+
+
+# RUNTIME_SPEC_SCHEMA: the schema/ directory of runtime-spec v1.3.0 (`git archive v1.3.0 schema`),
+# which this repository does not carry.
+SCHEMA_DIR = os.environ.get("RUNTIME_SPEC_SCHEMA")
+
+
+def schema_validator(jsonschema):
+    """features-schema.json, whose $refs name its sibling files ("defs.json#/...")."""
+    with open(os.path.join(SCHEMA_DIR, "features-schema.json")) as f:
+        schema = json.load(f)
+    # Debian's jsonschema 4.10 resolves them with a RefResolver, file:// URIs included.
+    resolver = jsonschema.RefResolver(f"file://{os.path.abspath(SCHEMA_DIR)}/", schema)
+    return jsonschema.Draft4Validator(schema, resolver=resolver)
+
+
+@pytest.mark.parity
+@pytest.mark.skipif(not SCHEMA_DIR, reason="RUNTIME_SPEC_SCHEMA is not set")
+def test_features_validate_against_the_1_3_schema(rt):
+    validator = schema_validator(pytest.importorskip("jsonschema"))
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(features_of(rt))]
+    assert errors == []
+
+
+@pytest.mark.mkrun_only  # runc 1.1 knows runtime-spec 1.1's features only
+def test_features_has_every_1_3_field(rt):
+    # features-linux.md (1.3): memoryPolicy "modes" and "flags", intelRdt "schemata" and
+    # "monitoring", netDevices "enabled"; every boolean a boolean, every list of strings sorted
+    # where runc 1.5 sorts it.
+    f = features_of(rt)
+    assert f["ociVersionMin"] == "1.0.0" and f["ociVersionMax"] == "1.3.0"
+    linux = f["linux"]
+    assert linux["memoryPolicy"]["modes"] == [
+        "MPOL_BIND", "MPOL_DEFAULT", "MPOL_INTERLEAVE", "MPOL_LOCAL", "MPOL_PREFERRED",
+        "MPOL_PREFERRED_MANY", "MPOL_WEIGHTED_INTERLEAVE"]
+    assert linux["memoryPolicy"]["flags"] == [
+        "MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
+    # mkrun refuses linux.intelRdt: it claims none of it.
+    assert linux["intelRdt"] == {"enabled": False, "schemata": False, "monitoring": False}
+    assert linux["netDevices"] == {"enabled": True}
+    assert linux["mountExtensions"] == {"idmap": {"enabled": True}}
+    seccomp = linux["seccomp"]
+    assert set(seccomp["supportedFlags"]) <= set(seccomp["knownFlags"])
+    assert "SECCOMP_FILTER_FLAG_LOG" in seccomp["knownFlags"]
+    for booleans in (linux["cgroup"], linux["apparmor"], linux["selinux"]):
+        assert all(isinstance(v, bool) for v in booleans.values()), booleans
+    unsafe = f["potentiallyUnsafeConfigAnnotations"]
+    assert "io.mkrun.kernel" in unsafe
+    assert set(unsafe) <= set(f["annotations"]) | {"io.mkrun.kernel"}
+    assert "io.mkrun.kernel" in f["annotations"]
