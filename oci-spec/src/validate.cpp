@@ -1,5 +1,6 @@
 // The value checks runc makes before it touches the kernel (runc 1.1's specconv and
-// libcontainer/configs/validate, plus the runtime-spec 1.2 fields as runc 1.2 checks them).
+// libcontainer/configs/validate, plus the runtime-spec 1.2 and 1.3 fields as runc 1.2 and 1.5
+// check them).
 // Where runc has a message, we use its text so that tools matching on it keep working.
 #include <algorithm>
 #include <array>
