@@ -16,7 +16,7 @@ namespace mkrun::cli {
 namespace {
 
 // The runtime-spec version mkrun implements, printed where runc prints specs.Version.
-constexpr std::string_view kSpecVersion = "1.2.0";
+constexpr std::string_view kSpecVersion = "1.3.0";
 
 // What urfave/cli prints after "VERSION:" and after "mkrun version ": runc's App.Version holds
 // several lines, so the commit and the libseccomp version come with it.

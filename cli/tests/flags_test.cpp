@@ -380,9 +380,9 @@ TEST_CASE("global help and version exit 0", "[cli]") {
 TEST_CASE("the version screen has the lines Docker and go-runc read", "[cli]") {
   const std::string text = version_text(kInfo);
   CHECK(text.starts_with("mkrun version 0.1.0\ncommit: "));
-  CHECK(text.ends_with("\nspec: 1.2.0\nlibseccomp: 2.5.4\n"));
+  CHECK(text.ends_with("\nspec: 1.3.0\nlibseccomp: 2.5.4\n"));
   CHECK(std::ranges::count(text, '\n') == 4);
-  CHECK(version_text({"mkrun", "/run/mkrun", ""}).ends_with("\nspec: 1.2.0\n"));
+  CHECK(version_text({"mkrun", "/run/mkrun", ""}).ends_with("\nspec: 1.3.0\n"));
 }
 
 TEST_CASE("--rootless is true, false or auto", "[cli]") {

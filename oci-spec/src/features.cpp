@@ -42,7 +42,14 @@ std::string render_features(const Features& f) {
   w.end_object();
   w.key("intelRdt");
   w.begin_object();
-  w.member("enabled", f.intelRdt);
+  w.member("enabled", f.intelRdt.enabled);
+  w.member("schemata", f.intelRdt.schemata);
+  w.member("monitoring", f.intelRdt.monitoring);
+  w.end_object();
+  w.key("memoryPolicy");
+  w.begin_object();
+  w.member("modes", f.memoryPolicy.modes);
+  w.member("flags", f.memoryPolicy.flags);
   w.end_object();
   w.key("mountExtensions");
   w.begin_object();
@@ -50,6 +57,10 @@ std::string render_features(const Features& f) {
   w.begin_object();
   w.member("enabled", f.idmapMounts);
   w.end_object();
+  w.end_object();
+  w.key("netDevices");
+  w.begin_object();
+  w.member("enabled", f.netDevices);
   w.end_object();
   w.end_object();
   w.member("annotations", f.annotations);

@@ -47,6 +47,7 @@ static Status read_json(const Value& v, const Path& path, SeccompSyscall& out);
 static Status read_json(const Value& v, const Path& path, Seccomp& out);
 static Status read_json(const Value& v, const Path& path, IntelRdt& out);
 static Status read_json(const Value& v, const Path& path, Personality& out);
+static Status read_json(const Value& v, const Path& path, MemoryPolicy& out);
 static Status read_json(const Value& v, const Path& path, TimeOffset& out);
 static Status read_json(const Value& v, const Path& path, NetDevice& out);
 static Status read_json(const Value& v, const Path& path, Linux& out);
@@ -332,6 +333,14 @@ static Status read_json(const Value& v, const Path& path, Personality& out) {
   return Fields(v, path).get("domain", out.domain).get("flags", out.flags).status();
 }
 
+static Status read_json(const Value& v, const Path& path, MemoryPolicy& out) {
+  return Fields(v, path)
+      .get("mode", out.mode)
+      .get("nodes", out.nodes)
+      .get("flags", out.flags)
+      .status();
+}
+
 static Status read_json(const Value& v, const Path& path, TimeOffset& out) {
   return Fields(v, path).get("secs", out.secs).get("nanosecs", out.nanosecs).status();
 }
@@ -358,6 +367,7 @@ static Status read_json(const Value& v, const Path& path, Linux& out) {
       .get("personality", out.personality)
       .get("timeOffsets", out.timeOffsets)
       .get("netDevices", out.netDevices)
+      .get("memoryPolicy", out.memoryPolicy)
       .status();
 }
 

@@ -1,8 +1,10 @@
 // The value checks runc makes before it touches the kernel (runc 1.1's specconv and
-// libcontainer/configs/validate, plus the runtime-spec 1.2 fields as runc 1.2 checks them).
+// libcontainer/configs/validate, plus the runtime-spec 1.2 and 1.3 fields as runc 1.2 and 1.5
+// check them).
 // Where runc has a message, we use its text so that tools matching on it keep working.
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <set>
 
 #include "mkrun/oci/parse.hpp"
@@ -376,6 +378,58 @@ Status check_net_devices(const Linux& linux, const Namespaces& namespaces) {
   return {};
 }
 
+// --- memory policy ---
+
+// One element of a node list, "7" or "0-3", as its first and last node.
+SpecResult<std::pair<unsigned, unsigned>> node_range(std::string_view element) {
+  auto number = [](std::string_view text) -> std::optional<unsigned> {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return {};
+    return value;
+  };
+  auto dash = element.find('-');
+  auto first = number(element.substr(0, dash));
+  auto last = dash == std::string_view::npos ? first : number(element.substr(dash + 1));
+  if (!first || !last) return invalid(quoted(element) + " is not a node or a range of nodes");
+  if (*first > *last) return invalid("range " + quoted(element) + " ends before it starts");
+  if (*last >= vocabulary::kMaxMemoryNodes) {
+    return invalid("node " + std::to_string(*last) + " is not below " +
+                   std::to_string(vocabulary::kMaxMemoryNodes));
+  }
+  return std::pair{*first, *last};
+}
+
+// runc 1.5's validation, in mkrun's words: the mode, its flags, and the number of nodes the
+// mode takes (set_mempolicy(2)).
+Status check_memory_policy(const MemoryPolicy& policy) {
+  const auto* mode = vocabulary::find(vocabulary::kMemoryPolicyModes, policy.mode);
+  if (mode == nullptr) {
+    return invalid("linux.memoryPolicy.mode: invalid memory policy mode " + quoted(policy.mode));
+  }
+  for (const auto& flag : policy.flags) {
+    if (!known(flag, vocabulary::kMemoryPolicyFlags)) {
+      return invalid("linux.memoryPolicy.flags: invalid memory policy flag " + quoted(flag));
+    }
+  }
+  auto nodes = memory_nodes(policy.nodes);
+  if (!nodes) {
+    return invalid("linux.memoryPolicy.nodes: invalid memory policy nodes " + quoted(policy.nodes) +
+                   ": " + nodes.error().message);
+  }
+  std::string mode_name(mode->name);
+  if (mode->nodes == vocabulary::MemoryNodes::kNone && !nodes->empty()) {
+    return invalid("linux.memoryPolicy.nodes: memory policy mode " + mode_name +
+                   " takes no nodes but got " + std::to_string(nodes->size()) + " (" +
+                   quoted(policy.nodes) + ")");
+  }
+  if (mode->nodes == vocabulary::MemoryNodes::kAtLeastOne && nodes->empty()) {
+    return invalid("linux.memoryPolicy.nodes: memory policy mode " + mode_name +
+                   " requires at least one node but got 0");
+  }
+  return {};
+}
+
 Status check_linux_values(const Linux& linux) {
   const auto& propagation = linux.rootfsPropagation;
   if (!propagation.empty() && !known(propagation, vocabulary::propagation_options())) {
@@ -390,6 +444,9 @@ Status check_linux_values(const Linux& linux) {
     if (clos == "." || clos == ".." || clos.find('/') != std::string::npos) {
       return invalid("invalid intelRdt.ClosID " + quoted(clos));
     }
+  }
+  if (linux.memoryPolicy) {
+    if (auto status = check_memory_policy(*linux.memoryPolicy); !status) return status;
   }
   if (auto status = check_devices(linux.devices); !status) return status;
   return check_device_rules(linux.resources);
@@ -407,6 +464,20 @@ Status check_linux(const Spec& spec, const Namespaces& namespaces) {
 }
 
 }  // namespace
+
+SpecResult<std::vector<unsigned>> memory_nodes(std::string_view list) {
+  std::set<unsigned> nodes;
+  while (!list.empty()) {
+    auto comma = list.find(',');
+    auto range = node_range(list.substr(0, comma));
+    if (!range) return std::unexpected(range.error());
+    for (unsigned node = range->first; node <= range->second; ++node) nodes.insert(node);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+    if (list.empty()) return invalid("the list ends with a comma");
+  }
+  return std::vector<unsigned>(nodes.begin(), nodes.end());
+}
 
 SpecResult<void> validate_spec(const Spec& spec) {
   if (spec.ociVersion.empty()) return invalid("ociVersion must not be empty");

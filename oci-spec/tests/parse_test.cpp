@@ -101,7 +101,8 @@ constexpr const char* kFullConfig = R"json({
                  "enableCMT": true, "enableMBM": false},
     "personality": {"domain": "LINUX32", "flags": ["x"]},
     "timeOffsets": {"monotonic": {"secs": -86400, "nanosecs": 5}, "boottime": {"secs": 3}},
-    "netDevices": {"eth1": {"name": "ctr0"}, "eth2": {}}
+    "netDevices": {"eth1": {"name": "ctr0"}, "eth2": {}},
+    "memoryPolicy": {"mode": "MPOL_INTERLEAVE", "nodes": "2-3", "flags": ["MPOL_F_STATIC_NODES"]}
   }
 })json";
 
@@ -255,6 +256,10 @@ TEST_CASE("parse: every field of a full config", "[parse]") {
     REQUIRE(l.netDevices.size() == 2);
     CHECK(l.netDevices.at("eth1").name == "ctr0");
     CHECK(l.netDevices.at("eth2").name.empty());
+    REQUIRE(l.memoryPolicy);
+    CHECK(l.memoryPolicy->mode == "MPOL_INTERLEAVE");
+    CHECK(l.memoryPolicy->nodes == "2-3");
+    CHECK(l.memoryPolicy->flags == std::vector<std::string>{"MPOL_F_STATIC_NODES"});
   }
 
   SECTION("linux.seccomp") {

@@ -80,6 +80,14 @@ TEST_CASE("validate: ociVersion, root and root.path are required", "[validate]")
   CHECK(is_valid(spec));
 }
 
+TEST_CASE("validate: any ociVersion up to 1.3.x is accepted, as runc accepts any", "[validate]") {
+  Spec spec = valid_spec();
+  for (const char* version : {"1.0.0", "1.0.2-dev", "1.2.1", "1.3.0", "1.3.9", "1.4.0-rc.1"}) {
+    spec.ociVersion = version;
+    CHECK(is_valid(spec));
+  }
+}
+
 TEST_CASE("validate: process needs args and an absolute cwd", "[validate]") {
   Spec spec = valid_spec();
   spec.process.reset();
@@ -510,4 +518,57 @@ TEST_CASE("validate: the checks run on a parsed runc spec", "[validate]") {
       "linux": {"namespaces": [{"type": "pid"}, {"type": "pid"}]}})");
   REQUIRE(spec);
   CHECK(error_of(*spec) == "malformed spec file: duplicated ns \"pid\"");
+}
+
+// runtime-spec 1.3 config-linux.md "Memory policy": "Some modes require that there are no
+// nodes, e.g. `MPOL_DEFAULT` and `MPOL_LOCAL`. Others that there is at least one node, e.g.
+// `MPOL_BIND` and `MPOL_INTERLEAVE`."
+TEST_CASE("validate: memoryPolicy", "[validate]") {
+  Spec spec = valid_spec();
+  auto& policy = spec.linux->memoryPolicy.emplace();
+  for (auto [mode, nodes] : {std::pair{"MPOL_DEFAULT", ""},
+                             {"MPOL_LOCAL", ""},
+                             {"MPOL_PREFERRED", ""},
+                             {"MPOL_PREFERRED", "1"},
+                             {"MPOL_BIND", "0-3,7"},
+                             {"MPOL_INTERLEAVE", "0,2"},
+                             {"MPOL_PREFERRED_MANY", "1023"},
+                             {"MPOL_WEIGHTED_INTERLEAVE", "0"}}) {
+    policy = {.mode = mode, .nodes = nodes, .flags = {"MPOL_F_STATIC_NODES"}};
+    CHECK(is_valid(spec));
+  }
+  policy = {.mode = "MPOL_SPREAD", .nodes = "0"};
+  CHECK(error_of(spec) == "linux.memoryPolicy.mode: invalid memory policy mode \"MPOL_SPREAD\"");
+  policy = {.mode = "MPOL_BIND", .nodes = "0", .flags = {"MPOL_F_NUMA_BALANCING", "MPOL_F_X"}};
+  CHECK(error_of(spec) == "linux.memoryPolicy.flags: invalid memory policy flag \"MPOL_F_X\"");
+  policy = {.mode = "MPOL_BIND"};
+  CHECK(error_of(spec) ==
+        "linux.memoryPolicy.nodes: memory policy mode MPOL_BIND requires at least one node but "
+        "got 0");
+  policy = {.mode = "MPOL_LOCAL", .nodes = "0-1"};
+  CHECK(error_of(spec) ==
+        "linux.memoryPolicy.nodes: memory policy mode MPOL_LOCAL takes no nodes but got 2 "
+        "(\"0-1\")");
+  policy = {.mode = "MPOL_BIND", .nodes = "3-1"};
+  CHECK(error_of(spec) ==
+        "linux.memoryPolicy.nodes: invalid memory policy nodes \"3-1\": "
+        "range \"3-1\" ends before it starts");
+  policy = {.mode = "MPOL_BIND", .nodes = "0,x"};
+  CHECK(error_of(spec) ==
+        "linux.memoryPolicy.nodes: invalid memory policy nodes \"0,x\": "
+        "\"x\" is not a node or a range of nodes");
+  policy = {.mode = "MPOL_BIND", .nodes = "1024"};
+  CHECK(error_of(spec) ==
+        "linux.memoryPolicy.nodes: invalid memory policy nodes \"1024\": "
+        "node 1024 is not below 1024");
+}
+
+TEST_CASE("memory_nodes: numbers and ranges, sorted and each once", "[validate]") {
+  CHECK(memory_nodes("").value().empty());
+  CHECK(memory_nodes("0-3,7,2") == std::vector<unsigned>{0, 1, 2, 3, 7});
+  CHECK_FALSE(memory_nodes("1,"));
+  CHECK_FALSE(memory_nodes(",1"));
+  CHECK_FALSE(memory_nodes("-1"));
+  CHECK_FALSE(memory_nodes("1-"));
+  CHECK_FALSE(memory_nodes(" 1"));
 }

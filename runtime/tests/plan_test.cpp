@@ -195,6 +195,44 @@ TEST_CASE("personality, I/O priority, scheduler and CPU affinity reach the plan"
   CHECK(CPU_COUNT(&p.initial_affinity) == 2);
   CHECK(CPU_ISSET(1, &p.final_affinity));
   CHECK_FALSE(CPU_ISSET(0, &p.final_affinity));
+  CHECK(p.reset_affinity_mask == nullptr);  // execCPUAffinity's, not the reset
+}
+
+TEST_CASE("without execCPUAffinity the process's affinity is reset to every CPU", "[plan]") {
+  oci::Spec spec = minimal_spec();
+  auto prepared = plan::build_plan(inputs_for(spec));
+  REQUIRE(prepared);
+  const plan::ChildPlan& p = (*prepared)->plan;
+  REQUIRE(p.reset_affinity_mask != nullptr);
+  CHECK(p.reset_affinity_size == 64 * 1024 / 8);  // runc 1.5's 64Ki CPUs
+  CHECK(p.reset_affinity_mask[0] == 0xff);
+  CHECK(p.reset_affinity_mask[p.reset_affinity_size - 1] == 0xff);
+}
+
+TEST_CASE("linux.memoryPolicy reaches the plan as set_mempolicy's mode and node mask", "[plan]") {
+  oci::Spec spec = minimal_spec();
+  spec.linux->memoryPolicy =
+      oci::MemoryPolicy{"MPOL_INTERLEAVE", "1-2,64", {"MPOL_F_STATIC_NODES"}};
+  auto prepared = plan::build_plan(inputs_for(spec));
+  REQUIRE(prepared);
+  const plan::ChildPlan& p = (*prepared)->plan;
+  CHECK(p.set_memory_policy);
+  CHECK(p.memory_policy_mode == (3 | 1 << 15));
+  CHECK(p.memory_policy_nodes[0] == 0b110);
+  CHECK(p.memory_policy_nodes[1] == 1);
+  CHECK(p.memory_policy_max_node == 1025);
+  CHECK(std::string(p.memory_policy_name) == "MPOL_INTERLEAVE");
+
+  spec.linux->memoryPolicy = oci::MemoryPolicy{"MPOL_LOCAL", "", {}};
+  prepared = plan::build_plan(inputs_for(spec));
+  REQUIRE(prepared);
+  CHECK((*prepared)->plan.memory_policy_mode == 4);
+  CHECK((*prepared)->plan.memory_policy_max_node == 0);  // no mask at all
+
+  spec.linux->memoryPolicy.reset();
+  prepared = plan::build_plan(inputs_for(spec));
+  REQUIRE(prepared);
+  CHECK_FALSE((*prepared)->plan.set_memory_policy);
 }
 
 TEST_CASE("bad scheduling values are refused by name", "[plan]") {

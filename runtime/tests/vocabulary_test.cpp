@@ -146,6 +146,29 @@ TEST_CASE("features lists exactly the tables' names", "[vocabulary]") {
   }
 }
 
+TEST_CASE("features: the 1.3 fields, memory policy names sorted, seccomp flags the kernel has",
+          "[vocabulary]") {
+  oci::Features features = runtime::features();
+  CHECK(features.ociVersionMax == "1.3.0");
+  CHECK(features.memoryPolicy.modes ==
+        std::vector<std::string>{"MPOL_BIND", "MPOL_DEFAULT", "MPOL_INTERLEAVE", "MPOL_LOCAL",
+                                 "MPOL_PREFERRED", "MPOL_PREFERRED_MANY",
+                                 "MPOL_WEIGHTED_INTERLEAVE"});
+  CHECK(features.memoryPolicy.flags == std::vector<std::string>{"MPOL_F_NUMA_BALANCING",
+                                                                "MPOL_F_RELATIVE_NODES",
+                                                                "MPOL_F_STATIC_NODES"});
+  for (const auto& mode : vocabulary::kMemoryPolicyModes) {
+    CHECK(std::ranges::count(features.memoryPolicy.modes, mode.name) == 1);
+  }
+  for (const auto& flag : features.seccomp.supportedFlags) {
+    CHECK(std::ranges::count(features.seccomp.knownFlags, flag) == 1);
+  }
+  // Linux 4.14 and later know both: any kernel mkrun runs on.
+  CHECK(std::ranges::count(features.seccomp.supportedFlags, "SECCOMP_FILTER_FLAG_LOG") == 1);
+  CHECK(features.netDevices);
+  CHECK_FALSE(features.intelRdt.enabled);  // the plan builder refuses linux.intelRdt
+}
+
 TEST_CASE("capability names: the table's, in any case, with or without CAP_", "[vocabulary]") {
   for (size_t cap = 0; cap < vocabulary::kCapabilities.size(); ++cap) {
     std::string name(vocabulary::kCapabilities[cap]);

@@ -194,11 +194,14 @@ void cpuset(const oci::CpuResources& cpu, Writes& out) {
 
 // ---- pids ------------------------------------------------------------------------------------
 
-// runc fs/pids.go and fs2/pids.go: 0 is "not set", a negative limit is "max".
+// runtime-spec 1.3: a missing limit sets nothing, a negative one is "max", and 0 is a real
+// limit. runc 1.5 (cgroups fs/pids.go, fs2/pids.go) writes 0 as 1, the value its systemd driver
+// must use (systemd refuses TasksMax=0), so that both drivers give the same pids.max; a
+// container's init is in the cgroup already, so either way it may not fork.
 void pids(const oci::PidsResources& pids, Writes& out) {
-  int64_t limit = pids.limit.value_or(0);
-  if (limit == 0) return;
-  out.add("pids.limit", "pids", "pids.max", limit > 0 ? std::to_string(limit) : "max");
+  if (!pids.limit) return;
+  int64_t limit = applied_pids_limit(*pids.limit);
+  out.add("pids.limit", "pids", "pids.max", limit < 0 ? "max" : std::to_string(limit));
 }
 
 // ---- block I/O -------------------------------------------------------------------------------
@@ -395,6 +398,11 @@ oci::DeviceCgroupRule allow(const char* type, std::optional<int64_t> major,
 }
 
 }  // namespace
+
+int64_t applied_pids_limit(int64_t limit) {
+  if (limit < 0) return -1;
+  return limit == 0 ? 1 : limit;
+}
 
 uint64_t cpu_shares_to_weight(uint64_t shares) {
   if (shares == 0) return 0;

@@ -3,7 +3,8 @@
 // directory by its controller and performs the writes in order.
 //
 // Values follow runc 1.1 (libcontainer/cgroups/fs and fs2, specconv): a 0 means "not set" as in
-// runc's configs.Resources, -1 means unlimited, and the v2 conversions are runc's.
+// runc's configs.Resources, -1 means unlimited, and the v2 conversions are runc's. The
+// exception is pids.limit, which runtime-spec 1.3 made optional: there 0 is a limit.
 #pragma once
 
 #include <cstdint>
@@ -67,6 +68,10 @@ Result<std::vector<Write>> translate_unified(const std::map<std::string, std::st
 // on /dev/null, random, full, tty, zero, urandom, pts, ptmx and tun. Also the base of v2's eBPF
 // device filter.
 std::vector<oci::DeviceCgroupRule> default_device_rules();
+
+// linux.resources.pids.limit as both drivers apply it (runc 1.5): -1 for any negative limit
+// (unlimited), 1 for 0 (systemd refuses TasksMax=0), else the limit.
+int64_t applied_pids_limit(int64_t limit);
 
 // runc's ConvertCPUSharesToCgroupV2Value: [2, 262144] -> [1, 10000]; 0 stays 0 (unset).
 uint64_t cpu_shares_to_weight(uint64_t shares);

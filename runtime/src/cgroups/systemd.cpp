@@ -220,9 +220,9 @@ Result<std::vector<dbus::Property>> resource_properties(const oci::Resources& re
   if (!unified && resources.blockIO && resources.blockIO->weight.value_or(0) != 0) {
     out.push_back(property("BlockIOWeight", uint64_t{*resources.blockIO->weight}));
   }
-  if (resources.pids) {
-    int64_t limit = resources.pids->limit.value_or(0);
-    if (limit > 0 || limit == -1) out.push_back(property("TasksMax", static_cast<uint64_t>(limit)));
+  if (resources.pids && resources.pids->limit) {
+    int64_t limit = applied_pids_limit(*resources.pids->limit);
+    out.push_back(property("TasksMax", limit < 0 ? kInfinity : static_cast<uint64_t>(limit)));
   }
   if (resources.cpu) {
     MKRUN_CHECK(add_cpuset(out, resources.cpu->cpus, resources.cpu->mems, systemd_version));

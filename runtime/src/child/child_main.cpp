@@ -158,6 +158,13 @@ void join_cgroups(const ChildPlan& plan) {
   }
 }
 
+// Once in the cgroup, so that the kernel narrows the mask to its cpuset. A failure leaves the
+// inherited affinity, which runc 1.5 only warns about: not a reason to fail the container.
+void reset_affinity(const ChildPlan& plan) {
+  if (plan.reset_affinity_mask == nullptr) return;
+  (void)syscall(SYS_sched_setaffinity, 0, plan.reset_affinity_size, plan.reset_affinity_mask);
+}
+
 // Joins, creates and enters namespaces. Returns in the process that becomes the init.
 
 // A new (or joined) pid or time namespace applies to children only: the init is a child of this
@@ -1062,11 +1069,25 @@ void prepare_stdio_and_fds(const ChildPlan& plan) {
   }
 }
 
-// personality, I/O priority and scheduler: all before seccomp, which may refuse them.
+// linux.memoryPolicy, right after the personality as runc 1.5 does it. The policy is kept
+// across execve and inherited by the process's children.
+void set_memory_policy(const ChildPlan& plan) {
+  if (!plan.set_memory_policy) return;
+  const unsigned long* nodes =
+      plan.memory_policy_max_node != 0 ? plan.memory_policy_nodes : nullptr;
+  if (syscall(SYS_set_mempolicy, plan.memory_policy_mode, nodes, plan.memory_policy_max_node) < 0) {
+    fail(errno, "set_mempolicy ", plan.memory_policy_name, " nodes \"",
+         plan.memory_policy_node_list, "\"");
+  }
+}
+
+// personality, memory policy, I/O priority and scheduler: all before seccomp, which may refuse
+// them.
 void set_scheduling(const ChildPlan& plan) {
   if (plan.personality >= 0 && personality(static_cast<unsigned long>(plan.personality)) < 0) {
     fail(errno, "personality ", plan.personality);
   }
+  set_memory_policy(plan);
   if (plan.io_priority >= 0 &&
       syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, plan.io_priority) < 0) {
     fail(errno, "ioprio_set ", plan.io_priority);
@@ -1172,6 +1193,7 @@ void child_main(const ChildPlan& plan) noexcept {
     fail(errno, "set the initial CPU affinity");
   }
   join_cgroups(plan);
+  reset_affinity(plan);
   enter_namespaces(plan);
   // Again: a fork in enter_namespaces() clears it.
   (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

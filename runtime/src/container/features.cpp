@@ -26,9 +26,10 @@ std::vector<std::string> capability_names() {
   return {known.begin(), known.begin() + static_cast<std::ptrdiff_t>(count)};
 }
 
-// In the order runc prints them, which is sorted.
-std::vector<std::string> namespace_names() {
-  auto names = vocabulary::names(vocabulary::kNamespaces);
+// A vocabulary's names sorted, as runc 1.5 lists them.
+template <class Table>
+std::vector<std::string> sorted_names(const Table& table) {
+  auto names = vocabulary::names(table);
   std::ranges::sort(names);
   return names;
 }
@@ -54,13 +55,17 @@ void add_kernel_annotations(oci::Features& f) {
 oci::Features features() {
   oci::Features f;
   f.ociVersionMin = "1.0.0";
-  f.ociVersionMax = "1.2.0";
+  f.ociVersionMax = "1.3.0";
   f.hooks = {"prestart",       "createRuntime", "createContainer",
              "startContainer", "poststart",     "poststop"};
   f.mountOptions = plan::known_mount_options();
-  f.namespaces = namespace_names();
+  f.namespaces = sorted_names(vocabulary::kNamespaces);
   f.capabilities = capability_names();
   f.idmapMounts = true;  // mount uidMappings/gidMappings, "idmap" and "ridmap" on binds
+  f.netDevices = true;   // linux.netDevices: moved into the container's network namespace
+  f.memoryPolicy.modes = sorted_names(vocabulary::kMemoryPolicyModes);
+  f.memoryPolicy.flags = sorted_names(vocabulary::kMemoryPolicyFlags);
+  // intelRdt stays all false: the plan builder refuses linux.intelRdt.
   f.cgroup.v1 = true;
   f.cgroup.v2 = true;
   f.seccomp.enabled = true;
@@ -68,7 +73,7 @@ oci::Features features() {
   f.seccomp.operators = plan::seccomp_operators();
   f.seccomp.archs = plan::seccomp_architectures();
   f.seccomp.knownFlags = plan::seccomp_flags();
-  f.seccomp.supportedFlags = plan::seccomp_flags();
+  f.seccomp.supportedFlags = plan::seccomp_supported_flags();
   add_kernel_annotations(f);
   return f;
 }

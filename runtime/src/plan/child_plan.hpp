@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "mkrun/oci/vocabulary.hpp"
+
 namespace mkrun::plan {
 
 // A namespace the child joins with setns() on an fd opened by the parent.
@@ -206,10 +208,24 @@ struct ChildPlan {
   int io_priority = -1;   // ioprio_set() value (class << 13 | level), -1: leave alone
   bool set_scheduler = false;
   SchedulerAttributes scheduler;
+  // linux.memoryPolicy for set_mempolicy(2): the mode or'ed with its flags, and the node mask,
+  // memory_policy_max_node bits of it (0: no mask, for the modes that take none).
+  bool set_memory_policy = false;
+  int memory_policy_mode = 0;
+  const char* memory_policy_name = nullptr;       // "MPOL_BIND", for errors
+  const char* memory_policy_node_list = nullptr;  // "0-3,7", for errors
+  unsigned long memory_policy_nodes[oci::vocabulary::kMaxMemoryNodes / (8 * sizeof(long))]{};
+  unsigned long memory_policy_max_node = 0;
   bool set_initial_affinity = false;  // execCPUAffinity.initial, from the start
   cpu_set_t initial_affinity{};
   bool set_final_affinity = false;  // execCPUAffinity.final, just before execve
   cpu_set_t final_affinity{};
+  // Without execCPUAffinity, the affinity given once in the cgroup, so that the process does
+  // not keep mkrun's (`taskset -c 0 mkrun run`): every CPU the kernel may have, which
+  // sched_setaffinity(2) narrows to the CPUs that exist and are in the cgroup's cpuset.
+  // nullptr: keep execCPUAffinity's.
+  const unsigned char* reset_affinity_mask = nullptr;
+  size_t reset_affinity_size = 0;
   // The LSM label for the executed process (AppArmor "exec <profile>" or an SELinux context),
   // written, before the seccomp filter is loaded, to this file relative to proc_fd
   // ("self/attr/exec").

@@ -1,10 +1,14 @@
-// How the process runs: personality, I/O priority, scheduler, CPU affinity, LSM labels.
+// How the process runs: personality, memory policy, I/O priority, scheduler, CPU affinity,
+// LSM labels.
 #include <sched.h>
 #include <unistd.h>
 
+#include <array>
 #include <charconv>
+#include <span>
 
 #include "mkrun/base/files.hpp"
+#include "mkrun/oci/parse.hpp"
 #include "mkrun/oci/vocabulary.hpp"
 #include "plan/builder_parts.hpp"
 
@@ -47,6 +51,52 @@ Result<SchedulerAttributes> scheduler_of(const oci::Scheduler& scheduler) {
   attributes.deadline = scheduler.deadline.value_or(0);
   attributes.period = scheduler.period.value_or(0);
   return attributes;
+}
+
+// A mask of every CPU the kernel may have: runc 1.5's 64Ki bits (its tryResetCPUAffinity), far
+// beyond any kernel's NR_CPUS, which the kernel clamps it to.
+std::span<const unsigned char> all_cpus_mask() {
+  static const auto mask = [] {
+    std::array<unsigned char, 64 * 1024 / 8> bits;
+    bits.fill(0xff);
+    return bits;
+  }();
+  return mask;
+}
+
+// The process gets its cgroup's CPUs, not mkrun's affinity, unless execCPUAffinity says
+// otherwise (runc 1.3.1's reset, done for the init and for an exec without execCPUAffinity).
+void add_affinity_reset(ChildPlan& plan) {
+  if (plan.set_initial_affinity || plan.set_final_affinity) return;
+  plan.reset_affinity_mask = all_cpus_mask().data();
+  plan.reset_affinity_size = all_cpus_mask().size();
+}
+
+// linux.memoryPolicy, already validated, as set_mempolicy(2)'s mode and node mask.
+Result<void> add_memory_policy(PreparedPlan& prepared, const oci::MemoryPolicy& policy) {
+  ChildPlan& plan = prepared.plan;
+  const auto* mode = vocabulary::find(vocabulary::kMemoryPolicyModes, policy.mode);
+  if (mode == nullptr) return fail("unknown memory policy mode \"" + policy.mode + "\"");
+  plan.memory_policy_mode = mode->value;
+  plan.memory_policy_name = mode->name.data();  // a literal: NUL-terminated
+  plan.memory_policy_node_list = prepared.keep(policy.nodes);
+  for (const auto& name : policy.flags) {
+    const auto* flag = vocabulary::find(vocabulary::kMemoryPolicyFlags, name);
+    if (flag == nullptr) return fail("unknown memory policy flag \"" + name + "\"");
+    plan.memory_policy_mode |= flag->value;
+  }
+  auto nodes = oci::memory_nodes(policy.nodes);
+  if (!nodes) {
+    return fail("memory policy nodes \"" + policy.nodes + "\": " + nodes.error().message);
+  }
+  constexpr unsigned kBitsPerWord = 8 * sizeof(unsigned long);
+  for (unsigned node : *nodes) {
+    plan.memory_policy_nodes[node / kBitsPerWord] |= 1UL << (node % kBitsPerWord);
+  }
+  // The kernel reads maxnode - 1 bits (mm/mempolicy.c get_nodes), so one more than the mask.
+  if (!nodes->empty()) plan.memory_policy_max_node = vocabulary::kMaxMemoryNodes + 1;
+  plan.set_memory_policy = true;
+  return {};
 }
 
 // "0-3,6" to a CPU set.
@@ -105,6 +155,9 @@ Result<void> add_scheduling(PreparedPlan& prepared, const oci::Spec& spec) {
   if (spec.linux && spec.linux->personality) {
     plan.personality = MKRUN_TRY(personality_of(*spec.linux->personality));
   }
+  if (spec.linux && spec.linux->memoryPolicy) {
+    MKRUN_CHECK(add_memory_policy(prepared, *spec.linux->memoryPolicy));
+  }
   if (process.ioPriority) plan.io_priority = MKRUN_TRY(io_priority_of(*process.ioPriority));
   if (process.scheduler) {
     plan.scheduler = MKRUN_TRY(scheduler_of(*process.scheduler));
@@ -120,6 +173,7 @@ Result<void> add_scheduling(PreparedPlan& prepared, const oci::Spec& spec) {
       plan.set_final_affinity = true;
     }
   }
+  add_affinity_reset(plan);
   if (spec.linux && spec.linux->intelRdt) {
     if (::access("/sys/fs/resctrl/schemata", F_OK) != 0) {
       return fail("linux.intelRdt is set, but resctrl is not mounted at /sys/fs/resctrl");

@@ -4,11 +4,13 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
 #include <cstddef>
 #include <memory>
 #include <set>
@@ -264,6 +266,19 @@ std::vector<std::string> seccomp_operators() {
 }
 std::vector<std::string> seccomp_flags() {
   return names_of(kFlags, [](const auto& entry) { return entry.first; });
+}
+// The kernel checks a filter's flags before the filter: with no filter at all, a flag it knows
+// fails with EFAULT and one it does not with EINVAL, and nothing is loaded. TSYNC is 0 here
+// (mkrun is single-threaded when it loads a filter), so always supported.
+std::vector<std::string> seccomp_supported_flags() {
+  std::vector<std::string> names;
+  for (auto [name, flag] : kFlags) {
+    bool supported =
+        flag == 0 ||
+        (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flag, nullptr) < 0 && errno == EFAULT);
+    if (supported) names.emplace_back(name);
+  }
+  return names;
 }
 std::vector<std::string> seccomp_architectures() {
   std::vector<std::string> names;

@@ -25,6 +25,8 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& seccomp);
 std::vector<std::string> seccomp_actions();
 std::vector<std::string> seccomp_operators();
 std::vector<std::string> seccomp_flags();
+// Those of seccomp_flags() the running kernel accepts (features' supportedFlags).
+std::vector<std::string> seccomp_supported_flags();
 std::vector<std::string> seccomp_architectures();
 
 }  // namespace mkrun::plan

@@ -25,6 +25,19 @@ struct CgroupFeatures {
   bool rdma = false;
 };
 
+struct MemoryPolicyFeatures {
+  std::vector<std::string> modes;
+  std::vector<std::string> flags;
+};
+
+// Whether mkrun applies linux.intelRdt, its `schemata` and its `enableMonitoring`: runtime-spec
+// features-linux.md has them "irrelevant to the availability of Intel RDT on the host".
+struct IntelRdtFeatures {
+  bool enabled = false;
+  bool schemata = false;
+  bool monitoring = false;
+};
+
 struct Features {
   std::string ociVersionMin;
   std::string ociVersionMax;
@@ -36,8 +49,10 @@ struct Features {
   SeccompFeatures seccomp;
   bool apparmor = false;
   bool selinux = false;
-  bool intelRdt = false;
+  IntelRdtFeatures intelRdt;
+  MemoryPolicyFeatures memoryPolicy;
   bool idmapMounts = false;
+  bool netDevices = false;
   std::map<std::string, std::string> annotations;
   // Annotations that change what the runtime does with the host (a value ending in '.' is a
   // prefix); left out of the JSON when empty, as runc 1.1 has none.

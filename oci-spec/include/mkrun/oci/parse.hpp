@@ -43,6 +43,11 @@ SpecResult<Resources> parse_resources(std::string_view json);
 // namespace path, the kernel's features and the rootfs are the runtime's to check.
 SpecResult<void> validate_spec(const Spec& spec);
 
+// linux.memoryPolicy.nodes ("0-3,7": numbers and ranges, comma-separated) as the node
+// numbers it names, sorted and each once, all below vocabulary::kMaxMemoryNodes; "" names none.
+// The error says which element is wrong and why.
+SpecResult<std::vector<unsigned>> memory_nodes(std::string_view list);
+
 // Capability names in process.capabilities that this runtime does not know. Like runc, validation
 // lets them pass (the runtime skips them, so a config written for a newer kernel still runs);
 // the runtime warns about each of these. In order of first appearance, without repeats.

@@ -259,6 +259,13 @@ struct Personality {
   std::vector<std::string> flags;
 };
 
+// runtime-spec 1.3's NUMA memory policy for the container's processes (set_mempolicy(2)).
+struct MemoryPolicy {
+  std::string mode;                // "MPOL_BIND"
+  std::string nodes;               // "0-3,7"
+  std::vector<std::string> flags;  // "MPOL_F_STATIC_NODES"
+};
+
 struct TimeOffset {
   int64_t secs = 0;
   uint32_t nanosecs = 0;
@@ -285,6 +292,7 @@ struct Linux {
   std::optional<Personality> personality;
   std::map<std::string, TimeOffset> timeOffsets;  // "monotonic", "boottime"
   std::map<std::string, NetDevice> netDevices;    // host interface name -> settings
+  std::optional<MemoryPolicy> memoryPolicy;
 };
 
 struct Spec {

@@ -106,6 +106,38 @@ inline constexpr std::array<Named<unsigned long>, 1> kPersonalityFlags = {{
     {"ADDR_NO_RANDOMIZE", ADDR_NO_RANDOMIZE},
 }};
 
+// set_mempolicy(2)'s modes, by number (linux/mempolicy.h, whose older copies lack
+// MPOL_WEIGHTED_INTERLEAVE, Linux 6.9), with the nodes each takes, as set_mempolicy(2) and
+// runc 1.5's validation have them.
+enum class MemoryNodes {
+  kNone,        // MPOL_DEFAULT, MPOL_LOCAL: "nodes" must be empty
+  kAtLeastOne,  // a set to bind to or spread over
+  kAny,         // MPOL_PREFERRED: no node means "the local node"
+};
+struct MemoryPolicyMode {
+  std::string_view name;
+  int value;
+  MemoryNodes nodes;
+};
+inline constexpr std::array<MemoryPolicyMode, 7> kMemoryPolicyModes = {{
+    {"MPOL_DEFAULT", 0, MemoryNodes::kNone},
+    {"MPOL_PREFERRED", 1, MemoryNodes::kAny},
+    {"MPOL_BIND", 2, MemoryNodes::kAtLeastOne},
+    {"MPOL_INTERLEAVE", 3, MemoryNodes::kAtLeastOne},
+    {"MPOL_LOCAL", 4, MemoryNodes::kNone},
+    {"MPOL_PREFERRED_MANY", 5, MemoryNodes::kAtLeastOne},
+    {"MPOL_WEIGHTED_INTERLEAVE", 6, MemoryNodes::kAtLeastOne},
+}};
+// The mode flags, or'ed into the mode.
+inline constexpr std::array<Named<int>, 3> kMemoryPolicyFlags = {{
+    {"MPOL_F_NUMA_BALANCING", 1 << 13},
+    {"MPOL_F_RELATIVE_NODES", 1 << 14},
+    {"MPOL_F_STATIC_NODES", 1 << 15},
+}};
+// Node numbers in linux.memoryPolicy.nodes stay below this: the kernel's largest
+// MAX_NUMNODES (CONFIG_NODES_SHIFT 10), and the size of runc's node mask.
+inline constexpr unsigned kMaxMemoryNodes = 1024;
+
 // Capability names by number (linux/capability.h): the index is the capability.
 // clang-format off
 inline constexpr std::array<std::string_view, 41> kCapabilities = {

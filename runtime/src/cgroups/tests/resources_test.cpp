@@ -264,7 +264,9 @@ TEST_CASE("cpuset: cpus and mems on both versions", "[cgroups]") {
 
 // ---- pids ------------------------------------------------------------------------------------
 
-TEST_CASE("pids: 0 is unset, negative is max", "[cgroups]") {
+// runtime-spec 1.3: "`0` is a valid limit value for the `pids` cgroup controller from the
+// kernel's perspective and SHOULD be treated as such by runtimes". runc 1.5 writes it as 1.
+TEST_CASE("pids: unset is nothing, 0 is a real limit, negative is max", "[cgroups]") {
   oci::Resources resources;
   resources.pids = oci::PidsResources{100};
   CHECK(v1(resources) == Lines{"pids.max=100"});
@@ -272,7 +274,12 @@ TEST_CASE("pids: 0 is unset, negative is max", "[cgroups]") {
   resources.pids = oci::PidsResources{-1};
   CHECK(v1(resources) == Lines{"pids.max=max"});
   CHECK(v2(resources) == Lines{"pids.max=max"});
+  resources.pids = oci::PidsResources{-5};
+  CHECK(v2(resources) == Lines{"pids.max=max"});
   resources.pids = oci::PidsResources{0};
+  CHECK(v1(resources) == Lines{"pids.max=1"});
+  CHECK(v2(resources) == Lines{"pids.max=1"});
+  resources.pids = oci::PidsResources{};  // "pids": {} or a null limit
   CHECK(v1(resources).empty());
   CHECK(v2(resources).empty());
 }

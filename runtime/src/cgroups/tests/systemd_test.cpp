@@ -114,6 +114,12 @@ TEST_CASE("systemd properties: unlimited values and quota rounding", "[systemd]"
   };
   CHECK(resource_props(r, 252, true) == expected);
 
+  oci::Resources no_tasks;  // runtime-spec 1.3's pids limit 0, as runc 1.5 gives it to systemd
+  no_tasks.pids = oci::PidsResources{0};
+  CHECK(resource_props(no_tasks, 252, true) == Properties{{"TasksMax", uint64_t{1}}});
+  no_tasks.pids = oci::PidsResources{};
+  CHECK(resource_props(no_tasks, 252, true).empty());
+
   oci::Resources period_only;
   period_only.cpu.emplace();
   period_only.cpu->period = 50000;
