@@ -102,11 +102,13 @@ constexpr FlagSpec kUpdateFlags[] = {
      "  \"cpu\": {\n"
      "    \"shares\": 0,\n"
      "    \"quota\": 0,\n"
+     "    \"burst\": 0,\n"
      "    \"period\": 0,\n"
      "    \"realtimeRuntime\": 0,\n"
      "    \"realtimePeriod\": 0,\n"
      "    \"cpus\": \"\",\n"
-     "    \"mems\": \"\"\n"
+     "    \"mems\": \"\",\n"
+     "    \"idle\": 0\n"
      "  },\n"
      "  \"blockIO\": {\n"
      "    \"weight\": 0\n"
@@ -121,6 +123,10 @@ constexpr FlagSpec kUpdateFlags[] = {
      "CPU CFS period to be used for hardcapping (in usecs). 0 to use system default"},
     {"cpu-quota", FlagKind::text,
      "CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period"},
+    // runc 1.2 added cpu-burst and cpu-idle (both for cgroup v1 and v2), in these places.
+    {"cpu-burst", FlagKind::text,
+     "CPU CFS hardcap burst limit (in usecs). Allowed accumulated cpu time additionally for "
+     "burst a given period"},
     {"cpu-share", FlagKind::text, "CPU shares (relative weight vs. other containers)"},
     {"cpu-rt-period", FlagKind::text,
      "CPU realtime period to be used for hardcapping (in usecs). 0 to use system default"},
@@ -133,6 +139,8 @@ constexpr FlagSpec kUpdateFlags[] = {
     {"kernel-memory-tcp", FlagKind::text, "Kernel memory limit (in bytes) for tcp buffer", "",
      true},
     {"memory", FlagKind::text, "Memory limit (in bytes)"},
+    {"cpu-idle", FlagKind::text,
+     "set cgroup SCHED_IDLE or not, 0: default behavior, 1: SCHED_IDLE"},
     {"memory-reservation", FlagKind::text, "Memory reservation or soft_limit (in bytes)"},
     {"memory-swap", FlagKind::text,
      "Total memory usage (memory + swap); set '-1' to enable unlimited swap"},

@@ -366,7 +366,8 @@ std::expected<int64_t, std::string> memory_size(std::string_view text) {
   return ram_in_bytes(text);
 }
 
-// runc 1.1's update flags, in its order; an absent or empty one changes nothing.
+// runc 1.1's update flags, in its order, and runc 1.5's cpu-burst and cpu-idle; an absent or
+// empty one changes nothing.
 Result<oci::Resources> resources_from_flags(const ParsedFlags& flags) {
   oci::Resources resources;
   if (const long long weight = flags.number("blkio-weight"); weight != 0) {
@@ -375,6 +376,8 @@ Result<oci::Resources> resources_from_flags(const ParsedFlags& flags) {
   oci::CpuResources& cpu = resources.cpu.emplace();
   cpu.cpus = flags.text("cpuset-cpus");
   cpu.mems = flags.text("cpuset-mems");
+  MKRUN_CHECK(number_flag<int64_t>(flags, "cpu-idle", parse_go_int64, cpu.idle));
+  MKRUN_CHECK(number_flag<uint64_t>(flags, "cpu-burst", parse_go_uint64, cpu.burst));
   MKRUN_CHECK(number_flag<uint64_t>(flags, "cpu-period", parse_go_uint64, cpu.period));
   MKRUN_CHECK(number_flag<uint64_t>(flags, "cpu-rt-period", parse_go_uint64, cpu.realtimePeriod));
   MKRUN_CHECK(number_flag<uint64_t>(flags, "cpu-share", parse_go_uint64, cpu.shares));

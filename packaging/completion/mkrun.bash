@@ -18,7 +18,7 @@ declare -gA _mkrun_flags=(
   [ps]="--format= -f="
   [pause]=""
   [resume]=""
-  [update]="--resources= -r= --blkio-weight= --cpu-period= --cpu-quota= --cpu-share= --cpu-rt-period= --cpu-rt-runtime= --cpuset-cpus= --cpuset-mems= --memory= --memory-reservation= --memory-swap= --pids-limit= --l3-cache-schema= --mem-bw-schema="
+  [update]="--resources= -r= --blkio-weight= --cpu-period= --cpu-quota= --cpu-burst= --cpu-share= --cpu-rt-period= --cpu-rt-runtime= --cpuset-cpus= --cpuset-mems= --memory= --cpu-idle= --memory-reservation= --memory-swap= --pids-limit= --l3-cache-schema= --mem-bw-schema="
   [events]="--interval= --stats"
   [list]="--format= -f= --quiet -q"
   [spec]="--bundle= -b= --rootless"

@@ -144,6 +144,39 @@ TEST_CASE("Manager write errors name the file and the value", "[cgroups]") {
   CHECK(applied.error().errc() == ENOENT);
 }
 
+// A kernel before 5.14 has no burst file, before 5.15 no cpu.idle: runc 1.5 ignores the v1 burst
+// file's absence and fails on the others, naming the file.
+TEST_CASE("Manager: cpu burst and idle where the kernel lacks the files", "[cgroups]") {
+  FakeTree tree;
+  auto manager = manager_of(host_of(v1_mountinfo(tree)), "/c");
+  REQUIRE(manager->create());
+  tree.touch("cpu,cpuacct/c/cpu.cfs_quota_us");
+  oci::Resources resources;
+  resources.cpu.emplace().burst = 1000;
+  resources.cpu->quota = 5000;
+  require_ok(manager->update(resources));
+  CHECK(tree.read("cpu,cpuacct/c/cpu.cfs_quota_us") == "5000");
+  CHECK_FALSE(tree.exists("cpu,cpuacct/c/cpu.cfs_burst_us"));
+  resources.cpu->idle = 1;
+  auto refused = manager->update(resources);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().what() == "write `" + tree.path("cpu,cpuacct/c/cpu.idle") + "` (value 1)");
+  CHECK(refused.error().errc() == ENOENT);
+
+  FakeTree v2_tree;
+  std::string mountinfo = v2_tree.mount("v2", "cgroup2", "rw,nsdelegate");
+  v2_tree.touch("v2/cgroup.controllers", "cpu\n");
+  v2_tree.touch("v2/cgroup.subtree_control");
+  auto v2 = manager_of(host_of(mountinfo, "0::/user.slice\n", "cpu"), "/c");
+  REQUIRE(v2->create());
+  oci::Resources burst;
+  burst.cpu.emplace().burst = 1000;
+  auto v2_refused = v2->update(burst);
+  REQUIRE_FALSE(v2_refused);
+  CHECK(v2_refused.error().what() ==
+        "write `" + v2_tree.path("v2/c/cpu.max.burst") + "` (value 1000)");
+}
+
 TEST_CASE("Manager rootless: device rules are tried, the other limits must hold", "[cgroups]") {
   FakeTree tree;
   auto manager = manager_of(host_of(v1_mountinfo(tree)), "/c");
