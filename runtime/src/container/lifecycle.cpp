@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -156,10 +157,31 @@ Result<std::vector<oci::State>> Runtime::list() {
   return states;
 }
 
+namespace {
+
+// Whether the container's init is pid 1 of a pid namespace that the container created: killing
+// it then kills every other process of that namespace (pid_namespaces(7)).
+Result<bool> has_own_pid_namespace(const Container& container) {
+  const oci::Spec spec = MKRUN_TRY(container.spec());
+  if (!spec.linux) return false;
+  for (const oci::Namespace& ns : spec.linux->namespaces) {
+    if (ns.type == "pid") return ns.path.empty();
+  }
+  return false;
+}
+
+}  // namespace
+
 Result<void> Runtime::kill(std::string_view id, int signal, bool all) {
   auto container = MKRUN_TRY(Container::open(options_.root, id));
   const Status status = container.status();
   MKRUN_CHECK(status.can_signal(all));
+  // runc 1.5 (Container.Signal): SIGKILL to a living container that shares a pid namespace goes
+  // to every process of its cgroup, or the others would outlive its init. A stopped container
+  // keeps runc 1.1's "container not running" for a kill without --all.
+  if (signal == SIGKILL && !all && status != Status::kStopped) {
+    all = !MKRUN_TRY(has_own_pid_namespace(container));
+  }
   internal::debug(options_, "kill " + std::string(id) + ": signal " + std::to_string(signal) +
                                 " to " + (all ? "every process of its cgroup" : "its init") + " (" +
                                 std::string(status.name()) + ")");

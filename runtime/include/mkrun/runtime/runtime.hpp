@@ -92,6 +92,8 @@ class Runtime {
   Result<oci::State> state(std::string_view id);
   // Every container under the root, by id; `owner` is set.
   Result<std::vector<oci::State>> list();
+  // Signals the init, or with `all` every process of the container's cgroup; SIGKILL to a
+  // container without a pid namespace of its own is always `all` (runc 1.5).
   Result<void> kill(std::string_view id, int signal, bool all);
   Result<void> remove(std::string_view id, bool force);
 

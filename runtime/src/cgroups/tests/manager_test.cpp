@@ -280,6 +280,25 @@ TEST_CASE("Manager on hybrid: controllers only cgroup2 has go to the unified dir
         std::vector<std::string>{tree.path("memory/c/tasks"), tree.path("devices/c/tasks")});
 }
 
+// runc 1.5 signalAllProcesses: cgroup.kill in the unified directory on hybrid hosts too. The v1
+// listing that follows finds the fake's empty cgroup.procs, and signals no real process.
+TEST_CASE("Manager on hybrid: SIGKILL goes through the unified cgroup.kill", "[cgroups]") {
+  FakeTree tree;
+  std::string mountinfo =
+      tree.mount("memory", "cgroup", "rw,memory") + tree.mount("unified", "cgroup2", "rw");
+  auto manager = manager_of(host_of(mountinfo, "0::/\n", ""), "/c");
+  REQUIRE(manager->layout() == Layout::kHybrid);
+  REQUIRE(manager->create());
+  tree.touch("memory/c/cgroup.procs");
+  require_ok(manager->kill_all(SIGKILL));  // a kernel without cgroup.kill: the listing alone
+  CHECK_FALSE(tree.exists("unified/c/cgroup.kill"));
+  tree.touch("unified/c/cgroup.kill");
+  require_ok(manager->kill_all(SIGTERM));  // only SIGKILL has a kill file
+  CHECK(tree.read("unified/c/cgroup.kill").empty());
+  require_ok(manager->kill_all(SIGKILL));
+  CHECK(tree.read("unified/c/cgroup.kill") == "1");
+}
+
 TEST_CASE("Manager on pure v2", "[cgroups]") {
   FakeTree tree;
   std::string mountinfo = tree.mount("v2", "cgroup2", "rw,nsdelegate");
