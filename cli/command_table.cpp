@@ -16,6 +16,13 @@ constexpr FlagSpec kConsoleSocket{
     "console-socket", FlagKind::text,
     "path to an AF_UNIX socket which will receive a file descriptor referencing the master end "
     "of the console's pseudoterminal"};
+// runc 1.2 added it to create, run and exec, after --console-socket.
+constexpr FlagSpec kPidfdSocket{
+    "pidfd-socket", FlagKind::text,
+    "path to an AF_UNIX socket which will receive a file descriptor referencing the init process"};
+constexpr FlagSpec kExecPidfdSocket{
+    "pidfd-socket", FlagKind::text,
+    "path to an AF_UNIX socket which will receive a file descriptor referencing the exec process"};
 constexpr FlagSpec kDetach{"detach,d", FlagKind::boolean, "detach from the container's process"};
 constexpr FlagSpec kPidFile{"pid-file", FlagKind::text,
                             "specify the file to write the process id to"};
@@ -41,11 +48,11 @@ constexpr FlagSpec kNoNewKeyring{
     "do not create a new session keyring for the container.  This will cause the container to "
     "inherit the calling processes session key"};
 
-constexpr FlagSpec kCreateFlags[] = {kBundle,  kConsoleSocket, kPidFile,
+constexpr FlagSpec kCreateFlags[] = {kBundle,  kConsoleSocket, kPidfdSocket, kPidFile,
                                      kNoPivot, kNoNewKeyring,  kPreserveFds};
-constexpr FlagSpec kRunFlags[] = {kBundle,  kConsoleSocket, kDetach,
-                                  kKeep,    kPidFile,       kNoSubreaper,
-                                  kNoPivot, kNoNewKeyring,  kPreserveFds};
+constexpr FlagSpec kRunFlags[] = {kBundle,       kConsoleSocket, kPidfdSocket, kDetach,
+                                  kKeep,         kPidFile,       kNoSubreaper, kNoPivot,
+                                  kNoNewKeyring, kPreserveFds};
 
 constexpr FlagSpec kKillFlags[] = {
     {"all,a", FlagKind::boolean, "send the specified signal to all processes inside the container"},
@@ -65,6 +72,7 @@ constexpr FlagSpec kSpecFlags[] = {
 
 constexpr FlagSpec kExecFlags[] = {
     kConsoleSocket,
+    kExecPidfdSocket,
     {"cwd", FlagKind::text, "current working directory in the container"},
     {"env,e", FlagKind::text_list, "set environment variables"},
     {"tty,t", FlagKind::boolean, "allocate a pseudo-TTY"},

@@ -53,6 +53,7 @@ runtime::CreateOptions create_options(const Invocation& invocation) {
   options.id = flags.args.at(0);
   options.bundle = flags.text("bundle");
   options.console_socket = absolute_if_given(flags.text("console-socket"));
+  options.pidfd_socket = absolute_if_given(flags.text("pidfd-socket"));
   options.pid_file = absolute_if_given(flags.text("pid-file"));
   options.no_pivot = flags.flag("no-pivot");
   options.no_new_keyring = flags.flag("no-new-keyring");
@@ -243,6 +244,7 @@ Result<runtime::ExecOptions> exec_options(const Invocation& invocation) {
     return fail("process args cannot be empty");
   }
   options.console_socket = absolute_if_given(flags.text("console-socket"));
+  options.pidfd_socket = absolute_if_given(flags.text("pidfd-socket"));
   options.pid_file = absolute_if_given(flags.text("pid-file"));
   options.tty = flags.flag("tty");
   options.detach = flags.flag("detach");

@@ -668,6 +668,61 @@ class ConsoleReceiver:
                 pass
 
 
+class PidfdReceiver:
+    """Stands in for an engine's --pidfd-socket listener (runc 1.2+): takes the one message and
+    the pidfd the runtime sends with SCM_RIGHTS, then expects the runtime to hang up."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.srv.bind(self.path)
+        self.srv.listen(1)
+        self.srv.settimeout(20)
+        self.msg = self.extra = self.error = None
+        self.fds = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            conn, _ = self.srv.accept()
+            with conn:
+                self.msg, self.fds, _, _ = socket.recv_fds(conn, 4096, 4)
+                conn.settimeout(2)
+                try:
+                    self.extra = conn.recv(4096)
+                except socket.timeout:
+                    self.extra = "connection still open 2s after the fd was sent"
+        except Exception as e:  # reported by the test
+            self.error = e
+        finally:
+            self.done.set()
+
+    def pidfd(self, timeout: float = 10) -> int:
+        """The one fd received, checked to have come alone, with nothing after it."""
+        assert self.done.wait(timeout), "no pidfd received"
+        assert self.error is None, self.error
+        assert len(self.fds) == 1 and self.extra == b"", (self.fds, self.extra)
+        return self.fds[0]
+
+    def close(self):
+        self.srv.close()
+        for fd in self.fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def pid_of_pidfd(fd: int) -> int:
+    """The pid a pidfd refers to, as /proc/self/fdinfo says (-1 once it exited and was reaped)."""
+    for line in read_file(f"/proc/self/fdinfo/{fd}").splitlines():
+        if line.startswith("Pid:"):
+            return int(line.split()[1])
+    raise AssertionError(f"fd {fd} is not a pidfd")
+
+
 # --------------------------------------------------------------------------------------------
 # terminals
 

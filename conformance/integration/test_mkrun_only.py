@@ -8,8 +8,8 @@ import signal
 
 import pytest
 
-from harness import (alive, cgroup_controller_path, cgroup_dirs_matching, on_a_terminal, read_file,
-                     wait_for)
+from harness import (PidfdReceiver, alive, cgroup_controller_path, cgroup_dirs_matching,
+                     on_a_terminal, pid_of_pidfd, read_file, wait_for)
 
 pytestmark = pytest.mark.mkrun_only
 
@@ -244,3 +244,57 @@ def test_kill_all_uses_cgroup_kill_where_the_kernel_has_it(rt, bundle):
         if alive(child):
             os.kill(child, signal.SIGKILL)
 
+
+# runc 1.2+ --pidfd-socket (utils_linux.go setupPidfdSocket): a pidfd of the init or the exec'd
+# process, in one message naming runc's init type, once it is set up and before it runs its
+# program. runc's process sends its own; mkrun sends the same from the parent.
+
+def test_create_sends_a_pidfd_of_the_init(rt, bundle, scratch):
+    receiver = PidfdReceiver(scratch / "pidfd.sock")
+    try:
+        cid = rt.create(bundle.set_args("sleep", "1000"), None, "--pidfd-socket",
+                        receiver.path).ok().cid
+        pidfd = receiver.pidfd()
+        assert receiver.msg == b"standard"
+        pid = rt.state(cid)["pid"]
+        assert pid_of_pidfd(pidfd) == pid
+        rt.start(cid).ok()
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)  # what an engine does with it
+        rt.wait_exit(pid)
+        wait_for(lambda: rt.status(cid) == "stopped", what="stopped")
+    finally:
+        receiver.close()
+
+
+def test_run_detached_sends_a_pidfd_of_the_init(rt, bundle, scratch):
+    receiver = PidfdReceiver(scratch / "pidfd.sock")
+    try:
+        cid = rt.run(bundle.set_args("sleep", "1000"), None, "-d", "--pidfd-socket",
+                     receiver.path).ok().cid
+        assert pid_of_pidfd(receiver.pidfd()) == rt.state(cid)["pid"]
+        assert receiver.msg == b"standard"
+    finally:
+        receiver.close()
+
+
+def test_exec_sends_a_pidfd_of_the_process(rt, bundle, scratch):
+    cid, init = rt.started(bundle.set_args("sleep", "1000"))
+    receiver = PidfdReceiver(scratch / "pidfd.sock")
+    try:
+        pid_file = scratch / "exec.pid"
+        rt("exec", "-d", "--pidfd-socket", receiver.path, "--pid-file", pid_file, cid,
+           "sleep", "1000").ok()
+        exec_pid = int(pid_file.read_text())
+        rt.pids.add(exec_pid)
+        pidfd = receiver.pidfd()
+        assert receiver.msg == b"setns"
+        assert pid_of_pidfd(pidfd) == exec_pid != init
+    finally:
+        receiver.close()
+
+
+def test_pidfd_socket_nobody_listens_on(rt, bundle, scratch):
+    path = scratch / "nobody.sock"
+    r = rt.create(bundle.set_args("sleep", "1000"), None, "--pidfd-socket", path).fails(1)
+    assert f"connect to pidfd socket `{path}`" in r.err, r
+    rt.state_raw(r.cid).fails(1, "container does not exist")

@@ -3,7 +3,6 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <functional>
@@ -11,6 +10,7 @@
 #include "child/sync.hpp"
 #include "container/container.hpp"
 #include "container/internal.hpp"
+#include "core/proc.hpp"
 #include "mkrun/base/files.hpp"
 #include "mkrun/runtime/runtime.hpp"
 
@@ -31,12 +31,6 @@ Result<void> Runtime::create(const CreateOptions& options) {
 
 namespace {
 
-Result<UniqueFd> open_pidfd(pid_t pid) {
-  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (fd < 0) return fail_errno("pidfd_open " + std::to_string(pid));
-  return UniqueFd(fd);
-}
-
 // Opens exec.fifo for reading, which lets the init go on, and reads it to EOF: nothing means the
 // init executed the process; otherwise it says why it could not (child/sync.hpp).
 Result<void> release_init(const state::ContainerDir& dir, pid_t pid,
@@ -44,7 +38,7 @@ Result<void> release_init(const state::ContainerDir& dir, pid_t pid,
   std::string path = dir.file(state::kFifoName);
   // The pidfd first: once the fifo is open the process may run, exit and be reaped (by an
   // engine's shim, a subreaper) at once, and its pid could no longer be opened.
-  auto pidfd = MKRUN_TRY(open_pidfd(pid));
+  auto pidfd = MKRUN_TRY(proc::open_pidfd(pid));
   auto fifo = MKRUN_TRY(files::open(path, O_RDONLY | O_NONBLOCK));
   std::string received;
   for (;;) {
