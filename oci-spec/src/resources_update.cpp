@@ -50,14 +50,9 @@ CpuResources updatable_cpu(const CpuResources& cpu) {
 // runc 1.5 applies the block IO weights and every per-device limit; a device entry with nothing
 // to change still reaches the snapshot, as in runc's upsert, and the cgroup writes skip it.
 std::optional<BlockIoResources> updatable_block_io(const BlockIoResources& io) {
-  BlockIoResources out;
+  BlockIoResources out = io;  // every device list as it is
   out.weight = given(io.weight);
   out.leafWeight = given(io.leafWeight);
-  out.weightDevice = io.weightDevice;
-  out.throttleReadBpsDevice = io.throttleReadBpsDevice;
-  out.throttleWriteBpsDevice = io.throttleWriteBpsDevice;
-  out.throttleReadIOPSDevice = io.throttleReadIOPSDevice;
-  out.throttleWriteIOPSDevice = io.throttleWriteIOPSDevice;
   bool any = out.weight || out.leafWeight || !out.weightDevice.empty() ||
              !out.throttleReadBpsDevice.empty() || !out.throttleWriteBpsDevice.empty() ||
              !out.throttleReadIOPSDevice.empty() || !out.throttleWriteIOPSDevice.empty();
@@ -65,17 +60,22 @@ std::optional<BlockIoResources> updatable_block_io(const BlockIoResources& io) {
   return out;
 }
 
-// The object member `name` of `parent`, made an empty object when it is missing or not one.
-rapidjson::Value& object_member(rapidjson::Value& parent, const char* name, Allocator& allocator) {
+// The member `name` of `parent`, made an empty value of `type` (an object or an array) when it
+// is missing or of another type.
+rapidjson::Value& typed_member(rapidjson::Value& parent, const char* name, rapidjson::Type type,
+                               Allocator& allocator) {
   // The member parse_spec() reads back ("Linux" or a repeated key included), not the first.
   rapidjson::Value* found = json::find_member(parent, name);
   if (found == nullptr) {
-    parent.AddMember(rapidjson::Value(name, allocator), rapidjson::Value(rapidjson::kObjectType),
-                     allocator);
+    parent.AddMember(rapidjson::Value(name, allocator), rapidjson::Value(type), allocator);
     found = &(parent.MemberEnd() - 1)->value;
   }
-  if (!found->IsObject()) found->SetObject();
+  if (found->GetType() != type) *found = rapidjson::Value(type);
   return *found;
+}
+
+rapidjson::Value& object_member(rapidjson::Value& parent, const char* name, Allocator& allocator) {
+  return typed_member(parent, name, rapidjson::kObjectType, allocator);
 }
 
 // Sets the member the reader takes back: for a struct field the last case-insensitive match
@@ -140,18 +140,6 @@ void write_cpu(rapidjson::Value& resources, const CpuResources& cpu, Allocator& 
   set_if(out, "idle", cpu.idle, a);
 }
 
-// The array member `name` of `parent`, made an empty array when it is missing or not one.
-rapidjson::Value& array_member(rapidjson::Value& parent, const char* name, Allocator& allocator) {
-  rapidjson::Value* found = json::find_member(parent, name);
-  if (found == nullptr) {
-    parent.AddMember(rapidjson::Value(name, allocator), rapidjson::Value(rapidjson::kArrayType),
-                     allocator);
-    found = &(parent.MemberEnd() - 1)->value;
-  }
-  if (!found->IsArray()) found->SetArray();
-  return *found;
-}
-
 bool is_device(const rapidjson::Value& entry, int64_t major, int64_t minor) {
   if (!entry.IsObject()) return false;
   const rapidjson::Value* entry_major = json::find_member(entry, "major");
@@ -179,7 +167,7 @@ void write_block_io(rapidjson::Value& resources, const BlockIoResources& io, All
   set_if(out, "weight", io.weight, a);
   set_if(out, "leafWeight", io.leafWeight, a);
   if (!io.weightDevice.empty()) {
-    rapidjson::Value& devices = array_member(out, "weightDevice", a);
+    rapidjson::Value& devices = typed_member(out, "weightDevice", rapidjson::kArrayType, a);
     for (const WeightDevice& device : io.weightDevice) {
       rapidjson::Value& entry = device_entry(devices, device.major, device.minor, a);
       set_if(entry, "weight", device.weight, a);
@@ -193,7 +181,7 @@ void write_block_io(rapidjson::Value& resources, const BlockIoResources& io, All
       {"throttleWriteIOPSDevice", &io.throttleWriteIOPSDevice}};
   for (const auto& [name, list] : throttles) {
     if (list->empty()) continue;
-    rapidjson::Value& devices = array_member(out, name, a);
+    rapidjson::Value& devices = typed_member(out, name, rapidjson::kArrayType, a);
     for (const ThrottleDevice& device : *list) {
       rapidjson::Value& entry = device_entry(devices, device.major, device.minor, a);
       set_if(entry, "rate", std::optional<uint64_t>(device.rate), a);

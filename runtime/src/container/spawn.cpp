@@ -72,20 +72,12 @@ long clone_child(unsigned long flags, int unified_cgroup_fd, bool& joined_at_clo
   return ::syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
 }
 
-Result<UniqueFd> connect_console_socket(const std::string& path) {
+// `what`: "console", "pidfd".
+Result<UniqueFd> connect_named_socket(std::string_view what, const std::string& path) {
   auto socket = connect_unix(path);
   if (!socket) {
-    return std::unexpected(
-        std::move(socket).error().wrap("connect to console socket `" + path + "`"));
-  }
-  return socket;
-}
-
-Result<UniqueFd> connect_pidfd_socket(const std::string& path) {
-  auto socket = connect_unix(path);
-  if (!socket) {
-    return std::unexpected(
-        std::move(socket).error().wrap("connect to pidfd socket `" + path + "`"));
+    return std::unexpected(std::move(socket).error().wrap("connect to " + std::string(what) +
+                                                          " socket `" + path + "`"));
   }
   return socket;
 }
@@ -150,7 +142,7 @@ Result<void> Spawner::prepare_console() {
     console_socket_.reset(pair[1]);
     prepared_.plan.console_without_onlcr = true;
   } else {
-    console_socket_ = MKRUN_TRY(connect_console_socket(setup_.console_socket));
+    console_socket_ = MKRUN_TRY(connect_named_socket("console", setup_.console_socket));
   }
   prepared_.plan.console_socket_fd = console_socket_.get();
   return {};
@@ -164,7 +156,7 @@ Result<void> Spawner::prepare(Setup setup) {
   p.proc_fd = procfs_.get();
   MKRUN_CHECK(prepare_console());
   if (!setup_.pidfd_socket.empty()) {
-    pidfd_socket_ = MKRUN_TRY(connect_pidfd_socket(setup_.pidfd_socket));
+    pidfd_socket_ = MKRUN_TRY(connect_named_socket("pidfd", setup_.pidfd_socket));
   }
   if (setup_.child_joins_cgroup) {
     std::vector<std::string> task_files = cgroup_.v1_task_files();
