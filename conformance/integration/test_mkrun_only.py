@@ -289,6 +289,10 @@ def test_exec_sends_a_pidfd_of_the_process(rt, bundle, scratch):
         pidfd = receiver.pidfd()
         assert receiver.msg == b"setns"
         assert pid_of_pidfd(pidfd) == exec_pid != init
+        # Detached, it was handed to us (the subreaper): reaped now, or the init, dying, would
+        # wait for it in zap_pid_ns_processes while the cleanup waits for the init.
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        rt.wait_exit(exec_pid)
     finally:
         receiver.close()
 
