@@ -16,6 +16,13 @@ constexpr FlagSpec kConsoleSocket{
     "console-socket", FlagKind::text,
     "path to an AF_UNIX socket which will receive a file descriptor referencing the master end "
     "of the console's pseudoterminal"};
+// runc 1.2 added it to create, run and exec, after --console-socket.
+constexpr FlagSpec kPidfdSocket{
+    "pidfd-socket", FlagKind::text,
+    "path to an AF_UNIX socket which will receive a file descriptor referencing the init process"};
+constexpr FlagSpec kExecPidfdSocket{
+    "pidfd-socket", FlagKind::text,
+    "path to an AF_UNIX socket which will receive a file descriptor referencing the exec process"};
 constexpr FlagSpec kDetach{"detach,d", FlagKind::boolean, "detach from the container's process"};
 constexpr FlagSpec kPidFile{"pid-file", FlagKind::text,
                             "specify the file to write the process id to"};
@@ -41,11 +48,11 @@ constexpr FlagSpec kNoNewKeyring{
     "do not create a new session keyring for the container.  This will cause the container to "
     "inherit the calling processes session key"};
 
-constexpr FlagSpec kCreateFlags[] = {kBundle,  kConsoleSocket, kPidFile,
+constexpr FlagSpec kCreateFlags[] = {kBundle,  kConsoleSocket, kPidfdSocket, kPidFile,
                                      kNoPivot, kNoNewKeyring,  kPreserveFds};
-constexpr FlagSpec kRunFlags[] = {kBundle,  kConsoleSocket, kDetach,
-                                  kKeep,    kPidFile,       kNoSubreaper,
-                                  kNoPivot, kNoNewKeyring,  kPreserveFds};
+constexpr FlagSpec kRunFlags[] = {kBundle,       kConsoleSocket, kPidfdSocket, kDetach,
+                                  kKeep,         kPidFile,       kNoSubreaper, kNoPivot,
+                                  kNoNewKeyring, kPreserveFds};
 
 constexpr FlagSpec kKillFlags[] = {
     {"all,a", FlagKind::boolean, "send the specified signal to all processes inside the container"},
@@ -65,6 +72,7 @@ constexpr FlagSpec kSpecFlags[] = {
 
 constexpr FlagSpec kExecFlags[] = {
     kConsoleSocket,
+    kExecPidfdSocket,
     {"cwd", FlagKind::text, "current working directory in the container"},
     {"env,e", FlagKind::text_list, "set environment variables"},
     {"tty,t", FlagKind::boolean, "allocate a pseudo-TTY"},
@@ -102,11 +110,13 @@ constexpr FlagSpec kUpdateFlags[] = {
      "  \"cpu\": {\n"
      "    \"shares\": 0,\n"
      "    \"quota\": 0,\n"
+     "    \"burst\": 0,\n"
      "    \"period\": 0,\n"
      "    \"realtimeRuntime\": 0,\n"
      "    \"realtimePeriod\": 0,\n"
      "    \"cpus\": \"\",\n"
-     "    \"mems\": \"\"\n"
+     "    \"mems\": \"\",\n"
+     "    \"idle\": 0\n"
      "  },\n"
      "  \"blockIO\": {\n"
      "    \"weight\": 0\n"
@@ -121,6 +131,10 @@ constexpr FlagSpec kUpdateFlags[] = {
      "CPU CFS period to be used for hardcapping (in usecs). 0 to use system default"},
     {"cpu-quota", FlagKind::text,
      "CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period"},
+    // runc 1.2 added cpu-burst and cpu-idle (both for cgroup v1 and v2), in these places.
+    {"cpu-burst", FlagKind::text,
+     "CPU CFS hardcap burst limit (in usecs). Allowed accumulated cpu time additionally for "
+     "burst a given period"},
     {"cpu-share", FlagKind::text, "CPU shares (relative weight vs. other containers)"},
     {"cpu-rt-period", FlagKind::text,
      "CPU realtime period to be used for hardcapping (in usecs). 0 to use system default"},
@@ -133,6 +147,8 @@ constexpr FlagSpec kUpdateFlags[] = {
     {"kernel-memory-tcp", FlagKind::text, "Kernel memory limit (in bytes) for tcp buffer", "",
      true},
     {"memory", FlagKind::text, "Memory limit (in bytes)"},
+    {"cpu-idle", FlagKind::text,
+     "set cgroup SCHED_IDLE or not, 0: default behavior, 1: SCHED_IDLE"},
     {"memory-reservation", FlagKind::text, "Memory reservation or soft_limit (in bytes)"},
     {"memory-swap", FlagKind::text,
      "Total memory usage (memory + swap); set '-1' to enable unlimited swap"},

@@ -53,6 +53,7 @@ runtime::CreateOptions create_options(const Invocation& invocation) {
   options.id = flags.args.at(0);
   options.bundle = flags.text("bundle");
   options.console_socket = absolute_if_given(flags.text("console-socket"));
+  options.pidfd_socket = absolute_if_given(flags.text("pidfd-socket"));
   options.pid_file = absolute_if_given(flags.text("pid-file"));
   options.no_pivot = flags.flag("no-pivot");
   options.no_new_keyring = flags.flag("no-new-keyring");
@@ -243,6 +244,7 @@ Result<runtime::ExecOptions> exec_options(const Invocation& invocation) {
     return fail("process args cannot be empty");
   }
   options.console_socket = absolute_if_given(flags.text("console-socket"));
+  options.pidfd_socket = absolute_if_given(flags.text("pidfd-socket"));
   options.pid_file = absolute_if_given(flags.text("pid-file"));
   options.tty = flags.flag("tty");
   options.detach = flags.flag("detach");
@@ -366,7 +368,8 @@ std::expected<int64_t, std::string> memory_size(std::string_view text) {
   return ram_in_bytes(text);
 }
 
-// runc 1.1's update flags, in its order; an absent or empty one changes nothing.
+// runc 1.1's update flags, in its order, and runc 1.5's cpu-burst and cpu-idle; an absent or
+// empty one changes nothing.
 Result<oci::Resources> resources_from_flags(const ParsedFlags& flags) {
   oci::Resources resources;
   if (const long long weight = flags.number("blkio-weight"); weight != 0) {
@@ -375,6 +378,8 @@ Result<oci::Resources> resources_from_flags(const ParsedFlags& flags) {
   oci::CpuResources& cpu = resources.cpu.emplace();
   cpu.cpus = flags.text("cpuset-cpus");
   cpu.mems = flags.text("cpuset-mems");
+  MKRUN_CHECK(number_flag<int64_t>(flags, "cpu-idle", parse_go_int64, cpu.idle));
+  MKRUN_CHECK(number_flag<uint64_t>(flags, "cpu-burst", parse_go_uint64, cpu.burst));
   MKRUN_CHECK(number_flag<uint64_t>(flags, "cpu-period", parse_go_uint64, cpu.period));
   MKRUN_CHECK(number_flag<uint64_t>(flags, "cpu-rt-period", parse_go_uint64, cpu.realtimePeriod));
   MKRUN_CHECK(number_flag<uint64_t>(flags, "cpu-share", parse_go_uint64, cpu.shares));

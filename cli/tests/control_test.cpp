@@ -90,6 +90,20 @@ TEST_CASE("update: flags after the id move in front, kernel memory flags are acc
         "invalid value \"abc\" for flag -blkio-weight: parse error");
 }
 
+TEST_CASE("update: runc 1.5's --cpu-burst and --cpu-idle, in runc 1.5's places", "[cli]") {
+  const Invocation update = command_ok({"update", "id", "--cpu-burst", "1000", "--cpu-idle=1"});
+  CHECK(update.flags.text("cpu-burst") == "1000");
+  CHECK(update.flags.text("cpu-idle") == "1");
+  const std::string help = command_help(*find_command("update"));
+  const auto at = [&](std::string_view flag) { return help.find("\n   --" + std::string(flag)); };
+  REQUIRE(at("cpu-burst") != std::string::npos);
+  REQUIRE(at("cpu-idle") != std::string::npos);
+  CHECK(at("cpu-quota") < at("cpu-burst"));
+  CHECK(at("cpu-burst") < at("cpu-share"));
+  CHECK(at("memory ") < at("cpu-idle"));
+  CHECK(at("cpu-idle") < at("memory-reservation"));
+}
+
 TEST_CASE("events: --interval is a Go duration", "[cli]") {
   CHECK(command_ok({"events", "id"}).flags.nanoseconds("interval") == 5'000'000'000LL);
   CHECK(command_ok({"events", "--interval=250ms", "id"}).flags.nanoseconds("interval") ==

@@ -1,5 +1,6 @@
 // The list table and help screens against runc 1.1.5's real output (captured on this host with
-// `runc list` and `runc <command> --help`, "runc" replaced by "mkrun").
+// `runc list` and `runc <command> --help`, "runc" replaced by "mkrun"), plus the flags runc 1.5
+// added.
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -71,6 +72,9 @@ const std::string kCreateGolden =
     "current directory\n"
     "   --console-socket value    path to an AF_UNIX socket which will receive a file descriptor "
     "referencing the master end of the console's pseudoterminal\n"
+    // runc 1.2+
+    "   --pidfd-socket value      path to an AF_UNIX socket which will receive a file descriptor "
+    "referencing the init process\n"
     "   --pid-file value          specify the file to write the process id to\n"
     "   --no-pivot                do not use pivot root to jail process inside rootfs.  This "
     "should be used whenever the rootfs is on top of a ramdisk\n"

@@ -611,9 +611,11 @@ def parse_mounts(text: str) -> dict:
 # --------------------------------------------------------------------------------------------
 # console sockets
 
-class ConsoleReceiver:
-    """Stands in for a shim/conmon: listens on a unix socket, takes the one pty master the
-    runtime sends with SCM_RIGHTS (like recvtty), then collects what the container writes."""
+class FdReceiver:
+    """Stands in for an engine's listener on a unix socket: takes the one message and the fds the
+    runtime sends with SCM_RIGHTS, then expects the runtime to hang up (nothing else is sent).
+    A subclass's took_fds() runs before got_fd is set, its after_receive() after, in the same
+    thread."""
 
     def __init__(self, path):
         self.path = str(path)
@@ -621,10 +623,8 @@ class ConsoleReceiver:
         self.srv.bind(self.path)
         self.srv.listen(1)
         self.srv.settimeout(20)
-        self.msg = self.fds = self.extra = None
-        self.master = None
-        self.error = None
-        self.output = b""
+        self.msg = self.extra = self.error = None
+        self.fds = []
         self.got_fd = threading.Event()
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -640,24 +640,20 @@ class ConsoleReceiver:
                     self.extra = conn.recv(4096)
                 except socket.timeout:
                     self.extra = "connection still open 2s after the fd was sent"
-            if len(self.fds) == 1:
-                self.master = self.fds[0]
+            self.took_fds()
             self.got_fd.set()
-            if self.master is None:
-                return
-            while True:
-                try:
-                    data = os.read(self.master, 4096)
-                except OSError:      # EIO: the last slave fd is closed
-                    break
-                if not data:
-                    break
-                self.output += data
+            self.after_receive()
         except Exception as e:  # reported by the test
             self.error = e
             self.got_fd.set()
         finally:
             self.done.set()
+
+    def took_fds(self):
+        pass
+
+    def after_receive(self):
+        pass
 
     def close(self):
         self.srv.close()
@@ -666,6 +662,51 @@ class ConsoleReceiver:
                 os.close(fd)
             except OSError:
                 pass
+
+
+class ConsoleReceiver(FdReceiver):
+    """A shim/conmon's console socket: takes the one pty master (like recvtty), then collects
+    what the container writes."""
+
+    def __init__(self, path):
+        self.master = None
+        self.output = b""
+        super().__init__(path)
+
+    def took_fds(self):
+        if len(self.fds) == 1:
+            self.master = self.fds[0]
+
+    def after_receive(self):
+        if self.master is None:
+            return
+        while True:
+            try:
+                data = os.read(self.master, 4096)
+            except OSError:      # EIO: the last slave fd is closed
+                break
+            if not data:
+                break
+            self.output += data
+
+
+class PidfdReceiver(FdReceiver):
+    """An engine's --pidfd-socket listener (runc 1.2+)."""
+
+    def pidfd(self, timeout: float = 10) -> int:
+        """The one fd received, checked to have come alone, with nothing after it."""
+        assert self.done.wait(timeout), "no pidfd received"
+        assert self.error is None, self.error
+        assert len(self.fds) == 1 and self.extra == b"", (self.fds, self.extra)
+        return self.fds[0]
+
+
+def pid_of_pidfd(fd: int) -> int:
+    """The pid a pidfd refers to, as /proc/self/fdinfo says (-1 once it exited and was reaped)."""
+    for line in read_file(f"/proc/self/fdinfo/{fd}").splitlines():
+        if line.startswith("Pid:"):
+            return int(line.split()[1])
+    raise AssertionError(f"fd {fd} is not a pidfd")
 
 
 # --------------------------------------------------------------------------------------------

@@ -279,6 +279,123 @@ def test_update_stopped_container(rt, bundle):
     rt("update", "--pids-limit", "5", cid).fails(1, "container not running")
 
 
+def cpu_burst(pid):
+    return cg_value(pid, "cpu", "cpu.cfs_burst_us", "cpu.max.burst")[1]
+
+
+def cpu_idle(pid):
+    return cg_value(pid, "cpu", "cpu.idle", "cpu.idle")[1]
+
+
+def needs_cpu_files(pid, *names):
+    """Skips where the kernel lacks a cpu file (burst: Linux 5.14, idle: 5.15)."""
+    _, d = cgroup_controller_path(pid, "cpu")
+    for name in names:
+        if not os.path.exists(os.path.join(d, name)):
+            pytest.skip(f"this kernel has no {name}")
+
+
+@pytest.mark.mkrun_only
+def test_update_cpu_burst_and_idle(rt, bundle):
+    # runc 1.2+ update.go: --cpu-burst (cpu.cfs_burst_us / cpu.max.burst) and --cpu-idle
+    # (cpu.idle, v1 and v2); 0 is written, to clear them.
+    cid, pid = started(rt, limited_bundle(bundle))
+    needs_cpu_files(pid, "cpu.idle")
+    rt("update", cid, "--cpu-burst", "10000", "--cpu-idle", "1").ok()
+    assert (cpu_burst(pid), cpu_idle(pid)) == ("10000", "1")
+    rt("update", cid, "--cpu-burst=0", "--cpu-idle=0").ok()
+    assert (cpu_burst(pid), cpu_idle(pid)) == ("0", "0")
+    with tempfile.TemporaryFile() as stdin:
+        stdin.write(json.dumps({"cpu": {"burst": 20000, "idle": 1}}).encode())
+        stdin.seek(0)
+        rt("update", "-r", "-", cid, stdin=stdin).ok()
+    assert (cpu_burst(pid), cpu_idle(pid)) == ("20000", "1")
+    with open(rt.root / cid / "config.json") as f:
+        cpu = json.load(f)["linux"]["resources"]["cpu"]
+    assert cpu == {"quota": 50000, "burst": 20000, "period": 100000, "idle": 1}
+    # An update without them leaves them alone.
+    rt("update", cid, "--pids-limit", "90").ok()
+    assert (cpu_burst(pid), cpu_idle(pid)) == ("20000", "1")
+
+
+@pytest.mark.mkrun_only
+def test_update_cpu_burst_and_idle_errors(rt, bundle):
+    cid, pid = started(rt, limited_bundle(bundle))
+    needs_cpu_files(pid, "cpu.idle")
+    rt("update", "--cpu-burst", "abc", cid).fails(
+        1, 'invalid value for cpu-burst: strconv.ParseUint: parsing "abc": invalid syntax')
+    rt("update", "--cpu-idle", "x", cid).fails(
+        1, 'invalid value for cpu-idle: strconv.ParseInt: parsing "x": invalid syntax')
+    # The kernel's refusals name the file and the value: idle is 0 or 1, a burst at most the
+    # quota.
+    r = rt("update", "--cpu-idle", "2", cid).fails(1)
+    assert "cpu.idle` (value 2): invalid argument" in r.err, r
+    r = rt("update", "--cpu-burst", "60000", cid).fails(1)
+    assert "(value 60000): invalid argument" in r.err, r
+    assert (cpu_burst(pid), cpu_idle(pid)) == ("0", "0")
+
+
+@pytest.mark.mkrun_only
+def test_create_with_cpu_burst_and_idle(rt, bundle):
+    # runc 1.2+ applies linux.resources.cpu.burst and idle at create.
+    limited_bundle(bundle).resources()["cpu"].update({"burst": 30000, "idle": 1})
+    cid, pid = started(rt, bundle)
+    needs_cpu_files(pid, "cpu.idle")
+    assert (cpu_burst(pid), cpu_idle(pid)) == ("30000", "1")
+
+
+def a_disk():
+    """"major:minor" of a real block device of this host (the kernel throttles only those)."""
+    for name in sorted(os.listdir("/sys/block")):
+        if not name.startswith(("loop", "ram", "zram")):
+            return read_file(f"/sys/block/{name}/dev").strip()
+    pytest.skip("this host has no disk")
+
+
+def throttles(pid, v1name, v2key):
+    """{device: limit} of one throttle, "max" (v2) or absent meaning unlimited."""
+    version, d = cgroup_controller_path(pid, "blkio")  # v2: the unified directory
+    if version == "v1":
+        lines = read_file(os.path.join(d, v1name)).split("\n")
+        return dict(line.split() for line in lines if line.strip())
+    limits = {}
+    for line in read_file(os.path.join(d, "io.max")).splitlines():
+        device, *keys = line.split()
+        limits[device] = dict(k.split("=") for k in keys)[v2key]
+    return limits
+
+
+@pytest.mark.mkrun_only
+def test_update_resources_block_io_device_limits(rt, bundle):
+    # runc 1.5 update.go: -r applies blockIO's per-device throttles (and weights), replacing the
+    # limit of a device already listed.
+    disk = a_disk()
+    major, minor = map(int, disk.split(":"))
+    cid, pid = started(rt, bundle)
+
+    def update(**block_io):
+        with tempfile.TemporaryFile() as stdin:
+            stdin.write(json.dumps({"blockIO": block_io}).encode())
+            stdin.seek(0)
+            return rt("update", "-r", "-", cid, stdin=stdin)
+
+    update(throttleReadBpsDevice=[{"major": major, "minor": minor, "rate": MiB}],
+           throttleWriteIOPSDevice=[{"major": major, "minor": minor, "rate": 100}]).ok()
+    assert throttles(pid, "blkio.throttle.read_bps_device", "rbps")[disk] == str(MiB)
+    assert throttles(pid, "blkio.throttle.write_iops_device", "wiops")[disk] == "100"
+    update(throttleReadBpsDevice=[{"major": major, "minor": minor, "rate": 2 * MiB}]).ok()
+    assert throttles(pid, "blkio.throttle.read_bps_device", "rbps")[disk] == str(2 * MiB)
+    assert throttles(pid, "blkio.throttle.write_iops_device", "wiops")[disk] == "100"
+    with open(rt.root / cid / "config.json") as f:
+        block_io = json.load(f)["linux"]["resources"]["blockIO"]
+    assert block_io == {
+        "throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 2 * MiB}],
+        "throttleWriteIOPSDevice": [{"major": major, "minor": minor, "rate": 100}]}
+    # The kernel refuses a device that is not a disk; the error names the file and the value.
+    r = update(throttleReadBpsDevice=[{"major": 1, "minor": 3, "rate": MiB}]).fails(1)
+    assert f"(value 1:3 {MiB})" in r.err or f"(value 1:3 rbps={MiB})" in r.err, r
+
+
 @pytest.mark.mkrun_only
 def test_update_is_kept_in_the_config_snapshot(rt, bundle):
     # mkrun's <root>/<id>/config.json is what later commands (exec, events) read.

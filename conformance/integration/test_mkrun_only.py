@@ -4,10 +4,12 @@ Each test here is expected to FAIL against runc; run them against runc with
 MKRUN=/usr/sbin/runc RUNTIMES=mkrun to see where runc differs."""
 import json
 import os
+import signal
 
 import pytest
 
-from harness import cgroup_controller_path, cgroup_dirs_matching, on_a_terminal, read_file
+from harness import (PidfdReceiver, alive, cgroup_controller_path, cgroup_dirs_matching,
+                     on_a_terminal, pid_of_pidfd, read_file, wait_for)
 
 pytestmark = pytest.mark.mkrun_only
 
@@ -182,3 +184,121 @@ def test_proxied_exec_terminal_sends_plain_newlines(rt, bundle):
     assert r.rc == 0, r
     assert "-onlcr" in r.out.decode().split(), r
     assert b"\r" not in r.out
+
+
+def without_pid_namespace(bundle):
+    bundle.linux["namespaces"] = [ns for ns in bundle.linux["namespaces"] if ns["type"] != "pid"]
+    return bundle
+
+
+def started_with_a_child(rt, bundle):
+    """(id, init pid, host pid of a child the init forked) of a container in the host's pid
+    namespace."""
+    bundle.sh("sleep 1000 & echo $! > /child; wait")
+    cid, pid = rt.started(without_pid_namespace(bundle))
+    child_file = bundle.rootfs / "child"
+    wait_for(lambda: child_file.exists() and child_file.read_text().strip(), what="the child")
+    return cid, pid, int(child_file.read_text())
+
+
+def test_sigkill_without_a_pid_namespace_kills_every_process(rt, bundle):
+    # runc 1.5 Container.Signal: a SIGKILL to a container that shares a pid namespace goes to
+    # its whole cgroup (runc 1.1 signals the init alone; the child outlives it until delete).
+    cid, pid, child = started_with_a_child(rt, bundle)
+    rt.kill(cid, "TERM").ok()  # other signals still go to the init alone
+    rt.wait_exit(pid)
+    assert alive(child)
+    rt.kill(cid, "KILL").fails(1, "container not running")  # stopped: runc 1.1's refusal
+    rt("kill", "--all", cid, "KILL").ok()
+    wait_for(lambda: not alive(child), what="the child killed")
+
+    cid, pid, child = started_with_a_child(rt, bundle)
+    rt.kill(cid, "KILL").ok()
+    rt.wait_exit(pid)
+    wait_for(lambda: not alive(child), what="the child killed")
+
+
+def move_out_of_v1_cgroups(pid):
+    """Moves pid to the parent of each of its v1 cgroups (the unified one stays)."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        hierarchies = [line.split(":")[1] for line in f if not line.startswith("0:")]
+    for controllers in hierarchies:
+        _, directory = cgroup_controller_path(pid, controllers.split(",")[0])
+        with open(os.path.join(os.path.dirname(directory.rstrip("/")), "cgroup.procs"), "w") as f:
+            f.write(str(pid))
+
+
+def test_kill_all_uses_cgroup_kill_where_the_kernel_has_it(rt, bundle):
+    # runc 1.5 signalAllProcesses: cgroup.kill in the unified hierarchy, on v2 and hybrid hosts.
+    cid, pid, child = started_with_a_child(rt, bundle)
+    version, unified = cgroup_controller_path(pid, "-")  # no controller: the unified directory
+    if version != "v2" or not os.path.exists(os.path.join(unified, "cgroup.kill")):
+        pytest.skip("no cgroup.kill for this container")
+    try:
+        # Hybrid: out of the container's v1 cgroups, the child is found by cgroup.kill alone.
+        move_out_of_v1_cgroups(child)
+        rt("kill", "--all", cid, "KILL").ok()
+        rt.wait_exit(pid)
+        wait_for(lambda: not alive(child), what="the child killed")
+    finally:
+        if alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
+# runc 1.2+ --pidfd-socket (utils_linux.go setupPidfdSocket): a pidfd of the init or the exec'd
+# process, in one message naming runc's init type, once it is set up and before it runs its
+# program. runc's process sends its own; mkrun sends the same from the parent.
+
+def test_create_sends_a_pidfd_of_the_init(rt, bundle, scratch):
+    receiver = PidfdReceiver(scratch / "pidfd.sock")
+    try:
+        cid = rt.create(bundle.set_args("sleep", "1000"), None, "--pidfd-socket",
+                        receiver.path).ok().cid
+        pidfd = receiver.pidfd()
+        assert receiver.msg == b"standard"
+        pid = rt.state(cid)["pid"]
+        assert pid_of_pidfd(pidfd) == pid
+        rt.start(cid).ok()
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)  # what an engine does with it
+        rt.wait_exit(pid)
+        wait_for(lambda: rt.status(cid) == "stopped", what="stopped")
+    finally:
+        receiver.close()
+
+
+def test_run_detached_sends_a_pidfd_of_the_init(rt, bundle, scratch):
+    receiver = PidfdReceiver(scratch / "pidfd.sock")
+    try:
+        cid = rt.run(bundle.set_args("sleep", "1000"), None, "-d", "--pidfd-socket",
+                     receiver.path).ok().cid
+        assert pid_of_pidfd(receiver.pidfd()) == rt.state(cid)["pid"]
+        assert receiver.msg == b"standard"
+    finally:
+        receiver.close()
+
+
+def test_exec_sends_a_pidfd_of_the_process(rt, bundle, scratch):
+    cid, init = rt.started(bundle.set_args("sleep", "1000"))
+    receiver = PidfdReceiver(scratch / "pidfd.sock")
+    try:
+        pid_file = scratch / "exec.pid"
+        rt("exec", "-d", "--pidfd-socket", receiver.path, "--pid-file", pid_file, cid,
+           "sleep", "1000").ok()
+        exec_pid = int(pid_file.read_text())
+        rt.pids.add(exec_pid)
+        pidfd = receiver.pidfd()
+        assert receiver.msg == b"setns"
+        assert pid_of_pidfd(pidfd) == exec_pid != init
+        # Detached, it was handed to us (the subreaper): reaped now, or the init, dying, would
+        # wait for it in zap_pid_ns_processes while the cleanup waits for the init.
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        rt.wait_exit(exec_pid)
+    finally:
+        receiver.close()
+
+
+def test_pidfd_socket_nobody_listens_on(rt, bundle, scratch):
+    path = scratch / "nobody.sock"
+    r = rt.create(bundle.set_args("sleep", "1000"), None, "--pidfd-socket", path).fails(1)
+    assert f"connect to pidfd socket `{path}`" in r.err, r
+    rt.state_raw(r.cid).fails(1, "container does not exist")

@@ -41,20 +41,41 @@ CpuResources updatable_cpu(const CpuResources& cpu) {
   out.realtimePeriod = given(cpu.realtimePeriod);
   out.cpus = cpu.cpus;
   out.mems = cpu.mems;
+  // runc 1.5 passes these on as given: a burst or idle of 0 clears the one in force.
+  out.burst = cpu.burst;
+  out.idle = cpu.idle;
   return out;
 }
 
-// The object member `name` of `parent`, made an empty object when it is missing or not one.
-rapidjson::Value& object_member(rapidjson::Value& parent, const char* name, Allocator& allocator) {
+// runc 1.5 applies the block IO weights and every per-device limit; a device entry with nothing
+// to change still reaches the snapshot, as in runc's upsert, and the cgroup writes skip it.
+std::optional<BlockIoResources> updatable_block_io(const BlockIoResources& io) {
+  BlockIoResources out = io;  // every device list as it is
+  out.weight = given(io.weight);
+  out.leafWeight = given(io.leafWeight);
+  bool any = out.weight || out.leafWeight || !out.weightDevice.empty() ||
+             !out.throttleReadBpsDevice.empty() || !out.throttleWriteBpsDevice.empty() ||
+             !out.throttleReadIOPSDevice.empty() || !out.throttleWriteIOPSDevice.empty();
+  if (!any) return std::nullopt;
+  return out;
+}
+
+// The member `name` of `parent`, made an empty value of `type` (an object or an array) when it
+// is missing or of another type.
+rapidjson::Value& typed_member(rapidjson::Value& parent, const char* name, rapidjson::Type type,
+                               Allocator& allocator) {
   // The member parse_spec() reads back ("Linux" or a repeated key included), not the first.
   rapidjson::Value* found = json::find_member(parent, name);
   if (found == nullptr) {
-    parent.AddMember(rapidjson::Value(name, allocator), rapidjson::Value(rapidjson::kObjectType),
-                     allocator);
+    parent.AddMember(rapidjson::Value(name, allocator), rapidjson::Value(type), allocator);
     found = &(parent.MemberEnd() - 1)->value;
   }
-  if (!found->IsObject()) found->SetObject();
+  if (found->GetType() != type) *found = rapidjson::Value(type);
   return *found;
+}
+
+rapidjson::Value& object_member(rapidjson::Value& parent, const char* name, Allocator& allocator) {
+  return typed_member(parent, name, rapidjson::kObjectType, allocator);
 }
 
 // Sets the member the reader takes back: for a struct field the last case-insensitive match
@@ -105,24 +126,73 @@ void write_memory(rapidjson::Value& resources, const MemoryResources& memory, Al
 
 void write_cpu(rapidjson::Value& resources, const CpuResources& cpu, Allocator& a) {
   bool any = cpu.shares || cpu.quota || cpu.period || cpu.realtimeRuntime || cpu.realtimePeriod ||
-             !cpu.cpus.empty() || !cpu.mems.empty();
+             !cpu.cpus.empty() || !cpu.mems.empty() || cpu.burst || cpu.idle;
   if (!any) return;
   rapidjson::Value& out = object_member(resources, "cpu", a);
   set_if(out, "shares", cpu.shares, a);
   set_if(out, "quota", cpu.quota, a);
+  set_if(out, "burst", cpu.burst, a);
   set_if(out, "period", cpu.period, a);
   set_if(out, "realtimeRuntime", cpu.realtimeRuntime, a);
   set_if(out, "realtimePeriod", cpu.realtimePeriod, a);
   set_text_if(out, "cpus", cpu.cpus, a);
   set_text_if(out, "mems", cpu.mems, a);
+  set_if(out, "idle", cpu.idle, a);
+}
+
+bool is_device(const rapidjson::Value& entry, int64_t major, int64_t minor) {
+  if (!entry.IsObject()) return false;
+  const rapidjson::Value* entry_major = json::find_member(entry, "major");
+  const rapidjson::Value* entry_minor = json::find_member(entry, "minor");
+  return entry_major != nullptr && entry_minor != nullptr && entry_major->IsInt64() &&
+         entry_minor->IsInt64() && entry_major->GetInt64() == major &&
+         entry_minor->GetInt64() == minor;
+}
+
+// runc 1.5's upsert: the last entry for the device is changed, else a new one is appended.
+rapidjson::Value& device_entry(rapidjson::Value& devices, int64_t major, int64_t minor,
+                               Allocator& a) {
+  for (rapidjson::SizeType i = devices.Size(); i > 0; --i) {
+    if (is_device(devices[i - 1], major, minor)) return devices[i - 1];
+  }
+  rapidjson::Value entry(rapidjson::kObjectType);
+  entry.AddMember("major", rapidjson::Value(major), a);
+  entry.AddMember("minor", rapidjson::Value(minor), a);
+  devices.PushBack(std::move(entry), a);
+  return devices[devices.Size() - 1];
+}
+
+void write_block_io(rapidjson::Value& resources, const BlockIoResources& io, Allocator& a) {
+  rapidjson::Value& out = object_member(resources, "blockIO", a);
+  set_if(out, "weight", io.weight, a);
+  set_if(out, "leafWeight", io.leafWeight, a);
+  if (!io.weightDevice.empty()) {
+    rapidjson::Value& devices = typed_member(out, "weightDevice", rapidjson::kArrayType, a);
+    for (const WeightDevice& device : io.weightDevice) {
+      rapidjson::Value& entry = device_entry(devices, device.major, device.minor, a);
+      set_if(entry, "weight", device.weight, a);
+      set_if(entry, "leafWeight", device.leafWeight, a);
+    }
+  }
+  const std::pair<const char*, const std::vector<ThrottleDevice>*> throttles[] = {
+      {"throttleReadBpsDevice", &io.throttleReadBpsDevice},
+      {"throttleWriteBpsDevice", &io.throttleWriteBpsDevice},
+      {"throttleReadIOPSDevice", &io.throttleReadIOPSDevice},
+      {"throttleWriteIOPSDevice", &io.throttleWriteIOPSDevice}};
+  for (const auto& [name, list] : throttles) {
+    if (list->empty()) continue;
+    rapidjson::Value& devices = typed_member(out, name, rapidjson::kArrayType, a);
+    for (const ThrottleDevice& device : *list) {
+      rapidjson::Value& entry = device_entry(devices, device.major, device.minor, a);
+      set_if(entry, "rate", std::optional<uint64_t>(device.rate), a);
+    }
+  }
 }
 
 void write_update(rapidjson::Value& resources, const Resources& update, Allocator& a) {
   if (update.memory) write_memory(resources, *update.memory, a);
   if (update.cpu) write_cpu(resources, *update.cpu, a);
-  if (update.blockIO && update.blockIO->weight) {
-    set_if(object_member(resources, "blockIO", a), "weight", update.blockIO->weight, a);
-  }
+  if (update.blockIO) write_block_io(resources, *update.blockIO, a);
   if (update.pids && update.pids->limit) {
     set_if(object_member(resources, "pids", a), "limit", update.pids->limit, a);
   }
@@ -140,9 +210,7 @@ Resources updatable_part(const Resources& requested) {
   Resources out;
   if (requested.memory) out.memory = updatable_memory(*requested.memory);
   if (requested.cpu) out.cpu = updatable_cpu(*requested.cpu);
-  if (requested.blockIO && given(requested.blockIO->weight)) {
-    out.blockIO.emplace().weight = requested.blockIO->weight;
-  }
+  if (requested.blockIO) out.blockIO = updatable_block_io(*requested.blockIO);
   if (requested.pids && given(requested.pids->limit)) {
     out.pids.emplace().limit = requested.pids->limit;
   }

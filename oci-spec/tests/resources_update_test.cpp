@@ -1,4 +1,4 @@
-// `update`: what runc 1.1 applies of a LinuxResources, and the snapshot rewrite.
+// `update`: what runc 1.1 (and 1.5) applies of a LinuxResources, and the snapshot rewrite.
 #include <catch2/catch.hpp>
 
 #include "mkrun/oci/parse.hpp"
@@ -27,7 +27,7 @@ TEST_CASE("the updatable part drops zeros and what runc's update ignores") {
   CHECK_FALSE(part.pids);
   REQUIRE(part.blockIO);
   CHECK(part.blockIO->weight == 300);
-  CHECK(part.blockIO->weightDevice.empty());
+  CHECK(part.blockIO->weightDevice.size() == 1);  // runc 1.5
   CHECK(part.hugepageLimits.empty());
   CHECK(part.unified.at("pids.max") == "7");
 }
@@ -100,4 +100,55 @@ TEST_CASE("a snapshot with a number beyond a double's range is refused, not brok
       R"({"ociVersion":"1.0.2","x":92233720368547758e308,"linux":{}})", update);
   REQUIRE_FALSE(rewritten);
   CHECK(rewritten.error().message == "the config holds a number beyond the range of a double");
+}
+
+TEST_CASE("runc 1.5: cpu burst and idle are kept as given, 0 included") {
+  auto requested = parse_resources(R"({"cpu":{"burst":0,"idle":1}})");
+  REQUIRE(requested);
+  Resources part = updatable_part(*requested);
+  REQUIRE(part.cpu);
+  CHECK(part.cpu->burst == 0u);
+  CHECK(part.cpu->idle == 1);
+  auto rewritten = apply_resources_update(
+      R"({"linux":{"resources":{"cpu":{"burst":5000,"quota":1000}}}})", part);
+  REQUIRE(rewritten);
+  CHECK(*rewritten == R"({"linux":{"resources":{"cpu":{"burst":0,"quota":1000,"idle":1}}}})");
+}
+
+TEST_CASE("runc 1.5: per-device block IO limits are kept, and nothing else of blockIO is") {
+  auto requested = parse_resources(
+      R"({"blockIO":{"throttleReadBpsDevice":[{"major":254,"minor":0,"rate":1048576}]}})");
+  REQUIRE(requested);
+  Resources part = updatable_part(*requested);
+  REQUIRE(part.blockIO);
+  CHECK_FALSE(part.blockIO->weight);
+  REQUIRE(part.blockIO->throttleReadBpsDevice.size() == 1);
+  CHECK(part.blockIO->throttleReadBpsDevice[0].rate == 1048576u);
+  auto empty = parse_resources(R"({"blockIO":{"weight":0}})");
+  REQUIRE(empty);
+  CHECK_FALSE(updatable_part(*empty).blockIO);
+}
+
+TEST_CASE("runc 1.5: a device's entry is changed in place (the last one), else appended") {
+  const std::string config = R"({"linux":{"resources":{"blockIO":{"weight":100,)"
+                             R"("weightDevice":[{"major":8,"minor":0,"weight":10,"leafWeight":20},)"
+                             R"({"major":8,"minor":0,"weight":11}],)"
+                             R"("throttleWriteIOPSDevice":[{"major":8,"minor":16,"rate":5}]}}}})";
+  auto requested =
+      parse_resources(R"({"blockIO":{"weightDevice":[{"major":8,"minor":0,"leafWeight":30},)"
+                      R"({"major":9,"minor":1,"weight":40}],)"
+                      R"("throttleWriteIOPSDevice":[{"major":8,"minor":16,"rate":7},)"
+                      R"({"major":8,"minor":32,"rate":8}],)"
+                      R"("throttleReadBpsDevice":[{"major":8,"minor":0,"rate":9}]}})");
+  REQUIRE(requested);
+  auto rewritten = apply_resources_update(config, updatable_part(*requested));
+  REQUIRE(rewritten);
+  CHECK(*rewritten ==
+        R"({"linux":{"resources":{"blockIO":{"weight":100,)"
+        R"("weightDevice":[{"major":8,"minor":0,"weight":10,"leafWeight":20},)"
+        R"({"major":8,"minor":0,"weight":11,"leafWeight":30},{"major":9,"minor":1,"weight":40}],)"
+        R"("throttleWriteIOPSDevice":[{"major":8,"minor":16,"rate":7},)"
+        R"({"major":8,"minor":32,"rate":8}],)"
+        R"("throttleReadBpsDevice":[{"major":8,"minor":0,"rate":9}]}}}})");
+  CHECK(parse_spec(*rewritten));
 }

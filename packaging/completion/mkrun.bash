@@ -8,17 +8,17 @@ _mkrun_commands="create delete events exec features help kill list pause ps resu
 # flags per command (_global: the global ones); a trailing "=" marks a flag that takes a value
 declare -gA _mkrun_flags=(
   [_global]="--debug --log= --log-format= --root= --criu= --systemd-cgroup --cgroup-manager= --rootless= --kernel= --help -h --version -v"
-  [create]="--bundle= -b= --console-socket= --pid-file= --no-pivot --no-new-keyring --preserve-fds="
-  [run]="--bundle= -b= --console-socket= --detach -d --keep --pid-file= --no-subreaper --no-pivot --no-new-keyring --preserve-fds="
+  [create]="--bundle= -b= --console-socket= --pidfd-socket= --pid-file= --no-pivot --no-new-keyring --preserve-fds="
+  [run]="--bundle= -b= --console-socket= --pidfd-socket= --detach -d --keep --pid-file= --no-subreaper --no-pivot --no-new-keyring --preserve-fds="
   [start]=""
   [state]=""
   [kill]="--all -a"
   [delete]="--force -f"
-  [exec]="--console-socket= --cwd= --env= -e= --tty -t --user= -u= --additional-gids= -g= --process= -p= --detach -d --pid-file= --process-label= --apparmor= --no-new-privs --cap= -c= --preserve-fds= --cgroup= --ignore-paused"
+  [exec]="--console-socket= --pidfd-socket= --cwd= --env= -e= --tty -t --user= -u= --additional-gids= -g= --process= -p= --detach -d --pid-file= --process-label= --apparmor= --no-new-privs --cap= -c= --preserve-fds= --cgroup= --ignore-paused"
   [ps]="--format= -f="
   [pause]=""
   [resume]=""
-  [update]="--resources= -r= --blkio-weight= --cpu-period= --cpu-quota= --cpu-share= --cpu-rt-period= --cpu-rt-runtime= --cpuset-cpus= --cpuset-mems= --memory= --memory-reservation= --memory-swap= --pids-limit= --l3-cache-schema= --mem-bw-schema="
+  [update]="--resources= -r= --blkio-weight= --cpu-period= --cpu-quota= --cpu-burst= --cpu-share= --cpu-rt-period= --cpu-rt-runtime= --cpuset-cpus= --cpuset-mems= --memory= --cpu-idle= --memory-reservation= --memory-swap= --pids-limit= --l3-cache-schema= --mem-bw-schema="
   [events]="--interval= --stats"
   [list]="--format= -f= --quiet -q"
   [spec]="--bundle= -b= --rootless"
@@ -67,7 +67,7 @@ _mkrun() {
       --cgroup-manager) COMPREPLY=($(compgen -W "cgroupfs systemd disabled" -- "$cur")) ;;
       --format|-f) COMPREPLY=($(compgen -W "table json" -- "$cur")) ;;
       --root|--bundle|-b|--cwd) COMPREPLY=($(compgen -d -- "$cur")) ;;
-      --log|--criu|--console-socket|--pid-file|--process|-p|--resources|-r) COMPREPLY=($(compgen -f -- "$cur")) ;;
+      --log|--criu|--console-socket|--pidfd-socket|--pid-file|--process|-p|--resources|-r) COMPREPLY=($(compgen -f -- "$cur")) ;;
       --cap|-c) COMPREPLY=($(compgen -W "CAP_AUDIT_CONTROL CAP_AUDIT_READ CAP_AUDIT_WRITE CAP_BLOCK_SUSPEND CAP_BPF
         CAP_CHECKPOINT_RESTORE CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID CAP_IPC_LOCK
         CAP_IPC_OWNER CAP_KILL CAP_LEASE CAP_LINUX_IMMUTABLE CAP_MAC_ADMIN CAP_MAC_OVERRIDE CAP_MKNOD CAP_NET_ADMIN

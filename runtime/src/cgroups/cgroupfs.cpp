@@ -453,10 +453,16 @@ Result<std::vector<pid_t>> CgroupfsManager::pids() const {
 
 Result<void> CgroupfsManager::kill_all(int signal) const {
   const std::string* unified_dir = unified_directory();
-  if (signal == SIGKILL && host_.layout == Layout::kV2 && unified_dir) {
-    // One write kills the whole subtree, racing no fork (Linux 5.14+).
+  if (signal == SIGKILL && unified_dir) {
+    // One write kills the whole subtree, racing no fork (Linux 5.14+), as runc 1.5 does on v2
+    // and hybrid hosts. On hybrid the container's processes are in the unified hierarchy too
+    // (its children inherit it), but one moved out of it there alone would be missed: the v1
+    // listing below still runs, and finds nothing left but the dying.
     std::string kill_file = util::join(*unified_dir, "cgroup.kill");
-    if (util::exists(kill_file)) return util::write_text(kill_file, "1");
+    if (util::exists(kill_file)) {
+      MKRUN_CHECK(util::write_text(kill_file, "1"));
+      if (host_.layout == Layout::kV2) return {};
+    }
   }
   // Signal what is listed; new children of a dying process can appear meanwhile, so SIGKILL
   // repeats until the cgroup is empty, for about a second (the kernel unlists exited tasks).

@@ -112,7 +112,8 @@ class Manager {
   // pids hierarchy (or memory, or the first one). Empty when the cgroup is gone.
   virtual Result<std::vector<pid_t>> pids() const = 0;
   // Sends `signal` to every process in the cgroup. SIGKILL: cgroup.kill where the kernel has it
-  // (pure v2), else kills until the cgroup is empty, for up to about a second.
+  // (pure v2, and the unified hierarchy of hybrid), and on v1 and hybrid kills until the cgroup
+  // is empty, for up to about a second.
   virtual Result<void> kill_all(int signal) const = 0;
   // `pause` / `resume`: v1 freezer.state (waiting until FROZEN), else v2 cgroup.freeze.
   virtual Result<void> freeze() const = 0;

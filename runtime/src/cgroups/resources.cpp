@@ -126,7 +126,7 @@ Result<void> memory_v2(const oci::MemoryResources& memory, Writes& out) {
 
 // ---- cpu -------------------------------------------------------------------------------------
 
-// runc fs/cpu.go Set and SetRtSched.
+// runc fs/cpu.go Set and SetRtSched (1.5: burst and idle too).
 void cpu_v1(const oci::CpuResources& cpu, Writes& out) {
   uint64_t shares = cpu.shares.value_or(0);
   int64_t quota = cpu.quota.value_or(0);
@@ -134,17 +134,26 @@ void cpu_v1(const oci::CpuResources& cpu, Writes& out) {
   if (shares != 0) {
     out.add("cpu.shares", "cpu", "cpu.shares", std::to_string(shares)).verify = true;
   }
-  // A period smaller than the current one can be refused (EINVAL) until the new quota is in:
-  // write it, tolerate that, write the quota, then the period again.
+  // A period smaller than the current one, or a burst larger, can be refused (EINVAL) until the
+  // new quota is in: write them, tolerate that, write the quota, then both again.
   if (period != 0) {
     out.add("cpu.period", "cpu", "cpu.cfs_period_us", std::to_string(period)).tolerate_einval =
         quota != 0;
   }
+  // A burst is a no-op where the kernel predates it (no cpu.cfs_burst_us, before 5.14): runc
+  // ignores the missing file on v1.
+  auto add_burst = [&](bool before_quota) {
+    Write& write = out.add("cpu.burst", "cpu", "cpu.cfs_burst_us", std::to_string(*cpu.burst));
+    write.skip_if_missing = true;
+    write.tolerate_einval = before_quota && quota != 0;
+  };
+  if (cpu.burst) add_burst(true);
   if (quota != 0) {
     out.add("cpu.quota", "cpu", "cpu.cfs_quota_us", std::to_string(quota));
     if (period != 0) out.add("cpu.period", "cpu", "cpu.cfs_period_us", std::to_string(period));
+    if (cpu.burst) add_burst(false);
   }
-  if (cpu.burst) out.add("cpu.burst", "cpu", "cpu.cfs_burst_us", std::to_string(*cpu.burst));
+  if (cpu.idle) out.add("cpu.idle", "cpu", "cpu.idle", std::to_string(*cpu.idle));
   if (cpu.realtimePeriod.value_or(0) != 0) {
     out.add("cpu.realtimePeriod", "cpu", "cpu.rt_period_us", std::to_string(*cpu.realtimePeriod));
   }
@@ -166,10 +175,11 @@ Result<void> cpu_v2(const oci::CpuResources& cpu, Writes& out) {
   uint64_t shares = cpu.shares.value_or(0);
   int64_t quota = cpu.quota.value_or(0);
   uint64_t period = cpu.period.value_or(0);
+  // Idle first: the kernel refuses a weight for an idle group, and runc writes it in this order.
+  if (cpu.idle) out.add("cpu.idle", "cpu", "cpu.idle", std::to_string(*cpu.idle));
   if (shares != 0) {
     out.add("cpu.shares", "cpu", "cpu.weight", std::to_string(cpu_shares_to_weight(shares)));
   }
-  if (cpu.idle) out.add("cpu.idle", "cpu", "cpu.idle", std::to_string(*cpu.idle));
   bool max_set = quota != 0 || period != 0;
   // As for v1's period: a larger burst may be refused until cpu.max has its new quota.
   if (cpu.burst) {

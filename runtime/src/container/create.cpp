@@ -458,6 +458,7 @@ Result<void> prepare_spawner(Creation& c) {
   setup.debug = c.global.debug;
   setup.terminal = c.spec.process->terminal;
   setup.console_socket = c.request.options->console_socket;
+  setup.pidfd_socket = c.request.options->pidfd_socket;
   setup.keep_console_for_caller = c.request.keep_console_for_caller;
   setup.child_joins_cgroup = init_joins_cgroup_itself(c);
   if (c.prepared->plan.seccomp_listener) {

@@ -165,6 +165,8 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
   setup.debug = global.debug;
   setup.terminal = terminal;
   setup.console_socket = options.console_socket;
+  setup.pidfd_socket = options.pidfd_socket;
+  setup.pidfd_message = "setns";  // runc's name for a process joining a container
   setup.keep_console_for_caller = options.console_socket.empty();
   setup.child_joins_cgroup =
       std::ranges::none_of(spec.linux ? spec.linux->namespaces : std::vector<oci::Namespace>{},

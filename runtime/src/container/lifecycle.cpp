@@ -2,7 +2,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pwd.h>
-#include <sys/syscall.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <functional>
@@ -10,6 +10,7 @@
 #include "child/sync.hpp"
 #include "container/container.hpp"
 #include "container/internal.hpp"
+#include "core/proc.hpp"
 #include "mkrun/base/files.hpp"
 #include "mkrun/runtime/runtime.hpp"
 
@@ -30,12 +31,6 @@ Result<void> Runtime::create(const CreateOptions& options) {
 
 namespace {
 
-Result<UniqueFd> open_pidfd(pid_t pid) {
-  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (fd < 0) return fail_errno("pidfd_open " + std::to_string(pid));
-  return UniqueFd(fd);
-}
-
 // Opens exec.fifo for reading, which lets the init go on, and reads it to EOF: nothing means the
 // init executed the process; otherwise it says why it could not (child/sync.hpp).
 Result<void> release_init(const state::ContainerDir& dir, pid_t pid,
@@ -43,7 +38,7 @@ Result<void> release_init(const state::ContainerDir& dir, pid_t pid,
   std::string path = dir.file(state::kFifoName);
   // The pidfd first: once the fifo is open the process may run, exit and be reaped (by an
   // engine's shim, a subreaper) at once, and its pid could no longer be opened.
-  auto pidfd = MKRUN_TRY(open_pidfd(pid));
+  auto pidfd = MKRUN_TRY(proc::open_pidfd(pid));
   auto fifo = MKRUN_TRY(files::open(path, O_RDONLY | O_NONBLOCK));
   std::string received;
   for (;;) {
@@ -156,10 +151,31 @@ Result<std::vector<oci::State>> Runtime::list() {
   return states;
 }
 
+namespace {
+
+// Whether the container's init is pid 1 of a pid namespace that the container created: killing
+// it then kills every other process of that namespace (pid_namespaces(7)).
+Result<bool> has_own_pid_namespace(const Container& container) {
+  const oci::Spec spec = MKRUN_TRY(container.spec());
+  if (!spec.linux) return false;
+  for (const oci::Namespace& ns : spec.linux->namespaces) {
+    if (ns.type == "pid") return ns.path.empty();
+  }
+  return false;
+}
+
+}  // namespace
+
 Result<void> Runtime::kill(std::string_view id, int signal, bool all) {
   auto container = MKRUN_TRY(Container::open(options_.root, id));
   const Status status = container.status();
   MKRUN_CHECK(status.can_signal(all));
+  // runc 1.5 (Container.Signal): SIGKILL to a living container that shares a pid namespace goes
+  // to every process of its cgroup, or the others would outlive its init. A stopped container
+  // keeps runc 1.1's "container not running" for a kill without --all.
+  if (signal == SIGKILL && !all && status != Status::kStopped) {
+    all = !MKRUN_TRY(has_own_pid_namespace(container));
+  }
   internal::debug(options_, "kill " + std::string(id) + ": signal " + std::to_string(signal) +
                                 " to " + (all ? "every process of its cgroup" : "its init") + " (" +
                                 std::string(status.name()) + ")");

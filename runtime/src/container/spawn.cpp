@@ -72,11 +72,12 @@ long clone_child(unsigned long flags, int unified_cgroup_fd, bool& joined_at_clo
   return ::syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
 }
 
-Result<UniqueFd> connect_console_socket(const std::string& path) {
+// `what`: "console", "pidfd".
+Result<UniqueFd> connect_named_socket(std::string_view what, const std::string& path) {
   auto socket = connect_unix(path);
   if (!socket) {
-    return std::unexpected(
-        std::move(socket).error().wrap("connect to console socket `" + path + "`"));
+    return std::unexpected(std::move(socket).error().wrap("connect to " + std::string(what) +
+                                                          " socket `" + path + "`"));
   }
   return socket;
 }
@@ -141,7 +142,7 @@ Result<void> Spawner::prepare_console() {
     console_socket_.reset(pair[1]);
     prepared_.plan.console_without_onlcr = true;
   } else {
-    console_socket_ = MKRUN_TRY(connect_console_socket(setup_.console_socket));
+    console_socket_ = MKRUN_TRY(connect_named_socket("console", setup_.console_socket));
   }
   prepared_.plan.console_socket_fd = console_socket_.get();
   return {};
@@ -154,6 +155,9 @@ Result<void> Spawner::prepare(Setup setup) {
   procfs_ = MKRUN_TRY(proc::open_verified_root());
   p.proc_fd = procfs_.get();
   MKRUN_CHECK(prepare_console());
+  if (!setup_.pidfd_socket.empty()) {
+    pidfd_socket_ = MKRUN_TRY(connect_named_socket("pidfd", setup_.pidfd_socket));
+  }
   if (setup_.child_joins_cgroup) {
     std::vector<std::string> task_files = cgroup_.v1_task_files();
     p.cgroup_task_files = prepared_.keep_list(task_files);
@@ -227,14 +231,17 @@ Result<void> Spawner::go() {
   MKRUN_CHECK(advance({Step::kJoined}, Step::kGone));
   MKRUN_CHECK(channel_->send(sync::Kind::kGo));
   tell("told to go on with its setup");
-  if (!prepared_.plan.fork_after_unshare) return {};
-  auto message = MKRUN_TRY(channel_->receive(sync::Kind::kInitPid));
-  const pid_t first_child = child_pid_;
-  pid_ = message.value;
-  (void)::waitpid(child_pid_, nullptr, 0);
-  child_pid_ = pid_;
-  tell("forked into the new pid namespace by " + std::to_string(first_child) +
-       ", which mkrun reaped");
+  if (prepared_.plan.fork_after_unshare) {
+    auto message = MKRUN_TRY(channel_->receive(sync::Kind::kInitPid));
+    const pid_t first_child = child_pid_;
+    pid_ = message.value;
+    (void)::waitpid(child_pid_, nullptr, 0);
+    child_pid_ = pid_;
+    tell("forked into the new pid namespace by " + std::to_string(first_child) +
+         ", which mkrun reaped");
+  }
+  // Until kReady the process waits on us: it has not run its program, nor exited.
+  if (pidfd_socket_) pidfd_ = MKRUN_TRY(proc::open_pidfd(pid_));
   return {};
 }
 
@@ -256,9 +263,25 @@ Result<void> Spawner::ready(bool until_closed) {
   MKRUN_CHECK(advance({Step::kGone, Step::kHooksDone}, Step::kReady));
   MKRUN_CHECK(channel_->receive(sync::Kind::kReady));
   tell("signalled that its setup is complete");
+  MKRUN_CHECK(send_pidfd());
   if (!until_closed) return {};
   MKRUN_CHECK(channel_->wait_for_close());
   tell("closed the sync socket");
+  return {};
+}
+
+// runc 1.2+ sends it once the process is set up (its console sent), before its program runs;
+// for exec's process that is now, before it is let go.
+Result<void> Spawner::send_pidfd() {
+  if (!pidfd_socket_) return {};
+  const std::string_view message = setup_.pidfd_message;
+  if (!child::send_with_fd(pidfd_socket_.get(), message.data(), message.size(), pidfd_.get())) {
+    return fail_errno("send the pidfd of " + std::string(setup_.what) + " " + std::to_string(pid_) +
+                      " to pidfd socket `" + setup_.pidfd_socket + "`");
+  }
+  tell("pidfd sent to " + setup_.pidfd_socket);
+  pidfd_.reset();
+  pidfd_socket_.reset();
   return {};
 }
 

@@ -65,6 +65,11 @@ class Spawner {
     bool terminal = false;                 // the child sends a pty master
     std::string console_socket;            // where it goes; empty with keep_console_for_caller
     bool keep_console_for_caller = false;  // foreground run, exec -t: mkrun proxies the pty
+    // --pidfd-socket (runc 1.2+): an AF_UNIX path that receives a pidfd of the process once it
+    // is set up, before it runs its program; empty: none. The message says which process it is:
+    // runc's init types, "standard" (create's init) or "setns" (exec's process).
+    std::string pidfd_socket;
+    const char* pidfd_message = "standard";
     // The child joins its cgroup by itself: its v1 tasks files, and born in the unified one
     // (CLONE_INTO_CGROUP). Not from inside a new user namespace, where they are not its own.
     bool child_joins_cgroup = true;
@@ -81,8 +86,8 @@ class Spawner {
   Spawner& operator=(const Spawner&) = delete;
   ~Spawner();
 
-  // Before the clone: the verified procfs handle, the console's socket, the cgroup files the
-  // child joins by itself.
+  // Before the clone: the verified procfs handle, the console's and the pidfd's sockets, the
+  // cgroup files the child joins by itself.
   Result<void> prepare(Setup setup);
   // Clones the child into child_main. `close_in_child`: more of the parent's descriptors it
   // closes at once (the state directory's lock). Refused when mkrun runs more than one thread.
@@ -90,12 +95,12 @@ class Spawner {
   Result<void> started();      // kStarted: the child runs, in its new namespaces
   Result<void> join_cgroup();  // the parent moves it where it could not go by itself
   // kGo; when the child forks (a new pid namespace), waits for the final pid and reaps the
-  // first child.
+  // first child. The pidfd of the final process is opened here, while it cannot have exited.
   Result<void> go();
   Result<void> await_hooks();  // kRunHooks: the rootfs is mounted, runtime hooks may run
   Result<void> hooks_done();   // kHooksDone
-  // kReady; with `until_closed`, also until the child closes its end (it executed, or handed a
-  // seccomp listener over after kReady).
+  // kReady, then the pidfd goes to its socket; with `until_closed`, also until the child closes
+  // its end (it executed, or handed a seccomp listener over after kReady).
   Result<void> ready(bool until_closed);
   // The process stays: the Spawner no longer kills it.
   void release() { released_ = true; }
@@ -120,6 +125,7 @@ class Spawner {
   // "container init 1234: <what happened>", for --debug.
   void tell(const std::string& what_happened) const;
   Result<void> prepare_console();
+  Result<void> send_pidfd();
 
   plan::PreparedPlan& prepared_;
   cgroups::Manager& cgroup_;
@@ -129,6 +135,8 @@ class Spawner {
   UniqueFd unified_cgroup_;    // for CLONE_INTO_CGROUP
   UniqueFd console_socket_;    // the child's end
   UniqueFd console_receiver_;  // ours, when mkrun keeps the pty
+  UniqueFd pidfd_socket_;      // connected to Setup::pidfd_socket
+  UniqueFd pidfd_;             // of the final process, from go() until it is sent
   std::optional<SyncChannel> channel_;
   bool joined_at_clone_ = false;
   pid_t child_pid_ = 0;  // the one cloned; the final one too unless it forked

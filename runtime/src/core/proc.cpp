@@ -46,6 +46,12 @@ std::optional<ProcessStat> read_stat(pid_t pid) {
   return stat;
 }
 
+Result<UniqueFd> open_pidfd(pid_t pid) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return fail_errno("pidfd_open " + std::to_string(pid));
+  return UniqueFd(fd);
+}
+
 Result<long> thread_count(int proc_root) {
   int fd = ::openat(proc_root, "self/stat", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail_errno("open /proc/self/stat");

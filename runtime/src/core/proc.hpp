@@ -36,4 +36,8 @@ Result<UniqueFd> open_verified_root();
 // How many threads this process has (num_threads of self/stat under `proc_root`).
 Result<long> thread_count(int proc_root);
 
+// A pidfd of `pid` (pidfd_open, Linux 5.3+): it keeps naming that process, even once it has
+// exited, where the pid could be reused.
+Result<UniqueFd> open_pidfd(pid_t pid);
+
 }  // namespace mkrun::proc

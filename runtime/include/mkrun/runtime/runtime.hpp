@@ -40,6 +40,7 @@ struct CreateOptions {
   std::string id;
   std::string bundle;          // empty: the current directory
   std::string console_socket;  // AF_UNIX path that receives the pty master
+  std::string pidfd_socket;    // AF_UNIX path that receives a pidfd of the init (runc 1.2+)
   std::string pid_file;
   bool no_pivot = false;
   bool no_new_keyring = false;
@@ -57,10 +58,12 @@ struct RunOptions {
 struct ExecOptions {
   std::string id;
   std::string process_file;       // --process: a full runtime-spec Process; the flags below but
-                                  // console_socket, detach, pid_file, preserve_fds, cgroup and
-                                  // ignore_paused are then ignored, as in runc
+                                  // console_socket, pidfd_socket, detach, pid_file,
+                                  // preserve_fds, cgroup and ignore_paused are then ignored, as
+                                  // in runc
   std::vector<std::string> args;  // the command and its arguments
   std::string console_socket;
+  std::string pidfd_socket;  // AF_UNIX path that receives a pidfd of the process (runc 1.2+)
   bool tty = false;
   bool detach = false;
   std::string pid_file;
@@ -92,6 +95,8 @@ class Runtime {
   Result<oci::State> state(std::string_view id);
   // Every container under the root, by id; `owner` is set.
   Result<std::vector<oci::State>> list();
+  // Signals the init, or with `all` every process of the container's cgroup; SIGKILL to a
+  // container without a pid namespace of its own is always `all` (runc 1.5).
   Result<void> kill(std::string_view id, int signal, bool all);
   Result<void> remove(std::string_view id, bool force);
 

@@ -144,6 +144,39 @@ TEST_CASE("Manager write errors name the file and the value", "[cgroups]") {
   CHECK(applied.error().errc() == ENOENT);
 }
 
+// A kernel before 5.14 has no burst file, before 5.15 no cpu.idle: runc 1.5 ignores the v1 burst
+// file's absence and fails on the others, naming the file.
+TEST_CASE("Manager: cpu burst and idle where the kernel lacks the files", "[cgroups]") {
+  FakeTree tree;
+  auto manager = manager_of(host_of(v1_mountinfo(tree)), "/c");
+  REQUIRE(manager->create());
+  tree.touch("cpu,cpuacct/c/cpu.cfs_quota_us");
+  oci::Resources resources;
+  resources.cpu.emplace().burst = 1000;
+  resources.cpu->quota = 5000;
+  require_ok(manager->update(resources));
+  CHECK(tree.read("cpu,cpuacct/c/cpu.cfs_quota_us") == "5000");
+  CHECK_FALSE(tree.exists("cpu,cpuacct/c/cpu.cfs_burst_us"));
+  resources.cpu->idle = 1;
+  auto refused = manager->update(resources);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().what() == "write `" + tree.path("cpu,cpuacct/c/cpu.idle") + "` (value 1)");
+  CHECK(refused.error().errc() == ENOENT);
+
+  FakeTree v2_tree;
+  std::string mountinfo = v2_tree.mount("v2", "cgroup2", "rw,nsdelegate");
+  v2_tree.touch("v2/cgroup.controllers", "cpu\n");
+  v2_tree.touch("v2/cgroup.subtree_control");
+  auto v2 = manager_of(host_of(mountinfo, "0::/user.slice\n", "cpu"), "/c");
+  REQUIRE(v2->create());
+  oci::Resources burst;
+  burst.cpu.emplace().burst = 1000;
+  auto v2_refused = v2->update(burst);
+  REQUIRE_FALSE(v2_refused);
+  CHECK(v2_refused.error().what() ==
+        "write `" + v2_tree.path("v2/c/cpu.max.burst") + "` (value 1000)");
+}
+
 TEST_CASE("Manager rootless: device rules are tried, the other limits must hold", "[cgroups]") {
   FakeTree tree;
   auto manager = manager_of(host_of(v1_mountinfo(tree)), "/c");
@@ -245,6 +278,25 @@ TEST_CASE("Manager on hybrid: controllers only cgroup2 has go to the unified dir
   CHECK(*fd);  // hybrid clones into its unified cgroup too
   CHECK(manager->v1_task_files() ==
         std::vector<std::string>{tree.path("memory/c/tasks"), tree.path("devices/c/tasks")});
+}
+
+// runc 1.5 signalAllProcesses: cgroup.kill in the unified directory on hybrid hosts too. The v1
+// listing that follows finds the fake's empty cgroup.procs, and signals no real process.
+TEST_CASE("Manager on hybrid: SIGKILL goes through the unified cgroup.kill", "[cgroups]") {
+  FakeTree tree;
+  std::string mountinfo =
+      tree.mount("memory", "cgroup", "rw,memory") + tree.mount("unified", "cgroup2", "rw");
+  auto manager = manager_of(host_of(mountinfo, "0::/\n", ""), "/c");
+  REQUIRE(manager->layout() == Layout::kHybrid);
+  REQUIRE(manager->create());
+  tree.touch("memory/c/cgroup.procs");
+  require_ok(manager->kill_all(SIGKILL));  // a kernel without cgroup.kill: the listing alone
+  CHECK_FALSE(tree.exists("unified/c/cgroup.kill"));
+  tree.touch("unified/c/cgroup.kill");
+  require_ok(manager->kill_all(SIGTERM));  // only SIGKILL has a kill file
+  CHECK(tree.read("unified/c/cgroup.kill").empty());
+  require_ok(manager->kill_all(SIGKILL));
+  CHECK(tree.read("unified/c/cgroup.kill") == "1");
 }
 
 TEST_CASE("Manager on pure v2", "[cgroups]") {

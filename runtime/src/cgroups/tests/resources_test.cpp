@@ -201,14 +201,38 @@ TEST_CASE("v1 cpu: period, quota, then period again", "[cgroups]") {
   CHECK(v1(cpu(std::nullopt, -1)) == Lines{"cpu.cfs_quota_us=-1"});
 }
 
-TEST_CASE("v1 cpu: burst and realtime", "[cgroups]") {
+TEST_CASE("v1 cpu: burst, idle and realtime", "[cgroups]") {
   oci::Resources resources = cpu(std::nullopt);
   resources.cpu->burst = 20000;
   resources.cpu->realtimePeriod = 1000000;
   resources.cpu->realtimeRuntime = 950000;
-  resources.cpu->idle = 1;  // v2 only
-  CHECK(v1(resources) ==
-        Lines{"cpu.cfs_burst_us=20000", "cpu.rt_period_us=1000000", "cpu.rt_runtime_us=950000"});
+  resources.cpu->idle = 1;  // runc 1.5 writes it on v1 too (Linux 5.15+ has the file there)
+  auto writes = writes_of(resources, Version::kV1, no_devices());
+  CHECK(lines(writes) == Lines{"cpu.cfs_burst_us=20000", "cpu.idle=1", "cpu.rt_period_us=1000000",
+                               "cpu.rt_runtime_us=950000"});
+  // A kernel without burst (before 5.14) ignores it, as runc does; cpu.idle must be there.
+  CHECK(writes[0].skip_if_missing);
+  CHECK_FALSE(writes[0].tolerate_einval);
+  CHECK_FALSE(writes[1].skip_if_missing);
+}
+
+TEST_CASE("v1 cpu: a burst of 0 is written, to clear the burst", "[cgroups]") {
+  oci::Resources resources = cpu(std::nullopt);
+  resources.cpu->burst = 0;
+  resources.cpu->idle = 0;
+  CHECK(v1(resources) == Lines{"cpu.cfs_burst_us=0", "cpu.idle=0"});
+  CHECK(v2(resources) == Lines{"cpu.idle=0", "cpu.max.burst=0"});
+}
+
+TEST_CASE("v1 cpu: burst around the quota, like the period", "[cgroups]") {
+  oci::Resources resources = cpu(std::nullopt, 50000, 100000);
+  resources.cpu->burst = 30000;
+  auto writes = writes_of(resources, Version::kV1, no_devices());
+  CHECK(lines(writes) == Lines{"cpu.cfs_period_us=100000", "cpu.cfs_burst_us=30000",
+                               "cpu.cfs_quota_us=50000", "cpu.cfs_period_us=100000",
+                               "cpu.cfs_burst_us=30000"});
+  CHECK(writes[1].tolerate_einval);
+  CHECK_FALSE(writes[4].tolerate_einval);
 }
 
 TEST_CASE("v2 cpu: shares become cpu.weight", "[cgroups]") {
@@ -235,9 +259,15 @@ TEST_CASE("v2 cpu: idle, and burst around cpu.max", "[cgroups]") {
   CHECK(lines(writes) ==
         Lines{"cpu.idle=1", "cpu.max.burst=10000", "cpu.max=50000 100000", "cpu.max.burst=10000"});
   CHECK(writes[1].tolerate_einval);
+  // No cpu.max.burst (before Linux 5.14) is an error on v2, as in runc.
+  CHECK_FALSE(writes[1].skip_if_missing);
   resources = cpu(std::nullopt);
   resources.cpu->burst = 10000;
   CHECK(v2(resources) == Lines{"cpu.max.burst=10000"});
+  // The kernel refuses a weight for an idle group: idle goes first, as in runc.
+  resources = cpu(1024);
+  resources.cpu->idle = 0;
+  CHECK(v2(resources) == Lines{"cpu.idle=0", "cpu.weight=39"});
 }
 
 TEST_CASE("v2 cpu: realtime limits are refused", "[cgroups]") {
