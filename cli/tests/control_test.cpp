@@ -8,29 +8,13 @@
 #include "flags.hpp"
 #include "go_values.hpp"
 #include "help.hpp"
+#include "parse_helpers.hpp"
 #include "ps_table.hpp"
 
 using namespace mkrun::cli;
-using Args = std::vector<std::string>;
+using namespace mkrun::cli::testing;
 
-namespace {
-
-const ProgramInfo kInfo{"mkrun", "/run/mkrun", "2.5.4"};
-
-Invocation command_ok(const Args& rest) {
-  auto invocation = parse_command(GlobalFlags{}, rest, kInfo);
-  INFO((invocation ? std::string() : invocation.error().error + invocation.error().out));
-  REQUIRE(invocation.has_value());
-  return std::move(*invocation);
-}
-
-Exit command_exit(const Args& rest) {
-  auto invocation = parse_command(GlobalFlags{}, rest, kInfo);
-  REQUIRE_FALSE(invocation.has_value());
-  return invocation.error();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("exec: repeatable flags collect every value, the command keeps its own flags", "[cli]") {
   const Invocation exec =

@@ -8,13 +8,12 @@
 #include "command.hpp"
 #include "flags.hpp"
 #include "help.hpp"
+#include "parse_helpers.hpp"
 
 using namespace mkrun::cli;
-using Args = std::vector<std::string>;
+using namespace mkrun::cli::testing;
 
 namespace {
-
-const ProgramInfo kInfo{"mkrun", "/run/mkrun", "2.5.4"};
 
 const CommandDescriptor& command_named(std::string_view name) {
   const CommandDescriptor* command = find_command(name);
@@ -41,19 +40,6 @@ std::string parse_error(std::string_view command, const Args& args) {
   auto parsed = parse_go_flags(options_of(command), args);
   REQUIRE_FALSE(parsed.has_value());
   return parsed.error().message;
-}
-
-Invocation command_ok(const Args& rest) {
-  auto invocation = parse_command(GlobalFlags{}, rest, kInfo);
-  INFO((invocation ? std::string() : invocation.error().error + invocation.error().out));
-  REQUIRE(invocation.has_value());
-  return std::move(*invocation);
-}
-
-Exit command_exit(const Args& rest) {
-  auto invocation = parse_command(GlobalFlags{}, rest, kInfo);
-  REQUIRE_FALSE(invocation.has_value());
-  return invocation.error();
 }
 
 GlobalParse global_ok(const Args& args) {
