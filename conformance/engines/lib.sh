@@ -168,21 +168,32 @@ mounts_below() {
 }
 
 # remove_cgroups NAME...: remove the cgroup NAME (and its children) in every hierarchy, depth first;
-# only empty cgroups can be removed, so nothing in use is touched.
+# only empty cgroups can be removed, so nothing in use is touched. A daemon's helper (conmon, a
+# shim) may still be exiting when the engine returns, and its cgroup stays busy until it is gone:
+# retry for up to 10 s before leaving the rest to the check that follows.
 remove_cgroups() {
-  local name h
-  for name in "$@"; do
-    [ -n "$name" ] || continue
-    for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-      [ -d "$h$name" ] && find "$h$name" -depth -type d -exec rmdir {} \; 2>/dev/null
+  local name h try
+  for try in $(seq 50); do
+    for name in "$@"; do
+      [ -n "$name" ] || continue
+      for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+        [ -d "$h$name" ] && find "$h$name" -depth -type d -exec rmdir {} \; 2>/dev/null
+      done
     done
+    [ -z "$(cgroups_left "$@")" ] && break
+    sleep 0.2
   done
   return 0
 }
-cgroups_left() {  # cgroups_left NAME...: print the ones still there
-  local name h
+cgroups_left() {  # cgroups_left NAME...: print the ones still there, each cgroup with its processes
+  local name h d
   for name in "$@"; do
-    for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do [ -d "$h$name" ] && echo "$h$name"; done
+    for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+      [ -d "$h$name" ] || continue
+      find "$h$name" -type d | while read -r d; do
+        echo "$d $(tr '\n' ' ' <"$d/cgroup.procs" 2>/dev/null)"
+      done
+    done
   done
   return 0
 }
