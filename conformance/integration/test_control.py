@@ -625,6 +625,10 @@ def test_exec_errors(rt, bundle):
     # runc 1.1.5's exec.bats: a path out of the container's cgroup
     rt("exec", "--cgroup", "..", cid, "true").fails(255, " .. is not a sub cgroup path")
     rt("exec", "--cgroup", "pids:../x", cid, "true").fails(255, " ../x is not a sub cgroup path")
+    # ... and a sub-cgroup that does not exist, for every controller or for one
+    for sub in ("nonexistent", "pids:nonexistent"):
+        r = rt("exec", "--cgroup", sub, cid, "true").fails(255, " adding pid ")
+        assert "/nonexistent/cgroup.procs: no such file " in r.err, r
     rt("exec", "--console-socket", "/nonexistent.sock", cid, "true").fails(
         255, "cannot use console socket if")
     # a flag error is a usage error: exit 1

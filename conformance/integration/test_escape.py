@@ -313,6 +313,7 @@ def test_start_container_hooks_run_under_the_filter(rt, bundle, scratch):
     bundle.save()
     r = rt.run(bundle)
     assert r.rc != 0, r
+    assert "error running hook" in r.err and "signal: bad system call" in r.err, r
     assert not (bundle.rootfs / "tmp" / "hook-ran").exists()
 
 

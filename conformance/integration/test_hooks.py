@@ -151,6 +151,17 @@ def test_failing_prestart_hook_run(rt, bundle, hooks):
     assert_nothing_left(rt, r.cid, bundle)
 
 
+@pytest.mark.mkrun_only
+def test_a_failing_hook_is_named_by_its_kind_and_index(rt, bundle):
+    # runc 1.5's hooks.bats: "error running createRuntime hook #1:"
+    bundle.add_hook("createRuntime", "/bin/true", ["true"])
+    bundle.add_hook("createRuntime", "/bin/sh", ["sh", "-c", "exit 3"])
+    r = rt.create(bundle.set_args("sleep", "1000"))
+    r.fails(1, "error running createRuntime hook #1: ")
+    assert "exit status 3" in r.err, r
+    assert_nothing_left(rt, r.cid, bundle)
+
+
 @pytest.mark.parity
 def test_missing_hook_binary(rt, bundle):
     bundle.add_hook("createRuntime", "/nonexistent/hook", ["hook"])

@@ -287,9 +287,15 @@ def run_hello(rt, bundle, *global_flags):
     return r
 
 
+# The setup steps runc's debug log names and runc's debug.bats looks for.
+RUNC_DEBUG_STEPS = ("nsexec container setup", "child process in init()",
+                    "init: closing the pipe to signal completion")
+
+
 def test_debug_logs_to_stderr(rt, bundle):
     r = run_hello(rt, bundle, "--debug")
     assert "level=debug" in r.err, r
+    assert all(step in r.err for step in RUNC_DEBUG_STEPS), r
 
 
 def test_no_debug_lines_without_debug(rt, bundle, scratch):
@@ -312,3 +318,4 @@ def test_debug_logs_to_the_log_file(rt, bundle, scratch, log_format):
         assert all({"level", "msg", "time"} <= set(json.loads(line)) for line in lines), lines
     else:
         assert any(" level=debug msg=" in line for line in lines), lines
+    assert all(step in "\n".join(lines) for step in RUNC_DEBUG_STEPS), lines

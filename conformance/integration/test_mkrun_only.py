@@ -152,7 +152,7 @@ def test_cgroup_manager_cgroupfs_still_makes_the_cgroup(rt, bundle):
 
 
 def test_debug_names_mkruns_steps(rt, bundle, scratch):
-    # runc's debug lines name runc's internals (nsexec); mkrun's name its own steps.
+    # Beyond the three steps runc names (test_lifecycle.py), mkrun's debug lines name its own.
     log = scratch / "log.out"
     bundle.set_args("sleep", "1000").save()
     cid = rt.new_id()
@@ -168,7 +168,7 @@ def test_debug_names_mkruns_steps(rt, bundle, scratch):
     assert all(step["level"] == "debug" for step in steps), steps
     messages = "\n".join(step["msg"] for step in steps)
     for expected in (f"create {cid}: bundle {bundle.path}",
-                     f"container init {pid}: signalled that its setup is complete",
+                     f"container init {pid}: init: closing the pipe to signal completion",
                      f"create {cid}: created; init {pid} waits at exec.fifo for start",
                      f"start {cid}: init {pid} executed the container's process",
                      "exec process", "closed the sync socket",

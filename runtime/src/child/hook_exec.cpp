@@ -81,18 +81,62 @@ bool wait_for_hook(pid_t pid, int output_fd, int timeout_seconds, Text& output) 
   return exited || deadline < 0 || monotonic_ms() < deadline;
 }
 
+// The words Go (and so runc) uses for a signal that killed a hook: "signal: bad system call";
+// null for one without a name (Go says "signal 34").
+// A table, not strsignal(): the child may only make async-signal-safe calls.
+const char* signal_description(int signal) noexcept {
+  static constexpr const char* kDescriptions[] = {
+      nullptr,
+      "hangup",
+      "interrupt",
+      "quit",
+      "illegal instruction",
+      "trace/breakpoint trap",
+      "aborted",
+      "bus error",
+      "floating point exception",
+      "killed",
+      "user defined signal 1",
+      "segmentation fault",
+      "user defined signal 2",
+      "broken pipe",
+      "alarm clock",
+      "terminated",
+      "stack fault",
+      "child exited",
+      "continued",
+      "stopped (signal)",
+      "stopped",
+      "stopped (tty input)",
+      "stopped (tty output)",
+      "urgent I/O condition",
+      "CPU time limit exceeded",
+      "file size limit exceeded",
+      "virtual timer expired",
+      "profiling timer expired",
+      "window changed",
+      "I/O possible",
+      "power failure",
+      "bad system call",
+  };
+  constexpr int kKnown = static_cast<int>(sizeof kDescriptions / sizeof kDescriptions[0]);
+  return signal > 0 && signal < kKnown ? kDescriptions[signal] : nullptr;
+}
+
 }  // namespace
 
 bool run_hook(const plan::HookList& list, size_t index, Text& error, int& errc) noexcept {
   const plan::HookExec& hook = list.hooks[index];
   auto describe = [&]() -> Text& {
+    // runc 1.5 names the kind and index ("error running prestart hook #1: "), runc 1.1 says
+    // "error running hook: " before the reason; both are here, with the hook's path.
     return error.add("error running ")
         .add(list.name)
         .add(" hook #")
         .add(static_cast<long long>(index))
-        .add(" (")
+        .add(": error running hook ")
         .add(hook.path)
-        .add("): ");
+        .add(": ");
   };
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) < 0) {
@@ -129,7 +173,12 @@ bool run_hook(const plan::HookList& list, size_t index, Text& error, int& errc) 
   } else if (WIFEXITED(status)) {
     error.add("exit status ").add(WEXITSTATUS(status));
   } else {
-    error.add("killed by signal ").add(WTERMSIG(status));
+    const char* description = signal_description(WTERMSIG(status));
+    error.add("signal: ");
+    if (description)
+      error.add(description);
+    else
+      error.add("signal ").add(WTERMSIG(status));
   }
   if (output.size() > 0) error.add(", output: ").add(output.c_str());
   return false;
