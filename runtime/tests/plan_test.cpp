@@ -62,9 +62,21 @@ TEST_CASE("a new time namespace forks so offsets apply before the init runs", "[
 }
 
 TEST_CASE("namespaces that cannot work are refused", "[plan]") {
-  CHECK_FALSE(plan::decide_namespaces(namespaces({{"pid", ""}})));
-  CHECK_FALSE(plan::decide_namespaces(namespaces({{"mount", "/proc/1/ns/mnt"}})));
   CHECK_FALSE(plan::decide_namespaces(namespaces({{"mount", ""}, {"bogus", ""}})));
+}
+
+TEST_CASE("a mount namespace is new, joined by path or the caller's", "[plan]") {
+  auto made = plan::decide_namespaces(namespaces({{"mount", ""}}));
+  REQUIRE(made);
+  CHECK(made->mount_new);
+  auto joined = plan::decide_namespaces(namespaces({{"mount", "/proc/1/ns/mnt"}}));
+  REQUIRE(joined);
+  CHECK_FALSE(joined->mount_new);
+  REQUIRE(joined->joins.size() == 1);
+  CHECK(joined->joins[0].type == "mount");
+  auto shared = plan::decide_namespaces(namespaces({{"pid", ""}}));
+  REQUIRE(shared);
+  CHECK_FALSE(shared->mount_new);
 }
 
 TEST_CASE("mount options split into flags, propagation and data", "[plan]") {

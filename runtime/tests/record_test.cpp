@@ -23,6 +23,7 @@ ContainerRecord full_record() {
   record.cgroup.owned = false;
   record.kernel = "mckernel";
   record.kernel_journal = {{"os_index", "0"}, {"step", "booted"}};
+  record.shared_mounts = SharedMountsRecord{"/proc/77/ns/mnt", 4, 4026532173, {21, 0, 9000}};
   return record;
 }
 
@@ -41,6 +42,13 @@ void check_equal(const ContainerRecord& a, const ContainerRecord& b) {
   CHECK(a.cgroup.owned == b.cgroup.owned);
   CHECK(a.kernel == b.kernel);
   CHECK(a.kernel_journal == b.kernel_journal);
+  REQUIRE(a.shared_mounts.has_value() == b.shared_mounts.has_value());
+  if (a.shared_mounts) {
+    CHECK(a.shared_mounts->namespace_path == b.shared_mounts->namespace_path);
+    CHECK(a.shared_mounts->namespace_device == b.shared_mounts->namespace_device);
+    CHECK(a.shared_mounts->namespace_inode == b.shared_mounts->namespace_inode);
+    CHECK(a.shared_mounts->mounts_before == b.shared_mounts->mounts_before);
+  }
 }
 
 }  // namespace

@@ -219,6 +219,12 @@ void enter_namespaces(const ChildPlan& plan) {
   if (plan.fork_after_unshare) fork_the_init();
 }
 
+// exec into a container without a mount namespace of its own: its init's root is a chroot.
+void enter_root_of_init(int root_fd) {
+  if (fchdir(root_fd) < 0 || chroot(".") < 0) fail(errno, "enter the container's root");
+  close(root_fd);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Root filesystem
 
@@ -700,6 +706,13 @@ void hide_host_proc_mounts(const ChildPlan& plan) {
 }
 
 void pivot_into(const ChildPlan& plan) {
+  if (plan.shared_mount_namespace) {
+    // pivot_root would move every process of the shared namespace: chroot, as runc does.
+    if (chdir(plan.rootfs) < 0) fail(errno, "chdir `", plan.rootfs, "`");
+    if (chroot(".") < 0) fail(errno, "chroot `", plan.rootfs, "`");
+    if (chdir("/") < 0) fail(errno, "chdir `/`");
+    return;
+  }
   if (plan.no_pivot) {
     hide_host_proc_mounts(plan);
     if (chdir(plan.rootfs) < 0) fail(errno, "chdir `", plan.rootfs, "`");
@@ -864,13 +877,20 @@ void finish_rootfs(const ChildPlan& plan) {
   }
 }
 
-void prepare_rootfs(const ChildPlan& plan) {
+// In a mount namespace of the container's own, "/" stops propagating to the host and the
+// rootfs becomes a mount of its own, for pivot_root. A shared namespace is not the container's
+// to change: both are left as they are.
+void prepare_own_mount_namespace(const ChildPlan& plan) {
   if (mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) < 0) {
     fail(errno, "set propagation of `/`");
   }
   if (mount(plan.rootfs, plan.rootfs, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
     fail(errno, "bind mount the rootfs `", plan.rootfs, "` onto itself");
   }
+}
+
+void prepare_rootfs(const ChildPlan& plan) {
+  if (!plan.shared_mount_namespace) prepare_own_mount_namespace(plan);
   int root_fd = open(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) fail(errno, "open rootfs `", plan.rootfs, "`");
   for (size_t i = 0; i < plan.mount_count; ++i) mount_step(root_fd, plan.mounts[i]);
@@ -1198,6 +1218,7 @@ void child_main(const ChildPlan& plan) noexcept {
   // Again: a fork in enter_namespaces() clears it.
   (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (plan.exec_mode) {
+    if (plan.exec_root_fd >= 0) enter_root_of_init(plan.exec_root_fd);
     attach_console(plan);
   } else {
     prepare_rootfs(plan);

@@ -4,6 +4,7 @@
 
 #include "container/internal.hpp"
 #include "container/kernel_watch.hpp"
+#include "container/shared_mounts.hpp"
 #include "core/proc.hpp"
 #include "mkrun/base/files.hpp"
 #include "mkrun/oci/parse.hpp"
@@ -211,6 +212,15 @@ Result<void> Container::destroy(const GlobalOptions& global) {
   if (auto cgroup = this->cgroup()) {
     MKRUN_CHECK((*cgroup)->destroy());
     tell("cgroup removed");
+  }
+  if (const auto& noted = record_.shared_mounts) {
+    // A warning, not a failure: a namespace that cannot be reached any more must not keep the
+    // container from being deleted. The message names what stays.
+    if (auto removed = shared_mounts::remove_added(*noted, record_.rootfs); !removed) {
+      warn(global, "container " + record_.id + ": " + removed.error().render());
+    } else {
+      tell("its mounts below the rootfs removed from the shared mount namespace");
+    }
   }
   // The last chance to tell why the application died, before the instance is released.
   if (auto failure = kernel_failure(record_))

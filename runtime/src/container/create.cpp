@@ -31,6 +31,7 @@
 #include "container/container.hpp"
 #include "container/internal.hpp"
 #include "container/kernel_watch.hpp"
+#include "container/shared_mounts.hpp"
 #include "container/spawn.hpp"
 #include "core/proc.hpp"
 #include "linux/netdev.hpp"
@@ -469,17 +470,42 @@ Result<void> prepare_spawner(Creation& c) {
   return c.spawner->prepare(std::move(setup));
 }
 
+// Without a mount namespace of its own, the init is about to mount into a shared one: what is
+// below the rootfs there now stays when the container goes (shared_mounts.hpp).
+Result<void> note_shared_mounts(Creation& c) {
+  if (!c.prepared->plan.shared_mount_namespace) return {};
+  std::string joined;
+  for (const auto& ns : c.spec.linux->namespaces) {
+    if (ns.type == "mount") joined = ns.path;
+  }
+  c.container->record().shared_mounts =
+      MKRUN_TRY(shared_mounts::note_before_setup(c.spawner->pid(), joined, c.rootfs));
+  return {};
+}
+
+void remove_shared_mounts(Creation& c) {
+  const auto& noted = c.container->record().shared_mounts;
+  if (!noted) return;
+  if (auto removed = shared_mounts::remove_added(*noted, c.rootfs); !removed) {
+    warn(c.global, removed.error().render());
+  }
+}
+
 // Clones the init and walks it through the sync protocol (child/sync.hpp), doing create's part
 // between the steps.
 Result<void> spawn_init(Creation& c) {
   Spawner& init = *c.spawner;
   const int lock = c.container->dir().lock_fd();
   MKRUN_CHECK(init.clone(std::span(&lock, 1)));
-  c.undo.push([&c] { c.spawner.reset(); });  // kills and reaps it
+  c.undo.push([&c] {
+    c.spawner.reset();  // kills and reaps it
+    remove_shared_mounts(c);
+  });
   auto wrap = [](Error error) {
     return std::unexpected(std::move(error).wrap("unable to start container process"));
   };
   if (auto started = init.started(); !started) return wrap(started.error());
+  if (auto noted = note_shared_mounts(c); !noted) return wrap(noted.error());
   if (c.prepared->namespaces.user_new) {
     auto mapped = userns::write_id_maps(init.pid(), *c.spec.linux, rootless_euid());
     if (!mapped) return wrap(mapped.error());

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "mkrun/base/numbers.hpp"
+
 namespace mkrun::mountinfo {
 namespace {
 
@@ -44,8 +46,10 @@ std::optional<MountLine> parse_line(std::string_view line) {
   if (fields.size() < 10) return std::nullopt;
   auto dash = std::find(fields.begin() + 6, fields.end(), std::string_view("-"));
   if (dash == fields.end() || fields.end() - dash < 4) return std::nullopt;
-  return MountLine{unescape_octal(fields[3]), unescape_octal(fields[4]), std::string(dash[1]),
-                   std::string(dash[3])};
+  MountLine mount{unescape_octal(fields[3]), unescape_octal(fields[4]), std::string(dash[1]),
+                  std::string(dash[3])};
+  mount.id = parse_number<int64_t>(fields[0]).value_or(-1);
+  return mount;
 }
 
 std::vector<MountLine> parse(std::string_view text) {

@@ -1,6 +1,7 @@
 // /proc/<pid>/mountinfo, parsed: the one reader of the kernel's mount table.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@ struct MountLine {
   std::string mount_point;  // field 5, unescaped
   std::string fstype;       // after the lone "-"
   std::string super_options;
+  int64_t id = -1;  // field 1: the mount's id, unique while it is mounted
 };
 
 // "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue"; nullopt for

@@ -52,6 +52,24 @@ void add_linux_paths(PreparedPlan& prepared, const oci::Linux& linux) {
   }
 }
 
+// Without a mount namespace of its own the container sets itself up in one it shares, runc's
+// way. What would change that namespace beyond the rootfs is refused: masks and read-only
+// paths (runc's words), a read-only or re-propagated `/`, and a rootfs that is `/` itself.
+Result<void> check_shared_mount_namespace(const oci::Spec& spec, const oci::Linux& linux,
+                                          const std::string& rootfs) {
+  if (!linux.maskedPaths.empty() || !linux.readonlyPaths.empty()) {
+    return fail("unable to restrict sys entries without a private MNT namespace");
+  }
+  const char* why = nullptr;
+  if (rootfs == "/") why = "the rootfs is the caller's own `/`";
+  if (spec.root && spec.root->readonly) why = "root.readonly would remount a shared mount";
+  if (!linux.rootfsPropagation.empty()) {
+    why = "linux.rootfsPropagation would change a shared mount";
+  }
+  if (why == nullptr) return {};
+  return fail(std::string("without a mount namespace of its own: ") + why);
+}
+
 // Points the plan's arrays at the storage they live in; last, once nothing grows any more.
 void point_at_storage(PreparedPlan& prepared) {
   ChildPlan& plan = prepared.plan;
@@ -85,8 +103,12 @@ Result<std::unique_ptr<PreparedPlan>> build_plan(const BuildInputs& inputs) {
   MKRUN_CHECK(add_namespaces(*prepared, linux));
   plan.rootfs = prepared->keep(inputs.rootfs);
   plan.readonly_root = spec.root && spec.root->readonly;
-  plan.no_pivot = inputs.no_pivot;
-  if (inputs.no_pivot) {
+  plan.shared_mount_namespace = !prepared->namespaces.mount_new;
+  if (plan.shared_mount_namespace) {
+    MKRUN_CHECK(check_shared_mount_namespace(spec, linux, inputs.rootfs));
+  }
+  plan.no_pivot = inputs.no_pivot && !plan.shared_mount_namespace;  // chroot either way
+  if (plan.no_pivot) {
     MKRUN_CHECK(add_host_proc_mounts(*prepared, inputs.rootfs));
     plan.host_proc_mounts = prepared->keep_list(prepared->host_proc_mounts);
     plan.host_proc_mount_count = prepared->host_proc_mounts.size();

@@ -27,6 +27,7 @@ struct NamespaceDecision {
   std::vector<oci::Namespace> joins;  // user first
   bool user_new = false;
   bool pid_new = false;
+  bool mount_new = false;  // false: the caller's mount namespace, or one joined by path
   bool fork_after_unshare = false;
 };
 Result<NamespaceDecision> decide_namespaces(const std::vector<oci::Namespace>& namespaces);

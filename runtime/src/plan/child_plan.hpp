@@ -163,6 +163,12 @@ struct ChildPlan {
   unsigned long rootfs_propagation_after = 0;  // linux.rootfsPropagation applied after pivot
   bool readonly_root = false;
   bool no_pivot = false;
+  // The container has no mount namespace of its own: it shares the caller's, or joined one by
+  // path. Its mounts land in that namespace, "/" and its propagation stay as they are, and the
+  // init enters the rootfs with chroot (runc's behaviour); `delete` removes the mounts.
+  bool shared_mount_namespace = false;
+  // exec into such a container: the init's root (/proc/<pid>/root), to chroot into.
+  int exec_root_fd = -1;
   // --no-pivot: the host's proc and sysfs mounts outside the rootfs, unmounted (or covered)
   // before the chroot, so that the kernel refuses a fresh procfs inside the container as it
   // does after pivot_root (a fully visible procfs in the namespace would allow one).

@@ -24,16 +24,11 @@ Result<NamespaceDecision> decide_namespaces(const std::vector<oci::Namespace>& n
     if (flag == 0) return fail("unknown namespace type \"" + ns.type + "\"");
     if (ns.path.empty()) {
       new_flags |= flag;
-    } else if (flag == CLONE_NEWNS) {
-      return fail("joining a mount namespace (" + ns.path +
-                  ") is not supported: the rootfs needs a new one");
     } else {
       decision.joins.push_back(ns);
     }
   }
-  if ((new_flags & CLONE_NEWNS) == 0) {
-    return fail("a new mount namespace is required to set up the rootfs");
-  }
+  decision.mount_new = (new_flags & CLONE_NEWNS) != 0;
   // The user namespace is joined first: the others may belong to it.
   std::ranges::stable_partition(decision.joins,
                                 [](const oci::Namespace& ns) { return ns.type == "user"; });
@@ -111,6 +106,16 @@ Result<void> add_joined_namespaces(PreparedPlan& prepared, const oci::Spec& spec
   }
   // setns() into a pid or time namespace applies to children only: fork once more.
   prepared.plan.fork_after_unshare = true;
+  bool own_mount_namespace = std::ranges::any_of(
+      namespaces, [](const oci::Namespace& ns) { return ns.type == "mount" && ns.path.empty(); });
+  if (!own_mount_namespace) {
+    // The init chrooted into the rootfs of a namespace it shares: the process goes where it is.
+    std::string root = "/proc/" + std::to_string(init_pid) + "/root";
+    auto fd = files::open(root, O_PATH | O_DIRECTORY);
+    if (!fd) return std::unexpected(std::move(fd).error().wrap("open the container's root"));
+    prepared.plan.exec_root_fd = fd->get();
+    prepared.namespace_fds.push_back(std::move(*fd));
+  }
   return {};
 }
 

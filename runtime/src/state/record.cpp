@@ -26,6 +26,18 @@ std::string render_record(const ContainerRecord& record) {
   out.end_object();
   out.member("kernel", record.kernel);
   out.member("kernel_journal", record.kernel_journal);
+  if (const auto& shared = record.shared_mounts) {
+    out.key("shared_mounts");
+    out.begin_object();
+    out.member("namespace_path", shared->namespace_path);
+    out.member("namespace_device", shared->namespace_device);
+    out.member("namespace_inode", shared->namespace_inode);
+    out.key("mounts_before");
+    out.begin_array();
+    for (int64_t id : shared->mounts_before) out.value(id);
+    out.end_array();
+    out.end_object();
+  }
   out.end_object();
   return out.str();
 }
@@ -38,6 +50,16 @@ static oci::json::Status read_json(const oci::json::Value& v, const std::string&
       .get("driver", out.driver)
       .get("directories", out.directories)
       .get("owned", out.owned)
+      .status();
+}
+
+static oci::json::Status read_json(const oci::json::Value& v, const std::string& path,
+                                   SharedMountsRecord& out) {
+  return oci::json::Fields(v, path)
+      .get("namespace_path", out.namespace_path)
+      .get("namespace_device", out.namespace_device)
+      .get("namespace_inode", out.namespace_inode)
+      .get("mounts_before", out.mounts_before)
       .status();
 }
 
@@ -56,6 +78,7 @@ static oci::json::Status read_json(const oci::json::Value& v, const std::string&
       .get("cgroup", out.cgroup)
       .get("kernel", out.kernel)
       .get("kernel_journal", out.kernel_journal)
+      .get("shared_mounts", out.shared_mounts)
       .status();
 }
 

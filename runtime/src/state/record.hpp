@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,16 @@ struct CgroupRecord {
   std::string driver;                    // "cgroupfs" (or empty), "systemd" or "disabled"
   std::vector<std::string> directories;  // the cgroup's absolute directory in each hierarchy
   bool owned = true;                     // mkrun created it, so delete removes it
+};
+
+// A container without a mount namespace of its own mounts into one it shares (the caller's, or
+// one joined by path), where nothing removes those mounts when it ends: `delete` removes what is
+// below the rootfs then and was not there before the init began to set itself up.
+struct SharedMountsRecord {
+  std::string namespace_path;  // the spec's path of a joined namespace; empty: mkrun's own
+  uint64_t namespace_device = 0;
+  uint64_t namespace_inode = 0;
+  std::vector<int64_t> mounts_before;  // mount ids at or below the rootfs before the setup
 };
 
 struct ContainerRecord {
@@ -32,6 +43,7 @@ struct ContainerRecord {
   CgroupRecord cgroup;
   std::string kernel;  // the kernel backend running the application; empty for Linux
   std::map<std::string, std::string> kernel_journal;  // that backend's progress (Journal)
+  std::optional<SharedMountsRecord> shared_mounts;
 };
 
 std::string render_record(const ContainerRecord& record);
