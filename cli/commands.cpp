@@ -393,7 +393,8 @@ Result<oci::Resources> resources_from_flags(const ParsedFlags& flags) {
   if (!flags.text("kernel-memory").empty() || !flags.text("kernel-memory-tcp").empty()) {
     log_warning("Kernel memory settings are ignored and will be removed");
   }
-  resources.pids.emplace().limit = flags.number("pids-limit");
+  // runc 1.5: a given --pids-limit is a limit, 0 included (pids.max 1); runc 1.1 ignored 0.
+  if (flags.given("pids-limit")) resources.pids.emplace().limit = flags.number("pids-limit");
   return resources;
 }
 

@@ -43,6 +43,23 @@ def test_pids_limit_zero_forbids_forking(rt, bundle):
     assert "fork" in r.err, r
 
 
+@pytest.mark.mkrun_only  # runc 1.1's update takes 0 as "not set"; runc 1.5's writes it as 1
+def test_update_pids_limit_zero_is_a_limit_and_other_updates_keep_it(rt, bundle, scratch):
+    cid, pid = rt.started(bundle.set_args("sleep", "1000"))
+    rt("update", "--pids-limit", "0", cid).ok()
+    assert pids_max(pid) == "1"
+    rt("update", "--pids-limit", "-1", cid).ok()
+    assert pids_max(pid) == "max"
+    rt("update", "--memory", "64M", cid).ok()  # no --pids-limit: pids.max stays
+    assert pids_max(pid) == "max"
+    resources = scratch / "r.json"
+    resources.write_text(json.dumps({"pids": {"limit": 0}}))
+    rt("update", "-r", str(resources), cid).ok()
+    assert pids_max(pid) == "1"
+    rt.delete(cid, "--force").ok()
+    rt.wait_exit(pid)
+
+
 @pytest.mark.parity
 @pytest.mark.parametrize("pids", [{}, None])
 def test_pids_without_a_limit_sets_nothing(rt, bundle, pids):

@@ -211,9 +211,8 @@ Resources updatable_part(const Resources& requested) {
   if (requested.memory) out.memory = updatable_memory(*requested.memory);
   if (requested.cpu) out.cpu = updatable_cpu(*requested.cpu);
   if (requested.blockIO) out.blockIO = updatable_block_io(*requested.blockIO);
-  if (requested.pids && given(requested.pids->limit)) {
-    out.pids.emplace().limit = requested.pids->limit;
-  }
+  // runtime-spec 1.3 and runc 1.5: a pids limit that is there is one, 0 included.
+  if (requested.pids && requested.pids->limit) out.pids.emplace().limit = requested.pids->limit;
   out.unified = requested.unified;
   return out;
 }
