@@ -502,6 +502,41 @@ def test_failures_explain_and_leave_nothing(rt, node, bundle, setup, annotations
     assert node.snapshot() == node.initial
 
 
+# ---- what McKernel does not honour (lwk/README.md) -----------------------------------------------
+
+@pytest.mark.parametrize("where,setting,message", [
+    ("process", {"scheduler": {"policy": "SCHED_FIFO", "priority": 5}},
+     "process.scheduler (SCHED_FIFO) cannot be honoured on McKernel"),
+    ("linux", {"memoryPolicy": {"mode": "MPOL_INTERLEAVE", "nodes": "0-1"}},
+     "linux.memoryPolicy mode MPOL_INTERLEAVE cannot be honoured on McKernel"),
+    ("linux", {"memoryPolicy": {"mode": "MPOL_BIND", "nodes": "0",
+                                "flags": ["MPOL_F_RELATIVE_NODES"]}},
+     "linux.memoryPolicy flag MPOL_F_RELATIVE_NODES cannot be honoured on McKernel"),
+], ids=["scheduler", "interleave", "relative-nodes"])
+def test_settings_mckernel_cannot_honour_are_refused_before_ihk(rt, node, bundle, where,
+                                                                setting, message):
+    node.bundle(bundle.set_args("true"), ncpus="1", mem="1G")
+    (bundle.process if where == "process" else bundle.linux).update(setting)
+    bundle.save()
+    r = rt.create(bundle)
+    r.fails(1, message)
+    harness.assert_nothing_left(rt, r.cid)
+    assert node.snapshot() == node.initial
+    assert node.mutating_calls() == [], "IHK is not touched"
+
+
+def test_rlimits_and_io_priority_on_mckernel_are_warnings(rt, node, bundle):
+    node.bundle(bundle.set_args("true"), ncpus="1", mem="1G")
+    bundle.process["rlimits"] = [{"type": "RLIMIT_AS", "hard": 1 << 40, "soft": 1 << 40}]
+    bundle.process["ioPriority"] = {"class": "IOPRIO_CLASS_BE", "priority": 4}
+    bundle.save()
+    r = rt.run(bundle).ok()
+    assert "process.rlimits (RLIMIT_AS) hold for mcexec" in r.err, r
+    assert "does not enforce rlimits" in r.err, r
+    assert "process.ioPriority (IOPRIO_CLASS_BE) holds for mcexec" in r.err, r
+    assert node.snapshot() == node.initial
+
+
 @pytest.mark.parametrize("conf,message", [
     ({"libihk": "/nonexistent/libihk.so"},
      "IHK is not installed (libihk = /nonexistent/libihk.so in {conf}): the library is missing"),

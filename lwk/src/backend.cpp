@@ -9,6 +9,7 @@
 #include "mkrun/lwk/launch.hpp"
 #include "mkrun/lwk/request.hpp"
 #include "mkrun/lwk/select.hpp"
+#include "mkrun/lwk/unhonoured.hpp"
 
 namespace mkrun::lwk {
 namespace {
@@ -289,11 +290,13 @@ std::vector<Claim> others_than(const std::vector<Claim>& all, const std::string&
 
 }  // namespace
 
-Result<void> McKernelBackend::validate(const oci::Spec& spec) const {
+Result<std::vector<std::string>> McKernelBackend::validate(const oci::Spec& spec) const {
   MKRUN_CHECK(parse_request(spec.annotations));
   if (!spec.process || spec.process->args.empty())
     return fail("a McKernel container needs process.args");
-  return check_real_root();
+  auto warnings = MKRUN_TRY(check_unhonoured_settings(spec));
+  MKRUN_CHECK(check_real_root());
+  return warnings;
 }
 
 Result<void> McKernelBackend::prepare(oci::Spec& spec, std::string_view container_id,

@@ -173,7 +173,11 @@ Result<void> load_bundle(Creation& c) {
   c.backend = MKRUN_TRY(find_kernel_backend(selector != c.spec.annotations.end()
                                                 ? std::string_view(selector->second)
                                                 : std::string_view(c.global.default_kernel)));
-  if (c.backend) MKRUN_CHECK(c.backend->validate(c.spec));
+  if (c.backend) {
+    for (const std::string& warning : MKRUN_TRY(c.backend->validate(c.spec))) {
+      warn(c.global, warning);
+    }
+  }
   return {};
 }
 

@@ -30,7 +30,7 @@ class McKernelBackend final : public runtime::KernelBackend {
   explicit McKernelBackend(IhkLoader loader = ihk::load_libihk) : loader_(std::move(loader)) {}
 
   std::string_view name() const override { return "mckernel"; }
-  Result<void> validate(const oci::Spec& spec) const override;
+  Result<std::vector<std::string>> validate(const oci::Spec& spec) const override;
   Result<void> prepare(oci::Spec& spec, std::string_view container_id,
                        runtime::Journal& journal) override;
   Result<void> release(runtime::Journal& journal) override;

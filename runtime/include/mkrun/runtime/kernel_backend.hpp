@@ -37,8 +37,9 @@ class KernelBackend {
   virtual std::string_view name() const = 0;
 
   // Refuses a spec this backend cannot run, before anything is taken (annotations malformed,
-  // rootless, ...). Pure: no side effects.
-  virtual Result<void> validate(const oci::Spec& spec) const = 0;
+  // rootless, a setting its kernel cannot honour, ...); else the warnings to give, one for each
+  // setting that holds only in part. Pure: no side effects.
+  virtual Result<std::vector<std::string>> validate(const oci::Spec& spec) const = 0;
 
   // During create, before the init is cloned: take and boot what the application needs,
   // recording each step in `journal` before taking it, then rewrite `spec` (process.args,
