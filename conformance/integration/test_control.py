@@ -625,6 +625,7 @@ def test_exec_errors(rt, bundle):
     # runc 1.1.5's exec.bats: a path out of the container's cgroup
     rt("exec", "--cgroup", "..", cid, "true").fails(255, " .. is not a sub cgroup path")
     rt("exec", "--cgroup", "pids:../x", cid, "true").fails(255, " ../x is not a sub cgroup path")
+    rt("exec", "--cgroup", "whaaat:/", cid, "true").fails(255, "unknown controller ")
     # ... and a sub-cgroup that does not exist, for every controller or for one
     for sub in ("nonexistent", "pids:nonexistent"):
         r = rt("exec", "--cgroup", sub, cid, "true").fails(255, " adding pid ")

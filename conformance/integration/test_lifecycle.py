@@ -298,6 +298,14 @@ def test_debug_logs_to_stderr(rt, bundle):
     assert all(step in r.err for step in RUNC_DEBUG_STEPS), r
 
 
+def test_debug_exec_names_runcs_setup_steps(rt, bundle):
+    cid = rt.create(bundle.set_args("sleep", "1000")).ok().cid
+    r = rt("--debug", "exec", cid, "true").ok()
+    for step in ("nsexec container setup", "child process in init()", "setns_init: about to exec"):
+        assert step in r.err, r
+    rt.delete(cid, "--force").ok()
+
+
 def test_no_debug_lines_without_debug(rt, bundle, scratch):
     log = scratch / "log.out"
     r = run_hello(rt, bundle, "--log", log)

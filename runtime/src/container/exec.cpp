@@ -116,7 +116,8 @@ Result<std::unique_ptr<cgroups::Manager>> exec_sub_cgroup(
   for (const auto& [controller, path] : sub_cgroups) {
     std::string only = controller.empty() ? "" : container_cgroup.directory_of(controller);
     if (!controller.empty() && only.empty()) {
-      return fail("no cgroup controller \"" + controller + "\"");
+      return fail("unknown controller " + controller +
+                  " in --cgroup: the container has no cgroup for it");
     }
     // From the container's directory, so that co-mounted controllers (cpu,cpuacct) named with
     // different paths end in the last one, as with runc, and never in a path of paths.

@@ -188,8 +188,9 @@ Result<void> Spawner::clone(std::span<const int> close_in_child) {
   if (pid < 0) return fail_errno("clone the " + std::string(setup_.what));
   if (pid == 0) child::child_main(p);
   child_pid_ = pid_ = static_cast<pid_t>(pid);
-  // The three steps runc's debug log names (nsexec, init(), the completion pipe) are named the
-  // same here, so that logs, and the tools and tests that read them, line up with runc's.
+  // The steps runc's debug log names (nsexec, init(), and the completion pipe or setns_init's
+  // exec) are named the same here, so that logs, and the tools and tests that read them, line
+  // up with runc's.
   tell("nsexec container setup: cloned" + std::string(joined_at_clone_ ? " into its cgroup" : "") +
        ", sync socket open");
   // What only the child needed.
@@ -265,7 +266,9 @@ Result<void> Spawner::hooks_done() {
 Result<void> Spawner::ready(bool until_closed) {
   MKRUN_CHECK(advance({Step::kGone, Step::kHooksDone}, Step::kReady));
   MKRUN_CHECK(channel_->receive(sync::Kind::kReady));
-  tell("init: closing the pipe to signal completion: its setup is complete");
+  tell(prepared_.plan.exec_mode
+           ? "setns_init: about to exec: its setup is complete"
+           : "init: closing the pipe to signal completion: its setup is complete");
   MKRUN_CHECK(send_pidfd());
   if (!until_closed) return {};
   MKRUN_CHECK(channel_->wait_for_close());
