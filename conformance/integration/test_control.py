@@ -626,6 +626,9 @@ def test_exec_errors(rt, bundle):
     rt("exec", "--cgroup", "..", cid, "true").fails(255, " .. is not a sub cgroup path")
     rt("exec", "--cgroup", "pids:../x", cid, "true").fails(255, " ../x is not a sub cgroup path")
     rt("exec", "--cgroup", "whaaat:/", cid, "true").fails(255, "unknown controller ")
+    # "/" is the container's own cgroup
+    assert rt("exec", "--cgroup", "/", cid, "cat", "/proc/self/cgroup").ok().out == \
+        rt("exec", cid, "cat", "/proc/self/cgroup").ok().out
     # ... and a sub-cgroup that does not exist, for every controller or for one
     for sub in ("nonexistent", "pids:nonexistent"):
         r = rt("exec", "--cgroup", sub, cid, "true").fails(255, " adding pid ")

@@ -93,11 +93,13 @@ Result<oci::Process> exec_process(const ExecOptions& options, const oci::Spec& s
   return process;
 }
 
-// `directory`/`sub`, which must stay below `directory` and exist (runc 1.1's words otherwise: it
-// fails writing the pid into the missing cgroup.procs).
+// `directory`/`sub`, which must be `directory` ("/") or below it, and exist (runc 1.1's words
+// otherwise: it fails writing the pid into the missing cgroup.procs).
 Result<std::string> sub_cgroup_directory(const std::string& directory, const std::string& sub) {
   std::string joined = paths::clean_absolute(directory + "/" + sub);
-  if (!joined.starts_with(directory + "/")) return fail(sub + " is not a sub cgroup path");
+  if (joined != directory && !joined.starts_with(directory + "/")) {
+    return fail(sub + " is not a sub cgroup path");
+  }
   std::string procs = joined + "/cgroup.procs";
   if (::access(procs.c_str(), F_OK) != 0) return fail_errno("adding pid to cgroups: " + procs);
   return joined;
