@@ -359,7 +359,11 @@ Result<void> prepare_kernel(Creation& c) {
   c.container->record().kernel = std::string(c.backend->name());
   MKRUN_CHECK(c.container->save());
   c.journal = std::make_unique<RecordJournal>(*c.container);
-  c.undo.push([&c] { (void)c.backend->release(*c.journal); });
+  c.undo.push([&c] {
+    (void)c.backend->release(*c.journal, [&c](const std::string& message) {
+      warn(c.global, "container " + c.request.options->id + ": " + message);
+    });
+  });
   auto prepared = c.backend->prepare(c.spec, c.request.options->id, *c.journal);
   if (!prepared)
     return std::unexpected(std::move(prepared).error().wrap(
