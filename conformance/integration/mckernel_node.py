@@ -214,9 +214,14 @@ class Node:
         ann["io.mkrun.kernel"] = "mckernel"
         for key, value in annotations.items():
             ann["io.mkrun.mckernel." + key] = value
+        procs = self.dir / "procs"  # where the emulated mcexecs catch pid collisions
+        procs.mkdir(exist_ok=True)
+        procs.chmod(0o1777)
         bundle.process["env"] = bundle.process.get("env", []) + [
-            f"MKRUN_IHK_EMULATOR_STATE={self.state_path}", "MCEXEC_EMULATOR_REPORT=1"]
+            f"MKRUN_IHK_EMULATOR_STATE={self.state_path}", "MCEXEC_EMULATOR_REPORT=1",
+            f"MCEXEC_EMULATOR_PROCS={procs}"]
         bundle.add_mount(str(self.dir), "bind", str(self.dir), ["rbind", "ro"])
+        bundle.add_mount(str(procs), "bind", str(procs), ["bind", "rw"])
         return bundle
 
     # -- teardown -------------------------------------------------------------------------------

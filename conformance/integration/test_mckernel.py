@@ -437,22 +437,27 @@ def test_kargs_and_mcexec_options(rt, node, bundle):
 
 # ---- attaching to an administrator's instance ------------------------------------------------
 
-def test_attach_to_an_admin_instance(rt, node, make_bundle):
-    # The administrator booted instance 5 on CPU 3 (mcreboot.sh style).
+def admin_instance_5(node) -> None:
+    """The administrator booted instance 5 on CPU 3 (mcreboot.sh style); attaching allowed."""
     node.set("reserved", "3")
     node.set("linux_mem", f"{8 * GIB}@0,{8 * GIB}@1")
     node.set("os", f"5 RUNNING cpus=3 mem={GIB}@0 loaded=1 ikc= kargs=hidos kmsg=")
     os.mknod("/dev/mcos5", 0o600 | 0o020000, os.makedev(node.major, 5))
     node.write_conf(attach="5")
     node.initial = node.snapshot()
+
+
+def test_attach_to_an_admin_instance(rt, node, make_bundle):
+    admin_instance_5(node)
     try:
         r = rt.run(node.bundle(make_bundle().sh("echo attached"), instance="attach:5"))
         assert r.rc == 0 and r.out == "attached\n", r
         assert "mcexec: os=5" in r.err
         assert node.mutating_calls() == []  # nothing booted, nothing released
+        # containers with pid namespaces of their own cannot share it (both have a pid 2)
         cid = rt.create(node.bundle(make_bundle().set_args("true"), instance="attach:5")).ok().cid
         r = rt.create(node.bundle(make_bundle().set_args("true"), instance="attach:5"))
-        r.fails(1, f"McKernel instance 5 is in use by container {cid}")
+        r.fails(1, f"McKernel instance 5 is in use by container {cid} in another pid namespace")
         rt.delete(cid).ok()
         r = rt.create(node.bundle(make_bundle().set_args("true"), instance="attach:4"))
         r.fails(1, "attaching to McKernel instance 4 is not allowed on this host")
@@ -460,6 +465,100 @@ def test_attach_to_an_admin_instance(rt, node, make_bundle):
     finally:
         for cid in list(rt.ids):
             rt("delete", "--force", cid)
+        os.unlink("/dev/mcos5")
+        node.initial["dev"] = existing_mcos_nodes()
+
+
+def without_pid_namespace(bundle):
+    bundle.linux["namespaces"] = [ns for ns in bundle.linux["namespaces"] if ns["type"] != "pid"]
+    return bundle
+
+
+def in_new_pid_namespace(*argv) -> tuple[subprocess.Popen, int]:
+    """`unshare -p -f argv`: (the unshare process, its child: pid 1 of the new namespace)."""
+    p = subprocess.Popen(["unshare", "-p", "-f", *argv])
+    wait_for(lambda: children_of(p.pid))
+    return p, children_of(p.pid)[0]
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def stop(process: subprocess.Popen, child: int) -> None:
+    """Kills the namespace's pid 1; `unshare -f` reaps it and exits (killing unshare first would
+    leave its child a zombie for the host's slow PID 1)."""
+    try:
+        os.kill(child, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def without_pid_namespace(bundle):
+    bundle.linux["namespaces"] = [ns for ns in bundle.linux["namespaces"] if ns["type"] != "pid"]
+    return bundle
+
+
+def test_ranks_in_one_pid_namespace_share_an_attached_instance(rt, node, make_bundle):
+    """An MPI job's ranks on one node: several containers on the job's instance, as several
+    mcexecs on one instance without containers. They share the host's pid namespace, or one
+    joined by path, so McKernel's pid keys do not collide."""
+    admin_instance_5(node)
+    holder, job_init = in_new_pid_namespace("sleep", "1000")
+    try:
+        ranks = [rt.started(node.bundle(without_pid_namespace(make_bundle()).set_args(
+            "sleep", "1000"), instance="attach:5", mcexec_args="-n 4")) for _ in range(4)]
+        assert {rt.status(cid) for cid, _ in ranks} == {"running"}
+        # a container with a pid namespace of its own is refused while they run
+        r = rt.create(node.bundle(make_bundle().set_args("true"), instance="attach:5"))
+        r.fails(1, "in another pid namespace")
+        for cid, _ in ranks:
+            rt.delete(cid, "--force").ok()
+        # containers that join one pid namespace by path share the instance too
+        for _ in range(2):
+            b = without_pid_namespace(make_bundle()).set_args("sleep", "1000")
+            b.linux["namespaces"].append({"type": "pid", "path": f"/proc/{job_init}/ns/pid"})
+            cid, pid = rt.started(node.bundle(b, instance="attach:5"))
+            assert os.readlink(f"/proc/{pid}/ns/pid") == os.readlink(f"/proc/{job_init}/ns/pid")
+        assert node.mutating_calls() == []
+        assert node.instances()[5]["status"] == "RUNNING"
+    finally:
+        for cid in list(rt.ids):
+            rt("delete", "--force", cid)
+        stop(holder, job_init)
+        os.unlink("/dev/mcos5")
+        node.initial["dev"] = existing_mcos_nodes()
+
+
+def test_the_emulated_mcexec_catches_colliding_pids(node, make_bundle):
+    """The emulator is as strict as McKernel here: two mcexecs with one pid on one instance (pid
+    1 of two pid namespaces, as two containers of their own would have) collide."""
+    admin_instance_5(node)
+    node.bundle(make_bundle(), instance="attach:5")  # makes the shared directory
+    env = {"MCEXEC_EMULATOR_PROCS": str(node.dir / "procs"),
+           "MKRUN_IHK_EMULATOR_STATE": str(node.state_path), "PATH": os.environ["PATH"]}
+    mcexec = ["setarch", "x86_64", "-R", str(EMULATOR / "mcexec"), "5"]
+    first, first_init = None, 0
+    try:
+        first = subprocess.Popen(["unshare", "-p", "-f", *mcexec, "sleep", "1000"], env=env)
+        wait_for(lambda: (node.dir / "procs" / "5.1").exists())
+        first_init = children_of(first.pid)[0]
+        second = subprocess.run(["unshare", "-p", "-f", *mcexec, "true"], env=env,
+                                capture_output=True, text=True, timeout=30)
+        assert second.returncode == 70, second
+        assert "already runs a process for pid 1" in second.stderr, second
+    finally:
+        if first:
+            stop(first, first_init)
         os.unlink("/dev/mcos5")
         node.initial["dev"] = existing_mcos_nodes()
 

@@ -179,17 +179,31 @@ Result<Instance> prepare_dedicated(Session& s, const LwkRequest& request, oci::S
   return instance;
 }
 
-Result<Instance> prepare_attach(Session& s, const LwkRequest& request,
+// Several containers may share an administrator's instance, as the ranks of an MPI job do,
+// when their mcexecs run in one pid namespace: McKernel keys its processes by that pid, so
+// containers with namespaces of their own would collide (both have a pid 2).
+Result<void> check_instance_shareable(int os, const std::string& pid_namespace,
+                                      const std::vector<Claim>& others) {
+  for (const Claim& other : others) {
+    if (other.os != os) continue;
+    if (pid_namespace != "new" && other.pid_namespace == pid_namespace) continue;
+    return fail("McKernel instance " + std::to_string(os) + " is in use by container " +
+                other.container +
+                " in another pid namespace: McKernel keys its processes by mcexec's pid there, "
+                "so containers that share an instance must share one pid namespace (none of "
+                "their own, or the same one by path)");
+  }
+  return {};
+}
+
+Result<Instance> prepare_attach(Session& s, const LwkRequest& request, const oci::Spec& spec,
                                 const std::vector<Claim>& others) {
   int os = request.attach_os;
   if (std::ranges::find(s.config.attach, os) == s.config.attach.end())
     return fail("attaching to McKernel instance " + std::to_string(os) +
                 " is not allowed on this host (attach = ... in " + s.config.path + ")");
-  for (const Claim& other : others) {
-    if (other.os == os)
-      return fail("McKernel instance " + std::to_string(os) + " is in use by container " +
-                  other.container + " (one container per instance: pids would collide)");
-  }
+  s.claim.pid_namespace = MKRUN_TRY(pid_namespace_of(spec));
+  MKRUN_CHECK(check_instance_shareable(os, s.claim.pid_namespace, others));
   auto instances = MKRUN_TRY(s.ihk->os_instances(s.config.device));
   if (std::ranges::find(instances, os) == instances.end())
     return fail("there is no McKernel instance " + std::to_string(os) + " to attach to");
@@ -339,7 +353,7 @@ Result<void> McKernelBackend::prepare(oci::Spec& spec, std::string_view containe
   s.claim.device = s.config.device;
   s.claim.config = s.config.path;
   Instance instance = request.mode == Mode::kAttach
-                          ? MKRUN_TRY(prepare_attach(s, request, others))
+                          ? MKRUN_TRY(prepare_attach(s, request, spec, others))
                           : MKRUN_TRY(prepare_dedicated(s, request, spec, others));
   launch.os = instance.os;
   launch.linux_cpus = instance.linux_cpus;

@@ -62,6 +62,7 @@ std::map<std::string, std::string> to_fields(const Claim& claim) {
   fields["os"] = claim.os ? std::to_string(*claim.os) : "";
   fields["os-node"] = claim.os_node ? std::to_string(*claim.os_node) : "";
   fields["os-before"] = claim.os_before ? "[" + join(*claim.os_before) + "]" : "";
+  fields["pid-namespace"] = claim.pid_namespace;
   fields["step"] = claim.step;
   fields["device-node"] = claim.device_node;
   fields["config"] = claim.config;
@@ -87,6 +88,7 @@ Result<Claim> from_fields(const std::map<std::string, std::string>& fields) {
     ihk::CpuList list = MKRUN_TRY(ihk::CpuList::parse(v->substr(1, v->size() - 2)));
     claim.os_before = list.ids();
   }
+  if (auto v = find(fields, "pid-namespace")) claim.pid_namespace = *v;
   if (auto v = find(fields, "step")) claim.step = *v;
   if (auto v = find(fields, "device-node")) claim.device_node = *v;
   if (auto v = find(fields, "config")) claim.config = *v;

@@ -143,4 +143,18 @@ Result<void> give_device_to(int os, const oci::Spec& spec) {
   return {};
 }
 
+Result<std::string> pid_namespace_of(const oci::Spec& spec) {
+  std::string path = "/proc/self/ns/pid";
+  if (spec.linux) {
+    for (const oci::Namespace& ns : spec.linux->namespaces) {
+      if (ns.type != "pid") continue;
+      if (ns.path.empty()) return std::string("new");
+      path = ns.path;
+    }
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) < 0) return fail_errno("stat the pid namespace `" + path + "`");
+  return "ns:" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+
 }  // namespace mkrun::lwk

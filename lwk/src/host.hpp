@@ -48,4 +48,10 @@ Result<uint64_t> instance_identity(int os);
 // to the host through the container's user namespace when it has one.
 Result<void> give_device_to(int os, const oci::Spec& spec);
 
+// The pid namespace the container's mcexec will run in, as recorded in its claim: "new" for one
+// of its own, else "ns:<device>:<inode>" of the one it shares (mkrun's, when the spec has none,
+// or the one the spec joins by path). McKernel keys its processes by mcexec's pid in that
+// namespace, so only containers in one shared namespace can share an instance.
+Result<std::string> pid_namespace_of(const oci::Spec& spec);
+
 }  // namespace mkrun::lwk

@@ -17,6 +17,7 @@ Claim sample() {
   claim.os = 3;
   claim.os_before = std::vector<int>{0, 1};
   claim.os_node = 123456789012ull;
+  claim.pid_namespace = "ns:4:4026531836";
   claim.step = "boot";
   claim.device_node = "240:3";
   return claim;
@@ -36,6 +37,7 @@ TEST_CASE("a claim survives the journal and the claim file", "[claims]") {
   CHECK(back->os == 3);
   CHECK(back->os_before == std::vector<int>{0, 1});
   CHECK(back->os_node == 123456789012ull);
+  CHECK(back->pid_namespace == "ns:4:4026531836");
   CHECK(back->reached() == ihk::Step::kBoot);
   CHECK(back->device_node == "240:3");
 }

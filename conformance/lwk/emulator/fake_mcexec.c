@@ -12,6 +12,11 @@
  *     EPERM when it does not;
  *   - when $MKRUN_IHK_EMULATOR_STATE is readable (the tests bind the state in), instance <os>
  *     exists and is RUNNING.
+ *   - when $MCEXEC_EMULATOR_PROCS names a writable directory (shared by the containers of one
+ *     test), no other live mcexec on instance <os> has its pid: McKernel keys its processes by
+ *     mcexec's pid in mcexec's pid namespace (mcctrl's task_tgid_vnr), so two containers with
+ *     pid namespaces of their own on one instance would collide. Each running mcexec holds a
+ *     flock on "<dir>/<os>.<pid>".
  * Then, like the real mcexec, it forwards every signal but KILL, STOP, CHLD, TSTP, TTIN and TTOU
  * to the application, exits with its status, and when the application dies of a signal, resets
  * that signal, sends it to itself and pause()s.
@@ -27,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/personality.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -125,6 +131,24 @@ static int check_instance(int os) {
   return 0;
 }
 
+/* Returns the held lock's fd (kept open, close-on-exec, until mcexec exits), -2 when nothing is
+ * checked, or -1 on a collision. */
+static int claim_pid(int os) {
+  const char* dir = getenv("MCEXEC_EMULATOR_PROCS");
+  if (dir == NULL || dir[0] == '\0') return -2;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%d.%d", dir, os, (int)getpid());
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) return -2; /* not writable here: nothing to check */
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
+  fprintf(stderr,
+          "mcexec (emulated): McKernel instance %d already runs a process for pid %d: mcexec "
+          "processes in different pid namespaces collide on one instance\n",
+          os, (int)getpid());
+  close(fd);
+  return -1;
+}
+
 static void forward_signals(void) {
   struct sigaction action;
   memset(&action, 0, sizeof action);
@@ -177,5 +201,6 @@ int main(int argc, char** argv) {
   if (report != NULL && strcmp(report, "1") == 0)
     fprintf(stderr, "mcexec: os=%d options=%s program=%s\n", os, options, argv[first]);
   if (check_personality() < 0 || check_device(os) < 0 || check_instance(os) < 0) return FAILURE;
+  if (claim_pid(os) == -1) return FAILURE;
   return run(argv + first);
 }

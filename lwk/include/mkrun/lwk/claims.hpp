@@ -33,6 +33,9 @@ struct Claim {
   // instance_identity in host.hpp); absent in claims written before it was recorded.
   std::optional<uint64_t> os_node;
   std::optional<std::vector<int>> os_before;  // instances that existed before create-os
+  // Where the container's mcexec runs (pid_namespace_of in host.hpp): attached containers may
+  // share an instance only when they share this, and it is not "new". Empty in older claims.
+  std::string pid_namespace;
   std::string step;         // the last step begun (ihk::Step names), "attached", or "released"
   std::string device_node;  // "major:minor" of /dev/mcos<os>
   // The host configuration create read. `delete` and `state` read the same file: an engine may
