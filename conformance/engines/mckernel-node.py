@@ -9,6 +9,9 @@
   mckernel-node.py check DIR                 exit 0 if the node is exactly as created (records,
                                              claims, /dev/mcos* nodes, online CPUs); removes the
                                              device nodes the emulator left, either way
+  mckernel-node.py admin-up DIR              an administrator's instance 5 on CPU 3, RUNNING,
+                                             that containers may attach to (attach = 5)
+  mckernel-node.py admin-down DIR            the node as it was before admin-up
 
 `create` prints shell assignments: MCK_CONF (the host configuration, for MKRUN_MCKERNEL_CONF),
 MCK_STATE (the state file, for the container's mcexec), MCK_DIR (to bind into containers).
@@ -67,11 +70,39 @@ def check(directory: Path) -> int:
     return 0
 
 
+def admin_up(directory: Path) -> int:
+    from mckernel_node import GIB
+    node = load_node(directory)
+    for name in ("state", "mckernel.conf"):
+        (directory / f"{name}.before-admin").write_text((directory / name).read_text())
+    node.set("reserved", "3")
+    node.set("linux_mem", f"{8 * GIB}@0,{8 * GIB}@1")
+    node.set("os", f"5 RUNNING cpus=3 mem={GIB}@0 loaded=1 ikc= kargs=hidos kmsg=")
+    os.mknod("/dev/mcos5", 0o600 | 0o020000, os.makedev(node.major, 5))
+    with open(directory / "mckernel.conf", "a") as conf:
+        conf.write("attach = 5\n")
+    return 0
+
+
+def admin_down(directory: Path) -> int:
+    node = load_node(directory)
+    with node.locked():
+        for name in ("state", "mckernel.conf"):
+            saved = directory / f"{name}.before-admin"
+            if saved.exists():
+                (directory / name).write_text(saved.read_text())
+                saved.unlink()
+    if os.path.exists("/dev/mcos5"):
+        os.unlink("/dev/mcos5")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if len(argv) >= 4 and argv[1] == "create":
         return create(Path(argv[2]), Path(argv[3]), argv[4] if len(argv) > 4 else None)
-    if len(argv) == 3 and argv[1] in ("calls", "check"):
-        return {"calls": calls, "check": check}[argv[1]](Path(argv[2]))
+    commands = {"calls": calls, "check": check, "admin-up": admin_up, "admin-down": admin_down}
+    if len(argv) == 3 and argv[1] in commands:
+        return commands[argv[1]](Path(argv[2]))
     print(__doc__, file=sys.stderr)
     return 2
 

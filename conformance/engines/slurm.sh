@@ -20,7 +20,8 @@ ARGV_LOG=$SW/runtime-argv.log
 SNIPPET=$ENG_REPO/packaging/snippets/oci.conf
 BM=$SW/bundles/busybox-mckernel  # the annotation io.mkrun.kernel=mckernel, the emulated node bound in
 BT=$SW/bundles/busybox-trap      # $SW/trap bound writable at /trap
-export SW CTLD_PORT SLURMD_PORT NODE B BR BM BT RTROOT ARGV_LOG SNIPPET
+BMR=$SW/bundles/busybox-ranks    # McKernel ranks: attach to instance 5, no pid namespace of their own
+export SW CTLD_PORT SLURMD_PORT NODE B BR BM BT BMR RTROOT ARGV_LOG SNIPPET
 mck_paths "$WORK/mckernel"
 
 start_slurm() {
@@ -90,6 +91,14 @@ EOF
   jq --arg d "$MCK_DIR" '.annotations["io.mkrun.kernel"] = "mckernel"
       | .mounts += [{destination: $d, source: $d, type: "bind", options: ["rbind", "ro"]}]' \
     "$B/config.json" >"$BM/config.json"
+  # the emulated mcexecs of all ranks share $MCK_DIR/procs, where they catch colliding pids
+  mkdir -p "$BMR"; cp -a "$B/rootfs" "$BMR/"
+  jq --arg d "$MCK_DIR" '.annotations["io.mkrun.kernel"] = "mckernel"
+      | .annotations["io.mkrun.mckernel.instance"] = "attach:5"
+      | .linux.namespaces |= map(select(.type != "pid"))
+      | .mounts += [{destination: $d, source: $d, type: "bind", options: ["rbind", "ro"]},
+                    {destination: ($d + "/procs"), source: ($d + "/procs"), type: "bind", options: ["bind", "rw"]}]' \
+    "$B/config.json" >"$BMR/config.json"
 
   HAD_SLURM_CG=$( [ -n "$(cgroups_left "slurm_$NODE")" ] && echo 1 || echo 0); export HAD_SLURM_CG
   cleanup '[ "$HAD_SLURM_CG" = 1 ] || remove_cgroups "slurm_$NODE"'
@@ -186,6 +195,34 @@ test_mckernel() {
     srun --container="$BM" /bin/sh -c 'echo on-lwk; exit 6' >"$SW/mck.out" 2>"$SW/mck.err" || rc=$?
   mck_assert_ran "$rc" 6 "$SW/mck.out" "$SW/mck.err" on-lwk
 }
+# Slurm 22.05 runs one container per step and node in the RunTimeRun style ("unexpected number of
+# tasks 4 > 1" for srun -n 4): ranks in containers are steps of their own here, two at a time
+# (two CPUs). Each is a container on the job's instance.
+test_mckernel_ranks() {
+  mck_ready
+  mkdir -p "$MCK_DIR/procs"; chmod 1777 "$MCK_DIR/procs"
+  /usr/bin/python3 "$ENG_HERE/mckernel-node.py" admin-up "$MCK_DIR"
+  local r pids=() rcs=()
+  for r in 0 1; do
+    MKRUN_IHK_EMULATOR_STATE=$MCK_STATE MCEXEC_EMULATOR_REPORT=1 MCEXEC_EMULATOR_PROCS=$MCK_DIR/procs \
+      srun -n 1 --container="$BMR" /bin/sh -c "echo rank=$r start; sleep 2; echo rank=$r end" \
+      >"$SW/rank$r.out" 2>"$SW/rank$r.err" &
+    pids+=($!)
+  done
+  # both containers at once on the instance (the runtime lists two)
+  local both=0
+  wait_until 10 '[ "$("$RT" --root "$RTROOT" list -q | wc -l)" = 2 ]' && both=1
+  for r in 0 1; do rc=0; wait "${pids[$r]}" || rc=$?; rcs+=("$rc"); done
+  /usr/bin/python3 "$ENG_HERE/mckernel-node.py" admin-down "$MCK_DIR"
+  cat "$SW"/rank*.out "$SW"/rank*.err
+  eq "exit statuses" "${rcs[*]}" "0 0"
+  for r in 0 1; do
+    eq "rank $r ran" "$(cat "$SW/rank$r.out")" "$(printf 'rank=%s start\nrank=%s end' $r $r)"
+    like "rank $r through mcexec on instance 5" "$(cat "$SW/rank$r.err")" '^mcexec: os=5 '
+  done
+  eq "both containers ran at once" "$both" 1
+  eq "IHK untouched: the instance is the administrator's" "$(mck_calls)" ""
+}
 test_nothing_left() {
   eq "containers in the runtime root" "$("$RT" --root "$RTROOT" list -q 2>/dev/null)" ""
   eq "state dirs" "$(ls -A "$RTROOT")" ""
@@ -211,6 +248,7 @@ t "scancel: SIGTERM reaches the container" test_scancel
 t "srun --container as nobody (rootless bundle, user namespace)" test_rootless_user
 mck_begin
 t "McKernel: srun --container, annotation in the bundle: exit 6 through mcexec, IHK boot and teardown" test_mckernel
+t "McKernel: two ranks (steps) share an attached instance at once" test_mckernel_ranks
 t "McKernel: the emulated node is exactly as before" test_mck_node_restored
 mck_end
 t "no container or state left in the runtime root" test_nothing_left
