@@ -135,6 +135,8 @@ struct GlobalFlags {
   std::string rootless = "auto";
   std::string cgroup_manager;  // crun's flag; empty when not given
   std::string kernel;          // --kernel: the default kernel backend ("linux", "mckernel")
+  std::vector<std::string> cdi_devices;  // --cdi-device, repeatable
+  std::string cdi_spec_dirs;             // --cdi-spec-dirs: colon-separated; empty: CDI's
 };
 
 // A command ready to run.
