@@ -8,7 +8,9 @@ Spec directories are scratch directories passed with --cdi-spec-dirs, never /etc
 CDI: every test is mkrun_only."""
 import json
 import os
+import secrets
 import stat
+import subprocess
 
 import pytest
 
@@ -169,6 +171,45 @@ def test_a_poststop_hook_from_a_spec_runs_at_delete(rt, bundle, scratch):
     assert not marker.exists()
     rt("delete", "--force", r.cid).ok()
     assert marker.exists()
+
+
+def test_exec_sees_the_environment_a_spec_gave(rt, bundle, scratch):
+    # exec takes the container's environment from the state's copy of the config.
+    d = spec_dir(scratch)
+    write_spec(d, "env.json", device_spec("env.test/c", {"x": {"env": ["FROM_CDI=yes"]}}))
+    bundle.set_args("sleep", "100")
+    r = run(rt, ask_for(bundle, "env.test/c=x"), [d], create=True).ok()
+    assert rt("exec", r.cid, "sh", "-c", "echo $FROM_CDI").ok().out == "yes\n"
+    rt("delete", "--force", r.cid).ok()
+
+
+@pytest.fixture
+def veth():
+    name = f"cdv{secrets.token_hex(3)}"
+    subprocess.run(["ip", "link", "add", name, "type", "veth", "peer", "name", name + "p"],
+                   check=True)
+    yield name
+    for end in (name + "p", name):
+        subprocess.run(["ip", "link", "del", end], stderr=subprocess.DEVNULL)
+
+
+def test_a_1_1_spec_moves_a_net_device_into_the_container(rt, bundle, scratch, veth):
+    d = spec_dir(scratch)
+    write_spec(d, "net.yaml", f"""cdiVersion: 1.1.0
+kind: fabric.test/nic
+devices:
+- name: port0
+  containerEdits:
+    netDevices:
+    - hostInterfaceName: {veth}
+      name: hsn0
+""")
+    bundle.sh("cat /sys/class/net/hsn0/ifindex")
+    assert run(rt, ask_for(bundle, "fabric.test/nic=port0"), [d]).ok().out.strip().isdigit()
+    # An older version may not carry netDevices.
+    write_spec(d, "net.yaml", (d / "net.yaml").read_text().replace("1.1.0", "1.0.0"))
+    r = run(rt, ask_for(bundle, "fabric.test/nic=port0"), [d])
+    r.fails(msg="cdiVersion: \"1.0.0\" is too old for the fields used: they need at least 1.1.0")
 
 
 # ---- a GPU, as nvidia-ctk describes it, against stand-in nodes --------------------------------
