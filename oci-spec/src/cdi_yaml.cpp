@@ -104,7 +104,8 @@ struct Open {
   rapidjson::Value value;
   bool has_key = false;
   rapidjson::Value key;
-  bool typed = false;  // scalars in it are numbers/booleans (a sequence under such a key)
+  bool typed = false;         // scalars in it are numbers/booleans (a sequence under such a key)
+  bool strings_only = false;  // an annotations map: its keys are names, not fields
 };
 
 class Builder {
@@ -138,7 +139,8 @@ class Builder {
       return std::unexpected(SpecError{std::string(where) + ": exceeded max depth"});
     }
     bool typed = type == rapidjson::kArrayType && key_is_typed();
-    open_.push_back(Open{rapidjson::Value(type), false, rapidjson::Value(), typed});
+    bool strings_only = under_annotations();
+    open_.push_back(Open{rapidjson::Value(type), false, rapidjson::Value(), typed, strings_only});
     return {};
   }
 
@@ -154,8 +156,16 @@ class Builder {
   bool expects_key() const {
     return !open_.empty() && open_.back().value.IsObject() && !open_.back().has_key;
   }
+  bool under_annotations() const {
+    if (open_.empty()) return false;
+    if (open_.back().strings_only) return true;
+    if (!open_.back().has_key) return false;
+    const rapidjson::Value& key = open_.back().key;
+    std::string_view name(key.GetString(), key.GetStringLength());
+    return name.size() == 11 && (name == "annotations" || name == "Annotations");
+  }
   bool key_is_typed() const {
-    if (open_.empty() || !open_.back().has_key) return false;
+    if (open_.empty() || !open_.back().has_key || open_.back().strings_only) return false;
     const rapidjson::Value& key = open_.back().key;
     return takes_typed_scalars({key.GetString(), key.GetStringLength()});
   }

@@ -250,12 +250,15 @@ cdiVersion: "0.5.0"
 kind: v.com/c
 devices:
 - name: 0
+  annotations: {uid: 5, gid: true}
   containerEdits:
     env: [TRUE=yes, N=1]
     deviceNodes: [{path: /dev/x, major: 0x10, minor: 0o7, uid: 12}]
 )",
                      Format::kYaml);
   CHECK(spec.devices[0].name == "0");
+  CHECK(spec.devices[0].annotations.at("uid") == "5");  // a name there, not the field
+  CHECK(spec.devices[0].annotations.at("gid") == "true");
   CHECK(spec.devices[0].containerEdits.deviceNodes[0].major == 16);
   CHECK(spec.devices[0].containerEdits.deviceNodes[0].minor == 7);
   CHECK(spec.devices[0].containerEdits.deviceNodes[0].uid == 12u);
