@@ -289,7 +289,7 @@ def test_an_unknown_device_is_refused_and_leaves_nothing(rt, bundle, scratch):
     d = spec_dir(scratch)
     write_spec(d, "a.json", device_spec("v.test/c", {"a": {"env": ["A=1"]}}))
     r = run(rt, ask_for(bundle, "v.test/c=a,v.test/c=nope"), [d])
-    r.fails(msg='cdi: unknown CDI device "v.test/c=nope": no spec file defines it')
+    r.fails(msg='cdi: unknown CDI device "v.test/c=nope": no spec that loaded defines it')
     assert rt.state_raw(r.cid).rc != 0
 
 

@@ -581,7 +581,7 @@ SpecResult<ContainerEdits> Registry::edits_for(const std::vector<std::string>& d
   for (const std::string& name : devices) {
     auto found = devices_.find(name);
     if (found == devices_.end()) {
-      std::string message = "unknown CDI device \"" + name + "\": no spec file defines it";
+      std::string message = "unknown CDI device \"" + name + "\": no spec that loaded defines it";
       for (const std::string& problem : broken_) message += "; not loaded: " + problem;
       return std::unexpected(SpecError{message});
     }

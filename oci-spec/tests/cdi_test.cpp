@@ -429,7 +429,7 @@ TEST_CASE("cdi: the registry's priorities: later directories win, the same one c
     auto edits = registry.edits_for({"v.com/c=nope"});
     REQUIRE_FALSE(edits);
     CHECK(edits.error().message ==
-          "unknown CDI device \"v.com/c=nope\": no spec file defines it; not loaded: "
+          "unknown CDI device \"v.com/c=nope\": no spec that loaded defines it; not loaded: "
           "/etc/cdi/x.yaml: kind: \"x\" is not vendor/class");
   }
 }
