@@ -157,6 +157,64 @@ constexpr FlagSpec kUpdateFlags[] = {
     {"mem-bw-schema", FlagKind::text, "The string of Intel RDT/MBA memory bandwidth schema"},
 };
 
+// checkpoint and restore: runc 1.2's flags, in its order.
+constexpr FlagSpec kTcpEstablished{"tcp-established", FlagKind::boolean,
+                                   "allow open tcp connections"};
+constexpr FlagSpec kExtUnixSk{"ext-unix-sk", FlagKind::boolean, "allow external unix sockets"};
+constexpr FlagSpec kShellJob{"shell-job", FlagKind::boolean, "allow shell jobs"};
+constexpr FlagSpec kLazyPages{"lazy-pages", FlagKind::boolean,
+                              "use userfaultfd to lazily restore memory pages"};
+constexpr FlagSpec kFileLocks{"file-locks", FlagKind::boolean, "handle file locks, for safety"};
+constexpr FlagSpec kManageCgroupsMode{"manage-cgroups-mode", FlagKind::text,
+                                      "cgroups mode: soft|full|strict|ignore (default: soft)"};
+constexpr FlagSpec kEmptyNs{"empty-ns", FlagKind::text_list,
+                            "create a namespace, but don't restore its properties"};
+constexpr FlagSpec kAutoDedup{"auto-dedup", FlagKind::boolean,
+                              "enable auto deduplication of memory images"};
+constexpr FlagSpec kWorkPath{"work-path", FlagKind::text, "path for saving work files and logs"};
+
+constexpr FlagSpec kCheckpointFlags[] = {
+    {"image-path", FlagKind::text, "path for saving criu image files"},
+    kWorkPath,
+    {"parent-path", FlagKind::text, "path for previous criu image files in pre-dump"},
+    {"leave-running", FlagKind::boolean, "leave the process running after checkpointing"},
+    kTcpEstablished,
+    kExtUnixSk,
+    kShellJob,
+    kLazyPages,
+    {"status-fd", FlagKind::integer, "criu writes \\0 to this FD once lazy-pages is ready", "-1"},
+    {"page-server", FlagKind::text, "ADDRESS:PORT of the page server"},
+    kFileLocks,
+    {"pre-dump", FlagKind::boolean,
+     "dump container's memory information only, leave the container running after this"},
+    kManageCgroupsMode,
+    kEmptyNs,
+    kAutoDedup,
+};
+
+constexpr FlagSpec kRestoreFlags[] = {
+    kConsoleSocket,
+    {"image-path", FlagKind::text, "path to criu image files for restoring"},
+    kWorkPath,
+    kTcpEstablished,
+    kExtUnixSk,
+    kShellJob,
+    kFileLocks,
+    kManageCgroupsMode,
+    {"bundle,b", FlagKind::text, "path to the root of the bundle directory"},
+    kDetach,
+    kPidFile,
+    kNoSubreaper,
+    kNoPivot,
+    kEmptyNs,
+    kAutoDedup,
+    kLazyPages,
+    {"lsm-profile", FlagKind::text,
+     "Specify an LSM profile to be used during restore in the form of TYPE:NAME."},
+    {"lsm-mount-context", FlagKind::text,
+     "Specify an LSM mount context to be used during restore."},
+};
+
 constexpr FlagSpec kEventsFlags[] = {
     {"interval", FlagKind::duration, "set the stats collection interval", "5s"},
     {"stats", FlagKind::boolean, "display the container's stats then exit"},
@@ -238,6 +296,19 @@ constexpr std::string_view kSpecDescription =
 // ---- the commands, in the order `mkrun --help` lists them --------------------------------------
 
 constexpr CommandDescriptor kCommands[] = {
+    {
+        .name = "checkpoint",
+        .summary = "checkpoint a running container",
+        .args_usage =
+            "<container-id>\n"
+            "\n"
+            "Where \"<container-id>\" is the name for the instance of the container to be\n"
+            "checkpointed.",
+        .description = "The checkpoint command saves the state of the container instance.",
+        .flags = kCheckpointFlags,
+        .args = {1, 1},
+        .handler = handlers::checkpoint,
+    },
     {
         .name = "create",
         .summary = "create a container",
@@ -376,6 +447,21 @@ constexpr CommandDescriptor kCommands[] = {
         .args = {1, kUnlimited},
         .reorders_args = false,  // `ps ID -ef`: the -ef is ps's
         .handler = handlers::ps,
+    },
+    {
+        .name = "restore",
+        .summary = "restore a container from a previous checkpoint",
+        .args_usage =
+            "<container-id>\n"
+            "\n"
+            "Where \"<container-id>\" is the name for the instance of the container to be\n"
+            "restored.",
+        .description =
+            "Restores the saved state of the container instance that was previously saved\n"
+            "using the mkrun checkpoint command.",
+        .flags = kRestoreFlags,
+        .args = {1, 1},
+        .handler = handlers::restore,
     },
     {
         .name = "resume",

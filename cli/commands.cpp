@@ -101,6 +101,7 @@ std::expected<runtime::GlobalOptions, std::string> runtime_options(const GlobalF
   options.cgroup_manager = *cgroup_manager;
   options.rootless = *rootless;
   options.default_kernel = flags.kernel;
+  options.criu = flags.criu;
   options.cdi_devices = flags.cdi_devices;
   options.cdi_spec_dirs = colon_separated(flags.cdi_spec_dirs);
   options.warn = [](const std::string& message) { log_warning(message); };
@@ -447,6 +448,57 @@ Result<int> handlers::update(Runtime& runtime, const Invocation& invocation) {
                                                             : resources_from_json(source));
   MKRUN_CHECK(check_intel_rdt(invocation.flags));
   return succeeded(runtime.update(id, resources));
+}
+
+// ---- checkpoint, restore -----------------------------------------------------------------------
+
+namespace {
+
+runtime::CriuOptions criu_options(const ParsedFlags& flags) {
+  runtime::CriuOptions options;
+  options.image_path = flags.text("image-path");
+  options.work_path = flags.text("work-path");
+  options.tcp_established = flags.flag("tcp-established");
+  options.ext_unix_sk = flags.flag("ext-unix-sk");
+  options.shell_job = flags.flag("shell-job");
+  options.file_locks = flags.flag("file-locks");
+  options.auto_dedup = flags.flag("auto-dedup");
+  options.lazy_pages = flags.flag("lazy-pages");
+  options.manage_cgroups_mode = flags.text("manage-cgroups-mode");
+  options.empty_ns = flags.texts("empty-ns");
+  return options;
+}
+
+}  // namespace
+
+Result<int> handlers::checkpoint(Runtime& runtime, const Invocation& invocation) {
+  const ParsedFlags& flags = invocation.flags;
+  runtime::CheckpointOptions options;
+  options.id = flags.args.at(0);
+  options.criu = criu_options(flags);
+  options.parent_path = flags.text("parent-path");
+  options.leave_running = flags.flag("leave-running");
+  options.pre_dump = flags.flag("pre-dump");
+  options.status_fd = static_cast<int>(flags.number("status-fd"));
+  options.page_server = flags.text("page-server");
+  return succeeded(runtime.checkpoint(options));
+}
+
+// The container's exit status in the foreground, as `run`.
+Result<int> handlers::restore(Runtime& runtime, const Invocation& invocation) {
+  const ParsedFlags& flags = invocation.flags;
+  runtime::RestoreOptions options;
+  options.create.id = flags.args.at(0);
+  options.create.bundle = flags.text("bundle");
+  options.create.console_socket = absolute_if_given(flags.text("console-socket"));
+  options.create.pid_file = absolute_if_given(flags.text("pid-file"));
+  options.create.no_pivot = flags.flag("no-pivot");
+  options.criu = criu_options(flags);
+  options.detach = flags.flag("detach");
+  options.no_subreaper = flags.flag("no-subreaper");
+  options.lsm_profile = flags.text("lsm-profile");
+  options.lsm_mount_context = flags.text("lsm-mount-context");
+  return runtime.restore(options);
 }
 
 // ---- events ------------------------------------------------------------------------------------

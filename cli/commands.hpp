@@ -12,6 +12,7 @@ namespace mkrun::cli {
 
 // The commands' handlers, which the command table (command_table.cpp) names.
 namespace handlers {
+Result<int> checkpoint(runtime::Runtime& runtime, const Invocation& invocation);
 Result<int> create(runtime::Runtime& runtime, const Invocation& invocation);
 Result<int> remove(runtime::Runtime& runtime, const Invocation& invocation);  // `delete`
 Result<int> events(runtime::Runtime& runtime, const Invocation& invocation);
@@ -21,6 +22,7 @@ Result<int> kill(runtime::Runtime& runtime, const Invocation& invocation);
 Result<int> list(runtime::Runtime& runtime, const Invocation& invocation);
 Result<int> pause(runtime::Runtime& runtime, const Invocation& invocation);
 Result<int> ps(runtime::Runtime& runtime, const Invocation& invocation);
+Result<int> restore(runtime::Runtime& runtime, const Invocation& invocation);
 Result<int> resume(runtime::Runtime& runtime, const Invocation& invocation);
 Result<int> run(runtime::Runtime& runtime, const Invocation& invocation);
 Result<int> spec(runtime::Runtime& runtime, const Invocation& invocation);

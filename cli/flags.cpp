@@ -314,16 +314,6 @@ Exit no_help_topic(std::string_view topic) {
   return Exit{3, "", "No help topic for '" + std::string(topic) + "'\n", true};
 }
 
-// mkrun does not implement checkpoint/restore (CRIU cannot even start on the kernel mkrun is
-// developed on). Both commands fail, `--help` included: Podman and CRI-O offer checkpointing only
-// when `<runtime> checkpoint --help` exits 0.
-Exit checkpointing_not_supported(std::string_view command) {
-  return Exit{1, "",
-              std::string(command) +
-                  " is not supported by mkrun: checkpoint/restore through CRIU is not implemented",
-              false};
-}
-
 Exit help_topic(std::span<const std::string> topics, const ProgramInfo& info) {
   if (topics.empty() || topics[0] == "help" || topics[0] == "h") {
     return screen(app_help(info));
@@ -361,6 +351,7 @@ GlobalFlags global_flags(const ParsedFlags& parsed) {
   flags.rootless = parsed.text("rootless");
   flags.cgroup_manager = parsed.text("cgroup-manager");
   flags.kernel = parsed.text("kernel");
+  flags.criu = parsed.text("criu");
   flags.cdi_devices = parsed.texts("cdi-device");
   flags.cdi_spec_dirs = parsed.text("cdi-spec-dirs");
   return flags;
@@ -513,8 +504,8 @@ po::options_description global_options() {
   auto add = options.add_options();
   add("debug", go_bool())("log", go_string())("log-format", go_string("text"));
   add("root", po::value<std::string>());  // no default: without --root, default_root() applies
-  // runc 1.1's path to criu, accepted so configurations that pass it keep working; mkrun has no
-  // checkpoint/restore to use it (and runc 1.2 dropped the flag).
+  // runc 1.1's path to criu for checkpoint and restore (runc 1.2 dropped the flag and finds criu
+  // in PATH, which is also the default here).
   add("criu", go_string("criu"));
   add("systemd-cgroup", go_bool())("rootless", go_string("auto"));
   // crun's name for the cgroup driver, which podman passes to the runtimes it knows as crun.
@@ -554,9 +545,6 @@ std::expected<Invocation, Exit> parse_command(const GlobalFlags& global,
   if (rest.empty()) return std::unexpected(screen(app_help(info)));
   const std::string& name = rest[0];
   if (name == "help" || name == "h") return std::unexpected(help_topic(rest.subspan(1), info));
-  if (name == "checkpoint" || name == "restore") {
-    return std::unexpected(checkpointing_not_supported(name));
-  }
   const CommandDescriptor* command = find_command(name);
   if (command == nullptr) return std::unexpected(no_help_topic(name));
 

@@ -85,8 +85,8 @@ constexpr std::string_view kAppHelpGlobalOptions =
 
 constexpr std::string_view kAppHelpTail =
     "\")\n"
-    "   --criu value\taccepted for compatibility with runc 1.1 and ignored: mkrun has no "
-    "checkpoint/restore (default: \"criu\")\n"
+    "   --criu value\tpath to the criu binary used for checkpoint and restore (default: "
+    "\"criu\")\n"
     "   --systemd-cgroup\tenable systemd cgroup support, expects cgroupsPath to be of form "
     "\"slice:prefix:name\" for e.g. \"system.slice:mkrun:434234\"\n"
     "   --cgroup-manager value\tcgroup manager as in crun: 'cgroupfs', 'systemd' (same as "

@@ -17,9 +17,11 @@ MIRROR=${MIRROR:-$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian
 [ -n "$MIRROR" ] || { echo "build-guest: set MIRROR to a Debian mirror URL" >&2; exit 2; }
 IMG_SIZE=${IMG_SIZE:-2G}
 # What the suite needs inside: pytest for the integration suite, a static busybox for its rootfs,
-# `file` (harness.make_rootfs checks busybox is static) and runc 1.1 for the parity variants.
+# `file` (harness.make_rootfs checks busybox is static), runc 1.1 for the parity variants and
+# criu with iptables (its network lock) for checkpoint/restore (test_checkpoint.py; the
+# development host's kernel cannot run criu).
 PACKAGES=systemd,systemd-sysv,udev,kmod,iproute2,dbus,procps,util-linux,ca-certificates
-PACKAGES+=,busybox-static,python3-pytest,file,runc${EXTRA_PKGS:+,$EXTRA_PKGS}
+PACKAGES+=,busybox-static,python3-pytest,file,runc,criu,iptables${EXTRA_PKGS:+,$EXTRA_PKGS}
 
 for tool in debootstrap mkfs.ext4 cpio dpkg-deb apt-get; do
   command -v "$tool" >/dev/null || {

@@ -65,6 +65,7 @@ GUEST_TESTS=(
   guest/test_cgroup2.py
   guest/test_cgroup_kill.py
   guest/test_systemd.py
+  guest/test_checkpoint.py
 )
 
 say() { echo "== guest suite: $*"; }

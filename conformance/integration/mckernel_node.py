@@ -12,6 +12,7 @@ teardown removes any that are left and checks that the node is exactly as it was
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import shutil
@@ -31,6 +32,21 @@ MUTATING = ("ihk_reserve_cpu", "ihk_release_cpu", "ihk_reserve_mem", "ihk_releas
             "ihk_os_kargs", "ihk_os_boot", "ihk_os_shutdown")
 
 GIB = 1 << 30
+
+
+class MemChunk(ctypes.Structure):
+    """ihklib.h's struct ihk_mem_chunk."""
+    _fields_ = [("size", ctypes.c_ulong), ("numa_node_number", ctypes.c_int)]
+
+
+def chunks(*sizes_at_nodes: tuple[int, int]):
+    """A ctypes array of memory chunks, and its length."""
+    array = (MemChunk * len(sizes_at_nodes))(*[MemChunk(s, n) for s, n in sizes_at_nodes])
+    return array, len(sizes_at_nodes)
+
+
+def cpus(*ids: int):
+    return (ctypes.c_int * len(ids))(*ids), len(ids)
 
 
 def free_char_major() -> int:
@@ -164,7 +180,7 @@ class Node:
         records = sorted(l for l in self.lines()
                          if l.partition(" ")[2].strip()  # the emulator writes empty records too
                          and l.partition(" ")[0] not in ("fail", "crash", "boot_result",
-                                                         "boot_message"))
+                                                         "boot_message", "linux_max_chunk"))
         claims = sorted(os.listdir(self.claims)) if self.claims.exists() else []
         return {"records": records, "claims": claims, "dev": existing_mcos_nodes(),
                 "online": (self.sysfs / "devices/system/cpu/online").read_text().strip()}
@@ -178,6 +194,14 @@ class Node:
 
     def mutating_calls(self) -> list[str]:
         return [c for c in self.calls() if c.split("(")[0] in MUTATING]
+
+    def library(self) -> ctypes.CDLL:
+        """The emulated libihk.so itself, for checking the emulator's rules directly (in this
+        process: $MKRUN_IHK_EMULATOR_STATE names the node)."""
+        lib = ctypes.CDLL(str(EMULATOR / "libihk.so"))
+        lib.ihk_os_load.argtypes = [ctypes.c_int, ctypes.c_char_p]
+        lib.ihk_os_kargs.argtypes = [ctypes.c_int, ctypes.c_char_p]
+        return lib
 
     def clear_log(self) -> None:
         with self.locked():

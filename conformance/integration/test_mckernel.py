@@ -21,7 +21,7 @@ import pytest
 
 import harness
 from harness import alive, wait_for
-from mckernel_node import EMULATOR, GIB, LWK_INIT, Node, existing_mcos_nodes
+from mckernel_node import EMULATOR, GIB, LWK_INIT, Node, chunks, cpus, existing_mcos_nodes
 
 pytestmark = pytest.mark.mkrun_only
 
@@ -81,9 +81,11 @@ def boot_calls(n: Node, cpus: str, mem: str, kargs: str = "hidos dump_level=24",
 
 
 def teardown_calls(cpus: str, mem: str, booted: bool = True) -> list[str]:
-    calls = ["ihk_os_shutdown(0) = 0"] if booted else []
-    return calls + [f"ihk_os_release_cpu(0, {cpus}) = 0", f"ihk_os_release_mem(0, {mem}) = 0",
-                    "ihk_destroy_os(0, 0) = 0", f"ihk_release_cpu(0, {cpus}) = 0",
+    # A shutdown gives the instance's CPUs and memory back to IHK's pool itself; only an
+    # instance that never booted has them released by hand.
+    calls = (["ihk_os_shutdown(0) = 0"] if booted else
+             [f"ihk_os_release_cpu(0, {cpus}) = 0", f"ihk_os_release_mem(0, {mem}) = 0"])
+    return calls + ["ihk_destroy_os(0, 0) = 0", f"ihk_release_cpu(0, {cpus}) = 0",
                     f"ihk_release_mem(0, {mem}) = 0"]
 
 
@@ -646,8 +648,7 @@ def test_create_killed_at_any_step(rt, node, bundle, function, when):
     assert node.snapshot() == node.initial
 
 
-DELETE_STEPS = ["ihk_os_shutdown", "ihk_os_release_cpu", "ihk_os_release_mem", "ihk_destroy_os",
-                "ihk_release_cpu", "ihk_release_mem"]
+DELETE_STEPS = ["ihk_os_shutdown", "ihk_destroy_os", "ihk_release_cpu", "ihk_release_mem"]
 
 
 @pytest.mark.parametrize("when", ["before", "after"])
@@ -659,4 +660,136 @@ def test_delete_killed_at_any_step(rt, node, bundle, function, when):
     assert r.rc == -signal.SIGKILL, r
     assert node.calls()[-1].startswith(f"{function}(") and node.calls()[-1].endswith("= CRASH")
     rt.delete(cid, "--force").ok()
+    assert node.snapshot() == node.initial
+
+
+# ---- true to IHK: the driver's rules, in mkrun and in the emulator --------------------------
+
+EINVAL, ENOENT, EBUSY = 22, 2, 16
+
+
+def boot_directly(node: Node, lib, cpu: int, size: int, numa: int) -> int:
+    """An instance booted through the emulated library, as a test's own IHK client."""
+    assert lib.ihk_reserve_mem(0, *chunks((size, numa))) == 0
+    assert lib.ihk_reserve_cpu(0, *cpus(cpu)) == 0
+    os_index = lib.ihk_create_os(0)
+    assert os_index >= 0
+    assert lib.ihk_os_assign_cpu(os_index, *cpus(cpu)) == 0
+    assert lib.ihk_os_assign_mem(os_index, *chunks((size, numa))) == 0
+    assert lib.ihk_os_load(os_index, str(node.image).encode()) == 0
+    assert lib.ihk_os_kargs(os_index, b"hidos") == 0
+    assert lib.ihk_os_boot(os_index) == 0
+    return os_index
+
+
+def test_emulator_shutdown_gives_the_instance_back_to_ihks_pool(rt, node):
+    lib = node.library()
+    os_index = boot_directly(node, lib, 3, GIB, 0)
+    assert lib.ihk_os_shutdown(os_index) == 0
+    # smp_ihk_os_shutdown: the CPUs and chunks go back to IHK's pool, not to Linux
+    assert lib.ihk_os_get_num_assigned_cpus(os_index) == 0
+    assert lib.ihk_os_get_num_assigned_mem_chunks(os_index) == 0
+    assert node.get("reserved") == "3" and node.get("pool_mem") == f"{GIB}@0"
+    assert lib.ihk_os_release_cpu(os_index, *cpus(3)) == -EINVAL
+    assert lib.ihk_os_release_mem(os_index, *chunks((GIB, 0))) == -EINVAL
+    assert lib.ihk_destroy_os(0, os_index) == 0
+    assert lib.ihk_release_cpu(0, *cpus(3)) == 0
+    assert lib.ihk_release_mem(0, *chunks((GIB, 0))) == 0
+
+
+def test_emulator_destroy_loses_what_a_never_booted_instance_holds(rt, node):
+    initial = node.state_path.read_text()
+    lib = node.library()
+    assert lib.ihk_reserve_mem(0, *chunks((GIB, 0))) == 0
+    assert lib.ihk_reserve_cpu(0, *cpus(3)) == 0
+    os_index = lib.ihk_create_os(0)
+    assert lib.ihk_os_assign_cpu(os_index, *cpus(3)) == 0
+    assert lib.ihk_os_assign_mem(os_index, *chunks((GIB, 0))) == 0
+    assert lib.ihk_os_shutdown(os_index) == 0  # never booted: nothing to shut down
+    assert lib.ihk_os_get_num_assigned_cpus(os_index) == 1
+    assert lib.ihk_destroy_os(0, os_index) == 0
+    assert node.get("leaked") == f"cpus=3 mem={GIB}@0"
+    assert lib.ihk_release_cpu(0, *cpus(3)) == -EBUSY
+    with node.locked():  # only a reload of IHK's modules would bring them back
+        node.state_path.write_text(initial)
+    (node.sysfs / "devices/system/cpu/online").write_text("0-7\n")
+    node.remove_device_nodes()
+
+
+def test_delete_releases_nothing_the_shutdown_gave_back(rt, node, bundle):
+    cid = rt.create(node.bundle(bundle.set_args("true"), ncpus="2", mem="1G")).ok().cid
+    node.clear_log()
+    rt.delete(cid, "--force").ok()
+    calls = node.calls()
+    assert "ihk_os_get_num_assigned_cpus(0) = 0" in calls
+    assert not [c for c in calls if c.startswith(("ihk_os_release_cpu", "ihk_os_release_mem"))]
+    assert not [c for c in calls if c.endswith(" = -22")], calls
+    assert node.snapshot() == node.initial
+
+
+def test_emulator_reservation_comes_back_in_chunks_released_only_whole(rt, node):
+    node.set("linux_max_chunk", str(GIB // 2))
+    lib = node.library()
+    assert lib.ihk_reserve_mem(0, *chunks((GIB, 0))) == 0
+    assert lib.ihk_get_num_reserved_mem_chunks(0) == 2
+    assert node.get("pool_mem") == f"{GIB // 2}@0,{GIB // 2}@0"
+    assert lib.ihk_release_mem(0, *chunks((GIB, 0))) == -EINVAL
+    assert lib.ihk_release_mem(0, *chunks((GIB // 4, 0))) == -EINVAL
+    assert lib.ihk_release_mem(0, *chunks((GIB // 2, 0), (GIB // 2, 0))) == 0
+
+
+def test_a_reservation_in_chunks_is_released_chunk_by_chunk(rt, node, bundle):
+    node.set("linux_max_chunk", str(GIB // 2))
+    cid = rt.create(node.bundle(bundle.set_args("true"), ncpus="2", mem="1536M")).ok().cid
+    half = GIB // 2
+    assert node.instances()[0]["mem"] == f"{half}@1,{half}@1,{half}@1"
+    node.clear_log()
+    rt.delete(cid, "--force").ok()
+    assert node.mutating_calls()[-1] == f"ihk_release_mem(0, {half}@1,{half}@1,{half}@1) = 0"
+    assert node.snapshot() == node.initial
+
+
+def test_release_gives_back_no_more_memory_than_the_container_took(rt, node, bundle):
+    lib = node.library()
+    assert lib.ihk_reserve_mem(0, *chunks((GIB // 4, 1))) == 0  # someone else's, in the pool
+    cid = rt.create(node.bundle(bundle.set_args("true"), ncpus="2", mem="1G")).ok().cid
+    rt.delete(cid, "--force").ok()
+    assert node.get("pool_mem") == f"{GIB // 4}@1"
+    assert lib.ihk_release_mem(0, *chunks((GIB // 4, 1))) == 0
+
+
+def test_a_retried_delete_leaves_another_containers_instance_alone(rt, node, make_bundle):
+    a = rt.create(node.bundle(make_bundle().set_args("true"), ncpus="1")).ok().cid
+    node.set("fail", "ihk_release_mem 22 1")
+    rt.delete(a, "--force").fails(1, "back to Linux")  # instance 0 destroyed, memory kept
+    b = rt.create(node.bundle(make_bundle().set_args("sleep", "100"), ncpus="1")).ok().cid
+    assert list(node.instances()) == [0]  # IHK gave b the index a had
+    node.clear_log()
+    r = rt.delete(a, "--force").ok()
+    assert "McKernel instance 0 is not the one this container created" in r.err, r.err
+    assert "left alone" in r.err
+    assert node.instances()[0]["status"] == "RUNNING"
+    assert not [c for c in node.mutating_calls() if "(0)" in c or c.startswith("ihk_destroy_os")]
+    assert rt.state(b)["annotations"]["io.mkrun.lwk.status"] == "RUNNING"
+    rt.delete(b, "--force").ok()
+    assert node.snapshot() == node.initial
+
+
+def test_emulator_status_of_a_missing_instance_is_enoent(rt, node):
+    lib = node.library()
+    assert lib.ihk_os_get_status(5) == -ENOENT
+    assert lib.ihk_os_get_num_assigned_cpus(5) == -ENOENT
+    assert lib.ihk_os_shutdown(5) == -ENOENT
+
+
+def test_no_status_is_asked_of_a_missing_instance(rt, node, bundle):
+    cid, _ = rt.started(node.bundle(bundle.set_args("sleep", "100"), ncpus="1"))
+    lib = node.library()
+    assert lib.ihk_destroy_os(0, 0) == 0  # an administrator destroyed it under the container
+    node.clear_log()
+    annotations = rt.state(cid)["annotations"]
+    assert annotations["io.mkrun.lwk.status"] == "UNKNOWN"
+    rt.delete(cid, "--force").ok()
+    asked = [c for c in node.calls() if c.startswith("ihk_os_")]
+    assert not [c for c in asked if c.endswith(f" = -{ENOENT}")], asked
     assert node.snapshot() == node.initial

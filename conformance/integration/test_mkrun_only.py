@@ -37,22 +37,6 @@ def test_default_root_is_run_mkrun(rt, bundle):
             pass
 
 
-def test_checkpoint_not_supported(rt):
-    # Podman probes `<rt> checkpoint --help` and offers checkpointing when it exits 0.
-    r = rt.raw("checkpoint", "--help")
-    assert r.rc != 0, r
-
-
-@pytest.mark.parametrize("argv", [["checkpoint", "--help"], ["restore", "--bundle", ".", "x"]])
-def test_checkpointing_is_refused_clearly(rt, argv):
-    # runc checkpoints through CRIU; mkrun does not, and says so. `checkpoint --help` must fail
-    # too: Podman offers checkpointing only when it exits 0.
-    r = rt(*argv)
-    assert r.rc == 1, r
-    assert r.out == ""
-    assert f"{argv[0]} is not supported by mkrun: checkpoint/restore through CRIU" in r.err
-
-
 def test_tmpcopyup_keeps_times_and_special_files(rt, bundle):
     """Beyond runc (test_mounts.py): times are kept, and fifos are copied (runc 1.1 fails on a
     fifo: \"lchown ...: no such file or directory\")."""

@@ -41,6 +41,9 @@ struct Symbols {
   DevOsFn destroy_os;
   CpusFn os_assign_cpu, os_release_cpu;
   MemFn os_assign_mem, os_release_mem;
+  IndexFn os_get_num_assigned_cpus, os_get_num_assigned_mem_chunks;
+  CpusFn os_query_cpu;
+  MemFn os_query_mem;
   IkcFn os_set_ikc_map;
   TextFn os_load, os_kargs;
   IndexFn os_boot, os_shutdown, os_get_status, os_get_kmsg_size;
@@ -91,6 +94,11 @@ Result<Symbols> resolve_all(const DlHandle& lib, const std::string& path) {
   MKRUN_CHECK(resolve(lib, "ihk_os_release_cpu", s.os_release_cpu, path));
   MKRUN_CHECK(resolve(lib, "ihk_os_assign_mem", s.os_assign_mem, path));
   MKRUN_CHECK(resolve(lib, "ihk_os_release_mem", s.os_release_mem, path));
+  MKRUN_CHECK(resolve(lib, "ihk_os_get_num_assigned_cpus", s.os_get_num_assigned_cpus, path));
+  MKRUN_CHECK(resolve(lib, "ihk_os_query_cpu", s.os_query_cpu, path));
+  MKRUN_CHECK(
+      resolve(lib, "ihk_os_get_num_assigned_mem_chunks", s.os_get_num_assigned_mem_chunks, path));
+  MKRUN_CHECK(resolve(lib, "ihk_os_query_mem", s.os_query_mem, path));
   MKRUN_CHECK(resolve(lib, "ihk_os_set_ikc_map", s.os_set_ikc_map, path));
   MKRUN_CHECK(resolve(lib, "ihk_os_load", s.os_load, path));
   MKRUN_CHECK(resolve(lib, "ihk_os_kargs", s.os_kargs, path));
@@ -143,14 +151,8 @@ class LibIhk final : public Ihk {
     return mem_call(s_.release_mem, "ihk_release_mem", dev, mem);
   }
   Result<MemList> reserved_mem(int dev) override {
-    int count = MKRUN_TRY(checked(s_.get_num_reserved_mem_chunks(dev),
-                                  call_text("ihk_get_num_reserved_mem_chunks", dev)));
-    if (count == 0) return MemList();
-    std::vector<ihk_mem_chunk> chunks(static_cast<size_t>(count));
-    MKRUN_TRY(checked(s_.query_mem(dev, chunks.data(), count), call_text("ihk_query_mem", dev)));
-    std::vector<MemChunk> result;
-    for (const auto& chunk : chunks) result.push_back({chunk.size, chunk.numa_node_number});
-    return MemList(std::move(result));
+    return query_mem(s_.get_num_reserved_mem_chunks, "ihk_get_num_reserved_mem_chunks",
+                     s_.query_mem, "ihk_query_mem", dev);
   }
 
   Result<int> create_os(int dev) override {
@@ -182,6 +184,18 @@ class LibIhk final : public Ihk {
   }
   Result<void> os_release_mem(int os, const MemList& mem) override {
     return mem_call(s_.os_release_mem, "ihk_os_release_mem", os, mem);
+  }
+  Result<CpuList> os_cpus(int os) override {
+    int count = MKRUN_TRY(
+        checked(s_.os_get_num_assigned_cpus(os), call_text("ihk_os_get_num_assigned_cpus", os)));
+    if (count == 0) return CpuList();
+    std::vector<int> ids(static_cast<size_t>(count));
+    MKRUN_TRY(checked(s_.os_query_cpu(os, ids.data(), count), call_text("ihk_os_query_cpu", os)));
+    return CpuList(ids);
+  }
+  Result<MemList> os_mem(int os) override {
+    return query_mem(s_.os_get_num_assigned_mem_chunks, "ihk_os_get_num_assigned_mem_chunks",
+                     s_.os_query_mem, "ihk_os_query_mem", os);
   }
   Result<void> os_set_ikc_map(int os, const IkcMap& map) override {
     std::vector<ihk_ikc_cpu_map> pairs;
@@ -233,6 +247,18 @@ class LibIhk final : public Ihk {
     MKRUN_TRY(checked(fn(index, chunks.data(), static_cast<int>(chunks.size())),
                       call_text(name, index, mem.to_string())));
     return {};
+  }
+  // IHK's two-call query: the number of chunks, then exactly that many (a count that changed in
+  // between is answered with EINVAL, an error here).
+  static Result<MemList> query_mem(IndexFn count_fn, const char* count_name, MemFn query_fn,
+                                   const char* query_name, int index) {
+    int count = MKRUN_TRY(checked(count_fn(index), call_text(count_name, index)));
+    if (count == 0) return MemList();
+    std::vector<ihk_mem_chunk> chunks(static_cast<size_t>(count));
+    MKRUN_TRY(checked(query_fn(index, chunks.data(), count), call_text(query_name, index)));
+    std::vector<MemChunk> result;
+    for (const auto& chunk : chunks) result.push_back({chunk.size, chunk.numa_node_number});
+    return MemList(std::move(result));
   }
   static Result<void> text_call(TextFn fn, const char* name, int index, const std::string& text) {
     // The library takes a char*: hand it a private copy.

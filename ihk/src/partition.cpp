@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <functional>
 #include <thread>
 
 namespace mkrun::ihk {
@@ -142,18 +143,41 @@ Result<bool> instance_exists(Ihk& ihk, int device, int os) {
   return std::ranges::find(*instances, os) != instances->end();
 }
 
-// Shuts the instance down if it ever started, gives its CPUs and memory back to the device's
-// pool and destroys it. The per-instance releases are best effort: destroying returns whatever
-// the instance still holds to the pool anyway.
+// Shuts the instance down if it ever started, releases what it still holds and destroys it.
+// ihk_os_shutdown already hands the instance's CPUs and memory back to the device's pool
+// (smp_ihk_os_shutdown); releasing them again would get EINVAL. An instance that never booted
+// keeps what was assigned, and ihk_destroy_os would not give it back (it only shuts down a booted
+// instance): so release exactly what IHK says it holds, nothing remembered.
 Result<void> release_instance(Ihk& ihk, const Holdings& h, int os) {
+  std::string where = "McKernel instance " + std::to_string(os);
   if (!MKRUN_TRY(instance_exists(ihk, h.device, os))) return {};
+  if (h.is_ours && !MKRUN_TRY(h.is_ours(os))) {
+    if (h.warn)
+      h.warn(where + " is not the one this container created (ours was destroyed and IHK gave " +
+             "its index to a new instance): left alone");
+    return {};
+  }
   auto status = ihk.os_status(os);
-  if (status && *status != OsStatus::kInactive) {
-    (void)ihk.os_shutdown(os);
+  if (!status) return std::unexpected(std::move(status).error().wrap("ask " + where));
+  if (*status != OsStatus::kInactive) {
+    if (*status != OsStatus::kShutdown) {  // a shutdown under way answers EBUSY
+      if (auto done = ihk.os_shutdown(os); !done)
+        return std::unexpected(std::move(done).error().wrap("shut " + where + " down"));
+    }
     wait_inactive(ihk, os);
   }
-  if (reached(h, Step::kAssignCpu)) (void)ihk.os_release_cpu(os, h.cpus);
-  if (reached(h, Step::kAssignMem)) (void)ihk.os_release_mem(os, h.mem);
+  auto cpus = ihk.os_cpus(os);
+  if (!cpus) return std::unexpected(std::move(cpus).error().wrap("ask " + where + "'s CPUs"));
+  if (!cpus->empty()) {
+    if (auto done = ihk.os_release_cpu(os, *cpus); !done)
+      return std::unexpected(std::move(done).error().wrap("release " + where + "'s CPUs"));
+  }
+  auto mem = ihk.os_mem(os);
+  if (!mem) return std::unexpected(std::move(mem).error().wrap("ask " + where + "'s memory"));
+  if (!mem->empty()) {
+    if (auto done = ihk.os_release_mem(os, *mem); !done)
+      return std::unexpected(std::move(done).error().wrap("release " + where + "'s memory"));
+  }
   return destroy(ihk, h.device, os);
 }
 
@@ -170,17 +194,53 @@ Result<void> release_cpus(Ihk& ihk, const Holdings& h) {
   return {};
 }
 
-// IHK's pool does not say whose memory is whose: per node, give back no more than what is free
-// in the pool (reserved and not assigned to an instance), which after our instance is gone is
-// ours plus what a crashed create may have left.
+// The indices of `sizes` that add up to exactly `budget`, if some do (a small search: a node's
+// pool holds a handful of chunks); else the largest that fit, largest first.
+std::vector<size_t> chunks_within(const std::vector<uint64_t>& sizes, uint64_t budget) {
+  constexpr size_t kSearchLimit = 20;
+  std::vector<size_t> picked;
+  std::function<bool(size_t, uint64_t)> search = [&](size_t from, uint64_t left) {
+    if (left == 0) return true;
+    for (size_t i = from; i < sizes.size(); ++i) {
+      if (sizes[i] > left) continue;
+      picked.push_back(i);
+      if (search(i + 1, left - sizes[i])) return true;
+      picked.pop_back();
+    }
+    return false;
+  };
+  if (sizes.size() <= kSearchLimit && search(0, budget)) return picked;
+  picked.clear();
+  std::vector<size_t> order(sizes.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::ranges::stable_sort(order, [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
+  for (size_t i : order) {
+    if (sizes[i] > budget) continue;
+    picked.push_back(i);
+    budget -= sizes[i];
+  }
+  return picked;
+}
+
+// IHK's pool is a list of chunks, as each reservation found them (never merged), and a chunk is
+// released only whole, by its exact size (__ihk_smp_release_mem). It does not say whose a chunk
+// is: per node, give back chunks as the pool lists them that add up to what this partition took
+// there, never more (after our instance is gone the pool holds ours, plus what a crashed create
+// may have left).
 Result<void> release_memory(Ihk& ihk, const Holdings& h) {
-  auto free_pool = ihk.reserved_mem(h.device);
-  if (!free_pool) return std::unexpected(std::move(free_pool).error().wrap("query IHK's memory"));
+  auto pool = ihk.reserved_mem(h.device);
+  if (!pool) return std::unexpected(std::move(pool).error().wrap("query IHK's memory"));
   std::vector<MemChunk> give_back;
-  MemList mine = h.mem.merged();
-  for (const MemChunk& chunk : mine.chunks()) {
-    uint64_t amount = std::min(chunk.size, free_pool->on_node(chunk.numa_node));
-    if (amount > 0) give_back.push_back({amount, chunk.numa_node});
+  MemList taken = h.mem.merged();
+  for (const MemChunk& mine : taken.chunks()) {
+    std::vector<MemChunk> on_node;
+    std::vector<uint64_t> sizes;
+    for (const MemChunk& chunk : pool->chunks()) {
+      if (chunk.numa_node != mine.numa_node) continue;
+      on_node.push_back(chunk);
+      sizes.push_back(chunk.size);
+    }
+    for (size_t i : chunks_within(sizes, mine.size)) give_back.push_back(on_node[i]);
   }
   if (give_back.empty()) return {};
   MemList list(std::move(give_back));

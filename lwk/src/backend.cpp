@@ -140,9 +140,17 @@ Result<int> boot_dedicated(Session& s, const LwkRequest& request, const Selectio
     s.claim.step = std::string(ihk::to_string(step));
     return s.record();
   };
+  // The index and the node's identity in one record: a retried release must be able to tell
+  // this instance from a later one at the same index.
   hooks.created = [&s](int os) -> Result<void> {
     s.claim.os = os;
-    return s.record();
+    auto identity = instance_identity(os);
+    if (identity) s.claim.os_node = *identity;
+    MKRUN_CHECK(s.record());
+    if (!identity)
+      return std::unexpected(
+          std::move(identity).error().wrap("identify McKernel instance " + std::to_string(os)));
+    return {};
   };
   return ihk::boot_partition(*s.ihk, partition, hooks);
 }
@@ -258,7 +266,19 @@ Result<void> destroy_orphans(Session& s, const std::vector<Claim>& others) {
   return {};
 }
 
-Result<void> release_dedicated(Session& s, const std::vector<Claim>& others) {
+// Whether instance `os` is still the one `claim` created: by its node's inode; a claim from
+// before the inode was recorded trusts the index as long as no other container claims it.
+Result<bool> still_claims(const Claim& claim, const std::vector<Claim>& others, int os) {
+  if (!claim.os_node)
+    return std::ranges::none_of(others, [os](const Claim& c) { return c.os == os; });
+  auto identity = instance_identity(os);
+  if (!identity && identity.error().errc() == ENOENT) return false;
+  if (!identity) return std::unexpected(std::move(identity).error());
+  return *identity == *claim.os_node;
+}
+
+Result<void> release_dedicated(Session& s, const std::vector<Claim>& others,
+                               const std::function<void(const std::string&)>& warn) {
   auto probe = s.ihk->reserved_cpus(s.claim.device);
   if (!probe && probe.error().errc() == ENOENT)
     return {};  // IHK was unloaded: everything it held went back to Linux with it
@@ -271,6 +291,8 @@ Result<void> release_dedicated(Session& s, const std::vector<Claim>& others) {
   holdings.os = s.claim.os;
   holdings.cpus = s.claim.cpus;
   holdings.mem = s.claim.mem;
+  holdings.is_ours = [&](int os) { return still_claims(s.claim, others, os); };
+  holdings.warn = warn;
   return ihk::release_partition(*s.ihk, holdings);
 }
 
@@ -325,14 +347,15 @@ Result<void> McKernelBackend::prepare(oci::Spec& spec, std::string_view containe
   return rewrite_spec(spec, launch);
 }
 
-Result<void> McKernelBackend::release(runtime::Journal& journal) {
+Result<void> McKernelBackend::release(runtime::Journal& journal,
+                                      const std::function<void(const std::string&)>& warn) {
   Claim claim = MKRUN_TRY(from_journal(journal.entries()));
   if (claim.token.empty() || claim.step == kReleased) return {};
   Session s = MKRUN_TRY(open_session(loader_, journal, MKRUN_TRY(load_claims_config(claim))));
   s.claim = claim;
   HostLock lock = MKRUN_TRY(HostLock::acquire(s.config.lock));
   std::vector<Claim> others = others_than(MKRUN_TRY(s.registry.all()), claim.token);
-  if (claim.mode == Mode::kDedicated) MKRUN_CHECK(release_dedicated(s, others));
+  if (claim.mode == Mode::kDedicated) MKRUN_CHECK(release_dedicated(s, others, warn));
   s.claim.step = std::string(kReleased);
   MKRUN_CHECK(journal.record(to_journal(s.claim)));
   return s.registry.remove(claim.token);
@@ -357,6 +380,13 @@ std::optional<McKernelBackend::LiveInstance> McKernelBackend::live_instance(
   if (!config) return std::nullopt;
   auto ihk = opened_ihk(config->libihk);
   if (!ihk) return std::nullopt;
+  // Asked before any per-instance call: ihk_os_get_status on an index with no instance fails
+  // (ENOENT, from /dev/mcos<N>), and one reused by another container would report its status.
+  auto instances = (*ihk)->os_instances(claim.device);
+  if (!instances || std::ranges::find(*instances, *claim.os) == instances->end())
+    return std::nullopt;
+  auto ours = still_claims(claim, {}, *claim.os);
+  if (!ours || !*ours) return std::nullopt;
   return LiveInstance{*ihk, *claim.os};
 }
 

@@ -60,6 +60,7 @@ std::map<std::string, std::string> to_fields(const Claim& claim) {
   fields["cpus"] = claim.cpus.to_string();
   fields["mem"] = claim.mem.to_string();
   fields["os"] = claim.os ? std::to_string(*claim.os) : "";
+  fields["os-node"] = claim.os_node ? std::to_string(*claim.os_node) : "";
   fields["os-before"] = claim.os_before ? "[" + join(*claim.os_before) + "]" : "";
   fields["step"] = claim.step;
   fields["device-node"] = claim.device_node;
@@ -77,6 +78,11 @@ Result<Claim> from_fields(const std::map<std::string, std::string>& fields) {
   if (auto v = find(fields, "cpus")) claim.cpus = MKRUN_TRY(ihk::CpuList::parse(*v));
   if (auto v = find(fields, "mem")) claim.mem = MKRUN_TRY(ihk::MemList::parse(*v));
   if (auto v = find(fields, "os"); v && !v->empty()) claim.os = MKRUN_TRY(to_int(*v, "os"));
+  if (auto v = find(fields, "os-node"); v && !v->empty()) {
+    auto node = parse_number<uint64_t>(*v);
+    if (!node) return fail("bad os-node \"" + *v + "\"");
+    claim.os_node = *node;
+  }
   if (auto v = find(fields, "os-before"); v && v->size() >= 2) {
     ihk::CpuList list = MKRUN_TRY(ihk::CpuList::parse(v->substr(1, v->size() - 2)));
     claim.os_before = list.ids();

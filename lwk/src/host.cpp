@@ -123,6 +123,13 @@ Result<DeviceNumbers> instance_device(int os) {
                        static_cast<int64_t>(minor(info.st_rdev))};
 }
 
+Result<uint64_t> instance_identity(int os) {
+  std::string path = "/dev/mcos" + std::to_string(os);
+  struct stat info {};
+  if (::stat(path.c_str(), &info) < 0) return fail_errno("stat `" + path + "`");
+  return static_cast<uint64_t>(info.st_ino);
+}
+
 Result<void> give_device_to(int os, const oci::Spec& spec) {
   uint32_t uid = spec.process->user.uid;
   uint32_t gid = spec.process->user.gid;

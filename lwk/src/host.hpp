@@ -35,6 +35,15 @@ struct DeviceNumbers {
 // stat() of /dev/mcos<os>: the numbers are dynamic (alloc_chrdev_region), never assumed.
 Result<DeviceNumbers> instance_device(int os);
 
+// Which instance /dev/mcos<os> stands for: its inode. IHK has no creation counter or owner, and
+// an index is reused as soon as its instance is destroyed. What ihklib can be asked does not
+// tell two instances apart either: an instance holds no CPUs and no memory before they are
+// assigned and after it is shut down, and status, kernel arguments and IKC map are alike from
+// one container to the next. But every ihk_create_os makes a new node (device_create; devtmpfs
+// gives it an inode of its own) and ihk_destroy_os removes it, and ihklib reaches the instance
+// through that node for every call, so (index, inode) names one instance for the node's life.
+Result<uint64_t> instance_identity(int os);
+
 // Gives a dedicated instance's node to the container's user (as mcreboot.sh's -o does), mapped
 // to the host through the container's user namespace when it has one.
 Result<void> give_device_to(int os, const oci::Spec& spec);

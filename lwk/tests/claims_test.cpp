@@ -16,6 +16,7 @@ Claim sample() {
   claim.mem = ihk::MemList::parse("1G@0").value();
   claim.os = 3;
   claim.os_before = std::vector<int>{0, 1};
+  claim.os_node = 123456789012ull;
   claim.step = "boot";
   claim.device_node = "240:3";
   return claim;
@@ -34,6 +35,7 @@ TEST_CASE("a claim survives the journal and the claim file", "[claims]") {
   CHECK(back->mem == claim.mem);
   CHECK(back->os == 3);
   CHECK(back->os_before == std::vector<int>{0, 1});
+  CHECK(back->os_node == 123456789012ull);
   CHECK(back->reached() == ihk::Step::kBoot);
   CHECK(back->device_node == "240:3");
 }

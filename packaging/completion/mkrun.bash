@@ -3,7 +3,7 @@
 # Installed as /usr/share/bash-completion/completions/mkrun.
 # Keep in step with `mkrun --help` and `mkrun CMD --help` (packaging/check-docs.sh compares them).
 
-_mkrun_commands="create delete events exec features help kill list pause ps resume run spec start state update"
+_mkrun_commands="checkpoint create delete events exec features help kill list pause ps restore resume run spec start state update"
 
 # flags per command (_global: the global ones); a trailing "=" marks a flag that takes a value
 declare -gA _mkrun_flags=(
@@ -20,13 +20,15 @@ declare -gA _mkrun_flags=(
   [resume]=""
   [update]="--resources= -r= --blkio-weight= --cpu-period= --cpu-quota= --cpu-burst= --cpu-share= --cpu-rt-period= --cpu-rt-runtime= --cpuset-cpus= --cpuset-mems= --memory= --cpu-idle= --memory-reservation= --memory-swap= --pids-limit= --l3-cache-schema= --mem-bw-schema="
   [events]="--interval= --stats"
+  [checkpoint]="--image-path= --work-path= --parent-path= --leave-running --tcp-established --ext-unix-sk --shell-job --lazy-pages --status-fd= --page-server= --file-locks --pre-dump --manage-cgroups-mode= --empty-ns= --auto-dedup"
+  [restore]="--console-socket= --image-path= --work-path= --tcp-established --ext-unix-sk --shell-job --file-locks --manage-cgroups-mode= --bundle= -b= --detach -d --pid-file= --no-subreaper --no-pivot --empty-ns= --auto-dedup --lazy-pages --lsm-profile= --lsm-mount-context="
   [list]="--format= -f= --quiet -q"
   [spec]="--bundle= -b= --rootless"
   [features]=""
   [help]=""
 )
 # commands whose first argument is an existing container
-_mkrun_id_commands=" start state kill delete exec ps pause resume update events "
+_mkrun_id_commands=" checkpoint start state kill delete exec ps pause resume update events "
 
 # _mkrun_names CMD: the flag names of CMD (without the "=" marks), plus --help
 _mkrun_names() { local f; for f in ${_mkrun_flags[$1]}; do echo "${f%=}"; done; [ "$1" != _global ] && echo "--help -h"; }
@@ -66,7 +68,9 @@ _mkrun() {
       --kernel) COMPREPLY=($(compgen -W "linux mckernel" -- "$cur")) ;;
       --cgroup-manager) COMPREPLY=($(compgen -W "cgroupfs systemd disabled" -- "$cur")) ;;
       --format|-f) COMPREPLY=($(compgen -W "table json" -- "$cur")) ;;
-      --root|--bundle|-b|--cwd) COMPREPLY=($(compgen -d -- "$cur")) ;;
+      --manage-cgroups-mode) COMPREPLY=($(compgen -W "soft full strict ignore" -- "$cur")) ;;
+      --empty-ns) COMPREPLY=($(compgen -W "network" -- "$cur")) ;;
+      --root|--bundle|-b|--cwd|--image-path|--work-path|--parent-path) COMPREPLY=($(compgen -d -- "$cur")) ;;
       --log|--criu|--console-socket|--pidfd-socket|--pid-file|--process|-p|--resources|-r) COMPREPLY=($(compgen -f -- "$cur")) ;;
       --cap|-c) COMPREPLY=($(compgen -W "CAP_AUDIT_CONTROL CAP_AUDIT_READ CAP_AUDIT_WRITE CAP_BLOCK_SUSPEND CAP_BPF
         CAP_CHECKPOINT_RESTORE CAP_CHOWN CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER CAP_FSETID CAP_IPC_LOCK

@@ -85,6 +85,49 @@ void emu_cpus_format(const struct emu_cpus* cpus, char* out, int size) {
   }
 }
 
+void emu_chunks_add(struct emu_chunks* chunks, uint64_t size, int node) {
+  if (chunks->n == EMU_MAX_CHUNKS) return;
+  chunks->size[chunks->n] = size;
+  chunks->node[chunks->n++] = node;
+}
+
+void emu_chunks_remove(struct emu_chunks* chunks, int index) {
+  for (int i = index; i + 1 < chunks->n; ++i) {
+    chunks->size[i] = chunks->size[i + 1];
+    chunks->node[i] = chunks->node[i + 1];
+  }
+  chunks->n--;
+}
+
+int emu_chunks_find(const struct emu_chunks* chunks, uint64_t size, int node) {
+  for (int i = 0; i < chunks->n; ++i) {
+    if (chunks->size[i] == size && chunks->node[i] == node) return i;
+  }
+  return -1;
+}
+
+void emu_chunks_format(const struct emu_chunks* chunks, char* out, size_t size) {
+  size_t used = 0;
+  out[0] = '\0';
+  for (int i = 0; i < chunks->n && used < size; ++i)
+    used += (size_t)snprintf(out + used, size - used, "%s%llu@%d", i ? "," : "",
+                             (unsigned long long)chunks->size[i], chunks->node[i]);
+}
+
+static void parse_chunks(const char* text, struct emu_chunks* chunks) {
+  chunks->n = 0;
+  const char* p = text;
+  while (*p != '\0') {
+    char* end = NULL;
+    unsigned long long size = strtoull(p, &end, 10);
+    if (end == p || *end != '@') return;
+    long node = strtol(end + 1, &end, 10);
+    if (node >= 0 && node < EMU_MAX_NODES) emu_chunks_add(chunks, size, (int)node);
+    if (*end == ',') ++end;
+    p = end;
+  }
+}
+
 static void escape(const char* in, char* out, size_t size) {
   size_t used = 0;
   for (; *in != '\0' && used + 3 < size; ++in) {
@@ -144,7 +187,7 @@ static void parse_os_field(struct emu_os* os, const char* field) {
   if (strncmp(field, "cpus", key_length) == 0)
     emu_cpus_parse(value, &os->cpus);
   else if (strncmp(field, "mem", key_length) == 0)
-    parse_mem(value, os->mem);
+    parse_chunks(value, &os->mem);
   else if (strncmp(field, "loaded", key_length) == 0)
     os->loaded = atoi(value);
   else if (strncmp(field, "ikc", key_length) == 0)
@@ -167,6 +210,15 @@ static void parse_os_line(struct emu_state* st, char* rest) {
   os->exists = 1;
   os->status = emu_status_from_name(status);
   for (char* field; (field = strtok_r(NULL, " ", &save)) != NULL;) parse_os_field(os, field);
+}
+
+static void parse_leaked(struct emu_state* st, char* fields) {
+  char* save = NULL;
+  for (char* field = strtok_r(fields, " ", &save); field != NULL;
+       field = strtok_r(NULL, " ", &save)) {
+    if (strncmp(field, "cpus=", 5) == 0) emu_cpus_parse(field + 5, &st->leaked_cpus);
+    if (strncmp(field, "mem=", 4) == 0) parse_chunks(field + 4, &st->leaked_mem);
+  }
 }
 
 static void parse_line(struct emu_state* st, char* line) {
@@ -193,8 +245,12 @@ static void parse_line(struct emu_state* st, char* line) {
     emu_cpus_parse(value, &st->reserved);
   else if (strcmp(line, "linux_mem") == 0)
     parse_mem(value, st->linux_mem);
+  else if (strcmp(line, "linux_max_chunk") == 0)
+    st->linux_max_chunk = strtoull(value, NULL, 10);
   else if (strcmp(line, "pool_mem") == 0)
-    parse_mem(value, st->pool_mem);
+    parse_chunks(value, &st->pool_mem);
+  else if (strcmp(line, "leaked") == 0)
+    parse_leaked(st, value);
   else if (strcmp(line, "boot_result") == 0)
     unescape(value, st->boot_result, sizeof st->boot_result);
   else if (strcmp(line, "boot_message") == 0)
@@ -228,7 +284,7 @@ int emu_load(const char* path, struct emu_state* st) {
 static void write_os(FILE* file, int n, const struct emu_os* os) {
   char cpus[512], mem[512], ikc[512], kargs[1024], kmsg[2 * EMU_TEXT];
   emu_cpus_format(&os->cpus, cpus, sizeof cpus);
-  format_mem(os->mem, mem, sizeof mem);
+  emu_chunks_format(&os->mem, mem, sizeof mem);
   escape(os->ikc, ikc, sizeof ikc);
   escape(os->kargs, kargs, sizeof kargs);
   escape(os->kmsg, kmsg, sizeof kmsg);
@@ -250,8 +306,16 @@ static void write_state(FILE* file, const struct emu_state* st) {
   fprintf(file, "reserved %s\n", text);
   format_mem(st->linux_mem, text, sizeof text);
   fprintf(file, "linux_mem %s\n", text);
-  format_mem(st->pool_mem, text, sizeof text);
+  if (st->linux_max_chunk != 0)
+    fprintf(file, "linux_max_chunk %llu\n", (unsigned long long)st->linux_max_chunk);
+  emu_chunks_format(&st->pool_mem, text, sizeof text);
   fprintf(file, "pool_mem %s\n", text);
+  if (st->leaked_cpus.n != 0 || st->leaked_mem.n != 0) {
+    char mem[4096];
+    emu_cpus_format(&st->leaked_cpus, text, sizeof text);
+    emu_chunks_format(&st->leaked_mem, mem, sizeof mem);
+    fprintf(file, "leaked cpus=%s mem=%s\n", text, mem);
+  }
   escape(st->boot_message, escaped, sizeof escaped);
   fprintf(file, "boot_result %s\nboot_message %s\n", st->boot_result, escaped);
   for (int n = 0; n < EMU_MAX_OS; ++n) {

@@ -13,10 +13,15 @@
  *   offline <list>               offline in Linux (not by IHK)
  *   reserved <list>              in IHK's pool, in reservation order
  *   linux_mem <bytes>@<node>,... memory Linux can still give, per node
- *   pool_mem <bytes>@<node>,...  reserved and not assigned to an instance, per node
+ *   linux_max_chunk <bytes>      Linux's free memory is fragmented into areas no larger than
+ *                                this (0: one area): a reservation comes back in as many chunks
+ *   pool_mem <bytes>@<node>,...  reserved and not assigned to an instance: IHK's chunks, in
+ *                                order, never merged (a node may appear several times)
+ *   leaked cpus=<list> mem=<chunks>   what ihk_destroy_os lost (an instance destroyed while
+ *                                still holding resources, as the real driver loses them)
  *   boot_result RUNNING|PANIC|HUNGUP|BOOTING   what the next ihk_os_boot leads to
  *   boot_message <text>          added to the instance's kmsg by that boot
- *   os <n> <STATUS> cpus=<list> mem=<b@n,...> loaded=<0|1> ikc=<map> kargs=<text> kmsg=<text>
+ *   os <n> <STATUS> cpus=<list> mem=<chunks> loaded=<0|1> ikc=<map> kargs=<text> kmsg=<text>
  *   fail <function> <errno> <count>   the function fails with -errno, count times (-1: always)
  *   crash <function> before|after     SIGKILL the calling process at that call (once)
  * Text fields escape '\n' as "\\n" and ' ' as "\\s". Every call is appended to <state>.log as
@@ -25,12 +30,14 @@
 #ifndef MKRUN_EMU_STATE_H
 #define MKRUN_EMU_STATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define EMU_MAX_CPUS 64
 #define EMU_MAX_NODES 8
 #define EMU_MAX_OS 64
 #define EMU_MAX_FAILS 16
+#define EMU_MAX_CHUNKS 64
 #define EMU_TEXT 2048
 
 enum emu_status {
@@ -49,11 +56,18 @@ struct emu_cpus {
   int ids[EMU_MAX_CPUS];
 };
 
+/* Memory chunks as IHK keeps them: each has a size and a NUMA node, and is moved whole. */
+struct emu_chunks {
+  int n;
+  uint64_t size[EMU_MAX_CHUNKS];
+  int node[EMU_MAX_CHUNKS];
+};
+
 struct emu_os {
   int exists;
   int status;
   struct emu_cpus cpus;
-  uint64_t mem[EMU_MAX_NODES];
+  struct emu_chunks mem;
   int loaded;
   char ikc[256];
   char kargs[512];
@@ -74,7 +88,10 @@ struct emu_state {
   char sysfs[512];
   struct emu_cpus present, offline, reserved;
   uint64_t linux_mem[EMU_MAX_NODES];
-  uint64_t pool_mem[EMU_MAX_NODES];
+  uint64_t linux_max_chunk;
+  struct emu_chunks pool_mem;
+  struct emu_cpus leaked_cpus;
+  struct emu_chunks leaked_mem;
   char boot_result[32];
   char boot_message[512];
   struct emu_os os[EMU_MAX_OS];
@@ -94,6 +111,12 @@ void emu_cpus_format(const struct emu_cpus* cpus, char* out, int size);
 int emu_cpus_has(const struct emu_cpus* cpus, int cpu);
 void emu_cpus_add(struct emu_cpus* cpus, int cpu);
 void emu_cpus_remove(struct emu_cpus* cpus, int cpu);
+
+void emu_chunks_add(struct emu_chunks* chunks, uint64_t size, int node);
+void emu_chunks_remove(struct emu_chunks* chunks, int index);
+/* The index of a chunk of exactly `size` on `node`, or -1. */
+int emu_chunks_find(const struct emu_chunks* chunks, uint64_t size, int node);
+void emu_chunks_format(const struct emu_chunks* chunks, char* out, size_t size);
 
 const char* emu_status_name(int status);
 int emu_status_from_name(const char* name);

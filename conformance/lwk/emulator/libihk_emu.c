@@ -1,9 +1,18 @@
 /*
  * A test-only libihk.so: IHK's user-space library calls (ihklib.h, the signatures mkrun uses)
- * over an emulated node kept in $MKRUN_IHK_EMULATOR_STATE (see emu_state.h), with IHK's rules:
- * CPUs and memory move Linux -> device pool -> instance and back; an instance is configured
- * only while INACTIVE; destroying it gives what it held back to the pool; ihk_os_kargs wants
- * "hidos". Each instance gets a real character device node /dev/mcos<N> (a major no driver
+ * over an emulated node kept in $MKRUN_IHK_EMULATOR_STATE (see emu_state.h), with the rules of
+ * IHK's driver (linux/core/host_driver.c, linux/driver/smp/smp-driver.c), never more lenient:
+ * - CPUs and memory move Linux -> device pool -> instance and back; an instance is configured
+ *   only while INACTIVE; ihk_os_kargs wants "hidos";
+ * - memory is kept in chunks, never merged: a reservation comes back in as many chunks as Linux's
+ *   fragmentation gives (linux_max_chunk), assigning takes an exact match or the largest chunks
+ *   (splitting the last), and a release names chunks by their exact size (else EINVAL);
+ * - ihk_os_shutdown of a booted instance gives its CPUs and memory back to the pool, so
+ *   releasing them afterwards is EINVAL; shutting down an instance that never booted does
+ *   nothing, and destroying one that still holds resources loses them ("leaked");
+ * - every per-instance call on an index with no instance fails with -ENOENT, as ihklib's
+ *   access("/dev/mcos<N>") does.
+ * Each instance gets a real character device node /dev/mcos<N> (a major no driver
  * owns: opening it gives ENXIO, which the emulated mcexec takes as "reachable").
  *
  * The node is found like real IHK's, from any environment: $MKRUN_IHK_EMULATOR_STATE, else the
@@ -209,6 +218,7 @@ static struct emu_os* instance(struct call* c, int os) {
 }
 
 static int cpu_assigned(const struct emu_state* st, int cpu) {
+  if (emu_cpus_has(&st->leaked_cpus, cpu)) return 1;
   for (int n = 0; n < EMU_MAX_OS; ++n) {
     if (st->os[n].exists && emu_cpus_has(&st->os[n].cpus, cpu)) return 1;
   }
@@ -219,9 +229,50 @@ static void node_path(const struct emu_state* st, int os, char* out, size_t size
   snprintf(out, size, "%s/mcos%d", st->dev_dir, os);
 }
 
+/* What a per-instance call on a missing instance returns: ihklib first checks that
+ * /dev/mcos<N> is readable (ihklib_os_readable) and returns -errno. */
+static int absent(const struct call* c, int os) {
+  char path[1024];
+  node_path(&c->st, os, path, sizeof path);
+  return access(path, R_OK) < 0 ? -errno : -ENOENT;
+}
+
+/* The index of the largest chunk on `node`, or -1. */
+static int largest_chunk(const struct emu_chunks* chunks, int node) {
+  int best = -1;
+  for (int i = 0; i < chunks->n; ++i) {
+    if (chunks->node[i] == node && (best < 0 || chunks->size[i] > chunks->size[best])) best = i;
+  }
+  return best;
+}
+
+/* Moves chunks of exactly the sizes asked from `from` to `to`, one after the other as the
+ * driver does (those moved before a missing one stay moved); -EINVAL at the first that has no
+ * exact match. */
+static int move_exact(struct emu_chunks* from, struct emu_chunks* to,
+                      const struct ihk_mem_chunk* asked, int n) {
+  for (int i = 0; i < n; ++i) {
+    int found = emu_chunks_find(from, asked[i].size, asked[i].numa_node_number);
+    if (found < 0) return -EINVAL;
+    emu_chunks_remove(from, found);
+    if (to != NULL) emu_chunks_add(to, asked[i].size, asked[i].numa_node_number);
+  }
+  return 0;
+}
+
 static void add_kmsg(struct emu_os* os, const char* line) {
   size_t used = strlen(os->kmsg);
   snprintf(os->kmsg + used, sizeof os->kmsg - used, "%s\n", line);
+}
+
+/* smp_ihk_os_shutdown: the instance's CPUs and memory chunks go back to the device's pool (IHK's,
+ * not Linux's: the CPUs stay offline, the chunks reserved). */
+static void shut_down(struct emu_state* st, struct emu_os* os) {
+  os->cpus.n = 0;
+  for (int i = 0; i < os->mem.n; ++i)
+    emu_chunks_add(&st->pool_mem, os->mem.size[i], os->mem.node[i]);
+  os->mem.n = 0;
+  os->status = EMU_INACTIVE;
 }
 
 /* ---- device (pool) calls -------------------------------------------------------------------- */
@@ -298,9 +349,16 @@ EXPORT int ihk_reserve_mem(int index, struct ihk_mem_chunk* chunks, int n) {
   }
   for (int node = 0; node < EMU_MAX_NODES && ret == 0; ++node)
     if (want[node] > c.st.linux_mem[node]) ret = -ENOMEM;
-  for (int node = 0; node < EMU_MAX_NODES && ret == 0; ++node) {
-    c.st.linux_mem[node] -= want[node];
-    c.st.pool_mem[node] += want[node];
+  for (int i = 0; i < n && ret == 0; ++i) {
+    int node = chunks[i].numa_node_number;
+    c.st.linux_mem[node] -= chunks[i].size;
+    /* the driver gathers contiguous areas and keeps each as a chunk of its own */
+    for (uint64_t left = chunks[i].size; left > 0;) {
+      uint64_t piece =
+          c.st.linux_max_chunk != 0 && left > c.st.linux_max_chunk ? c.st.linux_max_chunk : left;
+      emu_chunks_add(&c.st.pool_mem, piece, node);
+      left -= piece;
+    }
   }
   return end(&c, "ihk_reserve_mem", ret);
 }
@@ -311,48 +369,36 @@ EXPORT int ihk_release_mem(int index, struct ihk_mem_chunk* chunks, int n) {
   int ret = 0;
   format_chunks(chunks, n, list, sizeof list);
   if (begin(&c, "ihk_release_mem", 1, &ret, "%d, %s", index, list)) return ret;
-  uint64_t give[EMU_MAX_NODES] = {0};
+  /* __ihk_smp_release_mem: each asked chunk must be a free chunk of exactly that size */
   for (int i = 0; i < n && ret == 0; ++i) {
-    if (!valid_node(chunks[i].numa_node_number))
+    int found = emu_chunks_find(&c.st.pool_mem, chunks[i].size, chunks[i].numa_node_number);
+    if (found < 0) {
       ret = -EINVAL;
-    else
-      give[chunks[i].numa_node_number] += chunks[i].size;
-  }
-  for (int node = 0; node < EMU_MAX_NODES && ret == 0; ++node)
-    if (give[node] > c.st.pool_mem[node]) ret = -EINVAL;
-  for (int node = 0; node < EMU_MAX_NODES && ret == 0; ++node) {
-    c.st.pool_mem[node] -= give[node];
-    c.st.linux_mem[node] += give[node];
+    } else {
+      emu_chunks_remove(&c.st.pool_mem, found);
+      c.st.linux_mem[chunks[i].numa_node_number] += chunks[i].size;
+    }
   }
   return end(&c, "ihk_release_mem", ret);
-}
-
-static int pool_chunks(const struct emu_state* st) {
-  int n = 0;
-  for (int node = 0; node < EMU_MAX_NODES; ++node) n += st->pool_mem[node] != 0;
-  return n;
 }
 
 EXPORT int ihk_get_num_reserved_mem_chunks(int index) {
   struct call c;
   int ret = 0;
   if (begin(&c, "ihk_get_num_reserved_mem_chunks", 1, &ret, "%d", index)) return ret;
-  return end(&c, "ihk_get_num_reserved_mem_chunks", pool_chunks(&c.st));
+  return end(&c, "ihk_get_num_reserved_mem_chunks", c.st.pool_mem.n);
 }
 
 EXPORT int ihk_query_mem(int index, struct ihk_mem_chunk* chunks, int n) {
   struct call c;
   int ret = 0;
   if (begin(&c, "ihk_query_mem", 1, &ret, "%d, %d", index, n)) return ret;
-  if (n != pool_chunks(&c.st) || chunks == NULL) {
+  if (n != c.st.pool_mem.n || chunks == NULL) {
     ret = -EINVAL;
   } else {
-    int i = 0;
-    for (int node = 0; node < EMU_MAX_NODES; ++node) {
-      if (c.st.pool_mem[node] == 0) continue;
-      chunks[i].size = c.st.pool_mem[node];
-      chunks[i].numa_node_number = node;
-      ++i;
+    for (int i = 0; i < n; ++i) {
+      chunks[i].size = c.st.pool_mem.size[i];
+      chunks[i].numa_node_number = c.st.pool_mem.node[i];
     }
   }
   return end(&c, "ihk_query_mem", ret);
@@ -406,7 +452,12 @@ EXPORT int ihk_destroy_os(int dev_index, int os_index) {
   if (begin(&c, "ihk_destroy_os", 1, &ret, "%d, %d", dev_index, os_index)) return ret;
   struct emu_os* os = instance(&c, os_index);
   if (os == NULL) return end(&c, "ihk_destroy_os", -ENOENT);
-  for (int node = 0; node < EMU_MAX_NODES; ++node) c.st.pool_mem[node] += os->mem[node];
+  /* A booted instance is shut down first, which gives everything back; one that never booted
+   * is not (smp_ihk_os_shutdown returns at once), and what it was assigned is lost. */
+  if (os->status != EMU_INACTIVE) shut_down(&c.st, os);
+  for (int i = 0; i < os->cpus.n; ++i) emu_cpus_add(&c.st.leaked_cpus, os->cpus.ids[i]);
+  for (int i = 0; i < os->mem.n; ++i)
+    emu_chunks_add(&c.st.leaked_mem, os->mem.size[i], os->mem.node[i]);
   char path[1024];
   node_path(&c.st, os_index, path, sizeof path);
   (void)unlink(path);
@@ -421,7 +472,7 @@ EXPORT int ihk_os_assign_cpu(int index, int* cpus, int num_cpus) {
   format_cpu_array(cpus, num_cpus, list, sizeof list);
   if (begin(&c, "ihk_os_assign_cpu", 0, &ret, "%d, %s", index, list)) return ret;
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_assign_cpu", -ENOENT);
+  if (os == NULL) return end(&c, "ihk_os_assign_cpu", absent(&c, index));
   if (os->status != EMU_INACTIVE) return end(&c, "ihk_os_assign_cpu", -EBUSY);
   for (int i = 0; i < num_cpus; ++i) {
     if (!emu_cpus_has(&c.st.reserved, cpus[i]) || cpu_assigned(&c.st, cpus[i]))
@@ -438,7 +489,7 @@ EXPORT int ihk_os_release_cpu(int index, int* cpus, int num_cpus) {
   format_cpu_array(cpus, num_cpus, list, sizeof list);
   if (begin(&c, "ihk_os_release_cpu", 0, &ret, "%d, %s", index, list)) return ret;
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_release_cpu", -ENOENT);
+  if (os == NULL) return end(&c, "ihk_os_release_cpu", absent(&c, index));
   if (os->status != EMU_INACTIVE) return end(&c, "ihk_os_release_cpu", -EBUSY);
   for (int i = 0; i < num_cpus; ++i)
     if (!emu_cpus_has(&os->cpus, cpus[i])) return end(&c, "ihk_os_release_cpu", -EINVAL);
@@ -451,7 +502,41 @@ EXPORT int ihk_os_get_num_assigned_cpus(int index) {
   int ret = 0;
   if (begin(&c, "ihk_os_get_num_assigned_cpus", 0, &ret, "%d", index)) return ret;
   struct emu_os* os = instance(&c, index);
-  return end(&c, "ihk_os_get_num_assigned_cpus", os == NULL ? -ENOENT : os->cpus.n);
+  return end(&c, "ihk_os_get_num_assigned_cpus", os == NULL ? absent(&c, index) : os->cpus.n);
+}
+
+EXPORT int ihk_os_query_cpu(int index, int* cpus, int num_cpus) {
+  struct call c;
+  int ret = 0;
+  if (begin(&c, "ihk_os_query_cpu", 0, &ret, "%d, %d", index, num_cpus)) return ret;
+  struct emu_os* os = instance(&c, index);
+  if (os == NULL) return end(&c, "ihk_os_query_cpu", absent(&c, index));
+  if (num_cpus != os->cpus.n || (num_cpus > 0 && cpus == NULL))
+    return end(&c, "ihk_os_query_cpu", -EINVAL);
+  if (num_cpus > 0) memcpy(cpus, os->cpus.ids, sizeof(int) * (size_t)num_cpus);
+  return end(&c, "ihk_os_query_cpu", 0);
+}
+
+EXPORT int ihk_os_get_num_assigned_mem_chunks(int index) {
+  struct call c;
+  int ret = 0;
+  if (begin(&c, "ihk_os_get_num_assigned_mem_chunks", 0, &ret, "%d", index)) return ret;
+  struct emu_os* os = instance(&c, index);
+  return end(&c, "ihk_os_get_num_assigned_mem_chunks", os == NULL ? absent(&c, index) : os->mem.n);
+}
+
+EXPORT int ihk_os_query_mem(int index, struct ihk_mem_chunk* chunks, int n) {
+  struct call c;
+  int ret = 0;
+  if (begin(&c, "ihk_os_query_mem", 0, &ret, "%d, %d", index, n)) return ret;
+  struct emu_os* os = instance(&c, index);
+  if (os == NULL) return end(&c, "ihk_os_query_mem", absent(&c, index));
+  if (n != os->mem.n || (n > 0 && chunks == NULL)) return end(&c, "ihk_os_query_mem", -EINVAL);
+  for (int i = 0; i < n; ++i) {
+    chunks[i].size = os->mem.size[i];
+    chunks[i].numa_node_number = os->mem.node[i];
+  }
+  return end(&c, "ihk_os_query_mem", 0);
 }
 
 EXPORT int ihk_os_set_ikc_map(int index, struct ihk_ikc_cpu_map* map, int num_cpus) {
@@ -465,7 +550,7 @@ EXPORT int ihk_os_set_ikc_map(int index, struct ihk_ikc_cpu_map* map, int num_cp
                              map[i].src_cpu, map[i].dst_cpu);
   if (begin(&c, "ihk_os_set_ikc_map", 0, &ret, "%d, %s", index, text)) return ret;
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_set_ikc_map", -ENOENT);
+  if (os == NULL) return end(&c, "ihk_os_set_ikc_map", absent(&c, index));
   if (os->status != EMU_INACTIVE) return end(&c, "ihk_os_set_ikc_map", -EBUSY);
   if (num_cpus != os->cpus.n) return end(&c, "ihk_os_set_ikc_map", -EINVAL);
   for (int i = 0; i < num_cpus; ++i) {
@@ -485,19 +570,29 @@ EXPORT int ihk_os_assign_mem(int index, struct ihk_mem_chunk* chunks, int n) {
   format_chunks(chunks, n, list, sizeof list);
   if (begin(&c, "ihk_os_assign_mem", 0, &ret, "%d, %s", index, list)) return ret;
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_assign_mem", -ENOENT);
+  if (os == NULL) return end(&c, "ihk_os_assign_mem", absent(&c, index));
   if (os->status != EMU_INACTIVE) return end(&c, "ihk_os_assign_mem", -EBUSY);
-  uint64_t want[EMU_MAX_NODES] = {0};
+  /* __smp_ihk_os_assign_mem: per asked size, a chunk of exactly that size, else the largest ones,
+   * the last split (its rest stays in the pool); all or nothing */
+  struct emu_chunks pool = c.st.pool_mem, taken = os->mem;
   for (int i = 0; i < n; ++i) {
-    if (!valid_node(chunks[i].numa_node_number)) return end(&c, "ihk_os_assign_mem", -EINVAL);
-    want[chunks[i].numa_node_number] += chunks[i].size;
+    int node = chunks[i].numa_node_number;
+    if (!valid_node(node)) return end(&c, "ihk_os_assign_mem", -EINVAL);
+    for (uint64_t left = chunks[i].size; left > 0;) {
+      int found = emu_chunks_find(&pool, left, node);
+      if (found < 0) found = largest_chunk(&pool, node);
+      if (found < 0) return end(&c, "ihk_os_assign_mem", -ENOMEM);
+      uint64_t piece = pool.size[found] < left ? pool.size[found] : left;
+      if (piece == pool.size[found])
+        emu_chunks_remove(&pool, found);
+      else
+        pool.size[found] -= piece;
+      emu_chunks_add(&taken, piece, node);
+      left -= piece;
+    }
   }
-  for (int node = 0; node < EMU_MAX_NODES; ++node)
-    if (want[node] > c.st.pool_mem[node]) return end(&c, "ihk_os_assign_mem", -ENOMEM);
-  for (int node = 0; node < EMU_MAX_NODES; ++node) {
-    c.st.pool_mem[node] -= want[node];
-    os->mem[node] += want[node];
-  }
+  c.st.pool_mem = pool;
+  os->mem = taken;
   return end(&c, "ihk_os_assign_mem", 0);
 }
 
@@ -508,18 +603,10 @@ EXPORT int ihk_os_release_mem(int index, struct ihk_mem_chunk* chunks, int n) {
   format_chunks(chunks, n, list, sizeof list);
   if (begin(&c, "ihk_os_release_mem", 0, &ret, "%d, %s", index, list)) return ret;
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_release_mem", -ENOENT);
+  if (os == NULL) return end(&c, "ihk_os_release_mem", absent(&c, index));
   if (os->status != EMU_INACTIVE) return end(&c, "ihk_os_release_mem", -EBUSY);
-  for (int i = 0; i < n; ++i) {
-    int node = chunks[i].numa_node_number;
-    if (!valid_node(node) || os->mem[node] < chunks[i].size)
-      return end(&c, "ihk_os_release_mem", -EINVAL);
-  }
-  for (int i = 0; i < n; ++i) {
-    os->mem[chunks[i].numa_node_number] -= chunks[i].size;
-    c.st.pool_mem[chunks[i].numa_node_number] += chunks[i].size;
-  }
-  return end(&c, "ihk_os_release_mem", 0);
+  /* _smp_ihk_os_release_mem: each asked chunk must be one of the instance's, by exact size */
+  return end(&c, "ihk_os_release_mem", move_exact(&os->mem, &c.st.pool_mem, chunks, n));
 }
 
 EXPORT int ihk_os_load(int index, char* image) {
@@ -527,7 +614,7 @@ EXPORT int ihk_os_load(int index, char* image) {
   int ret = 0;
   if (begin(&c, "ihk_os_load", 0, &ret, "%d, %s", index, image)) return ret;
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_load", -ENOENT);
+  if (os == NULL) return end(&c, "ihk_os_load", absent(&c, index));
   if (access(image, R_OK) < 0) return end(&c, "ihk_os_load", -errno);
   os->loaded = 1;
   return end(&c, "ihk_os_load", 0);
@@ -538,7 +625,7 @@ EXPORT int ihk_os_kargs(int index, char* kargs) {
   int ret = 0;
   if (begin(&c, "ihk_os_kargs", 0, &ret, "%d, \"%s\"", index, kargs)) return ret;
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_kargs", -ENOENT);
+  if (os == NULL) return end(&c, "ihk_os_kargs", absent(&c, index));
   char copy[512];
   snprintf(copy, sizeof copy, " %s ", kargs);
   if (strstr(copy, " hidos ") == NULL) return end(&c, "ihk_os_kargs", -EINVAL);
@@ -551,7 +638,7 @@ EXPORT int ihk_os_boot(int index) {
   int ret = 0;
   if (begin(&c, "ihk_os_boot", 0, &ret, "%d", index)) return ret;
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_boot", -ENOENT);
+  if (os == NULL) return end(&c, "ihk_os_boot", absent(&c, index));
   if (os->cpus.n == 0 || !os->loaded || os->kargs[0] == '\0')
     return end(&c, "ihk_os_boot", -EINVAL);
   char line[256];
@@ -570,8 +657,10 @@ EXPORT int ihk_os_shutdown(int index) {
   int ret = 0;
   if (begin(&c, "ihk_os_shutdown", 0, &ret, "%d", index)) return ret;
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_shutdown", -ENOENT);
-  os->status = EMU_INACTIVE;
+  if (os == NULL) return end(&c, "ihk_os_shutdown", absent(&c, index));
+  /* an instance that never booted: "do nothing because os status is NOT_BOOTED" */
+  if (os->status == EMU_INACTIVE) return end(&c, "ihk_os_shutdown", 0);
+  shut_down(&c.st, os);
   add_kmsg(os, "IHK/McKernel shut down.");
   return end(&c, "ihk_os_shutdown", 0);
 }
@@ -581,14 +670,15 @@ EXPORT int ihk_os_get_status(int index) {
   int ret = 0;
   if (begin(&c, "ihk_os_get_status", 0, &ret, "%d", index)) return ret;
   struct emu_os* os = instance(&c, index);
-  return end(&c, "ihk_os_get_status", os == NULL ? -ENOENT : os->status);
+  return end(&c, "ihk_os_get_status", os == NULL ? absent(&c, index) : os->status);
 }
 
 EXPORT int ihk_os_get_kmsg_size(int index) {
   struct call c;
   int ret = 0;
   if (begin(&c, "ihk_os_get_kmsg_size", 0, &ret, "%d", index)) return ret;
-  return end(&c, "ihk_os_get_kmsg_size", instance(&c, index) == NULL ? -ENOENT : IHK_KMSG_SIZE);
+  return end(&c, "ihk_os_get_kmsg_size",
+             instance(&c, index) == NULL ? absent(&c, index) : IHK_KMSG_SIZE);
 }
 
 EXPORT int ihk_os_kmsg(int index, char* kmsg, ssize_t size) {
@@ -596,7 +686,7 @@ EXPORT int ihk_os_kmsg(int index, char* kmsg, ssize_t size) {
   int ret = 0;
   if (begin(&c, "ihk_os_kmsg", 0, &ret, "%d", index)) return ret;
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_kmsg", -ENOENT);
+  if (os == NULL) return end(&c, "ihk_os_kmsg", absent(&c, index));
   if (size != IHK_KMSG_SIZE || kmsg == NULL) return end(&c, "ihk_os_kmsg", -EINVAL);
   size_t length = strlen(os->kmsg);
   memcpy(kmsg, os->kmsg, length + 1);

@@ -1070,8 +1070,11 @@ void close_all_from_except(unsigned first, int* keep, size_t count) {
 // stdio from the console, and nothing but stdio, the preserved fds and what the child itself
 // still needs past this point.
 void prepare_stdio_and_fds(const ChildPlan& plan) {
+  // A session of its own, terminal or not, as runc's nsexec gives every process it starts: a
+  // process whose session leader is the caller outside the container cannot be checkpointed
+  // (criu: "A session leader ... is outside of its pid namespace").
+  if (setsid() < 0) fail(errno, "setsid");
   if (g_console_slave >= 0) {
-    if (setsid() < 0) fail(errno, "setsid");
     for (int fd = 0; fd < 3; ++fd) {
       if (dup2(g_console_slave, fd) < 0) fail(errno, "dup2 the console to fd ", fd);
     }

@@ -192,12 +192,14 @@ Result<void> Container::kill_processes() {
 
 // Releases what the container's kernel backend took; the state stays when that fails, so that
 // `delete` can be run again and nothing is leaked.
-Result<void> Container::release_kernel() {
+Result<void> Container::release_kernel(const GlobalOptions& global) {
   if (record_.kernel.empty()) return {};
   auto backend = MKRUN_TRY(find_kernel_backend(record_.kernel));
   if (!backend) return {};
   RecordJournal journal(*this);
-  return backend->release(journal);
+  return backend->release(journal, [&](const std::string& message) {
+    warn(global, "container " + record_.id + ": " + message);
+  });
 }
 
 Result<void> Container::destroy(const GlobalOptions& global) {
@@ -225,7 +227,7 @@ Result<void> Container::destroy(const GlobalOptions& global) {
   // The last chance to tell why the application died, before the instance is released.
   if (auto failure = kernel_failure(record_))
     warn(global, "container " + record_.id + ": " + *failure);
-  MKRUN_CHECK(release_kernel());
+  MKRUN_CHECK(release_kernel(global));
   MKRUN_CHECK(dir_.remove());
   tell("state directory removed");
   if (spec && spec->hooks) {

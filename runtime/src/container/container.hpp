@@ -98,7 +98,7 @@ class Container {
 
  private:
   bool is_paused();
-  Result<void> release_kernel();
+  Result<void> release_kernel(const GlobalOptions& global);
 
   state::ContainerDir dir_;
   state::ContainerRecord record_;

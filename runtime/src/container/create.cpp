@@ -26,9 +26,9 @@
 #include <vector>
 
 #include "cgroups/manager.hpp"
-#include "container/cdi.hpp"
 #include "child/child.hpp"
 #include "child/sync.hpp"
+#include "container/cdi.hpp"
 #include "container/container.hpp"
 #include "container/internal.hpp"
 #include "container/kernel_watch.hpp"
@@ -189,11 +189,16 @@ Result<void> load_bundle(Creation& c) {
   return {};
 }
 
-Result<void> make_state_directory(Creation& c) {
+// The directory and config.json; without exec.fifo, which only a created init waits at.
+Result<void> make_bare_state_directory(Creation& c) {
   c.container = MKRUN_TRY(Container::create(c.global.root, c.request.options->id));
   c.undo.push([&c] { (void)c.container->dir().remove(); });
-  MKRUN_CHECK(files::write_file(c.container->dir().file(state::kConfigName), c.config_text,
-                                O_WRONLY | O_CREAT | O_EXCL, 0600));
+  return files::write_file(c.container->dir().file(state::kConfigName), c.config_text,
+                           O_WRONLY | O_CREAT | O_EXCL, 0600);
+}
+
+Result<void> make_state_directory(Creation& c) {
+  MKRUN_CHECK(make_bare_state_directory(c));
   std::string fifo = c.container->dir().file(state::kFifoName);
   mode_t old_mask = ::umask(0);
   int made = ::mkfifo(fifo.c_str(), 0622);
@@ -362,7 +367,11 @@ Result<void> prepare_kernel(Creation& c) {
   c.container->record().kernel = std::string(c.backend->name());
   MKRUN_CHECK(c.container->save());
   c.journal = std::make_unique<RecordJournal>(*c.container);
-  c.undo.push([&c] { (void)c.backend->release(*c.journal); });
+  c.undo.push([&c] {
+    (void)c.backend->release(*c.journal, [&c](const std::string& message) {
+      warn(c.global, "container " + c.request.options->id + ": " + message);
+    });
+  });
   auto prepared = c.backend->prepare(c.spec, c.request.options->id, *c.journal);
   if (!prepared)
     return std::unexpected(std::move(prepared).error().wrap(
@@ -613,6 +622,39 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
   c.undo.commit();
   tell(c, "created; init " + std::to_string(c.init_pid) + " waits at exec.fifo for start");
   return CreatedContainer{c.init_pid, std::move(pty_master), c.host};
+}
+
+// restore: create's steps up to the cgroup, then criu instead of the init (checkpoint.cpp).
+Result<pid_t> restore_container(const GlobalOptions& global, const CreateOptions& options,
+                                const Restorer& restorer) {
+  MKRUN_CHECK(state::check_id(options.id));
+  CreateRequest request{&options, false};
+  Creation c{global, request};
+  MKRUN_CHECK(load_bundle(c));
+  if (c.backend) {
+    return fail("restore: checkpoint/restore is not supported on the " +
+                std::string(c.backend->name()) + " kernel");
+  }
+  MKRUN_CHECK(make_bare_state_directory(c));
+  fill_record(c);
+  MKRUN_CHECK(make_cgroup(c));
+  tell(c, describe_cgroup(c));
+  RestoreTarget target{c.spec, c.bundle, c.rootfs, c.container->dir().path(), *c.host, *c.cgroup};
+  c.init_pid = MKRUN_TRY(restorer(target));
+  // From here a failure must not leave the restored processes behind in a removed container.
+  c.undo.push([&c] { (void)c.cgroup->kill_all(SIGKILL); });
+  MKRUN_CHECK(save_created(c));
+  tell(c, "restored; init " + std::to_string(c.init_pid));
+  // runc runs these once criu has set up the namespaces; here once the processes are back.
+  if (c.spec.hooks) {
+    oci::State state = c.container->state(Status::kCreated);
+    state.pid = c.init_pid;
+    MKRUN_CHECK(run_runtime_hooks(c.spec.hooks->prestart, "prestart", state));
+    MKRUN_CHECK(run_runtime_hooks(c.spec.hooks->createRuntime, "createRuntime", state));
+  }
+  MKRUN_CHECK(write_pid_file(options.pid_file, c.init_pid));
+  c.undo.commit();
+  return c.init_pid;
 }
 
 }  // namespace mkrun::runtime::internal

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,25 @@ struct CreateRequest {
 
 Result<CreatedContainer> create_container(const GlobalOptions& global,
                                           const CreateRequest& request);
+
+// What restore's criu run gets from create's steps: the container as the bundle describes it,
+// its state directory and its cgroup, made and limited.
+struct RestoreTarget {
+  const oci::Spec& spec;
+  const std::string& bundle;
+  const std::string& rootfs;
+  std::string state_dir;
+  const cgroups::Host& host;
+  cgroups::Manager& cgroup;
+};
+// Restores the processes and returns the host pid of the container's init.
+using Restorer = std::function<Result<pid_t>(const RestoreTarget&)>;
+
+// `restore`: a new container record and cgroup from the bundle, like create, with its processes
+// from `restorer` (criu) instead of a new init; then the prestart and createRuntime hooks and
+// the pid file. A failure leaves nothing behind.
+Result<pid_t> restore_container(const GlobalOptions& global, const CreateOptions& options,
+                                const Restorer& restorer);
 
 // What `start` leaves to do once the container directory is unlocked: forward the init's
 // READY= when the caller gave a NOTIFY_SOCKET.

@@ -1,5 +1,6 @@
 // Running a host program and reading what it prints: `ps` for `mkrun ps`, `ihkconfig` for the
-// McKernel backend. The one place for posix_spawn, its pipe and its wait.
+// McKernel backend, `criu` for checkpoint and restore. The one place for posix_spawn, its pipe and
+// its wait.
 #pragma once
 
 #include <string>
@@ -21,5 +22,16 @@ enum class Stderr { kDiscard, kCapture };
 // captured, and waits for it. A program that cannot be started is an error whose errc is
 // posix_spawn's (ENOENT: not found); one that runs and fails is not: see wait_status.
 Result<Output> run(const std::vector<std::string>& argv, Stderr stderr_mode);
+
+// An fd of the caller handed to the program under another number.
+struct FdAt {
+  int fd;      // the caller's
+  int target;  // the program's
+};
+
+// Runs argv[0] (looked up in PATH) on the caller's stdin and stderr, its stdout going to stderr
+// too (what it prints is for the user, not the caller's output), plus `extra` fds, with no
+// signal blocked, and waits for it; returns its wait status. For criu, whose log is a file.
+Result<int> run_attached(const std::vector<std::string>& argv, const std::vector<FdAt>& extra);
 
 }  // namespace mkrun::command

@@ -41,6 +41,8 @@ class Ihk {
   virtual Result<CpuList> reserved_cpus(int dev) = 0;
   virtual Result<void> reserve_mem(int dev, const MemList& mem) = 0;
   virtual Result<void> release_mem(int dev, const MemList& mem) = 0;
+  // The pool's free memory as IHK holds it: one entry per chunk, never merged. A chunk is
+  // released only whole, by its exact size (ihk_release_mem answers EINVAL otherwise).
   virtual Result<MemList> reserved_mem(int dev) = 0;
 
   // OS instances (/dev/mcos<os>).
@@ -52,6 +54,10 @@ class Ihk {
   virtual Result<void> os_release_cpu(int os, const CpuList& cpus) = 0;
   virtual Result<void> os_assign_mem(int os, const MemList& mem) = 0;
   virtual Result<void> os_release_mem(int os, const MemList& mem) = 0;
+  // What the instance holds now (ihk_os_query_cpu, in LWK order; ihk_os_query_mem, one entry per
+  // chunk as IHK split it). A shutdown has already given both back to the device's pool.
+  virtual Result<CpuList> os_cpus(int os) = 0;
+  virtual Result<MemList> os_mem(int os) = 0;
   virtual Result<void> os_set_ikc_map(int os, const IkcMap& map) = 0;
   virtual Result<void> os_load(int os, const std::string& image) = 0;
   virtual Result<void> os_kargs(int os, const std::string& kargs) = 0;

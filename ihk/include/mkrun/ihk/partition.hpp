@@ -68,13 +68,20 @@ struct Holdings {
   std::optional<int> os;        // the instance, when known
   CpuList cpus;
   MemList mem;
+  // Whether instance `os` is still the one this partition created. IHK reuses the index of a
+  // destroyed instance for the next ihk_create_os, so a retried release may find another
+  // container's instance there; null: not checked.
+  std::function<Result<bool>(int os)> is_ours;
+  // Told what was deliberately left alone (another's instance at our index).
+  std::function<void(const std::string&)> warn;
 };
 
-// Undoes `holdings` from the step reached, in reverse: shut the instance down (if it booted),
-// release its CPUs and memory, destroy it (retrying while IHK answers EBUSY, as long as mcexec's
-// file descriptors close), then give the CPUs and memory back to Linux. Idempotent: what is
-// already gone (no such instance, CPUs not reserved any more) is skipped, so a second call, or
-// one after a crash half-way, succeeds.
+// Undoes `holdings` from the step reached, in reverse: shut the instance down (if it booted:
+// IHK then gives its CPUs and memory back to the device's pool itself), release what it still
+// holds (ihk_os_query_cpu/mem: a never-booted one keeps what was assigned), destroy it (retrying
+// while IHK answers EBUSY, as long as mcexec's file descriptors close), then give the CPUs and
+// the memory chunks back to Linux. Idempotent: what is already gone (no such instance, CPUs not
+// reserved any more) is skipped, so a second call, or one after a crash half-way, succeeds.
 Result<void> release_partition(Ihk& ihk, const Holdings& holdings);
 
 // A human reading of a failed or sick instance: "status PANIC; McKernel's last messages: ...".

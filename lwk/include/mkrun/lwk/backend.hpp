@@ -33,7 +33,8 @@ class McKernelBackend final : public runtime::KernelBackend {
   Result<std::vector<std::string>> validate(const oci::Spec& spec) const override;
   Result<void> prepare(oci::Spec& spec, std::string_view container_id,
                        runtime::Journal& journal) override;
-  Result<void> release(runtime::Journal& journal) override;
+  Result<void> release(runtime::Journal& journal,
+                       const std::function<void(const std::string&)>& warn) override;
   std::map<std::string, std::string> describe(const runtime::Journal& journal) const override;
   std::optional<std::string> failure(const runtime::Journal& journal) const override;
   std::map<std::string, std::string> feature_annotations() const override;

@@ -29,6 +29,9 @@ struct Claim {
   ihk::CpuList cpus;
   ihk::MemList mem;
   std::optional<int> os;
+  // The inode of /dev/mcos<os> right after ihk_create_os: the instance's identity (see
+  // instance_identity in host.hpp); absent in claims written before it was recorded.
+  std::optional<uint64_t> os_node;
   std::optional<std::vector<int>> os_before;  // instances that existed before create-os
   std::string step;         // the last step begun (ihk::Step names), "attached", or "released"
   std::string device_node;  // "major:minor" of /dev/mcos<os>

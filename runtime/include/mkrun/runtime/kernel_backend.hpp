@@ -7,6 +7,7 @@
 // registers the backends it links (the only place that knows them).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,8 +49,10 @@ class KernelBackend {
                                Journal& journal) = 0;
 
   // During delete, and when a create fails: undo whatever `journal` shows, from any step.
-  // Idempotent: a second call on the same journal succeeds and changes nothing.
-  virtual Result<void> release(Journal& journal) = 0;
+  // Idempotent: a second call on the same journal succeeds and changes nothing. `warn` hears
+  // what was deliberately left alone (not the container's any more).
+  virtual Result<void> release(Journal& journal,
+                               const std::function<void(const std::string&)>& warn) = 0;
 
   // For `state` and `events`: what the kernel instance is doing ("org.mkrun.lwk.status":
   // "RUNNING"), added to the container's annotations.

@@ -39,6 +39,7 @@ struct GlobalOptions {
   // removes, ...) for --debug; the CLI logs it at level debug. Empty, as without --debug: the
   // steps go unsaid.
   std::function<void(const std::string&)> debug;
+  std::string criu = "criu";  // looked up in PATH unless it holds a '/'
 };
 
 struct CreateOptions {
@@ -86,6 +87,42 @@ struct ExecOptions {
   bool ignore_paused = false;
 };
 
+// The CRIU options checkpoint and restore share, as runc's flags name them.
+struct CriuOptions {
+  std::string image_path;  // empty: ./checkpoint, as in runc
+  std::string work_path;   // empty: the image directory (logs go there too)
+  bool tcp_established = false;
+  bool ext_unix_sk = false;
+  bool shell_job = false;
+  bool file_locks = false;
+  bool auto_dedup = false;
+  bool lazy_pages = false;
+  std::string manage_cgroups_mode;    // soft, full, strict, ignore; empty: criu's default
+  std::vector<std::string> empty_ns;  // namespaces made but not restored; only "network"
+};
+
+// `checkpoint`: criu dumps a running or paused container; without leave_running or pre_dump the
+// container is destroyed afterwards, as runc does.
+struct CheckpointOptions {
+  std::string id;
+  CriuOptions criu;
+  std::string parent_path;  // relative to image_path: the pre-dump to build on
+  bool leave_running = false;
+  bool pre_dump = false;
+  int status_fd = -1;       // with lazy_pages: criu writes \0 there once it serves pages
+  std::string page_server;  // "ADDRESS:PORT"
+};
+
+// `restore`: a new container from the bundle, its processes restored by criu from the image.
+struct RestoreOptions {
+  CreateOptions create;  // id, bundle, console_socket, pid_file, no_pivot
+  CriuOptions criu;
+  bool detach = false;
+  bool no_subreaper = false;
+  std::string lsm_profile;
+  std::string lsm_mount_context;
+};
+
 class Runtime {
  public:
   explicit Runtime(GlobalOptions options);
@@ -116,6 +153,10 @@ class Runtime {
   Result<void> resume(std::string_view id);
   // `update`: new limits for a created, running or paused container; also saved in its record.
   Result<void> update(std::string_view id, const oci::Resources& resources);
+
+  Result<void> checkpoint(const CheckpointOptions& options);
+  // Foreground: waits like `run` and returns the container's exit status. Detached: 0.
+  Result<int> restore(const RestoreOptions& options);
 
   const GlobalOptions& options() const { return options_; }
 
