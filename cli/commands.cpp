@@ -68,6 +68,18 @@ Result<int> succeeded(Result<void> result) {
   return 0;
 }
 
+// --cdi-spec-dirs "a:b": the directories in order, empty entries skipped.
+std::vector<std::string> colon_separated(std::string_view list) {
+  std::vector<std::string> items;
+  while (!list.empty()) {
+    const std::size_t colon = list.find(':');
+    if (colon != 0) items.emplace_back(list.substr(0, colon));
+    if (colon == std::string_view::npos) break;
+    list.remove_prefix(colon + 1);
+  }
+  return items;
+}
+
 std::string libseccomp_version() {
   const scmp_version* version = seccomp_version();
   if (version == nullptr || version->major + version->minor + version->micro == 0) return "";
@@ -90,6 +102,8 @@ std::expected<runtime::GlobalOptions, std::string> runtime_options(const GlobalF
   options.rootless = *rootless;
   options.default_kernel = flags.kernel;
   options.criu = flags.criu;
+  options.cdi_devices = flags.cdi_devices;
+  options.cdi_spec_dirs = colon_separated(flags.cdi_spec_dirs);
   options.warn = [](const std::string& message) { log_warning(message); };
   if (flags.debug) options.debug = [](const std::string& message) { log_debug(message); };
   return options;

@@ -352,6 +352,8 @@ GlobalFlags global_flags(const ParsedFlags& parsed) {
   flags.cgroup_manager = parsed.text("cgroup-manager");
   flags.kernel = parsed.text("kernel");
   flags.criu = parsed.text("criu");
+  flags.cdi_devices = parsed.texts("cdi-device");
+  flags.cdi_spec_dirs = parsed.text("cdi-spec-dirs");
   return flags;
 }
 
@@ -511,6 +513,10 @@ po::options_description global_options() {
   // mkrun's own: the kernel for containers that do not choose one by annotation, so that an
   // engine that cannot pass annotations (Docker 20.10) selects McKernel through runtimeArgs.
   add("kernel", go_string());
+  // mkrun's own too: CDI devices for engines that pass no cdi.k8s.io/ annotation (Slurm, Docker
+  // 20.10), and where the CDI specs are (tests and sites that keep them elsewhere).
+  add("cdi-device", go_string_slice());
+  add("cdi-spec-dirs", go_string());
   add("help,h", go_bool())("version,v", go_bool());
   return options;
 }

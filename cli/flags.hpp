@@ -136,6 +136,8 @@ struct GlobalFlags {
   std::string cgroup_manager;  // crun's flag; empty when not given
   std::string kernel;          // --kernel: the default kernel backend ("linux", "mckernel")
   std::string criu = "criu";   // runc 1.1's --criu: the criu binary checkpoint and restore run
+  std::vector<std::string> cdi_devices;  // --cdi-device, repeatable
+  std::string cdi_spec_dirs;             // --cdi-spec-dirs: colon-separated; empty: CDI's
 };
 
 // A command ready to run.

@@ -95,6 +95,10 @@ constexpr std::string_view kAppHelpTail =
     "\"auto\")\n"
     "   --kernel value\tthe kernel for containers whose config does not choose one with the "
     "io.mkrun.kernel annotation: 'linux' or 'mckernel'\n"
+    "   --cdi-device value\ta CDI device (vendor/class=name) for every container created, besides "
+    "those its cdi.k8s.io/ annotations name (repeatable)\n"
+    "   --cdi-spec-dirs value\tthe CDI spec directories, colon-separated, lowest priority first "
+    "(default: \"/etc/cdi:/var/run/cdi\")\n"
     "   --help, -h\tshow help\n"
     "   --version, -v\tprint the version\n";
 

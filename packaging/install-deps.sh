@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
   # build
   meson ninja-build pkg-config g++ binutils git
-  libseccomp-dev libcap-ng-dev rapidjson-dev libboost-program-options-dev libmnl-dev catch2
+  libseccomp-dev libcap-ng-dev rapidjson-dev libyaml-dev libboost-program-options-dev libmnl-dev catch2
   clang-format
   # tests: the busybox rootfs, the reference runtimes, the harness
   busybox-static runc crun jq python3 python3-pytest file util-linux procps iproute2

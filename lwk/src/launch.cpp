@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "mkrun/oci/cdi.hpp"
+
 namespace mkrun::lwk {
 namespace {
 
@@ -48,27 +50,28 @@ void add_binds(oci::Spec& spec, const Launch& launch) {
   }
 }
 
-void add_device(oci::Spec& spec, const Launch& launch) {
-  oci::Linux& linux = *spec.linux;
-  std::string path = "/dev/mcos" + std::to_string(launch.os);
-  std::erase_if(linux.devices, [&](const oci::Device& device) { return device.path == path; });
-  oci::Device device;
-  device.type = "c";
-  device.path = path;
-  device.major = launch.major;
-  device.minor = launch.minor;
-  device.fileMode = 0600;
-  device.uid = spec.process->user.uid;
-  device.gid = spec.process->user.gid;
-  linux.devices.push_back(device);
-  if (!linux.resources) linux.resources = oci::Resources{};
-  oci::DeviceCgroupRule rule;
-  rule.allow = true;
-  rule.type = "c";
-  rule.major = launch.major;
-  rule.minor = launch.minor;
-  rule.access = "rwm";
-  linux.resources->devices.push_back(rule);
+// The instance's /dev/mcos<N> as a CDI device-node edit, so it takes the one path every injected
+// device takes (oci/cdi.hpp): the node replaces the config's at that path and gets its
+// device-cgroup allow rule. Fully specified, owned by the container's user: the host's node is
+// not looked at.
+Result<void> add_device(oci::Spec& spec, const Launch& launch) {
+  oci::cdi::DeviceNode node;
+  node.path = "/dev/mcos" + std::to_string(launch.os);
+  node.type = "c";
+  node.major = launch.major;
+  node.minor = launch.minor;
+  node.fileMode = 0600;
+  node.uid = spec.process->user.uid;
+  node.gid = spec.process->user.gid;
+  oci::cdi::ContainerEdits edits;
+  edits.deviceNodes.push_back(std::move(node));
+  auto no_host_lookup = [](const std::string&) -> oci::SpecResult<oci::cdi::HostDevice> {
+    return std::unexpected(oci::SpecError{"not looked up"});
+  };
+  if (auto applied = oci::cdi::apply_edits(edits, no_host_lookup, spec); !applied) {
+    return fail("McKernel device: " + applied.error().message);
+  }
+  return {};
 }
 
 Result<void> set_personality(oci::Spec& spec) {
@@ -120,7 +123,7 @@ Result<void> rewrite_spec(oci::Spec& spec, const Launch& launch) {
   spec.process->args = std::move(argv);
   add_binds(spec, launch);
   keep_proc_and_sys(spec, launch.os);
-  add_device(spec, launch);
+  MKRUN_CHECK(add_device(spec, launch));
   if (launch.linux_cpus) set_cpuset(spec, *launch.linux_cpus);
   for (const auto& [key, value] : launch.annotations) spec.annotations[key] = value;
   return {};

@@ -217,6 +217,11 @@ Resources updatable_part(const Resources& requested) {
   return out;
 }
 
+}  // namespace mkrun::oci
+
+namespace mkrun::oci::json {
+namespace {
+
 // RapidJSON's Accept recurses once per level of nesting: at kMaxJsonDepth that is megabytes of
 // stack, more under ASan. The same walk, with the path kept on the heap. False when a value
 // cannot be written: a number the parser let through beyond a double's range (1e400 in an
@@ -265,6 +270,19 @@ bool write_without_recursion(const rapidjson::Value& root,
   return written;
 }
 
+}  // namespace
+
+std::optional<std::string> write_document(const Value& root) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  if (!write_without_recursion(root, writer)) return std::nullopt;
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace mkrun::oci::json
+
+namespace mkrun::oci {
+
 SpecResult<std::string> apply_resources_update(std::string_view config_json,
                                                const Resources& update) {
   Document doc;
@@ -275,12 +293,11 @@ SpecResult<std::string> apply_resources_update(std::string_view config_json,
   Allocator& allocator = doc.GetAllocator();
   rapidjson::Value& linux_section = object_member(doc, "linux", allocator);
   write_update(object_member(linux_section, "resources", allocator), update, allocator);
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  if (!write_without_recursion(doc, writer)) {
+  auto text = json::write_document(doc);
+  if (!text) {
     return std::unexpected(SpecError{"the config holds a number beyond the range of a double"});
   }
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return std::move(*text);
 }
 
 }  // namespace mkrun::oci

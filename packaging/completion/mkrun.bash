@@ -7,7 +7,7 @@ _mkrun_commands="checkpoint create delete events exec features help kill list pa
 
 # flags per command (_global: the global ones); a trailing "=" marks a flag that takes a value
 declare -gA _mkrun_flags=(
-  [_global]="--debug --log= --log-format= --root= --criu= --systemd-cgroup --cgroup-manager= --rootless= --kernel= --help -h --version -v"
+  [_global]="--debug --log= --log-format= --root= --criu= --systemd-cgroup --cgroup-manager= --rootless= --kernel= --cdi-device= --cdi-spec-dirs= --help -h --version -v"
   [create]="--bundle= -b= --console-socket= --pidfd-socket= --pid-file= --no-pivot --no-new-keyring --preserve-fds="
   [run]="--bundle= -b= --console-socket= --pidfd-socket= --detach -d --keep --pid-file= --no-subreaper --no-pivot --no-new-keyring --preserve-fds="
   [start]=""

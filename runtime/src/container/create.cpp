@@ -28,6 +28,7 @@
 #include "cgroups/manager.hpp"
 #include "child/child.hpp"
 #include "child/sync.hpp"
+#include "container/cdi.hpp"
 #include "container/container.hpp"
 #include "container/internal.hpp"
 #include "container/kernel_watch.hpp"
@@ -167,6 +168,13 @@ Result<void> load_bundle(Creation& c) {
   std::string config_path = c.bundle + "/config.json";
   c.config_text = MKRUN_TRY(files::read_file(config_path));
   c.spec = MKRUN_TRY(load_spec(c.config_text, config_path));
+  // CDI's edits are the engine's too (host configuration): applied before anything exists, and
+  // the result validated again, as if the config had come with them.
+  if (MKRUN_TRY(inject_cdi_devices(c.global, c.spec, c.config_text))) {
+    if (auto valid = oci::validate_spec(c.spec); !valid) {
+      return fail("invalid config after CDI edits: " + valid.error().message);
+    }
+  }
   c.rootfs = MKRUN_TRY(resolve_rootfs(c.bundle, c.spec.root->path));
   MKRUN_CHECK(check_terminal_options(c.spec, c.request));
   auto selector = c.spec.annotations.find(std::string(kKernelAnnotation));

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "mkrun/base/files.hpp"
+#include "mkrun/oci/cdi.hpp"
 #include "mkrun/oci/vocabulary.hpp"
 #include "mkrun/runtime/kernel_backend.hpp"
 #include "mkrun/runtime/runtime.hpp"
@@ -50,6 +51,16 @@ void add_kernel_annotations(oci::Features& f) {
   f.annotations[std::string(kKernelAnnotation)] = kernels;
 }
 
+// CDI's annotations, a key prefix: engines that do not apply CDI themselves learn that mkrun
+// does. Not among the potentially unsafe ones: they can only name devices the host's spec
+// directories define, which are host configuration.
+void add_cdi_annotations(oci::Features& f) {
+  f.annotations[std::string(oci::cdi::kAnnotationPrefix)] =
+      "prefix: CDI devices (vendor/class=name, comma-separated) from the host's CDI specs, "
+      "versions " +
+      std::string(oci::cdi::kOldestVersion) + " to " + std::string(oci::cdi::kNewestVersion);
+}
+
 }  // namespace
 
 oci::Features features() {
@@ -75,6 +86,7 @@ oci::Features features() {
   f.seccomp.knownFlags = plan::seccomp_flags();
   f.seccomp.supportedFlags = plan::seccomp_supported_flags();
   add_kernel_annotations(f);
+  add_cdi_annotations(f);
   return f;
 }
 

@@ -27,6 +27,11 @@ struct GlobalOptions {
   bool rootless = false;
   // The kernel for containers whose config does not choose one (io.mkrun.kernel): `--kernel`.
   std::string default_kernel;
+  // CDI devices for every container created, besides those its cdi.k8s.io/ annotations name,
+  // for engines that pass none (`--cdi-device vendor/class=name`, repeatable).
+  std::vector<std::string> cdi_devices;
+  // The CDI spec directories, lowest priority first; empty: /etc/cdi, /var/run/cdi.
+  std::vector<std::string> cdi_spec_dirs;
   // Receives what is worth a warning but not a failure (a poststart or poststop hook that
   // failed, as the runtime spec rules); the CLI logs it. May be empty.
   std::function<void(const std::string&)> warn;

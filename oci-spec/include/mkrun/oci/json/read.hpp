@@ -61,6 +61,10 @@ inline constexpr size_t kMaxJsonDepth = 10000;
 // 'x' ...") and carries RapidJSON's offset and text; nesting beyond kMaxJsonDepth is refused.
 Status parse_document(std::string_view text, rapidjson::Document& doc);
 
+// A document as compact JSON, walked without recursion (RapidJSON's Accept recurses once per
+// level); nullopt when a number has no JSON form (beyond a double's range).
+std::optional<std::string> write_document(const Value& root);
+
 // The member of `object` that the readers below take for `key`: the last whose name matches
 // exactly or case-insensitively, as in Go's decoder; null if none. Whoever writes a document
 // that is read again (`update`'s snapshot rewrite) must write into this one.
