@@ -35,12 +35,12 @@ void write(const std::string& path, const std::string& text, mode_t mode = 0644)
 
 }  // namespace
 
-TEST_CASE("cdi: spec directories by priority; missing ones skipped; other files ignored",
-          "[cdi]") {
+TEST_CASE("cdi: spec directories by priority; missing ones skipped; other files ignored", "[cdi]") {
   TempDir low, high;
   write(low.path + "/a.json", spec("FROM=low"));
-  write(high.path + "/a.yaml", "cdiVersion: 0.3.0\nkind: v.com/c\ndevices:\n- name: d\n"
-                               "  containerEdits:\n    env: [FROM=high]\n");
+  write(high.path + "/a.yaml",
+        "cdiVersion: 0.3.0\nkind: v.com/c\ndevices:\n- name: d\n"
+        "  containerEdits:\n    env: [FROM=high]\n");
   write(high.path + "/notes.txt", "not a spec");
   REQUIRE(::mkdir((high.path + "/sub.json").c_str(), 0755) == 0);
   auto registry = load_cdi_registry({low.path, "/nonexistent/cdi", high.path});
@@ -79,8 +79,7 @@ TEST_CASE("cdi: a spec directory or file writable by others is refused", "[cdi]"
   auto registry = load_cdi_registry({dir.path});
   REQUIRE(registry);
   REQUIRE(registry->broken().size() == 1);
-  CHECK(registry->broken()[0] ==
-        dir.path + "/a.json: writable by group or others (mode 0666)");
+  CHECK(registry->broken()[0] == dir.path + "/a.json: writable by group or others (mode 0666)");
 }
 
 TEST_CASE("cdi: a spec directory that is a symlink is refused", "[cdi]") {
