@@ -82,6 +82,21 @@ def test_env_home_default_from_passwd(rt, bundle):
     assert sorted(rt.output(bundle, "env").splitlines()) == ["HOME=/", "PATH=/bin"]
 
 
+@pytest.mark.parametrize("env,expected", [
+    (["ONE=two", "ONE=", "PATH=/usr/bin:/bin"], ["HOME=/root", "ONE=", "PATH=/usr/bin:/bin"]),
+    (["PATH=/bin", "HOME="], ["HOME=/root", "PATH=/bin"]),
+    (["PATH=/bin", "HOME=/override", "HOME="], ["HOME=/root", "PATH=/bin"]),
+])
+def test_env_keeps_the_last_setting_and_fills_an_empty_home(rt, bundle, env, expected):
+    # runc 1.5's env.bats ("env var override is set only once", "empty HOME env var is
+    # overridden"); runc 1.1 behaves the same (os.Setenv for each, then HOME if empty)
+    bundle.process["env"] = env
+    assert sorted(rt.output(bundle, "env").splitlines()) == expected
+    cid, _ = rt.started(bundle.set_args("sleep", "1000"))
+    assert sorted(rt("exec", cid, "env").ok().out.splitlines()) == expected
+    rt.delete(cid, "--force").ok()
+
+
 def test_umask_default(rt, bundle):
     assert rt.output(bundle, "sh", "-c", "umask") == "0022\n"
 

@@ -346,3 +346,15 @@ TEST_CASE("nothing is mounted inside /proc but what runc allows, and /proc only 
   REQUIRE(other);
   CHECK_FALSE(other->get()->plan.mounts[0].allowed_in_proc);
 }
+
+TEST_CASE("the environment: the last setting of a variable wins, HOME is filled in", "[plan]") {
+  auto home = [] { return std::string("/root"); };
+  CHECK(plan::process_environment({"ONE=two", "ONE=", "PATH=/usr/bin:/bin"}, home) ==
+        std::vector<std::string>{"ONE=", "PATH=/usr/bin:/bin", "HOME=/root"});
+  CHECK(plan::process_environment({"HOME=/override", "HOME="}, home) ==
+        std::vector<std::string>{"HOME=/root"});
+  CHECK(plan::process_environment({"HOME=/x", "A=1"}, home) ==
+        std::vector<std::string>{"HOME=/x", "A=1"});
+  CHECK(plan::process_environment({"A=1", "B=2", "A=3"}, home) ==
+        std::vector<std::string>{"B=2", "A=3", "HOME=/root"});
+}

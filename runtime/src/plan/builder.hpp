@@ -5,6 +5,7 @@
 #include <linux/filter.h>
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,12 @@ struct NamespaceDecision {
 };
 Result<NamespaceDecision> decide_namespaces(const std::vector<oci::Namespace>& namespaces);
 int namespace_flag(std::string_view type);  // "pid" -> CLONE_NEWPID; 0 if unknown
+
+// The process's environment as runc hands it to execve (1.1 through os.Setenv, 1.5 explicitly): a
+// variable set several times keeps its last value (at that last place), and an empty or missing
+// HOME becomes `home()`.
+std::vector<std::string> process_environment(const std::vector<std::string>& env,
+                                             const std::function<std::string()>& home);
 
 // A mount's options split as runc splits them.
 struct MountOptions {

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <functional>
+#include <set>
 
 #include "mkrun/base/files.hpp"
 #include "mkrun/oci/vocabulary.hpp"
@@ -72,16 +74,37 @@ std::string home_directory(const std::string& rootfs, uint32_t uid) {
   return "/";
 }
 
-// argv, the environment (with HOME, as runc) and the working directory.
+}  // namespace
+
+// runc's rules (1.1 and 1.5 alike): a variable set several times keeps its last value, at the place
+// of that last setting; an empty HOME counts as none, and a missing HOME comes from `home()`.
+std::vector<std::string> process_environment(const std::vector<std::string>& env,
+                                             const std::function<std::string()>& home) {
+  std::vector<std::string> kept;
+  std::set<std::string_view> seen;
+  bool home_set = false;
+  for (auto it = env.rbegin(); it != env.rend(); ++it) {
+    std::string_view name = std::string_view(*it).substr(0, it->find('='));
+    if (!seen.insert(name).second) continue;
+    if (name == "HOME" && it->size() == 5) continue;  // "HOME=": replaced below
+    home_set = home_set || name == "HOME";
+    kept.push_back(*it);
+  }
+  std::ranges::reverse(kept);
+  if (!home_set) kept.push_back("HOME=" + home());
+  return kept;
+}
+
+namespace {
+
+// argv, the environment (process_environment) and the working directory.
 void add_command(PreparedPlan& prepared, const oci::Process& process, const std::string& rootfs) {
   ChildPlan& plan = prepared.plan;
   plan.argv = prepared.keep_list(process.args);
-  std::vector<std::string> env = process.env;
-  if (std::ranges::none_of(env, [](const std::string& v) { return v.starts_with("HOME="); })) {
-    env.push_back("HOME=" + home_directory(rootfs, process.user.uid));
-  }
+  std::vector<std::string> env =
+      process_environment(process.env, [&] { return home_directory(rootfs, process.user.uid); });
   plan.envp = prepared.keep_list(env);
-  for (const auto& variable : process.env) {
+  for (const auto& variable : env) {
     if (variable.starts_with("PATH=")) plan.path_env = prepared.keep(variable.substr(5));
   }
   plan.cwd = prepared.keep(process.cwd.empty() ? "/" : process.cwd);
