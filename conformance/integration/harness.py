@@ -450,6 +450,17 @@ class Runtime:
         of problems (empty when clean); whatever leaked is removed anyway so the host stays
         usable for the next test."""
         problems = []
+        try:
+            problems += self._force_delete_all()
+        except OSError as e:  # the binary itself could not run (rebuilt meanwhile, removed...)
+            problems.append(f"cleanup could not run {self.binary}: {e}")
+        # always: whatever the runtime could not delete is found and removed here (a leftover
+        # cgroup's processes are killed with it)
+        problems += check_host(self, self.ids, self.workdir)
+        return problems
+
+    def _force_delete_all(self) -> list[str]:
+        problems = []
         existing = []
         for cid in self._known_ids():          # 1. kill every init that is still alive
             r = self("state", cid, timeout=20)
@@ -483,7 +494,6 @@ class Runtime:
                     wait_exit(p, 10)
                 except (ProcessLookupError, AssertionError):
                     pass
-        problems += check_host(self, self.ids, self.workdir)
         return problems
 
 
