@@ -456,8 +456,10 @@ namespace {
 
 runtime::CriuOptions criu_options(const ParsedFlags& flags) {
   runtime::CriuOptions options;
-  options.image_path = flags.text("image-path");
-  options.work_path = flags.text("work-path");
+  // runc's default image path is `checkpoint` in the caller's directory.
+  const std::string image_path = flags.text("image-path");
+  options.image_path = absolute_if_given(image_path.empty() ? "checkpoint" : image_path);
+  options.work_path = absolute_if_given(flags.text("work-path"));
   options.tcp_established = flags.flag("tcp-established");
   options.ext_unix_sk = flags.flag("ext-unix-sk");
   options.shell_job = flags.flag("shell-job");

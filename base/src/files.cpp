@@ -7,7 +7,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <vector>
 
 namespace mkrun::files {
 
@@ -107,6 +109,33 @@ Result<void> make_directories(const std::string& path, mode_t mode) {
     }
     if (end == std::string::npos) return {};
   }
+}
+
+Result<void> make_in_root(int root_fd, const std::string& path, bool directory, mode_t mode) {
+  std::vector<std::string> names;
+  for (size_t start = 0; start < path.size();) {
+    size_t end = std::min(path.find('/', start), path.size());
+    std::string name = path.substr(start, end - start);
+    if (!name.empty() && name != ".") names.push_back(std::move(name));
+    start = end + 1;
+  }
+  std::string parent = ".";
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto parent_fd = MKRUN_TRY(open_in_root(root_fd, parent, O_PATH | O_DIRECTORY));
+    const std::string& name = names[i];
+    const std::string shown = parent + "/" + name;
+    if (i + 1 < names.size() || directory) {
+      if (::mkdirat(parent_fd.get(), name.c_str(), mode) < 0 && errno != EEXIST) {
+        return fail_errno("mkdir `" + shown + "` in the rootfs");
+      }
+    } else {
+      UniqueFd file(::openat(parent_fd.get(), name.c_str(),
+                             O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode));
+      if (!file) return fail_errno("create `" + shown + "` in the rootfs");
+    }
+    parent = shown;
+  }
+  return {};
 }
 
 namespace {

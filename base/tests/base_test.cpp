@@ -13,6 +13,7 @@
 #include "mkrun/base/files.hpp"
 #include "mkrun/base/numbers.hpp"
 #include "mkrun/base/paths.hpp"
+#include "mkrun/base/text.hpp"
 
 using namespace mkrun;
 
@@ -51,6 +52,44 @@ TEST_CASE("write_file_atomic replaces the file whole, with its mode", "[files]")
   CHECK((info.st_mode & 07777) == 0600);
   CHECK(::access((std::string(dir) + "/.claim.tmp").c_str(), F_OK) != 0);
   REQUIRE(files::remove_tree(dir));
+}
+
+TEST_CASE(
+    "make_in_root makes directories and files inside the root, never through a symlink "
+    "out of it",
+    "[files]") {
+  char dir[] = "/tmp/mkrun-base-test-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  const std::string base = dir;
+  REQUIRE(::mkdir((base + "/root").c_str(), 0755) == 0);
+  REQUIRE(::mkdir((base + "/outside").c_str(), 0755) == 0);
+  // an image's symlinks: absolute and relative ones pointing out, and a dangling last component
+  REQUIRE(::symlink((base + "/outside").c_str(), (base + "/root/abs").c_str()) == 0);
+  REQUIRE(::symlink("../../outside", (base + "/root/rel").c_str()) == 0);
+  REQUIRE(::symlink((base + "/outside/planted").c_str(), (base + "/root/file").c_str()) == 0);
+  auto root = files::open(base + "/root", O_PATH | O_DIRECTORY);
+  REQUIRE(root);
+  // inside the root, the absolute link's target exists; outside it is a scratch directory
+  REQUIRE(files::make_directories(base + "/root" + base + "/outside"));
+  REQUIRE(::mkdir((base + "/root/outside").c_str(), 0755) == 0);
+  REQUIRE(files::make_in_root(root->get(), "/abs/a/b", true, 0755));
+  REQUIRE(files::make_in_root(root->get(), "rel/c", false, 0644));
+  CHECK(files::make_in_root(root->get(), "/file", false, 0644).error().errc() == ELOOP);
+  // "/abs" and "rel" resolved inside the root: to <root>/<base>/outside and <root>/outside
+  struct stat info {};
+  CHECK(::stat((base + "/root" + base + "/outside/a/b").c_str(), &info) == 0);
+  CHECK(S_ISDIR(info.st_mode));
+  CHECK(::stat((base + "/root/outside/c").c_str(), &info) == 0);
+  CHECK(S_ISREG(info.st_mode));
+  CHECK(::rmdir((base + "/outside").c_str()) == 0);  // still empty
+  REQUIRE(files::remove_tree(dir));
+}
+
+TEST_CASE("join puts the separator between words only", "[text]") {
+  CHECK(text::join({}, ", ") == "");
+  CHECK(text::join({"a"}, ", ") == "a");
+  CHECK(text::join({"a", "", "c"}, " ") == "a  c");
+  CHECK(text::join({"", "b"}, ",") == ",b");
 }
 
 TEST_CASE("paths are cleaned as Go's filepath.Clean cleans absolute ones", "[paths]") {

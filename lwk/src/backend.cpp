@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "host.hpp"
+#include "mkrun/base/text.hpp"
 #include "mkrun/ihk/partition.hpp"
 #include "mkrun/lwk/claims.hpp"
 #include "mkrun/lwk/config.hpp"
@@ -46,9 +47,7 @@ std::string kernel_arguments(const HostConfig& config, const LwkRequest& request
   add(kBaseKargs);
   add(config.kargs);
   for (const std::string& karg : request.kargs) add(karg);
-  std::string line;
-  for (const std::string& karg : kargs) line += (line.empty() ? "" : " ") + karg;
-  return line;
+  return text::join(kargs, " ");
 }
 
 Result<std::string> choose_image(const HostConfig& config, const LwkRequest& request) {

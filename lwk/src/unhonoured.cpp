@@ -2,14 +2,10 @@
 
 #include <algorithm>
 
+#include "mkrun/base/text.hpp"
+
 namespace mkrun::lwk {
 namespace {
-
-std::string joined(const std::vector<std::string>& words) {
-  std::string out;
-  for (const std::string& word : words) out += (out.empty() ? "" : ", ") + word;
-  return out;
-}
 
 // Warning: mcexec has them, and with them the application's offloaded calls (open, write...),
 // but McKernel enforces none on the application's own memory, stack or CPU time.
@@ -17,7 +13,7 @@ std::optional<std::string> rlimits_warning(const oci::Process& process) {
   if (process.rlimits.empty()) return std::nullopt;
   std::vector<std::string> types;
   for (const oci::Rlimit& limit : process.rlimits) types.push_back(limit.type);
-  return "process.rlimits (" + joined(types) +
+  return "process.rlimits (" + text::join(types, ", ") +
          ") hold for mcexec, the Linux proxy, and the system calls it runs for the application; "
          "McKernel does not enforce rlimits on the application itself";
 }

@@ -12,6 +12,7 @@
 
 #include "container/internal.hpp"
 #include "mkrun/base/files.hpp"
+#include "mkrun/base/text.hpp"
 
 namespace mkrun::runtime::internal {
 namespace {
@@ -122,12 +123,6 @@ Result<std::vector<std::string>> requested(const GlobalOptions& global, const oc
   return std::move(*devices);
 }
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string text;
-  for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
-  return text;
-}
-
 }  // namespace
 
 Result<cdi::Registry> load_cdi_registry(const std::vector<std::string>& dirs) {
@@ -178,7 +173,7 @@ Result<bool> inject_cdi_devices(const GlobalOptions& global, oci::Spec& spec,
   auto written = cdi::write_edited_sections(config_text, spec, *edits);
   if (!written) return fail("cdi: rewrite config: " + written.error().message);
   config_text = std::move(*written);
-  debug(global, "cdi: injected " + joined(devices));
+  debug(global, "cdi: injected " + text::join(devices, ", "));
   return true;
 }
 

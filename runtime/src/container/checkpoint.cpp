@@ -18,7 +18,9 @@
 #include "mkrun/base/command.hpp"
 #include "mkrun/base/fd.hpp"
 #include "mkrun/base/files.hpp"
+#include "mkrun/base/numbers.hpp"
 #include "mkrun/base/paths.hpp"
+#include "mkrun/base/text.hpp"
 #include "mkrun/oci/descriptors.hpp"
 #include "mkrun/runtime/runtime.hpp"
 
@@ -32,23 +34,6 @@ namespace criu = internal::criu;
 constexpr std::string_view kDescriptorsFile = "descriptors.json";
 constexpr std::string_view kConfigAnnotation = "org.criu.config";
 constexpr std::string_view kDefaultConfig = "/etc/criu/runc.conf";
-
-std::string current_directory() {
-  char buffer[PATH_MAX];
-  return ::getcwd(buffer, sizeof buffer) != nullptr ? buffer : "/";
-}
-
-// runc's default image path is `checkpoint` in the caller's directory.
-std::string image_directory(const CriuOptions& options) {
-  const std::string& path = options.image_path.empty() ? "checkpoint" : options.image_path;
-  return path.starts_with('/') ? paths::clean_absolute(path)
-                               : paths::clean_absolute(current_directory() + "/" + path);
-}
-
-std::string absolute(const std::string& path) {
-  if (path.empty() || path.starts_with('/')) return path;
-  return paths::clean_absolute(current_directory() + "/" + path);
-}
 
 void warn_if_rootless(const GlobalOptions& global, std::string_view command) {
   if (::geteuid() != 0 || running_in_user_namespace()) {
@@ -107,9 +92,7 @@ std::string describe_status(int wait_status) {
 Result<void> run_criu(const GlobalOptions& global, const std::vector<std::string>& args,
                       const std::vector<command::FdAt>& fds, std::string_view type,
                       const std::string& log) {
-  std::string line;
-  for (const std::string& arg : args) line += (line.empty() ? "" : " ") + arg;
-  internal::debug(global, "running " + line);
+  internal::debug(global, "running " + text::join(args, " "));
   const int status = MKRUN_TRY(command::run_attached(args, fds));
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
   quote_log_errors(global, log);
@@ -147,16 +130,21 @@ Result<void> check_parent(const std::string& image_dir, const std::string& paren
   return {};
 }
 
-// Masked paths that are files in the running container: /dev/null is bound over each.
+// Masked paths that are files in the running container: /dev/null is bound over each. Looked up
+// inside the container's root: a symlink there must not make mkrun look at a host path.
 std::vector<std::string> masked_files(const oci::Spec& spec, pid_t pid) {
-  std::vector<std::string> files;
-  if (!spec.linux) return files;
+  std::vector<std::string> found;
+  if (!spec.linux) return found;
+  auto root = files::open("/proc/" + std::to_string(pid) + "/root", O_PATH | O_DIRECTORY);
+  if (!root) return found;
   for (const std::string& path : spec.linux->maskedPaths) {
+    auto masked = files::open_in_root(root->get(), path, O_PATH);
     struct stat info {};
-    const std::string inside = "/proc/" + std::to_string(pid) + "/root" + path;
-    if (::stat(inside.c_str(), &info) == 0 && !S_ISDIR(info.st_mode)) files.push_back(path);
+    if (masked && ::fstat(masked->get(), &info) == 0 && !S_ISDIR(info.st_mode)) {
+      found.push_back(path);
+    }
   }
-  return files;
+  return found;
 }
 
 std::string criu_namespace_name(std::string_view type) {
@@ -218,7 +206,7 @@ Result<void> Runtime::checkpoint(const CheckpointOptions& options) {
   criu::DumpPlan plan;
   plan.criu = options_.criu;
   plan.options = &options;
-  plan.image_dir = image_directory(options.criu);
+  plan.image_dir = options.criu.image_path;
   MKRUN_CHECK(files::make_directories(plan.image_dir, 0700));
   MKRUN_CHECK(check_parent(plan.image_dir, options.parent_path));
   if (!options.page_server.empty()) {
@@ -231,7 +219,7 @@ Result<void> Runtime::checkpoint(const CheckpointOptions& options) {
   const oci::Spec spec = MKRUN_TRY(container.spec());
   plan.pid = container.record().pid;
   plan.rootfs = container.record().rootfs;
-  plan.work_dir = absolute(options.criu.work_path);
+  plan.work_dir = options.criu.work_path;
   if (!plan.work_dir.empty()) MKRUN_CHECK(make_directory(plan.work_dir));
   plan.freeze_cgroup = freezer_directory(container);
   plan.config_file = config_file(container.record().annotations);
@@ -297,29 +285,24 @@ bool is_under(const std::string& path, const std::vector<std::string>& prefixes)
 
 // runc's prepareCriuRestoreMounts, simplified: the mount points criu mounts onto must exist in
 // the rootfs, except under a tmpfs, whose contents criu restores itself. A bind of a file needs
-// a file there, anything else a directory.
+// a file there, anything else a directory. They are made inside the rootfs, never through a
+// symlink of the image out of it.
 Result<void> make_mount_points(const oci::Spec& spec, const std::string& rootfs,
                                const std::string& bundle) {
   std::vector<std::string> tmpfs;
   for (const oci::Mount& mount : spec.mounts) {
     if (mount.type == "tmpfs") tmpfs.push_back(paths::clean_absolute(mount.destination));
   }
+  auto root = MKRUN_TRY(files::open(rootfs, O_PATH | O_DIRECTORY));
   for (const oci::Mount& mount : spec.mounts) {
     const std::string destination = paths::clean_absolute(mount.destination);
     if (mount.type == "cgroup" || mount.type == "cgroup2" || is_under(destination, tmpfs)) continue;
-    const std::string target = rootfs + destination;
-    struct stat info {};
-    if (::lstat(target.c_str(), &info) == 0) continue;
+    if (files::open_in_root(root.get(), destination, O_PATH)) continue;  // there already
     const std::string source =
         mount.source.starts_with('/') ? mount.source : bundle + "/" + mount.source;
     struct stat source_info {};
     const bool file = ::stat(source.c_str(), &source_info) == 0 && !S_ISDIR(source_info.st_mode);
-    const std::string directory = file ? target.substr(0, target.rfind('/')) : target;
-    MKRUN_CHECK(files::make_directories(directory, 0755));
-    if (file) {
-      auto made = files::open(target, O_WRONLY | O_CREAT, 0644);
-      if (!made) return std::unexpected(std::move(made).error());
-    }
+    MKRUN_CHECK(files::make_in_root(root.get(), destination, !file, file ? 0644 : 0755));
   }
   return {};
 }
@@ -386,11 +369,10 @@ Result<void> hand_over_pipes(const std::string& image_dir, criu::RestorePlan& pl
 Result<pid_t> read_restored_pid(const std::string& path) {
   const std::string text = MKRUN_TRY(files::read_file(path));
   (void)::unlink(path.c_str());
-  try {
-    const int pid = std::stoi(text);
-    if (pid > 0) return pid;
-  } catch (const std::exception&) {
-  }
+  std::string_view digits = text;
+  while (!digits.empty() && (digits.back() == '\n' || digits.back() == ' '))
+    digits.remove_suffix(1);
+  if (auto pid = parse_number<pid_t>(digits); pid && *pid > 0) return *pid;
   return fail("criu wrote no pid to " + path);
 }
 
@@ -405,7 +387,7 @@ Result<pid_t> restore_with_criu(const GlobalOptions& global, const RestoreOption
   plan.criu = global.criu;
   plan.options = &options;
   plan.image_dir = image_dir;
-  plan.work_dir = absolute(options.criu.work_path);
+  plan.work_dir = options.criu.work_path;
   if (!plan.work_dir.empty()) MKRUN_CHECK(make_directory(plan.work_dir));
   plan.pid_file = target.state_dir + "/criu-restore.pid";
   plan.config_file = config_file(target.spec.annotations);
@@ -447,7 +429,7 @@ Result<void> delete_restored(const GlobalOptions& global, std::string_view id) {
 
 Result<int> Runtime::restore(const RestoreOptions& options) {
   warn_if_rootless(options_, "restore");
-  const std::string image_dir = image_directory(options.criu);
+  const std::string& image_dir = options.criu.image_path;
   MKRUN_CHECK(check_restore_options(options, options_.criu, image_dir));
   const bool foreground = !options.detach;
   if (foreground && !options.no_subreaper && ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {

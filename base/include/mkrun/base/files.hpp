@@ -31,6 +31,10 @@ Result<void> write_file(const std::string& path, std::string_view data,
 Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
 // mkdir -p; existing directories are fine.
 Result<void> make_directories(const std::string& path, mode_t mode = 0755);
+// mkdir -p of `path` below `root_fd` as if root_fd were "/", never leaving it: each parent is
+// looked up as open_in_root does, and the last component is a directory (`directory`) or an
+// empty file, made without following a symlink there. What exists already is fine.
+Result<void> make_in_root(int root_fd, const std::string& path, bool directory, mode_t mode);
 // rm -r of a directory on one file system, without following symlinks.
 Result<void> remove_tree(const std::string& path);
 // Removes everything inside the directory `dir_fd`, recursively, every step relative to a

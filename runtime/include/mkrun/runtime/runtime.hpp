@@ -89,7 +89,7 @@ struct ExecOptions {
 
 // The CRIU options checkpoint and restore share, as runc's flags name them.
 struct CriuOptions {
-  std::string image_path;  // empty: ./checkpoint, as in runc
+  std::string image_path;  // where the images go (the CLI: runc's ./checkpoint by default)
   std::string work_path;   // empty: the image directory (logs go there too)
   bool tcp_established = false;
   bool ext_unix_sk = false;

@@ -1,0 +1,13 @@
+// Small text helpers every layer uses.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mkrun::text {
+
+// The words with `separator` between them: join({"a", "b"}, ", ") == "a, b".
+std::string join(const std::vector<std::string>& words, std::string_view separator);
+
+}  // namespace mkrun::text
