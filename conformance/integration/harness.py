@@ -519,6 +519,13 @@ def check_host(rt: Runtime, ids, workdir: Path, fix: bool = True) -> list[str]:
         if fix:
             for l in reversed(mnts):
                 subprocess.run(["umount", "-l", l.split()[4]], stderr=subprocess.DEVNULL)
+    # A process killed a moment ago (delete's SIGKILL to the cgroup reaches an orphan re-parented
+    # to us) may still be exiting: its memory, and so its cmdline, is gone, but it is not a
+    # zombie yet. Give those a second; a process that lives on is a leak.
+    deadline = time.monotonic() + 1
+    while any(alive(c) and not cmdline(c) for c in children_of(os.getpid())) and \
+            time.monotonic() < deadline:
+        time.sleep(0.02)
     for c in children_of(os.getpid()):
         if alive(c):
             problems.append(f"process left: {c} {cmdline(c)!r}")

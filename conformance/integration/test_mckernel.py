@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import harness
-from harness import alive, wait_for
+from harness import alive, children_of, wait_for
 from mckernel_node import EMULATOR, GIB, LWK_INIT, Node, chunks, cpus, existing_mcos_nodes
 
 pytestmark = pytest.mark.mkrun_only
@@ -481,14 +481,6 @@ def in_new_pid_namespace(*argv) -> tuple[subprocess.Popen, int]:
     return p, children_of(p.pid)[0]
 
 
-def children_of(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(c) for c in f.read().split()]
-    except FileNotFoundError:
-        return []
-
-
 def stop(process: subprocess.Popen, child: int) -> None:
     """Kills the namespace's pid 1; `unshare -f` reaps it and exits (killing unshare first would
     leave its child a zombie for the host's slow PID 1)."""
@@ -535,6 +527,21 @@ def test_ranks_in_one_pid_namespace_share_an_attached_instance(rt, node, make_bu
         for cid in list(rt.ids):
             rt("delete", "--force", cid)
         stop(holder, job_init)
+        os.unlink("/dev/mcos5")
+        node.initial["dev"] = existing_mcos_nodes()
+
+
+def test_attach_with_a_missing_pid_namespace_is_refused_before_ihk(rt, node, make_bundle):
+    admin_instance_5(node)
+    try:
+        b = without_pid_namespace(make_bundle()).set_args("true")
+        b.linux["namespaces"].append({"type": "pid", "path": "/nonexistent/ns/pid"})
+        r = rt.create(node.bundle(b, instance="attach:5"))
+        r.fails(1, "stat the pid namespace `/nonexistent/ns/pid`: no such file or directory")
+        harness.assert_nothing_left(rt, r.cid)
+        assert node.mutating_calls() == []
+        assert node.instances()[5]["status"] == "RUNNING"
+    finally:
         os.unlink("/dev/mcos5")
         node.initial["dev"] = existing_mcos_nodes()
 

@@ -37,6 +37,14 @@ TEST_CASE("a spec that asks nothing McKernel ignores passes without a word", "[u
   CHECK(checked->empty());
 }
 
+TEST_CASE("empty lists and a plain scheduler ask nothing", "[unhonoured]") {
+  auto checked = lwk::check_unhonoured_settings(
+      spec_with(R"(,"rlimits":[],"scheduler":{"policy":"SCHED_OTHER","nice":0})",
+                R"(,"timeOffsets":{},"memoryPolicy":{"mode":"MPOL_DEFAULT","flags":[]})"));
+  REQUIRE(checked);
+  CHECK(checked->empty());
+}
+
 TEST_CASE("rlimits and the I/O priority are warnings that name them", "[unhonoured]") {
   auto checked = lwk::check_unhonoured_settings(spec_with(
       R"(,"rlimits":[{"type":"RLIMIT_AS","hard":1,"soft":1},{"type":"RLIMIT_NOFILE","hard":8,"soft":8}],)"
