@@ -60,14 +60,15 @@ Result<void> check_shared_mount_namespace(const oci::Spec& spec, const oci::Linu
   if (!linux.maskedPaths.empty() || !linux.readonlyPaths.empty()) {
     return fail("unable to restrict sys entries without a private MNT namespace");
   }
-  const char* why = nullptr;
-  if (rootfs == "/") why = "the rootfs is the caller's own `/`";
-  if (spec.root && spec.root->readonly) why = "root.readonly would remount a shared mount";
+  auto refuse = [](std::string_view why) {
+    return fail("without a mount namespace of its own: " + std::string(why));
+  };
+  if (rootfs == "/") return refuse("the rootfs is the caller's own `/`");
+  if (spec.root && spec.root->readonly) return refuse("root.readonly would remount a shared mount");
   if (!linux.rootfsPropagation.empty()) {
-    why = "linux.rootfsPropagation would change a shared mount";
+    return refuse("linux.rootfsPropagation would change a shared mount");
   }
-  if (why == nullptr) return {};
-  return fail(std::string("without a mount namespace of its own: ") + why);
+  return {};
 }
 
 // Points the plan's arrays at the storage they live in; last, once nothing grows any more.
