@@ -27,41 +27,10 @@ Status read_json(const Value& v, const std::string& path, ContainerEdits& out);
 Status read_json(const Value& v, const std::string& path, Device& out);
 Status read_json(const Value& v, const std::string& path, Spec& out);
 
-namespace {
-
-char ascii_lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool same_ignoring_case(std::string_view a, std::string_view b) {
-  return std::ranges::equal(a, b, [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
-}
-
-// CDI decodes strictly: a key that names no field is an error (a misspelt "hostpath" would
-// otherwise silently drop a mount's source), and so is a key given twice.
-Status check_keys(const Value& v, const std::string& path,
-                  std::initializer_list<std::string_view> known) {
-  if (!v.IsObject()) return {};  // Fields names the wrong type
-  std::set<std::string_view> seen;
-  for (const auto& member : v.GetObject()) {
-    std::string_view name(member.name.GetString(), member.name.GetStringLength());
-    if (!seen.insert(name).second) return json::fail(json::child(path, name), "duplicate key");
-    bool ok =
-        std::ranges::any_of(known, [&](std::string_view k) { return same_ignoring_case(k, name); });
-    if (!ok) return json::fail(json::child(path, name), "unknown field");
-  }
-  return {};
-}
-
-}  // namespace
-
+// CDI decodes strictly (Fields::Unknown::kRefuse): a misspelt "hostpath" would otherwise
+// silently drop a mount's source.
 Status read_json(const Value& v, const std::string& path, DeviceNode& out) {
-  if (auto keys = check_keys(
-          v, path,
-          {"path", "hostPath", "type", "major", "minor", "fileMode", "permissions", "uid", "gid"});
-      !keys)
-    return keys;
-  return Fields(v, path)
+  return Fields(v, path, Fields::Unknown::kRefuse)
       .get("path", out.path)
       .get("hostPath", out.hostPath)
       .get("type", out.type)
@@ -75,9 +44,7 @@ Status read_json(const Value& v, const std::string& path, DeviceNode& out) {
 }
 
 Status read_json(const Value& v, const std::string& path, Mount& out) {
-  if (auto keys = check_keys(v, path, {"hostPath", "containerPath", "options", "type"}); !keys)
-    return keys;
-  return Fields(v, path)
+  return Fields(v, path, Fields::Unknown::kRefuse)
       .get("hostPath", out.hostPath)
       .get("containerPath", out.containerPath)
       .get("options", out.options)
@@ -86,9 +53,7 @@ Status read_json(const Value& v, const std::string& path, Mount& out) {
 }
 
 Status read_json(const Value& v, const std::string& path, Hook& out) {
-  if (auto keys = check_keys(v, path, {"hookName", "path", "args", "env", "timeout"}); !keys)
-    return keys;
-  return Fields(v, path)
+  return Fields(v, path, Fields::Unknown::kRefuse)
       .get("hookName", out.hookName)
       .get("path", out.path)
       .get("args", out.args)
@@ -98,11 +63,7 @@ Status read_json(const Value& v, const std::string& path, Hook& out) {
 }
 
 Status read_json(const Value& v, const std::string& path, IntelRdt& out) {
-  if (auto keys = check_keys(
-          v, path, {"closID", "l3CacheSchema", "memBwSchema", "schemata", "enableMonitoring"});
-      !keys)
-    return keys;
-  return Fields(v, path)
+  return Fields(v, path, Fields::Unknown::kRefuse)
       .get("closID", out.closID)
       .get("l3CacheSchema", out.l3CacheSchema)
       .get("memBwSchema", out.memBwSchema)
@@ -112,20 +73,14 @@ Status read_json(const Value& v, const std::string& path, IntelRdt& out) {
 }
 
 Status read_json(const Value& v, const std::string& path, NetDevice& out) {
-  if (auto keys = check_keys(v, path, {"hostInterfaceName", "name"}); !keys) return keys;
-  return Fields(v, path)
+  return Fields(v, path, Fields::Unknown::kRefuse)
       .get("hostInterfaceName", out.hostInterfaceName)
       .get("name", out.name)
       .status();
 }
 
 Status read_json(const Value& v, const std::string& path, ContainerEdits& out) {
-  if (auto keys = check_keys(
-          v, path,
-          {"env", "deviceNodes", "netDevices", "hooks", "mounts", "intelRdt", "additionalGids"});
-      !keys)
-    return keys;
-  return Fields(v, path)
+  return Fields(v, path, Fields::Unknown::kRefuse)
       .get("env", out.env)
       .get("deviceNodes", out.deviceNodes)
       .get("netDevices", out.netDevices)
@@ -137,9 +92,7 @@ Status read_json(const Value& v, const std::string& path, ContainerEdits& out) {
 }
 
 Status read_json(const Value& v, const std::string& path, Device& out) {
-  if (auto keys = check_keys(v, path, {"name", "annotations", "containerEdits"}); !keys)
-    return keys;
-  return Fields(v, path)
+  return Fields(v, path, Fields::Unknown::kRefuse)
       .get("name", out.name)
       .get("annotations", out.annotations)
       .get("containerEdits", out.containerEdits)
@@ -147,11 +100,7 @@ Status read_json(const Value& v, const std::string& path, Device& out) {
 }
 
 Status read_json(const Value& v, const std::string& path, Spec& out) {
-  if (auto keys =
-          check_keys(v, path, {"cdiVersion", "kind", "annotations", "devices", "containerEdits"});
-      !keys)
-    return keys;
-  return Fields(v, path)
+  return Fields(v, path, Fields::Unknown::kRefuse)
       .get("cdiVersion", out.cdiVersion)
       .get("kind", out.kind)
       .get("annotations", out.annotations)

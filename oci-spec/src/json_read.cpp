@@ -1,5 +1,8 @@
 #include "mkrun/oci/json/read.hpp"
 
+#include <algorithm>
+#include <set>
+
 #include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
@@ -207,7 +210,8 @@ Status read_integer(const Value& v, const std::string& path, int64_t min, uint64
               "expected " + std::string(type) + ", got non-integer number " + format_double(value));
 }
 
-Fields::Fields(const Value& v, const std::string& path) : path_(path) {
+Fields::Fields(const Value& v, const std::string& path, Unknown unknown)
+    : path_(path), unknown_(unknown) {
   if (v.IsObject()) {
     object_ = &v;
   } else {
@@ -230,6 +234,25 @@ Value* find_member(Value& object, std::string_view key) {
 
 const Value* Fields::find(std::string_view key) const {
   return find_member(*object_, key);
+}
+
+Status Fields::unnamed_members() const {
+  std::set<std::string_view> seen;
+  for (const auto& member : object_->GetObject()) {
+    std::string_view name = name_of(member.name);
+    if (!seen.insert(name).second) return fail(child(path_, name), "duplicate key");
+    bool named = std::ranges::any_of(
+        named_, [&](std::string_view key) { return equal_ignoring_ascii_case(key, name); });
+    if (!named) return fail(child(path_, name), "unknown field");
+  }
+  return {};
+}
+
+Status Fields::status() const {
+  if (object_ != nullptr && unknown_ == Unknown::kRefuse) {
+    if (auto unnamed = unnamed_members(); !unnamed) return unnamed;
+  }
+  return status_;
 }
 
 }  // namespace mkrun::oci::json

@@ -106,22 +106,30 @@ Status read_nullable(const Value& v, const std::string& path, T& out) {
 // fields are skipped.
 class Fields {
  public:
-  Fields(const Value& v, const std::string& path);
+  // kRefuse decodes strictly, as Go's DisallowUnknownFields (CDI's specs): a member no get()
+  // names is an "unknown field", a key given twice a "duplicate key", reported before any
+  // error of the fields themselves.
+  enum class Unknown { kIgnore, kRefuse };
+  Fields(const Value& v, const std::string& path, Unknown unknown = Unknown::kIgnore);
 
   template <class T>
   Fields& get(std::string_view key, T& out) {
+    if (unknown_ == Unknown::kRefuse) named_.push_back(key);
     if (!status_) return *this;
     if (const Value* member = find(key)) status_ = read_nullable(*member, child(path_, key), out);
     return *this;
   }
 
-  Status status() const { return status_; }
+  Status status() const;
 
  private:
   const Value* find(std::string_view key) const;
+  Status unnamed_members() const;
 
   const Value* object_ = nullptr;
   std::string path_;
+  Unknown unknown_;
+  std::vector<std::string_view> named_;  // with kRefuse: every key a get() asked for
   Status status_;
 };
 
