@@ -170,14 +170,21 @@ mounts_below() {
 # remove_cgroups NAME...: remove the cgroup NAME (and its children) in every hierarchy, depth first;
 # only empty cgroups can be removed, so nothing in use is touched. A daemon's helper (conmon, a
 # shim) may still be exiting when the engine returns, and its cgroup stays busy until it is gone:
-# retry for up to 10 s before leaving the rest to the check that follows.
+# retry for up to 10 s before leaving the rest to the check that follows. Where a v1 controller
+# is not mounted, its directory is plain tmpfs (the one /sys/fs/cgroup is), and Podman's cgroup
+# code still makes NAME there with a `tasks` file in it: that is a directory tree, removed as one.
 remove_cgroups() {
   local name h try
   for try in $(seq 50); do
     for name in "$@"; do
       [ -n "$name" ] || continue
       for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-        [ -d "$h$name" ] && find "$h$name" -depth -type d -exec rmdir {} \; 2>/dev/null
+        [ -d "$h$name" ] || continue
+        if [ "$(stat -f -c %T "$h")" = tmpfs ]; then
+          rm -rf -- "$h$name"
+        else
+          find "$h$name" -depth -type d -exec rmdir {} \; 2>/dev/null
+        fi
       done
     done
     [ -z "$(cgroups_left "$@")" ] && break
