@@ -413,30 +413,6 @@ Result<oci::Resources> resources_from_flags(const ParsedFlags& flags) {
   return resources;
 }
 
-// mkrun has no Intel RDT support: a schema is refused, with runc's words when the host has no
-// RDT either (no resctrl file system).
-Result<void> check_intel_rdt(const ParsedFlags& flags) {
-  struct Schema {
-    const char* flag;
-    const char* info;  // what resctrl shows when the feature is there
-    const char* refusal;
-  };
-  constexpr Schema kSchemas[] = {
-      {"l3-cache-schema", "/sys/fs/resctrl/info/L3", "Intel RDT/CAT: l3 cache schema"},
-      {"mem-bw-schema", "/sys/fs/resctrl/info/MB", "Intel RDT/MBA: memory bandwidth schema"},
-  };
-  for (const Schema& schema : kSchemas) {
-    if (flags.text(schema.flag).empty()) continue;
-    struct stat info {};
-    if (::stat(schema.info, &info) != 0) {
-      return fail(std::string(schema.refusal) + " is not enabled (no Intel RDT here: `" +
-                  schema.info + "` does not exist)");
-    }
-    return fail(std::string(schema.refusal) + " cannot be set: mkrun does not support Intel RDT");
-  }
-  return {};
-}
-
 }  // namespace
 
 Result<int> handlers::update(Runtime& runtime, const Invocation& invocation) {
@@ -446,8 +422,9 @@ Result<int> handlers::update(Runtime& runtime, const Invocation& invocation) {
   const std::string source = invocation.flags.text("resources");
   const oci::Resources resources = MKRUN_TRY(source.empty() ? resources_from_flags(invocation.flags)
                                                             : resources_from_json(source));
-  MKRUN_CHECK(check_intel_rdt(invocation.flags));
-  return succeeded(runtime.update(id, resources));
+  const Runtime::IntelRdtUpdate rdt{invocation.flags.text("l3-cache-schema"),
+                                    invocation.flags.text("mem-bw-schema")};
+  return succeeded(runtime.update(id, resources, rdt));
 }
 
 // ---- checkpoint, restore -----------------------------------------------------------------------

@@ -242,8 +242,8 @@ def test_features_has_every_1_3_field(rt):
         "MPOL_PREFERRED_MANY", "MPOL_WEIGHTED_INTERLEAVE"]
     assert linux["memoryPolicy"]["flags"] == [
         "MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
-    # mkrun refuses linux.intelRdt: it claims none of it.
-    assert linux["intelRdt"] == {"enabled": False, "schemata": False, "monitoring": False}
+    # What mkrun implements, whatever the host has (features-linux.md).
+    assert linux["intelRdt"] == {"enabled": True, "schemata": True, "monitoring": True}
     assert linux["netDevices"] == {"enabled": True}
     assert linux["mountExtensions"] == {"idmap": {"enabled": True}}
     seccomp = linux["seccomp"]
@@ -255,3 +255,50 @@ def test_features_has_every_1_3_field(rt):
     assert "io.mkrun.kernel" in unsafe
     assert set(unsafe) <= set(f["annotations"]) | {"io.mkrun.kernel"}
     assert "io.mkrun.kernel" in f["annotations"]
+
+
+# ---- intelRdt ------------------------------------------------------------------------------------
+# config-linux.md (1.3): "If no mounted `resctrl` pseudo-filesystem is available in the runtime
+# mount namespace, the runtime MUST generate an error." No host of ours has Intel RDT: what
+# mkrun does with a mounted resctrl is held by runtime/tests/resctrl_test.cpp.
+
+no_resctrl = pytest.mark.skipif(os.path.exists("/sys/fs/resctrl/info"),
+                                reason="this host has Intel RDT")
+
+
+@no_resctrl
+@pytest.mark.parity
+@pytest.mark.parametrize("rdt, refusal", [
+    ({"l3CacheSchema": "L3:0=f"},
+     "intelRdt.l3CacheSchema is specified in config, but Intel RDT/CAT is not enabled"),
+    ({"closID": "gold", "memBwSchema": "MB:0=20"},
+     "intelRdt.memBwSchema is specified in config, but Intel RDT/MBA is not enabled"),
+    ({"closID": "a/b"}, 'invalid intelRdt.ClosID \\"a/b\\"'),
+    ({"closID": ".."}, 'invalid intelRdt.ClosID \\"..\\"'),
+])
+def test_intel_rdt_refusals_without_rdt(rt, bundle, rdt, refusal):
+    bundle.config["linux"]["intelRdt"] = rdt
+    rt.run(bundle.set_args("true")).fails(1, refusal)
+
+
+@no_resctrl
+@pytest.mark.mkrun_only  # runc 1.1 ignores intelRdt without schemata when resctrl is missing
+@pytest.mark.parametrize("clos", ["", "gold", "/"])
+def test_intel_rdt_without_resctrl_is_an_error(rt, bundle, clos):
+    # runc 1.5: "intelRdt is specified in config, but Intel RDT is not enabled". "/" (1.3: the
+    # root group) is a valid CLOS, so the refusal is resctrl's absence, not the name.
+    bundle.config["linux"]["intelRdt"] = {"closID": clos} if clos else {}
+    rt.run(bundle.set_args("true")).fails(
+        1, "intelRdt is specified in config, but Intel RDT is not enabled")
+
+
+@pytest.mark.mkrun_only  # 1.3's rules on schemata lines; runc 1.1 knows no `schemata`
+@pytest.mark.parametrize("rdt, refusal", [
+    ({"memBwSchema": "L3:0=f"}, 'intelRdt.memBwSchema: \\"L3:0=f\\" does not start with MB:'),
+    ({"l3CacheSchema": "L3:0=f\nMB:0=10"}, "intelRdt.l3CacheSchema: contains a newline"),
+    ({"schemata": ["L2:0=3", "L3:0=f\nMB:0=10"]}, "intelRdt.schemata[1]: contains a newline"),
+])
+def test_intel_rdt_schemata_are_single_lines(rt, bundle, rdt, refusal):
+    bundle.config["linux"]["intelRdt"] = rdt
+    rt.run(bundle.set_args("true")).fails(1, refusal)
+

@@ -195,11 +195,14 @@ SpecResult<void> apply_edits(const ContainerEdits& edits, const HostDeviceLookup
     if (auto added = add_hook(hook, spec); !added) return added;
   }
   if (edits.intelRdt) {
-    // schemata and enableMonitoring (CDI 1.1) have no place in mkrun's model: mkrun refuses
-    // linux.intelRdt as a whole (plan builder), so the container fails there either way.
-    linux_of(spec).intelRdt =
-        oci::IntelRdt{edits.intelRdt->closID, edits.intelRdt->l3CacheSchema,
-                      edits.intelRdt->memBwSchema, std::nullopt, std::nullopt};
+    // CDI replaces the config's intelRdt as a whole.
+    const IntelRdt& rdt = *edits.intelRdt;
+    oci::IntelRdt& to = linux_of(spec).intelRdt.emplace();
+    to.closID = rdt.closID;
+    to.l3CacheSchema = rdt.l3CacheSchema;
+    to.memBwSchema = rdt.memBwSchema;
+    to.schemata = rdt.schemata.value_or(std::vector<std::string>{});
+    to.enableMonitoring = rdt.enableMonitoring;
   }
   for (uint32_t gid : edits.additionalGids) add_gid(gid, spec);
   return {};
@@ -306,6 +309,8 @@ void write_intel_rdt(json::Writer& w, const oci::IntelRdt& rdt) {
   if (!rdt.closID.empty()) w.member("closID", rdt.closID);
   if (!rdt.l3CacheSchema.empty()) w.member("l3CacheSchema", rdt.l3CacheSchema);
   if (!rdt.memBwSchema.empty()) w.member("memBwSchema", rdt.memBwSchema);
+  if (!rdt.schemata.empty()) w.member("schemata", rdt.schemata);
+  if (rdt.enableMonitoring) w.member("enableMonitoring", true);
   w.end_object();
 }
 

@@ -324,6 +324,8 @@ static Status read_json(const Value& v, const Path& path, IntelRdt& out) {
       .get("closID", out.closID)
       .get("l3CacheSchema", out.l3CacheSchema)
       .get("memBwSchema", out.memBwSchema)
+      .get("schemata", out.schemata)
+      .get("enableMonitoring", out.enableMonitoring)
       .get("enableCMT", out.enableCMT)
       .get("enableMBM", out.enableMBM)
       .status();

@@ -400,6 +400,27 @@ SpecResult<std::pair<unsigned, unsigned>> node_range(std::string_view element) {
   return std::pair{*first, *last};
 }
 
+// runtime-spec 1.3: "/" is resctrl's root group; any other CLOS is one directory below it. Each
+// schema is one line of the `schemata` file, so a newline would smuggle in another.
+Status check_intel_rdt(const IntelRdt& rdt) {
+  const std::string& clos = rdt.closID;
+  if (clos == "." || clos == ".." || (clos.size() > 1 && clos.find('/') != std::string::npos)) {
+    return invalid("invalid intelRdt.ClosID " + quoted(clos));
+  }
+  auto one_line = [](const std::string& schema) { return schema.find('\n') == std::string::npos; };
+  if (!one_line(rdt.l3CacheSchema)) return invalid("intelRdt.l3CacheSchema: contains a newline");
+  if (!one_line(rdt.memBwSchema)) return invalid("intelRdt.memBwSchema: contains a newline");
+  if (!rdt.memBwSchema.empty() && !rdt.memBwSchema.starts_with("MB:")) {
+    return invalid("intelRdt.memBwSchema: " + quoted(rdt.memBwSchema) + " does not start with MB:");
+  }
+  for (size_t i = 0; i < rdt.schemata.size(); ++i) {
+    if (!one_line(rdt.schemata[i])) {
+      return invalid("intelRdt.schemata[" + std::to_string(i) + "]: contains a newline");
+    }
+  }
+  return {};
+}
+
 // runc 1.5's validation, in mkrun's words: the mode, its flags, and the number of nodes the
 // mode takes (set_mempolicy(2)).
 Status check_memory_policy(const MemoryPolicy& policy) {
@@ -440,10 +461,7 @@ Status check_linux_values(const Linux& linux) {
                    quoted(linux.personality->domain));
   }
   if (linux.intelRdt) {
-    const auto& clos = linux.intelRdt->closID;
-    if (clos == "." || clos == ".." || clos.find('/') != std::string::npos) {
-      return invalid("invalid intelRdt.ClosID " + quoted(clos));
-    }
+    if (auto status = check_intel_rdt(*linux.intelRdt); !status) return status;
   }
   if (linux.memoryPolicy) {
     if (auto status = check_memory_policy(*linux.memoryPolicy); !status) return status;

@@ -576,6 +576,8 @@ TEST_CASE("cdi: hooks go to their kind, gids once each, net devices and intelRdt
   CHECK(config.linux->netDevices.at("ib0").name == "fab0");
   REQUIRE(config.linux->intelRdt);
   CHECK(config.linux->intelRdt->closID == "hpc");
+  CHECK(config.linux->intelRdt->schemata == std::vector<std::string>{"L2:0=3"});  // CDI 1.1
+  CHECK(config.linux->intelRdt->enableMonitoring);
   CHECK(config.linux->devices[0].uid == 1000u);
 }
 
@@ -607,4 +609,6 @@ TEST_CASE("cdi: the edited sections are written back, the rest of the config kep
   CHECK(reread->linux->resources->memory->limit == 1048576);
   CHECK(reread->linux->netDevices.at("ib0").name == "fab0");
   CHECK(reread->linux->intelRdt->memBwSchema == "MB:0=50");
+  CHECK(reread->linux->intelRdt->schemata == std::vector<std::string>{"L2:0=3"});
+  CHECK(reread->linux->intelRdt->enableMonitoring);
 }

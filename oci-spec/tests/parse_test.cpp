@@ -98,6 +98,7 @@ constexpr const char* kFullConfig = R"json({
     "readonlyPaths": ["/proc/sys"],
     "mountLabel": "system_u:object_r:container_file_t:s0",
     "intelRdt": {"closID": "guaranteed", "l3CacheSchema": "L3:0=7f0", "memBwSchema": "MB:0=20",
+                 "schemata": ["L2:0=3"], "enableMonitoring": true,
                  "enableCMT": true, "enableMBM": false},
     "personality": {"domain": "LINUX32", "flags": ["x"]},
     "timeOffsets": {"monotonic": {"secs": -86400, "nanosecs": 5}, "boottime": {"secs": 3}},
@@ -245,6 +246,8 @@ TEST_CASE("parse: every field of a full config", "[parse]") {
     CHECK(l.intelRdt->memBwSchema == "MB:0=20");
     CHECK(l.intelRdt->enableCMT == true);
     CHECK(l.intelRdt->enableMBM == false);
+    CHECK(l.intelRdt->schemata == std::vector<std::string>{"L2:0=3"});
+    CHECK(l.intelRdt->enableMonitoring);
     REQUIRE(l.personality);
     CHECK(l.personality->domain == "LINUX32");
     CHECK(l.personality->flags == std::vector<std::string>{"x"});

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "container/cdi.hpp"
+#include "linux_test_util.hpp"
 #include "mkrun/base/files.hpp"
 
 using namespace mkrun;
@@ -13,15 +14,7 @@ using namespace mkrun::runtime::internal;
 
 namespace {
 
-struct TempDir {
-  TempDir() {
-    char pattern[] = "/tmp/mkrun-cdi-test-XXXXXX";
-    path = ::mkdtemp(pattern);
-    ::chmod(path.c_str(), 0755);
-  }
-  ~TempDir() { (void)files::remove_tree(path); }
-  std::string path;
-};
+using TempDir = test::ScratchDir;
 
 std::string spec(const char* env) {
   return std::string(R"({"cdiVersion":"0.3.0","kind":"v.com/c","devices":[{"name":"d",)") +

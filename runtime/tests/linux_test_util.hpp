@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,8 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+
+#include "mkrun/base/files.hpp"
 
 namespace mkrun::test {
 
@@ -116,6 +119,21 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// A directory of its own under /tmp (mode 0755), removed with what is in it.
+struct ScratchDir {
+  explicit ScratchDir(const char* name = "mkrun-test") {
+    std::string pattern = std::string("/tmp/") + name + "-XXXXXX";
+    if (::mkdtemp(pattern.data()) != nullptr) path = pattern;
+    (void)::chmod(path.c_str(), 0755);
+  }
+  ~ScratchDir() {
+    if (!path.empty()) (void)files::remove_tree(path);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  std::string path;
 };
 
 }  // namespace mkrun::test

@@ -24,6 +24,7 @@ ContainerRecord full_record() {
   record.kernel = "mckernel";
   record.kernel_journal = {{"os_index", "0"}, {"step", "booted"}};
   record.shared_mounts = SharedMountsRecord{"/proc/77/ns/mnt", 4, 4026532173, {21, 0, 9000}};
+  record.intel_rdt = IntelRdtRecord{"web", true, "web-1"};
   return record;
 }
 
@@ -48,6 +49,12 @@ void check_equal(const ContainerRecord& a, const ContainerRecord& b) {
     CHECK(a.shared_mounts->namespace_device == b.shared_mounts->namespace_device);
     CHECK(a.shared_mounts->namespace_inode == b.shared_mounts->namespace_inode);
     CHECK(a.shared_mounts->mounts_before == b.shared_mounts->mounts_before);
+  }
+  REQUIRE(a.intel_rdt.has_value() == b.intel_rdt.has_value());
+  if (a.intel_rdt) {
+    CHECK(a.intel_rdt->clos == b.intel_rdt->clos);
+    CHECK(a.intel_rdt->created == b.intel_rdt->created);
+    CHECK(a.intel_rdt->monitor == b.intel_rdt->monitor);
   }
 }
 

@@ -6,6 +6,7 @@
 #include "container/kernel_watch.hpp"
 #include "container/shared_mounts.hpp"
 #include "core/proc.hpp"
+#include "linux/resctrl.hpp"
 #include "mkrun/base/files.hpp"
 #include "mkrun/oci/parse.hpp"
 
@@ -215,6 +216,7 @@ Result<void> Container::destroy(const GlobalOptions& global) {
     MKRUN_CHECK((*cgroup)->destroy());
     tell("cgroup removed");
   }
+  MKRUN_CHECK(remove_intel_rdt_groups());
   if (const auto& noted = record_.shared_mounts) {
     // A warning, not a failure: a namespace that cannot be reached any more must not keep the
     // container from being deleted. The message names what stays.
@@ -235,6 +237,36 @@ Result<void> Container::destroy(const GlobalOptions& global) {
     run_runtime_hooks_warning(global, spec->hooks->poststop, "poststop", state(Status::kStopped));
   }
   return {};
+}
+
+Result<void> Container::make_intel_rdt_groups(const oci::Spec& spec) {
+  if (!spec.linux || !spec.linux->intelRdt) return {};
+  const oci::IntelRdt& rdt = *spec.linux->intelRdt;
+  std::optional<resctrl::Root> root = resctrl::open_root();
+  MKRUN_CHECK(
+      resctrl::check_host(rdt, root ? std::optional(resctrl::features_of(*root)) : std::nullopt));
+  record_.intel_rdt = MKRUN_TRY(resctrl::prepare(*root, rdt, record_.id));
+  if (auto saved = save(); !saved) {
+    (void)resctrl::remove(*root, *record_.intel_rdt);
+    record_.intel_rdt.reset();
+    return saved;
+  }
+  return {};
+}
+
+Result<void> Container::join_intel_rdt_groups(pid_t pid) const {
+  if (!record_.intel_rdt) return {};
+  std::optional<resctrl::Root> root = resctrl::open_root();
+  if (!root) return fail("intelrdt: resctrl is no longer mounted");
+  return resctrl::join(*root, *record_.intel_rdt, pid);
+}
+
+// Unmounting resctrl removes every group in it: then nothing is left to remove.
+Result<void> Container::remove_intel_rdt_groups() const {
+  if (!record_.intel_rdt) return {};
+  std::optional<resctrl::Root> root = resctrl::open_root();
+  if (!root) return {};
+  return resctrl::remove(*root, *record_.intel_rdt);
 }
 
 Result<void> RecordJournal::record(const std::map<std::string, std::string>& entries) {

@@ -84,6 +84,13 @@ class Container {
   void set_cgroup(std::shared_ptr<const cgroups::Host> host,
                   std::unique_ptr<cgroups::Manager> cgroup);
 
+  // linux.intelRdt: the container's groups in resctrl (linux/resctrl.hpp), made for the spec
+  // and kept in the record; a new process of the container joins them; destroy removes what was
+  // made for it. Without intelRdt in the spec or the record, each does nothing.
+  Result<void> make_intel_rdt_groups(const oci::Spec& spec);
+  Result<void> join_intel_rdt_groups(pid_t pid) const;
+  Result<void> remove_intel_rdt_groups() const;
+
   // When the kernel instance of this live container failed: kills every process of the
   // container and returns true (its status is "stopped" from then on). kernel_watch.hpp.
   bool stop_if_kernel_failed();

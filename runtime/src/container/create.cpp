@@ -329,6 +329,14 @@ Result<void> make_cgroup(Creation& c) {
   return {};
 }
 
+// linux.intelRdt: the container's class of service, made before the init exists, which joins
+// it before it runs anything (Container::make_intel_rdt_groups).
+Result<void> make_intel_rdt(Creation& c) {
+  MKRUN_CHECK(c.container->make_intel_rdt_groups(c.spec));
+  c.undo.push([&c] { (void)c.container->remove_intel_rdt_groups(); });
+  return {};
+}
+
 // UTC, nanoseconds with trailing zeros trimmed, as Go's time.RFC3339Nano.
 std::string rfc3339_nano_now() {
   timespec now{};
@@ -532,6 +540,9 @@ Result<void> spawn_init(Creation& c) {
     if (!mapped) return wrap(mapped.error());
   }
   if (auto joined = init.join_cgroup(); !joined) return wrap(joined.error());
+  if (auto joined = c.container->join_intel_rdt_groups(init.pid()); !joined) {
+    return wrap(joined.error());
+  }
   // --systemd-cgroup under systemd: a scope needs a process, so systemd adopts the cgroup now,
   // before the init goes on, which thus never runs under systemd's default limits.
   if (auto adopted = c.cgroup->adopt(init.pid(), cgroup_resources(c)); !adopted) {
@@ -609,6 +620,7 @@ Result<CreatedContainer> create_container(const GlobalOptions& global,
   MKRUN_CHECK(prepare_kernel(c));
   MKRUN_CHECK(make_cgroup(c));
   tell(c, describe_cgroup(c));
+  MKRUN_CHECK(make_intel_rdt(c));
   MKRUN_CHECK(build_child_plan(c));
   MKRUN_CHECK(prepare_spawner(c));
   MKRUN_CHECK(spawn_init(c));
@@ -634,6 +646,11 @@ Result<pid_t> restore_container(const GlobalOptions& global, const CreateOptions
   if (c.backend) {
     return fail("restore: checkpoint/restore is not supported on the " +
                 std::string(c.backend->name()) + " kernel");
+  }
+  if (c.spec.linux && c.spec.linux->intelRdt) {
+    // criu restores the processes, not their resctrl groups, and the restored tree would have
+    // to join them task by task: not done.
+    return fail("restore: linux.intelRdt is not supported on restore");
   }
   MKRUN_CHECK(make_bare_state_directory(c));
   fill_record(c);

@@ -192,6 +192,7 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
   MKRUN_CHECK(process.clone());
   MKRUN_CHECK(process.started());
   MKRUN_CHECK(process.join_cgroup());
+  MKRUN_CHECK(container.join_intel_rdt_groups(process.pid()));
   MKRUN_CHECK(process.go());
   // The process closes its end when it executes.
   MKRUN_CHECK(process.ready(/*until_closed=*/true));

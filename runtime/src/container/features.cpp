@@ -76,7 +76,8 @@ oci::Features features() {
   f.netDevices = true;   // linux.netDevices: moved into the container's network namespace
   f.memoryPolicy.modes = sorted_names(vocabulary::kMemoryPolicyModes);
   f.memoryPolicy.flags = sorted_names(vocabulary::kMemoryPolicyFlags);
-  // intelRdt stays all false: the plan builder refuses linux.intelRdt.
+  // What mkrun implements, whether or not this host has RDT (linux/resctrl.hpp).
+  f.intelRdt = {.enabled = true, .schemata = true, .monitoring = true};
   f.cgroup.v1 = true;
   f.cgroup.v2 = true;
   f.seccomp.enabled = true;

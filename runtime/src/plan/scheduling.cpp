@@ -174,12 +174,6 @@ Result<void> add_scheduling(PreparedPlan& prepared, const oci::Spec& spec) {
     }
   }
   add_affinity_reset(plan);
-  if (spec.linux && spec.linux->intelRdt) {
-    if (::access("/sys/fs/resctrl/schemata", F_OK) != 0) {
-      return fail("linux.intelRdt is set, but resctrl is not mounted at /sys/fs/resctrl");
-    }
-    return fail("linux.intelRdt is not supported by mkrun yet");
-  }
   return add_security_labels(prepared, process);
 }
 

@@ -38,6 +38,14 @@ std::string render_record(const ContainerRecord& record) {
     out.end_array();
     out.end_object();
   }
+  if (const auto& rdt = record.intel_rdt) {
+    out.key("intel_rdt");
+    out.begin_object();
+    out.member("clos", rdt->clos);
+    out.member("created", rdt->created);
+    out.member("monitor", rdt->monitor);
+    out.end_object();
+  }
   out.end_object();
   return out.str();
 }
@@ -64,6 +72,15 @@ static oci::json::Status read_json(const oci::json::Value& v, const std::string&
 }
 
 static oci::json::Status read_json(const oci::json::Value& v, const std::string& path,
+                                   IntelRdtRecord& out) {
+  return oci::json::Fields(v, path)
+      .get("clos", out.clos)
+      .get("created", out.created)
+      .get("monitor", out.monitor)
+      .status();
+}
+
+static oci::json::Status read_json(const oci::json::Value& v, const std::string& path,
                                    ContainerRecord& out) {
   return oci::json::Fields(v, path)
       .get("id", out.id)
@@ -79,6 +96,7 @@ static oci::json::Status read_json(const oci::json::Value& v, const std::string&
       .get("kernel", out.kernel)
       .get("kernel_journal", out.kernel_journal)
       .get("shared_mounts", out.shared_mounts)
+      .get("intel_rdt", out.intel_rdt)
       .status();
 }
 

@@ -30,6 +30,14 @@ struct SharedMountsRecord {
   std::vector<int64_t> mounts_before;  // mount ids at or below the rootfs before the setup
 };
 
+// The container's Intel RDT groups in resctrl (linux/resctrl.hpp): a class of service (CLOS),
+// and a monitoring group below it.
+struct IntelRdtRecord {
+  std::string clos;      // its directory below resctrl's root; empty: the root group itself
+  bool created = false;  // mkrun made that directory for the container alone: delete removes it
+  std::string monitor;   // the monitoring group, mon_groups/<monitor> in the CLOS; empty: none
+};
+
 struct ContainerRecord {
   std::string id;
   std::string ociVersion;
@@ -44,6 +52,7 @@ struct ContainerRecord {
   std::string kernel;  // the kernel backend running the application; empty for Linux
   std::map<std::string, std::string> kernel_journal;  // that backend's progress (Journal)
   std::optional<SharedMountsRecord> shared_mounts;
+  std::optional<IntelRdtRecord> intel_rdt;
 };
 
 std::string render_record(const ContainerRecord& record);

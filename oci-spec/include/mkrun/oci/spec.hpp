@@ -247,10 +247,12 @@ struct Seccomp {
 };
 
 struct IntelRdt {
-  std::string closID;
+  std::string closID;  // empty: the container's id; "/": resctrl's root group
   std::string l3CacheSchema;
   std::string memBwSchema;
-  std::optional<bool> enableCMT;
+  std::vector<std::string> schemata;  // 1.3: more lines of the `schemata` file, written last
+  bool enableMonitoring = false;      // 1.3: a monitoring group of the container's own
+  std::optional<bool> enableCMT;      // 1.1-1.2, replaced by enableMonitoring: read, ignored
   std::optional<bool> enableMBM;
 };
 

@@ -152,7 +152,14 @@ class Runtime {
   Result<void> pause(std::string_view id);
   Result<void> resume(std::string_view id);
   // `update`: new limits for a created, running or paused container; also saved in its record.
-  Result<void> update(std::string_view id, const oci::Resources& resources);
+  // `rdt`: `--l3-cache-schema` and `--mem-bw-schema`, new schemata lines for the container's
+  // Intel RDT class of service; empty ones are left as they are.
+  struct IntelRdtUpdate {
+    std::string l3CacheSchema;
+    std::string memBwSchema;
+  };
+  Result<void> update(std::string_view id, const oci::Resources& resources,
+                      const IntelRdtUpdate& rdt = {});
 
   Result<void> checkpoint(const CheckpointOptions& options);
   // Foreground: waits like `run` and returns the container's exit status. Detached: 0.
