@@ -4,6 +4,9 @@
 #   - create + start + delete --force cycle: median wall time per cycle
 #   - peak RSS of `run` (/usr/bin/time, includes the runtime's init)
 #   - RSS of the init of a container waiting in the `created` state (VmRSS of the state pid)
+#   - a node full of ranks (bench/ranks.py): RANKS containers (default "64 256") created at
+#     once, started at once, each `sh -c 'echo $$'`, deleted at once: wall time, peak memory
+#     taken from the host, failures and leftovers
 # and the ratios mkrun/crun and mkrun/runc.  Builds nothing: mkrun must already be built
 # (its rows are left out with a note when it is not).
 #
@@ -15,7 +18,7 @@
 #
 # usage: sudo bench/bench.sh [N]          N: hyperfine runs and cycles (default 50)
 # env:   MKRUN (default build/mkrun)  RUNC (/usr/sbin/runc)  CRUN (/usr/bin/crun)
-#        RSS_RUNS (5)  BENCH_JSON=file to also save the JSON (keep results out of git)
+#        RSS_RUNS (5)  RANKS ("64 256")  BENCH_JSON=file to also save the JSON (keep results out of git)
 # output: markdown tables on stdout, then the JSON.
 set -euo pipefail
 
@@ -25,7 +28,7 @@ MKRUN=${MKRUN:-$REPO/build/mkrun}
 RUNC=${RUNC:-/usr/sbin/runc}
 CRUN=${CRUN:-/usr/bin/crun}
 if [ "${1:-}" != --inner ]; then N=${1:-${N:-50}}; fi
-export N RSS_RUNS=${RSS_RUNS:-5}
+export N RSS_RUNS=${RSS_RUNS:-5} RANKS=${RANKS:-64 256}
 case "$N" in ''|*[!0-9]*) echo "bench: N must be a number" >&2; exit 2 ;; esac
 
 # --- inner mode: called by the outer run inside the private mount namespace ---------------
@@ -68,6 +71,10 @@ make_bundle() {  # $1 dir: busybox-static rootfs + runc's spec template, args /b
   (cd "$b" && "$RUNC" spec)
   jq '.process.terminal=false | .process.args=["/bin/true"]' "$b/config.json" > "$b/c.json"
   mv "$b/c.json" "$b/config.json"
+  # The ranks' bundle: the same rootfs, each printing its pid in its own pid namespace.
+  mkdir -p "$b-ranks"
+  jq --arg root "$b/rootfs" '.root.path=$root | .process.args=["sh", "-c", "echo $$"]' \
+    "$b/config.json" > "$b-ranks/config.json"
 }
 
 # measure LABEL OUT.json NAME=CMD...   (CMD: runtime command line without --root; CREATE_<NAME>
@@ -105,14 +112,20 @@ measure() {
     pid=$($cmd --root "$root" state rss-init | jq .pid)
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
     $cmd --root "$root" delete --force rss-init </dev/null >/dev/null
-    jq --arg n "$name" --arg cmd "$runcmd" \
+    local ranks='{}' count
+    for count in $RANKS; do
+      log "[$label] $name: $count ranks at once"
+      ranks=$(jq --arg c "$count" --argjson r "$(/usr/bin/python3 "$HERE/ranks.py" "$runcmd" "$T/root-$label-ranks-$name" "$B-ranks" "$count")" \
+        '.[$c] = $r' <<<"$ranks")
+    done
+    jq --arg n "$name" --arg cmd "$runcmd" --argjson ranks "$ranks" \
        --argjson run "$(jq --arg n "$name" '.results[] | select(.command == $n) | .median * 100000 | round / 100' "$T/hf-$label.json")" \
        --argjson runmean "$(jq --arg n "$name" '.results[] | select(.command == $n) | .mean * 100000 | round / 100' "$T/hf-$label.json")" \
        --argjson cycle "$(printf '%s\n' "${times[@]}" | median | awk '{print $1 / 1000}')" \
        --argjson peak "$(printf '%s\n' "${rsss[@]}" | median)" \
        --argjson init "${rss:-null}" \
        '.[$n] = {command: $cmd, run_median_ms: $run, run_mean_ms: $runmean, cycle_median_ms: $cycle,
-                 run_peak_rss_kib: $peak, created_init_rss_kib: $init}' "$out" > "$out.tmp"
+                 run_peak_rss_kib: $peak, created_init_rss_kib: $init, ranks: $ranks}' "$out" > "$out.tmp"
     mv "$out.tmp" "$out"
   done
 }
@@ -138,6 +151,13 @@ cleanup() {
     done
   done
   rm -rf "$T"
+  # crun, with cgroup2 unmounted under it, makes its "unified" directories in the tmpfs below
+  # that mount point (the host's /sys/fs/cgroup tmpfs, hidden there by the cgroup2 mount).
+  if hybrid; then
+    unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified &&
+      [ "$(stat -f -c %T /sys/fs/cgroup/unified)" = tmpfs ] && cd /sys/fs/cgroup/unified &&
+      rm -rf -- cyc-* hf-crun pre-crun rank* rss-*' || true
+  fi
 }
 trap cleanup EXIT
 export T
@@ -188,11 +208,18 @@ table() {  # $1 label, $2 json
   jq -r '
     def f: if . == null then "–" elif . >= 100 then (. | round | tostring) else ((. * 10 | round) / 10 | tostring) end;
     def ratio(a; b): if a == null or b == null or b == 0 then "–" else ((a / b * 100 | round) / 100 | tostring) end;
-    [["run /bin/true, median (ms)", "run_median_ms"],
-     ["create+start+delete, median (ms)", "cycle_median_ms"],
-     ["peak RSS of run (KiB)", "run_peak_rss_kib"],
-     ["RSS of created init (KiB)", "created_init_rss_kib"]][] as [$title, $k]
-    | "| \($title) | \(.mkrun[$k] | f) | \(.runc[$k] | f) | \(.crun[$k] | f) | \(ratio(.mkrun[$k]; .crun[$k])) | \(ratio(.mkrun[$k]; .runc[$k])) |"
+    [["run /bin/true, median (ms)", ["run_median_ms"]],
+     ["create+start+delete, median (ms)", ["cycle_median_ms"]],
+     ["peak RSS of run (KiB)", ["run_peak_rss_kib"]],
+     ["RSS of created init (KiB)", ["created_init_rss_kib"]]] as $rows
+    | ($rows + [(.mkrun.ranks // .runc.ranks // {} | keys[]) as $c
+        | (["\($c) ranks at once: wall (ms)", ["ranks", $c, "wall_ms"]],
+           ["\($c) ranks at once: peak memory (KiB)", ["ranks", $c, "peak_memory_kib"]],
+           ["\($c) ranks at once: failures + leftovers", ["ranks", $c, "problems"]])])[]
+    as [$title, $p]
+    | def at(r): if $p[-1] == "problems" then (r | getpath($p[:-1]) | if . == null then null
+        else .failure_count + (.left_behind | length) end) else (r | getpath($p)) end;
+      "| \($title) | \(at(.mkrun) | f) | \(at(.runc) | f) | \(at(.crun) | f) | \(ratio(at(.mkrun); at(.crun))) | \(ratio(at(.mkrun); at(.runc))) |"
   ' "$j"
 }
 
