@@ -564,3 +564,58 @@ def test_idmapped_mount_of_a_non_bind_mount_is_refused(rt, bundle):
     r = rt.create(bundle)
     r.fails(msg="idmapped mounts are only supported for bind mounts")
     assert_nothing_left(rt, r.cid, bundle)
+
+
+# ---- time namespace (runtime-spec 1.1's "time" and linux.timeOffsets; runc 1.2+) ----------------
+
+OFFSETS = {"monotonic": {"secs": 7881, "nanosecs": 2718281},
+           "boottime": {"secs": 1337, "nanosecs": 3141519}}
+OFFSETS_TEXT = "monotonic       7881    2718281\nboottime        1337    3141519\n"
+
+
+def offsets_of(text: str) -> dict[str, list[str]]:
+    return {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.strip()}
+
+
+def with_time_namespace(bundle, offsets=None):
+    bundle.linux["namespaces"].append({"type": "time"})
+    if offsets is not None:
+        bundle.linux["timeOffsets"] = offsets
+    return bundle
+
+
+@pytest.mark.mkrun_only  # runc 1.1 knows no time namespace
+@pytest.mark.parametrize("offsets", [None, OFFSETS], ids=["no offsets", "offsets"])
+def test_time_namespace_with_a_pid_namespace(rt, bundle, offsets):
+    # The init is pid 1 of its pid namespace and lives in the time namespace with its offsets.
+    with_time_namespace(bundle, offsets)
+    out = rt.output(bundle.sh("echo $$; cat /proc/self/timens_offsets"))
+    pid, _, offsets_text = out.partition("\n")
+    assert pid == "1"
+    expected = offsets_of(OFFSETS_TEXT) if offsets else {"monotonic": ["0", "0"],
+                                                         "boottime": ["0", "0"]}
+    assert offsets_of(offsets_text) == expected
+
+
+@pytest.mark.mkrun_only  # runc 1.1 knows no time namespace
+def test_time_namespace_with_offsets_in_a_new_user_namespace(rt, bundle):
+    with_time_namespace(with_user_namespace(bundle), OFFSETS)
+    out = rt.output(bundle.set_args("cat", "/proc/self/timens_offsets"))
+    assert offsets_of(out) == offsets_of(OFFSETS_TEXT)
+
+
+@pytest.mark.mkrun_only  # runc 1.1 knows no time namespace
+def test_exec_joins_the_time_namespace(rt, bundle):
+    with_time_namespace(bundle, OFFSETS)
+    cid, pid = rt.started(bundle.set_args("sleep", "1000"))
+    out = rt("exec", cid, "cat", "/proc/self/timens_offsets").ok().out
+    assert offsets_of(out) == offsets_of(OFFSETS_TEXT)
+    rt.delete(cid, "--force").ok()
+    rt.wait_exit(pid)
+
+
+@pytest.mark.mkrun_only  # runc 1.5: offsets without a time namespace are an error
+def test_time_offsets_without_a_time_namespace_are_refused(rt, bundle):
+    bundle.linux["timeOffsets"] = OFFSETS
+    r = rt.run(bundle.set_args("true"))
+    assert r.rc != 0 and "time" in r.err, r

@@ -188,6 +188,16 @@ void fork_the_init() {
   }
   close(gate[0]);
 }
+// A new time namespace and its offsets, written before anything runs in it (the init is forked
+// into it), and while this process is who its /proc/self files belong to: the host's root (it
+// is not dumpable), or the user who runs mkrun (it is, then, until here); root of a new user
+// namespace is neither.
+void enter_time_namespace(const ChildPlan& plan) {
+  if ((plan.unshare_flags & CLONE_NEWTIME) == 0) return;
+  if (unshare(CLONE_NEWTIME) < 0) fail(errno, "unshare time namespace");
+  if (plan.time_offsets != nullptr) write_proc_file("self/timens_offsets", plan.time_offsets);
+}
+
 void enter_namespaces(const ChildPlan& plan) {
   for (size_t i = 0; i < plan.join_count; ++i) {
     const plan::NamespaceJoin& join = plan.joins[i];
@@ -202,6 +212,7 @@ void enter_namespaces(const ChildPlan& plan) {
   if (plan.dumpable_for_id_maps) (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   send_message(sync::Kind::kStarted, 0, nullptr);
   expect_message(sync::Kind::kGo);
+  enter_time_namespace(plan);
   if (plan.dumpable_for_id_maps) (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (plan.user_namespace_new) {
     // The maps are written: become root of the new namespace, where the setup happens.
@@ -209,13 +220,12 @@ void enter_namespaces(const ChildPlan& plan) {
       fail(errno, "become root in the new user namespace");
     }
   }
-  int remaining = plan.unshare_flags & ~CLONE_NEWUSER;
+  int remaining = plan.unshare_flags & ~(CLONE_NEWUSER | CLONE_NEWTIME);
   if (remaining != 0 && unshare(remaining) < 0) fail(errno, "unshare namespaces");
   if (plan.loopback_up) {
     int errc = netdev::bring_loopback_up();
     if (errc != 0) fail(errc, "bring up the loopback interface `lo`");
   }
-  if (plan.time_offsets != nullptr) write_proc_file("self/timens_offsets", plan.time_offsets);
   if (plan.fork_after_unshare) fork_the_init();
 }
 

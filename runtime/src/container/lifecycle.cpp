@@ -169,13 +169,11 @@ Result<bool> has_own_pid_namespace(const Container& container) {
 Result<void> Runtime::kill(std::string_view id, int signal, bool all) {
   auto container = MKRUN_TRY(Container::open(options_.root, id));
   const Status status = container.status();
+  // runc 1.5 (Container.Signal): SIGKILL to a container that shares a pid namespace goes to
+  // every process of its cgroup, or the others would outlive its init, also once the init is
+  // gone (the container is then "stopped" while its other processes run).
+  if (signal == SIGKILL && !all) all = !MKRUN_TRY(has_own_pid_namespace(container));
   MKRUN_CHECK(status.can_signal(all));
-  // runc 1.5 (Container.Signal): SIGKILL to a living container that shares a pid namespace goes
-  // to every process of its cgroup, or the others would outlive its init. A stopped container
-  // keeps runc 1.1's "container not running" for a kill without --all.
-  if (signal == SIGKILL && !all && status != Status::kStopped) {
-    all = !MKRUN_TRY(has_own_pid_namespace(container));
-  }
   internal::debug(options_, "kill " + std::string(id) + ": signal " + std::to_string(signal) +
                                 " to " + (all ? "every process of its cgroup" : "its init") + " (" +
                                 std::string(status.name()) + ")");

@@ -45,9 +45,12 @@ Result<NamespaceDecision> decide_namespaces(const std::vector<oci::Namespace>& n
     decision.fork_after_unshare = decision.pid_new || pid_joined || time_new;
   } else {
     // The cgroup namespace must be made after the init joined its cgroup, and a time
-    // namespace's offsets must be written before anything runs in it.
-    decision.clone_flags = new_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
-    decision.unshare_flags = new_flags & (CLONE_NEWCGROUP | CLONE_NEWTIME);
+    // namespace's offsets must be written before anything runs in it. The init is then forked
+    // into the time namespace, so a new pid namespace is unshared with it: the fork is its pid
+    // 1 (the cloned child would be, and pid 1 cannot fork with CLONE_PARENT).
+    int after_clone = CLONE_NEWCGROUP | CLONE_NEWTIME | (time_new ? CLONE_NEWPID : 0);
+    decision.clone_flags = new_flags & ~after_clone;
+    decision.unshare_flags = new_flags & after_clone;
     decision.fork_after_unshare = pid_joined || time_new;
   }
   return decision;
