@@ -289,3 +289,24 @@ def test_pidfd_socket_nobody_listens_on(rt, bundle, scratch):
     r = rt.create(bundle.set_args("sleep", "1000"), None, "--pidfd-socket", path).fails(1)
     assert f"connect to pidfd socket `{path}`" in r.err, r
     rt.state_raw(r.cid).fails(1, "container does not exist")
+
+
+# runc 1.5 ("mask paths [directories share tmpfs]"); runc 1.1 makes one each
+def test_masked_directories_share_one_read_only_tmpfs(rt, bundle):
+    for name in ("m1", "m2", "m3"):
+        (bundle.rootfs / name).mkdir()
+    bundle.linux["maskedPaths"] = ["/m1", "/m2", "/m3"]
+    out = rt.output(bundle.sh("stat -c %d /m1 /m2 /m3; touch /m2/x 2>&1 || echo refused"))
+    devices = out.split()[:3]
+    assert len(set(devices)) == 1, out
+    assert out.rstrip().endswith("refused"), out
+
+
+# runc 1.5 ("mask paths [duplicate paths]"); runc 1.1 mounts twice
+def test_a_path_masked_twice_is_mounted_once(rt, bundle):
+    (bundle.rootfs / "md").mkdir()
+    (bundle.rootfs / "mf").write_text("secret")
+    bundle.linux["maskedPaths"] = ["/md", "/mf", "/md", "/mf"]
+    out = rt.output(bundle.sh("grep -c ' /md ' /proc/self/mountinfo; "
+                              "grep -c ' /mf ' /proc/self/mountinfo; cat /mf; echo end"))
+    assert out.split() == ["1", "1", "end"], out

@@ -297,3 +297,4 @@ def test_proc_on_an_image_symlink_must_be_an_ordinary_directory(rt, bundle):
     proc.symlink_to("/symlink")
     r = rt.run(bundle.set_args("true"))
     r.fails(1, "must be mounted on ordinary directory")
+

@@ -781,8 +781,21 @@ int open_verified_null(int root) {
                              "container's /dev/null is invalid: not the 1:3 character device");
 }
 
-// A read-only empty tmpfs over a masked directory.
-void mask_directory(int target, const char* shown) {
+// What masks are made of: one read-only empty tmpfs for every masked directory (the first is
+// mounted, the others are binds of it, as in runc 1.5), and the container's /dev/null for the
+// other files.
+struct MaskSources {
+  int root = -1;
+  int tmpfs = -1;  // the tmpfs mount, once attached over the first masked directory
+  dev_t tmpfs_device = 0;
+  int null_fd = -1;
+};
+
+void mask_directory(MaskSources& sources, int target, const char* shown) {
+  if (sources.tmpfs >= 0) {
+    attach_tree(open_tree_of(sources.tmpfs, 0, shown), target, shown);
+    return;
+  }
   int context = static_cast<int>(syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC));
   if (context < 0) fail(errno, "fsopen tmpfs to mask `", shown, "`");
   if (syscall(SYS_fsconfig, context, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) {
@@ -793,35 +806,58 @@ void mask_directory(int target, const char* shown) {
   int tree = static_cast<int>(syscall(SYS_fsmount, context, FSMOUNT_CLOEXEC, attributes));
   if (tree < 0) fail(errno, "fsmount a tmpfs to mask `", shown, "`");
   close(context);
+  // The descriptor stays: once attached, the mount it names can be cloned for the next ones.
+  if (syscall(SYS_move_mount, tree, "", target, "",
+              MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+    fail(errno, "mount on `", shown, "`");
+  }
+  struct stat info {};
+  if (fstat(tree, &info) < 0) fail(errno, "stat the tmpfs masking `", shown, "`");
+  sources.tmpfs = tree;
+  sources.tmpfs_device = info.st_dev;
+}
+
+void mask_file(MaskSources& sources, int target, const char* shown) {
+  if (sources.null_fd < 0) sources.null_fd = open_verified_null(sources.root);
+  int tree = open_tree_of(sources.null_fd, 0, "/dev/null");
+  set_read_only(tree, shown);
   attach_tree(tree, target, shown);
+}
+
+// A path listed twice, or a directory below one masked already, is masked once.
+bool masked_already(const MaskSources& sources, const struct stat& info) {
+  if (S_ISDIR(info.st_mode)) return sources.tmpfs >= 0 && info.st_dev == sources.tmpfs_device;
+  return S_ISCHR(info.st_mode) && info.st_rdev == makedev(1, 3);
 }
 
 void mask_paths(const ChildPlan& plan) {
   if (plan.masked_count == 0) return;
-  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0) fail(errno, "open `/`");
-  int null_fd = -1;
+  MaskSources sources;
+  sources.root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (sources.root < 0) fail(errno, "open `/`");
   for (size_t i = 0; i < plan.masked_count; ++i) {
     const char* path = plan.masked_paths[i];
-    int target = open_in_root(root, path, O_PATH);
+    int target = open_in_root(sources.root, path, O_PATH);
     if (target < 0) {
       if (errno == ENOENT) continue;
       fail(errno, "open masked path `", path, "`");
     }
     struct stat info {};
     if (fstat(target, &info) < 0) fail(errno, "stat masked path `", path, "`");
+    if (masked_already(sources, info)) {
+      close(target);
+      continue;
+    }
     if (S_ISDIR(info.st_mode)) {
-      mask_directory(target, path);
+      mask_directory(sources, target, path);
     } else {
-      if (null_fd < 0) null_fd = open_verified_null(root);
-      int tree = open_tree_of(null_fd, 0, "/dev/null");
-      set_read_only(tree, path);
-      attach_tree(tree, target, path);
+      mask_file(sources, target, path);
     }
     close(target);
   }
-  if (null_fd >= 0) close(null_fd);
-  close(root);
+  for (int fd : {sources.tmpfs, sources.null_fd, sources.root}) {
+    if (fd >= 0) close(fd);
+  }
 }
 
 // A read-only bind of each path onto itself (its submounts come along, writable as they were,
