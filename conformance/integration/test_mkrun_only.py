@@ -310,3 +310,16 @@ def test_a_path_masked_twice_is_mounted_once(rt, bundle):
     out = rt.output(bundle.sh("grep -c ' /md ' /proc/self/mountinfo; "
                               "grep -c ' /mf ' /proc/self/mountinfo; cat /mf; echo end"))
     assert out.split() == ["1", "1", "end"], out
+
+
+# runc 1.5 (runc#4971): a tmpfs's own mode= wins over the mode of the directory it covers;
+# without one, the directory's mode is kept (runc 1.1 kept the directory's mode either way).
+@pytest.mark.parametrize("options, expected", [(["mode=1500"], "1500"), ([], "710")])
+def test_tmpfs_mode_option_wins_over_the_covered_directory(rt, bundle, options, expected):
+    covered = bundle.rootfs / "tmpfs"
+    covered.mkdir()
+    covered.chmod(0o710)
+    bundle.config["mounts"].append({"type": "tmpfs", "source": "tmpfs", "destination": "/tmpfs",
+                                    "options": ["rw", "nodev", "nosuid"] + options})
+    assert rt.output(bundle.set_args("stat", "-c", "%a", "/tmpfs")) == expected + "\n"
+    assert oct(covered.stat().st_mode & 0o7777) == "0o710"  # the directory itself is unchanged

@@ -422,8 +422,8 @@ void copy_up(int root_fd, const plan::MountStep& step, int covered, const char* 
   close(covered);
 }
 
-// runc gives a tmpfs mounted over an existing directory that directory's mode, whatever mode=
-// says: the mode goes last into the options, which the kernel reads in order.
+// runc gives a tmpfs mounted over an existing directory that directory's mode when its options
+// give none (plan/mounts.cpp decides).
 const char* with_covered_mode(int root_fd, const plan::MountStep& step, Text& data) {
   int existing = open_in_root(root_fd, step.destination, O_PATH);
   if (existing < 0) return step.data;

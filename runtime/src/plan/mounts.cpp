@@ -195,6 +195,15 @@ Result<void> prepare_bind(PreparedPlan& prepared, const BuildInputs& inputs,
   return detach_bind_source(prepared, inputs, mount, options, step);
 }
 
+bool has_mode_option(std::string_view data) {
+  while (!data.empty()) {
+    const size_t comma = data.find(',');
+    if (data.substr(0, comma).starts_with("mode=")) return true;
+    data = comma == std::string_view::npos ? std::string_view{} : data.substr(comma + 1);
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<void> add_mount(PreparedPlan& prepared, const BuildInputs& inputs, const oci::Mount& mount) {
@@ -226,8 +235,10 @@ Result<void> add_mount(PreparedPlan& prepared, const BuildInputs& inputs, const 
     step.source = prepared.keep(mount.source.empty() ? mount.type : mount.source);
     step.fstype = prepared.keep(mount.type);
     step.flags = options.flags;
-    step.keep_covered_mode = mount.type == "tmpfs";
-    step.copy_up = options.copy_up && step.keep_covered_mode;  // ignored elsewhere, as in runc
+    // runc 1.5: a tmpfs over an existing directory gets that directory's mode unless its
+    // options give one (runc 1.1 let the directory's win over mode= too).
+    step.keep_covered_mode = mount.type == "tmpfs" && !has_mode_option(options.data);
+    step.copy_up = options.copy_up && mount.type == "tmpfs";  // ignored elsewhere, as in runc
     step.readonly_at_end =
         (options.flags & MS_RDONLY) != 0 &&
         (mount.type == "tmpfs" || paths::clean_absolute(mount.destination) == "/dev");
