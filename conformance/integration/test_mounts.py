@@ -299,3 +299,22 @@ def test_proc_on_an_image_symlink_must_be_an_ordinary_directory(rt, bundle):
     r = rt.run(bundle.set_args("true"))
     r.fails(1, "must be mounted on ordinary directory")
 
+
+
+def test_bind_sources_below_the_rootfs_see_the_mounts_before_them(rt, bundle, scratch):
+    # runc's "mount order" test: a source below the rootfs is looked up when it is mounted, in
+    # the tree the earlier mounts built, so later binds can copy parts of that tree.
+    for sub in ("a/x", "b/y", "c/z"):
+        (scratch / "src" / sub).mkdir(parents=True)
+        (scratch / "src" / sub / "file").write_text(sub)
+    (bundle.rootfs / "mnt").mkdir()
+    (bundle.rootfs / "final").mkdir()
+    root = str(bundle.rootfs)
+    for source, destination in [(f"{scratch}/src/a", "/mnt"), (f"{scratch}/src/b", "/mnt/x"),
+                                (f"{scratch}/src/c", "/mnt/x/y"), (f"{scratch}/src/a", "/mnt/x/y/z"),
+                                (f"{root}/mnt/x", f"{root}/mnt/x/y/z/x"),
+                                (f"{root}/mnt/x/y", f"{root}/mnt/x/y/z"),
+                                (f"{root}/mnt", f"{root}/final")]:
+        bundle.config["mounts"].append({"type": "bind", "source": source,
+                                        "destination": destination, "options": ["rbind"]})
+    assert rt.output(bundle.set_args("cat", "/final/x/y/z/z/x/y/z/x/file")) == "a/x"

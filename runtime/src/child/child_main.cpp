@@ -422,6 +422,30 @@ void copy_up(int root_fd, const plan::MountStep& step, int covered, const char* 
   close(covered);
 }
 
+int open_tree_of(int fd, unsigned flags, const char* shown) {
+  int tree = static_cast<int>(
+      syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | flags));
+  if (tree < 0) fail(errno, "clone the mount of `", shown, "`");
+  return tree;
+}
+
+void set_read_only(int tree, const char* shown) {
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
+    fail(errno, "make `", shown, "` read-only");
+  }
+}
+
+// Attaches the detached mount `tree` on `target` and closes it.
+void attach_tree(int tree, int target, const char* shown) {
+  if (syscall(SYS_move_mount, tree, "", target, "",
+              MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+    fail(errno, "mount on `", shown, "`");
+  }
+  close(tree);
+}
+
 // runc gives a tmpfs mounted over an existing directory that directory's mode when its options
 // give none (plan/mounts.cpp decides).
 const char* with_covered_mode(int root_fd, const plan::MountStep& step, Text& data) {
@@ -442,13 +466,27 @@ const char* with_covered_mode(int root_fd, const plan::MountStep& step, Text& da
   return data.c_str();
 }
 
+// A bind source below the rootfs, looked up in it now, after the mounts before it.
+int open_source_in_root(int root_fd, const plan::MountStep& step, bool& directory) {
+  int source = open_in_root(root_fd, step.source_in_root, O_PATH);
+  struct stat info {};
+  if (source < 0 || fstat(source, &info) < 0) {
+    fail(errno, "bind mount source `", step.source, "` for `", step.display_destination, "`");
+  }
+  directory = S_ISDIR(info.st_mode);
+  return source;
+}
+
 void mount_step(int root_fd, const plan::MountStep& step) {
   const char* shown = step.display_destination;
   Text data_buffer;
   const char* data =
       step.keep_covered_mode ? with_covered_mode(root_fd, step, data_buffer) : step.data;
   if (step.ordinary_directory) check_ordinary_directory(root_fd, step);
-  int target = open_mount_target(root_fd, step.destination, step.source_is_directory, shown,
+  bool source_is_directory = step.source_is_directory;
+  int source_in_root =
+      step.source_in_root != nullptr ? open_source_in_root(root_fd, step, source_is_directory) : -1;
+  int target = open_mount_target(root_fd, step.destination, source_is_directory, shown,
                                  step.allowed_in_proc);
   FdPath target_path(target);
   // Opened before the mount covers it: the fd still reaches it afterwards.
@@ -457,6 +495,10 @@ void mount_step(int root_fd, const plan::MountStep& step) {
   unsigned long flags = step.copy_up ? step.flags & ~MS_RDONLY : step.flags;
   if (step.detached_tree >= 0) {
     attach_detached_tree(step, target);
+  } else if (source_in_root >= 0) {
+    unsigned recursive = (step.flags & MS_REC) != 0 ? AT_RECURSIVE : 0;
+    attach_tree(open_tree_of(source_in_root, recursive, step.source), target, shown);
+    close(source_in_root);
   } else if (step.bind) {
     if (mount(step.source, target_path.c_str(), nullptr, MS_BIND | (step.flags & MS_REC), nullptr) <
         0) {
@@ -748,30 +790,6 @@ void pivot_into(const ChildPlan& plan) {
 
 // ---- Masks and read-only paths, after pivot_root: everything is done on descriptors with the
 // new mount API, so no path is looked up twice and the container's /proc is never used.
-
-int open_tree_of(int fd, unsigned flags, const char* shown) {
-  int tree = static_cast<int>(
-      syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | flags));
-  if (tree < 0) fail(errno, "clone the mount of `", shown, "`");
-  return tree;
-}
-
-void set_read_only(int tree, const char* shown) {
-  mount_attr attr{};
-  attr.attr_set = MOUNT_ATTR_RDONLY;
-  if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
-    fail(errno, "make `", shown, "` read-only");
-  }
-}
-
-// Attaches the detached mount `tree` on `target` and closes it.
-void attach_tree(int tree, int target, const char* shown) {
-  if (syscall(SYS_move_mount, tree, "", target, "",
-              MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
-    fail(errno, "mount on `", shown, "`");
-  }
-  close(tree);
-}
 
 // The container's /dev/null, checked through its descriptor to be the 1:3 character device:
 // masks are made of it, and a /dev/null that is a symlink to a procfs file, or any other file,

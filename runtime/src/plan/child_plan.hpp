@@ -39,6 +39,10 @@ struct MountStep {
   // A read-only tmpfs or /dev is mounted writable and made read-only last, once what goes below
   // it (devices, /dev/pts, other mounts) is in place, as runc does.
   bool readonly_at_end = false;
+  // A bind whose source is below the rootfs: resolved by the child when it mounts, inside the
+  // rootfs (RESOLVE_IN_ROOT), so that it sees the mounts made before it, as with runc (a bind of
+  // a part of the tree built so far). Relative to the rootfs; null: `source` is the host's.
+  const char* source_in_root = nullptr;
   // A bind the parent prepared as a detached mount tree (open_tree, maybe idmapped): the child
   // attaches it with move_mount() instead of binding `source`. -1: none.
   int detached_tree = -1;

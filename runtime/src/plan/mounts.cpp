@@ -179,19 +179,38 @@ void add_cgroup_mount(PreparedPlan& prepared, const BuildInputs& inputs, const o
   prepared.mounts.push_back(step);
 }
 
+// A source below the rootfs, relative to it ("" for the rootfs itself); nullopt: elsewhere.
+std::optional<std::string> inside_rootfs(const std::string& source, const std::string& rootfs) {
+  const std::string root = paths::clean_absolute(rootfs);
+  const std::string clean = paths::clean_absolute(source);
+  if (clean == root) return std::string();
+  if (clean.starts_with(root + "/")) return clean.substr(root.size() + 1);
+  return std::nullopt;
+}
+
 // A bind's source, from the bundle; the flags other than bind need a remount to apply.
 Result<void> prepare_bind(PreparedPlan& prepared, const BuildInputs& inputs,
                           const oci::Mount& mount, const MountOptions& options, MountStep& step) {
   std::string source = absolute_path(mount.source, inputs.bundle);
+  step.bind = true;
+  step.flags = options.flags;
+  step.remount_after_bind = (options.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) != 0;
+  const bool idmapped = options.idmap || !mount.uidMappings.empty() || !mount.gidMappings.empty();
+  // In a user namespace (or idmapped) the parent prepares the source as a tree up front, from
+  // the host's view: those keep it.
+  if (!idmapped && !joins_or_makes_user_namespace(prepared.namespaces)) {
+    if (auto below = inside_rootfs(source, inputs.rootfs)) {
+      step.source = prepared.keep(source);
+      step.source_in_root = prepared.keep(below->empty() ? "." : *below);
+      return {};
+    }
+  }
   struct stat info {};
   if (::stat(source.c_str(), &info) < 0) {
     return fail_errno("bind mount source `" + source + "` for `" + mount.destination + "`");
   }
   step.source = prepared.keep(source);
   step.source_is_directory = S_ISDIR(info.st_mode);
-  step.bind = true;
-  step.flags = options.flags;
-  step.remount_after_bind = (options.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) != 0;
   return detach_bind_source(prepared, inputs, mount, options, step);
 }
 
@@ -216,7 +235,11 @@ Result<void> add_mount(PreparedPlan& prepared, const BuildInputs& inputs, const 
   step.allowed_in_proc =
       MKRUN_TRY(check_proc_destination(mount, options, absolute_path(mount.source, inputs.bundle)));
   step.ordinary_directory = mount.type == "proc" || mount.type == "sysfs";
-  step.destination = prepared.keep(relative_to_root(mount.destination));
+  // runc takes a destination that already names a path below the rootfs on the host as that
+  // path (engines and runc's own tests write some so); any other is below the rootfs.
+  const auto below_rootfs = inside_rootfs(mount.destination, inputs.rootfs);
+  step.destination =
+      prepared.keep(below_rootfs ? *below_rootfs : relative_to_root(mount.destination));
   step.display_destination = prepared.keep(mount.destination);
   step.data = options.data.empty() ? nullptr : prepared.keep(options.data);
   step.propagation = options.propagation;
