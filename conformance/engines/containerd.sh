@@ -4,7 +4,8 @@
 # (io.containerd.runtime.v1.linux, `runtime = "<path>"`).
 # usage: ENGINE_RT=/abs/path/mkrun conformance/engines/containerd.sh     (or run.sh containerd)
 # Own config, sockets, root and state under $WORK; a namespace of its own (mkrun-eng-<pid>), whose
-# shim root (/run/containerd/runc/<ns>, hard-coded in the shim) and cgroups are removed at the end.
+# shim root (/run/containerd/runc/<ns>, hard-coded in the shim) and cgroups are removed at the end,
+# as is the CDI test's spec /var/run/cdi/mkrun-engine-test-<pid>.json (and the directory if it made it).
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 eng_begin containerd containerd ctr containerd-shim-runc-v2
 

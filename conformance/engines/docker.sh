@@ -2,6 +2,8 @@
 # Docker Engine 20.10 (Debian 12 docker.io) driving $ENGINE_RT as its default runtime ("mkrun"),
 # plus "mkrun-args" (runtimeArgs ["--debug"]: Docker's generated wrapper) and "mkrun-mck"
 # (runtimeArgs ["--kernel","mckernel"]). The runtimes come from packaging/snippets/daemon.json.
+# The test's own "mkrun-cdi" and "mkrun-cdi-unknown" give CDI devices by runtimeArgs
+# (--cdi-spec-dirs, --cdi-device), as Docker 20.10 passes no annotation to the runtime.
 # usage: ENGINE_RT=/abs/path/mkrun conformance/engines/docker.sh     (or run.sh docker)
 # Own daemon.json, data-root, exec-root (its own containerd child), socket, pidfile and cgroup parent
 # under $WORK; no iptables, no bridge (--network none). Uses /usr/bin/docker (Debian CLI 20.10).

@@ -277,7 +277,9 @@ rt_supports() {  # rt_supports COMMAND: the runtime has that subcommand
 # KIND=fuse: the host's /dev/fuse (not among the engines' default devices, so opening it needs the
 # CDI device rule), an environment variable, and a read-only bind of $WORK/cdi-share, a host
 # directory with a file in it.
+# shellcheck disable=SC2089  # a script for the container's sh -c: its quotes are its own
 CDI_PROBE='stat -c "node %t:%T" /dev/fuse; (exec 3<>/dev/fuse) && echo opened; echo "env $CDI_ENGINE_TEST"; cat /cdi-share/evidence; touch /cdi-share/x 2>/dev/null || echo read-only'
+# shellcheck disable=SC2090
 export CDI_PROBE
 rt_has_cdi() { "$RT" --help 2>/dev/null | grep -q -- --cdi-spec-dirs; }
 cdi_spec() {

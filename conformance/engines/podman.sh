@@ -5,7 +5,8 @@
 # runtime_supports_json so podman passes --log-format=json; "mkrun-mck"), storage, runroot, tmpdir, events log and network config under $WORK; cgroupfs,
 # file events, overlay storage, an image imported from the busybox rootfs. Nothing in /etc is read
 # or written. The default-bridge test leaves host state that the teardown removes: netavark's
-# iptables chains, the /run/netns bind mount, /run/containers, podman0, ip_forward.
+# iptables chains, the /run/netns bind mount, /run/containers, podman0, ip_forward; so does a CDI
+# test: /var/run/cdi/mkrun-engine-test-<pid>.json, where Podman's own CDI registry reads it.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 eng_begin podman podman conmon tmux
 
