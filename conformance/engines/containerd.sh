@@ -4,7 +4,8 @@
 # (io.containerd.runtime.v1.linux, `runtime = "<path>"`).
 # usage: ENGINE_RT=/abs/path/mkrun conformance/engines/containerd.sh     (or run.sh containerd)
 # Own config, sockets, root and state under $WORK; a namespace of its own (mkrun-eng-<pid>), whose
-# shim root (/run/containerd/runc/<ns>, hard-coded in the shim) and cgroups are removed at the end.
+# shim root (/run/containerd/runc/<ns>, hard-coded in the shim) and cgroups are removed at the end,
+# as is the CDI test's spec /var/run/cdi/mkrun-engine-test-<pid>.json (and the directory if it made it).
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 eng_begin containerd containerd ctr containerd-shim-runc-v2
 
@@ -15,7 +16,10 @@ CTR="ctr --address $SOCK -n $NS"
 IMG=docker.io/library/busybox:latest
 O="--runc-binary $RT"
 SHIM_ROOT=/run/containerd/runc/$NS          # the shim's --root for runc.v2
-export CW NS SOCK CTR IMG O SHIM_ROOT
+# The shim runs its runtime binary without arguments: the CDI spec goes where a site (or a device
+# plugin) puts it, mkrun's default /var/run/cdi, under a name of this run's own.
+CDI_SPEC=/var/run/cdi/mkrun-engine-test-$$.json
+export CW NS SOCK CTR IMG O SHIM_ROOT CDI_SPEC
 mck_paths "$WORK/mckernel"
 # what the container's emulated mcexec needs to check its instance and report itself
 MCK="--env MKRUN_IHK_EMULATOR_STATE=$MCK_STATE --env MCEXEC_EMULATOR_REPORT=1 --mount type=bind,src=$MCK_DIR,dst=$MCK_DIR,options=rbind:ro"
@@ -38,8 +42,10 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]   # ctr does not need CRI (and 
   runtime = "$RT"
   runtime_root = "$CW/runtime-v1"
 EOF
-  local had_run_containerd
+  local had_run_containerd had_cdi_dir
   had_run_containerd=$(existed /run/containerd)
+  had_cdi_dir=$(existed "$(dirname "$CDI_SPEC")")
+  cleanup "rm -f '$CDI_SPEC'; [ $had_cdi_dir = 1 ] || rmdir '$(dirname "$CDI_SPEC")'"
   # teardown, last registered first: containers, daemon, stray shims, host paths
   cleanup "rm -rf '$SHIM_ROOT'; [ $had_run_containerd = 1 ] || find /run/containerd -depth -type d -empty -delete; remove_cgroups '$NS'"
   cleanup 'for p in $(pids_with_arg "$CW/"); do echo "stray: $(tr "\0" " " </proc/$p/cmdline)"; stop_pid $p 5; done'
@@ -175,6 +181,7 @@ test_snippet() {
   has "plain runtime" "$out" 'runtimes.mkrun]'
   has "McKernel runtime" "$out" 'runtimes.mkrun-mck]'
   has "BinaryName" "$out" "BinaryName = \"$RT\""
+  has "CDI annotations passed on" "$out" 'container_annotations = ["io.mkrun.*", "cdi.k8s.io/*"]'
   [ -x "$ENG_REPO/packaging/snippets/mkrun-mckernel" ] && sh -n "$ENG_REPO/packaging/snippets/mkrun-mckernel"
 }
 test_mckernel_annotation() {
@@ -207,12 +214,26 @@ test_mckernel_kill() {
   $CTR container rm c-mckd
   eq "IHK calls" "$(mck_calls)" "$(mck_expected_calls 7 536870912@1)"
 }
+# CDI: ctr passes --annotation into the spec; containerd 1.6 does not apply CDI, mkrun does
+test_cdi() {
+  cdi_spec "$CDI_SPEC" engine.test/containerd
+  out=$($CTR run --rm $O --annotation cdi.k8s.io/engine-test=engine.test/containerd=fuse $IMG c-cdi sh -c "$CDI_PROBE")
+  cdi_seen "$out" engine.test/containerd
+}
+test_cdi_unknown() {
+  cdi_spec "$CDI_SPEC" engine.test/containerd
+  rc=0; out=$($CTR run --rm $O --annotation cdi.k8s.io/engine-test=engine.test/containerd=nope $IMG c-cdi-unknown sh -c "$CDI_PROBE" 2>&1) || rc=$?
+  echo "$out"
+  cdi_refused "$rc" "$out" engine.test/containerd
+  hasnt "container left" "$($CTR container ls -q)" c-cdi-unknown
+}
 test_clean() {
   left=$(pids_with_arg "$CW/")
   eq "processes left" "$left" ""
   eq "mounts left" "$(mounts_below "$WORK")" ""
   eq "cgroups left" "$(cgroups_left "$NS")" ""
   [ ! -e "$SHIM_ROOT" ] || { echo "left: $SHIM_ROOT"; false; }
+  [ ! -e "$CDI_SPEC" ] || { echo "left: $CDI_SPEC"; false; }
 }
 
 eng_export
@@ -235,6 +256,8 @@ t "host pid namespace: kill --all after exit" test_host_pidns
 t "missing executable: error text through log.json" test_missing_executable
 t "config runtime entry (v1 linux runtime = RT)" test_config_runtime
 t "packaging snippet loads (containerd config dump)" test_snippet
+t "CDI: ctr run --annotation cdi.k8s.io/..., spec in /var/run/cdi: node, device rule, env, ro bind" test_cdi
+t "CDI: an unknown device fails the task with mkrun's message" test_cdi_unknown
 mck_begin
 t "McKernel: ctr run --annotation io.mkrun.kernel=mckernel: exit 7 through mcexec, IHK boot and teardown" test_mckernel_annotation
 t "McKernel: the packaged wrapper as BinaryName: exit 3 through mcexec" test_mckernel_wrapper

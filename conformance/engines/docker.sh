@@ -2,6 +2,8 @@
 # Docker Engine 20.10 (Debian 12 docker.io) driving $ENGINE_RT as its default runtime ("mkrun"),
 # plus "mkrun-args" (runtimeArgs ["--debug"]: Docker's generated wrapper) and "mkrun-mck"
 # (runtimeArgs ["--kernel","mckernel"]). The runtimes come from packaging/snippets/daemon.json.
+# The test's own "mkrun-cdi" and "mkrun-cdi-unknown" give CDI devices by runtimeArgs
+# (--cdi-spec-dirs, --cdi-device), as Docker 20.10 passes no annotation to the runtime.
 # usage: ENGINE_RT=/abs/path/mkrun conformance/engines/docker.sh     (or run.sh docker)
 # Own daemon.json, data-root, exec-root (its own containerd child), socket, pidfile and cgroup parent
 # under $WORK; no iptables, no bridge (--network none). Uses /usr/bin/docker (Debian CLI 20.10).
@@ -13,7 +15,8 @@ D="/usr/bin/docker -H unix://$DW/docker.sock"
 R="--pull=never --network none"
 CGP=mkrun-eng-docker-$$                  # cgroup parent: /sys/fs/cgroup/*/$CGP/<id>
 SNIPPET=$ENG_REPO/packaging/snippets/daemon.json
-export DW D R CGP SNIPPET
+CDI=$DW/cdi                              # the CDI spec directory the runtimes mkrun-cdi* are given
+export DW D R CGP SNIPPET CDI
 mck_paths "$WORK/mckernel"
 # what the container's emulated mcexec needs to check its instance and report itself
 MCK="-e MKRUN_IHK_EMULATOR_STATE=$MCK_STATE -e MCEXEC_EMULATOR_REPORT=1 -v $MCK_DIR:$MCK_DIR:ro"
@@ -30,7 +33,11 @@ start_dockerd() {
   "hosts":     ["unix://$DW/docker.sock"],
   "cgroup-parent": "/$CGP",
   "iptables": false, "ip-masq": false, "ip-forward": false, "bridge": "none",
-  "runtimes": { "mkrun-args": { "path": "$RT", "runtimeArgs": ["--debug"] } },
+  "runtimes": {
+    "mkrun-args": { "path": "$RT", "runtimeArgs": ["--debug"] },
+    "mkrun-cdi": { "path": "$RT", "runtimeArgs": ["--cdi-spec-dirs", "$CDI", "--cdi-device", "engine.test/docker=fuse"] },
+    "mkrun-cdi-unknown": { "path": "$RT", "runtimeArgs": ["--cdi-spec-dirs", "$CDI", "--cdi-device", "engine.test/docker=nope"] }
+  },
   "default-runtime": "mkrun"
 }
 EOF
@@ -83,6 +90,7 @@ test_info() {
   out=$($D info 2>/dev/null)
   has "default runtime" "$out" "Default Runtime: mkrun"
   like "runtimes listed" "$out" 'Runtimes:.*mkrun-mck'
+  like "the snippet's CDI runtime listed" "$out" 'Runtimes:.*mkrun-gpu'
   # dockerd runs `<default runtime> --version` and shows its commit: line as "runc version"
   commit=$(rt_commit)
   [ -n "$commit" ] || { echo "$RT --version has no commit: line"; false; }
@@ -284,6 +292,21 @@ test_plain_stays_on_linux() {
 linux"
   eq "no IHK call" "$(mck_calls)" ""
 }
+# CDI: Docker 20.10 passes no annotation to the runtime; the device comes from the runtime
+# entry's runtimeArgs (--cdi-device), the spec from the directory they name
+test_cdi() {
+  cdi_spec "$CDI/engine-test.json" engine.test/docker
+  cdi_seen "$(in_ctr --runtime=mkrun-cdi busybox sh -c "$CDI_PROBE")" engine.test/docker
+  # the default runtime, same daemon: no device
+  eq "without the CDI runtime" "$(in_ctr busybox sh -c 'test -e /dev/fuse || echo no-fuse; echo "[$CDI_ENGINE_TEST]"')" "no-fuse
+[]"
+}
+test_cdi_unknown() {
+  cdi_spec "$CDI/engine-test.json" engine.test/docker
+  rc=0; out=$($D run --rm $R --runtime=mkrun-cdi-unknown busybox sh -c "$CDI_PROBE" 2>&1) || rc=$?
+  echo "$out"
+  cdi_refused "$rc" "$out" engine.test/docker
+}
 test_clean() {
   eq "processes left" "$(pids_with_arg "$DW/")" ""
   eq "mounts left" "$(mounts_below "$WORK")" ""
@@ -331,6 +354,8 @@ t "--security-opt no-new-privileges" test_nnp
 t "--init (docker-init as pid 1)" test_init
 t "default seccomp profile (and unconfined)" test_seccomp
 t "missing executable: exit 127 with the runtime's message" test_missing_executable
+t "CDI: --cdi-device in the runtime's runtimeArgs: node, device rule, env, ro bind" test_cdi
+t "CDI: an unknown device fails the container with mkrun's message" test_cdi_unknown
 mck_begin
 t "McKernel: mkrun-mck alias (runtimeArgs --kernel mckernel): exit 5 through mcexec, IHK boot and teardown" test_mckernel_alias
 t "McKernel: run -d, state shows the instance, stop reaches the app's TERM trap" test_mckernel_stop

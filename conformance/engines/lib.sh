@@ -270,6 +270,50 @@ rt_supports() {  # rt_supports COMMAND: the runtime has that subcommand
   "$RT" "$1" --help >/dev/null 2>&1
 }
 
+# ---- CDI devices applied by the runtime ---------------------------------------------------------
+# The engines here do not apply CDI (or not from annotations): mkrun does, from a spec a site would
+# write. cdi_spec FILE KIND writes the spec FILE (its directory made root's and 0755 when missing,
+# the file 0644: mkrun loads no spec that group or others may write) defining the device
+# KIND=fuse: the host's /dev/fuse (not among the engines' default devices, so opening it needs the
+# CDI device rule), an environment variable, and a read-only bind of $WORK/cdi-share, a host
+# directory with a file in it.
+# shellcheck disable=SC2089  # a script for the container's sh -c: its quotes are its own
+CDI_PROBE='stat -c "node %t:%T" /dev/fuse; (exec 3<>/dev/fuse) && echo opened; echo "env $CDI_ENGINE_TEST"; cat /cdi-share/evidence; touch /cdi-share/x 2>/dev/null || echo read-only'
+# shellcheck disable=SC2090
+export CDI_PROBE
+rt_has_cdi() { "$RT" --help 2>/dev/null | grep -q -- --cdi-spec-dirs; }
+cdi_spec() {
+  local file=$1 kind=$2 share=$WORK/cdi-share
+  rt_has_cdi || skip_test "$RT does not apply CDI (no --cdi-spec-dirs)"
+  [ -c /dev/fuse ] || skip_test "no /dev/fuse on this host"
+  [ -d "$(dirname "$file")" ] || install -d -m 755 "$(dirname "$file")"
+  install -d -m 755 "$share"
+  echo "from the host, kind $kind" >"$share/evidence"
+  jq -n --arg kind "$kind" --arg share "$share" '{cdiVersion: "0.5.0", kind: $kind, devices: [{
+      name: "fuse", containerEdits: {
+        deviceNodes: [{path: "/dev/fuse"}],
+        env: ["CDI_ENGINE_TEST=\($kind)=fuse"],
+        mounts: [{hostPath: $share, containerPath: "/cdi-share", options: ["ro", "nosuid", "nodev", "bind"]}]}}]}' \
+    >"$file"
+  chmod 644 "$file"
+}
+# cdi_seen OUTPUT KIND: what CDI_PROBE printed shows every edit of KIND=fuse: the node with the
+# host's major:minor, opened (the device-cgroup rule), the variable, the bound file, read-only
+cdi_seen() {
+  eq "CDI edits seen in the container" "$1" "node $(stat -c %t:%T /dev/fuse)
+opened
+env $2=fuse
+from the host, kind $2
+read-only"
+}
+# cdi_refused RC OUTPUT KIND: a container asking for KIND=nope did not run, with mkrun's message
+# (as the engine shows it: quoted again by a logfmt line, or not)
+cdi_refused() {
+  [ "$1" -ne 0 ] || { echo "ASSERTION exit status: the container ran (0)"; return 1; }
+  like "mkrun's message reaches the user" "$2" "unknown CDI device \\\\?\"${3//./\\.}=nope\\\\?\": no spec that loaded defines it"
+  ! printf '%s\n' "$2" | grep -qx opened || { echo "ASSERTION the container's command ran"; return 1; }
+}
+
 # ---- McKernel on the IHK emulator ---------------------------------------------------------------
 # The engines run McKernel containers on an emulated node (conformance/lwk, built with mkrun;
 # mckernel-node.py lays it out): MKRUN_MCKERNEL_CONF=$MCK_CONF reaches the runtime through the

@@ -5,7 +5,8 @@
 # runtime_supports_json so podman passes --log-format=json; "mkrun-mck"), storage, runroot, tmpdir, events log and network config under $WORK; cgroupfs,
 # file events, overlay storage, an image imported from the busybox rootfs. Nothing in /etc is read
 # or written. The default-bridge test leaves host state that the teardown removes: netavark's
-# iptables chains, the /run/netns bind mount, /run/containers, podman0, ip_forward.
+# iptables chains, the /run/netns bind mount, /run/containers, podman0, ip_forward; so does a CDI
+# test: /var/run/cdi/mkrun-engine-test-<pid>.json, where Podman's own CDI registry reads it.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 eng_begin podman podman conmon tmux
 
@@ -13,7 +14,9 @@ PW=$WORK/podman
 P="podman --root $PW/root --runroot $PW/run --tmpdir $PW/tmp --storage-driver overlay"
 IMG=localhost/busybox:latest
 N="--network none"
-export PW P IMG N
+CDI=$PW/cdi            # the CDI spec directory, given to the runtime with --runtime-flag
+CDI_HOST_SPEC=/var/run/cdi/mkrun-engine-test-$$.json   # one that Podman's own CDI registry reads
+export PW P IMG N CDI CDI_HOST_SPEC
 mck_paths "$WORK/mckernel"
 
 setup_podman() {
@@ -60,6 +63,8 @@ EOF
   IP_FORWARD=$(cat /proc/sys/net/ipv4/ip_forward)
   HAD_PODMAN0=$(ip link show podman0 >/dev/null 2>&1 && echo 1 || echo 0)
   export HAD_NETNS NETNS_MOUNTED HAD_RUN_CONTAINERS HAD_VLC HAD_LIBPOD_CG IP_FORWARD HAD_PODMAN0
+  HAD_CDI_DIR=$(existed "$(dirname "$CDI_HOST_SPEC")")
+  export HAD_CDI_DIR
   cleanup "podman_host_cleanup"
   cleanup "remove_all_containers"
 }
@@ -97,6 +102,8 @@ podman_host_cleanup() {
   [ "$HAD_RUN_CONTAINERS" = 1 ] || rm -rf /run/containers
   [ "$HAD_VLC" = 1 ] || rm -rf /var/lib/containers
   [ "$HAD_LIBPOD_CG" = 1 ] || remove_cgroups libpod_parent
+  rm -f "$CDI_HOST_SPEC"
+  [ "$HAD_CDI_DIR" = 1 ] || rmdir "$(dirname "$CDI_HOST_SPEC")" 2>/dev/null || true
   echo "$IP_FORWARD" >/proc/sys/net/ipv4/ip_forward
 }
 
@@ -332,6 +339,33 @@ test_events() {
   has "died event" "$out" died
   [ -s "$PW/events.log" ]
 }
+# CDI: Podman resolves CDI names given to --device itself, but leaves cdi.k8s.io/ annotations to
+# the runtime (it copies them into the spec); --runtime-flag names the spec directory
+test_cdi() {
+  cdi_spec "$CDI/engine-test.json" engine.test/podman
+  out=$($P --runtime-flag "cdi-spec-dirs=$CDI" run --rm $N --annotation cdi.k8s.io/engine-test=engine.test/podman=fuse \
+    "$IMG" sh -c "$CDI_PROBE")
+  cdi_seen "$out" engine.test/podman
+}
+test_cdi_left_to_the_runtime() {
+  # The spec where Podman's own registry finds it, and runc, which has no CDI: Podman resolves
+  # the name given to --device, but the annotation alone brings nothing (so mkrun applying it
+  # is the only application, not a second one).
+  [ -x /usr/sbin/runc ] || skip_test "no /usr/sbin/runc"
+  cdi_spec "$CDI_HOST_SPEC" engine.test/podman
+  eq "annotation, runc" "$($P run --rm $N --runtime /usr/sbin/runc --annotation cdi.k8s.io/engine-test=engine.test/podman=fuse \
+    "$IMG" sh -c 'test -e /dev/fuse || echo no-fuse; echo "[$CDI_ENGINE_TEST]"')" "no-fuse
+[]"
+  eq "--device NAME, runc: Podman's own CDI" "$($P run --rm $N --runtime /usr/sbin/runc --device engine.test/podman=fuse \
+    "$IMG" sh -c 'echo "$CDI_ENGINE_TEST"')" engine.test/podman=fuse
+}
+test_cdi_unknown() {
+  cdi_spec "$CDI/engine-test.json" engine.test/podman
+  rc=0; out=$($P --runtime-flag "cdi-spec-dirs=$CDI" run --rm $N --annotation cdi.k8s.io/engine-test=engine.test/podman=nope \
+    "$IMG" sh -c "$CDI_PROBE" 2>&1) || rc=$?
+  echo "$out"
+  cdi_refused "$rc" "$out" engine.test/podman
+}
 
 test_mckernel_package_default() {
   [ "$RT" = /usr/bin/mkrun ] || skip_test "RT=$RT is not the package's /usr/bin/mkrun"
@@ -383,6 +417,8 @@ test_clean() {
   eq "ip_forward" "$(cat /proc/sys/net/ipv4/ip_forward)" "$IP_FORWARD"
   [ "$HAD_RUN_CONTAINERS" = 1 ] || [ ! -e /run/containers ]
   [ "$HAD_VLC" = 1 ] || [ ! -e /var/lib/containers ]
+  [ ! -e "$CDI_HOST_SPEC" ]
+  [ "$HAD_CDI_DIR" = 1 ] || [ ! -e "$(dirname "$CDI_HOST_SPEC")" ]
 }
 
 [ -z "$ENG_SKIP_ALL" ] && setup_podman
@@ -423,6 +459,9 @@ t "--init (catatonit as pid 1)" test_init
 t "--annotation: in the runtime's state; io.mkrun.kernel=linux" test_annotation
 t "default seccomp profile (and unconfined)" test_seccomp
 t "missing executable: exit 127 with the runtime's message" test_missing_executable
+t "CDI: --annotation cdi.k8s.io/..., spec dir by --runtime-flag: node, device rule, env, ro bind" test_cdi
+t "CDI: an unknown device fails the container with mkrun's message" test_cdi_unknown
+t "CDI: Podman applies --device NAME itself but leaves the annotation to the runtime (runc: no device)" test_cdi_left_to_the_runtime
 t "default bridge network (netavark): address, gateway" test_bridge
 mck_begin
 t "McKernel: --annotation io.mkrun.kernel=mckernel: exit 7 through mcexec, IHK boot and teardown" test_mckernel_annotation

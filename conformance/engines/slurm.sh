@@ -21,7 +21,9 @@ SNIPPET=$ENG_REPO/packaging/snippets/oci.conf
 BM=$SW/bundles/busybox-mckernel  # the annotation io.mkrun.kernel=mckernel, the emulated node bound in
 BT=$SW/bundles/busybox-trap      # $SW/trap bound writable at /trap
 BMR=$SW/bundles/busybox-ranks    # McKernel ranks: attach to instance 5, no pid namespace of their own
-export SW CTLD_PORT SLURMD_PORT NODE B BR BM BT BMR RTROOT ARGV_LOG SNIPPET
+CDI=$SW/cdi                      # the site's CDI spec directory, given to RunTimeRun with --cdi-spec-dirs
+CDI_FLAG=$(rt_has_cdi && echo " --cdi-spec-dirs=$CDI")   # (not for a runtime without CDI, e.g. runc)
+export SW CTLD_PORT SLURMD_PORT NODE B BR BM BT BMR RTROOT ARGV_LOG SNIPPET CDI CDI_FLAG
 mck_paths "$WORK/mckernel"
 
 start_slurm() {
@@ -37,13 +39,14 @@ exec $RT "\$@"
 EOF
   chmod 755 "$SW/bin/rt"; touch "$ARGV_LOG"; chmod 666 "$ARGV_LOG"
   if [ -f "$SNIPPET" ]; then
-    sed -e "s|/usr/bin/mkrun|$SW/bin/rt|g" -e "s|/run/mkrun-slurm|$RTROOT|g" "$SNIPPET" >"$SW/oci.conf"
+    sed -e "s|/usr/bin/mkrun|$SW/bin/rt|g" -e "s|/run/mkrun-slurm|$RTROOT|g" \
+      -e "/^RunTimeRun=/s| run %n|$CDI_FLAG run %n|" "$SNIPPET" >"$SW/oci.conf"
   else
     cat >"$SW/oci.conf" <<EOF
 RunTimeQuery="$SW/bin/rt --rootless=true --root=$RTROOT state %n.%u.%j.%s.%t"
 RunTimeKill="$SW/bin/rt --rootless=true --root=$RTROOT kill -a %n.%u.%j.%s.%t"
 RunTimeDelete="$SW/bin/rt --rootless=true --root=$RTROOT delete --force %n.%u.%j.%s.%t"
-RunTimeRun="$SW/bin/rt --rootless=true --root=$RTROOT run %n.%u.%j.%s.%t -b %b"
+RunTimeRun="$SW/bin/rt --rootless=true --root=$RTROOT$CDI_FLAG run %n.%u.%j.%s.%t -b %b"
 EOF
   fi
   local nodeline
@@ -150,7 +153,8 @@ test_srun_path() {
 test_argv() {
   # what Slurm passed (run style): global flags, then `run <id> -b <bundle>/`, then `state <id>` as root
   log=$(cat "$ARGV_LOG")
-  like "run" "$log" "^uid=0 argv: \[--rootless=true\] \[--root=$RTROOT\] \[run\] \[$NODE\.root\.[0-9]+\.0\.0\] \[-b\] \[$SW/spool/oci-job[0-9]+-00000/\]\$"
+  cdi_arg=${CDI_FLAG:+ \\[${CDI_FLAG# }\\]}
+  like "run" "$log" "^uid=0 argv: \[--rootless=true\] \[--root=$RTROOT\]$cdi_arg \[run\] \[$NODE\.root\.[0-9]+\.0\.0\] \[-b\] \[$SW/spool/oci-job[0-9]+-00000/\]\$"
   like "state" "$log" "^uid=0 argv: \[--rootless=true\] \[--root=$RTROOT\] \[state\] \[$NODE\.root\.[0-9]+\.0\.0\]\$"
 }
 test_sbatch() {
@@ -223,6 +227,25 @@ test_mckernel_ranks() {
   eq "both containers ran at once" "$both" 1
   eq "IHK untouched: the instance is the administrator's" "$(mck_calls)" ""
 }
+# CDI: the annotation in the bundle's config.json (Slurm passes the bundle's annotations on),
+# the spec in the directory RunTimeRun names
+cdi_bundle() {  # cdi_bundle DIR DEVICE: a copy of the root bundle asking for DEVICE
+  mkdir -p "$1"; cp -a "$B/rootfs" "$1/"
+  jq --arg d "$2" '.annotations["cdi.k8s.io/engine-test"] = $d' "$B/config.json" >"$1/config.json"
+}
+test_cdi() {
+  cdi_spec "$CDI/engine-test.json" engine.test/slurm
+  cdi_bundle "$SW/bundles/busybox-cdi" engine.test/slurm=fuse
+  out=$(srun --container="$SW/bundles/busybox-cdi" /bin/sh -c "$CDI_PROBE")
+  cdi_seen "$out" engine.test/slurm
+}
+test_cdi_unknown() {
+  cdi_spec "$CDI/engine-test.json" engine.test/slurm
+  cdi_bundle "$SW/bundles/busybox-cdi-unknown" engine.test/slurm=nope
+  rc=0; out=$(srun --container="$SW/bundles/busybox-cdi-unknown" /bin/sh -c "$CDI_PROBE" 2>&1) || rc=$?
+  echo "$out"
+  cdi_refused "$rc" "$out" engine.test/slurm
+}
 test_nothing_left() {
   eq "containers in the runtime root" "$("$RT" --root "$RTROOT" list -q 2>/dev/null)" ""
   eq "state dirs" "$(ls -A "$RTROOT")" ""
@@ -246,6 +269,8 @@ t "runtime argv: --rootless=true --root=R run ID -b BUNDLE/, state ID" test_argv
 t "sbatch --container: output file, ExitCode 6" test_sbatch
 t "scancel: SIGTERM reaches the container" test_scancel
 t "srun --container as nobody (rootless bundle, user namespace)" test_rootless_user
+t "CDI: cdi.k8s.io/ annotation in the bundle, spec dir in RunTimeRun: node, device rule, env, ro bind" test_cdi
+t "CDI: an unknown device fails the step with mkrun's message" test_cdi_unknown
 mck_begin
 t "McKernel: srun --container, annotation in the bundle: exit 6 through mcexec, IHK boot and teardown" test_mckernel
 t "McKernel: two ranks (steps) share an attached instance at once" test_mckernel_ranks

@@ -62,6 +62,9 @@ GUEST_TESTS=(
   integration/test_mounts.py::test_tmpcopyup_copies_the_rootfs_directory_into_the_tmpfs
   integration/test_linux.py::test_loopback_is_up_in_a_new_network_namespace
   integration/test_leaks.py
+  integration/test_cdi.py::test_a_real_host_device_is_created_and_usable
+  integration/test_cdi.py::test_permissions_none_gives_the_node_but_no_access
+  integration/test_cdi.py::test_a_specs_permissions_are_the_device_rules_access
   guest/test_cgroup2.py
   guest/test_cgroup_kill.py
   guest/test_systemd.py

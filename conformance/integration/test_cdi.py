@@ -115,6 +115,22 @@ def test_permissions_none_gives_the_node_but_no_access(rt, bundle, scratch):
     assert "Operation not permitted" in r.err
 
 
+def test_a_specs_permissions_are_the_device_rules_access(rt, bundle, scratch):
+    # "r": the rule lets the node open for reading only (v1: devices.allow "c 10:229 r"; v2: the
+    # eBPF program, which the guest suite runs this under). Opening it for writing is refused by
+    # the device cgroup: the node's mode lets its owner, the container's root, write.
+    d = spec_dir(scratch)
+    write_spec(d, "fuse.json", device_spec("host.test/fs", {"fuse": {
+        "deviceNodes": [{"path": "/dev/fuse", "permissions": "r", "fileMode": 0o600}]}},
+        version="0.3.0"))
+    bundle.sh("stat -c %a /dev/fuse; exec 3</dev/fuse && echo read-opened; "
+              "exec 4>/dev/fuse && echo write-opened")
+    r = run(rt, ask_for(bundle, "host.test/fs=fuse"), [d])
+    assert r.rc != 0, r
+    assert r.out.split() == ["600", "read-opened"], r
+    assert "Operation not permitted" in r.err, r
+
+
 # ---- an MPI stack: a host library directory, LD_LIBRARY_PATH, a createContainer hook ----------
 
 def test_an_mpi_device_binds_libraries_sets_the_path_and_runs_its_hook(rt, bundle, scratch):
