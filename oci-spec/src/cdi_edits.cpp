@@ -166,7 +166,14 @@ Status add_hook(const Hook& cdi_hook, oci::Spec& spec) {
                                  : cdi_hook.hookName == "poststop"        ? &hooks.poststop
                                                                           : nullptr;
   if (list == nullptr) return fail("unknown hook name \"" + cdi_hook.hookName + "\"");
-  list->push_back(std::move(hook));
+  // Applying a device twice (an engine did, kept its annotation, and mkrun does again) must not
+  // run its hooks twice: an identical hook of the same kind is there once. Env, mounts and nodes
+  // are idempotent already (the last setting or the one at that path wins).
+  auto same = [&hook](const oci::Hook& other) {
+    return other.path == hook.path && other.args == hook.args && other.env == hook.env &&
+           other.timeout == hook.timeout;
+  };
+  if (std::ranges::none_of(*list, same)) list->push_back(std::move(hook));
   return {};
 }
 

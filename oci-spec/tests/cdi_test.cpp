@@ -581,6 +581,26 @@ TEST_CASE("cdi: hooks go to their kind, gids once each, net devices and intelRdt
   CHECK(config.linux->devices[0].uid == 1000u);
 }
 
+TEST_CASE("cdi: a device applied twice has its hooks once; other edits stay idempotent") {
+  oci::Spec config = base_config();
+  Spec spec = parsed(kEveryFieldJson);
+  Registry registry;
+  registry.add("/x.json", 0, spec);
+  auto edits = registry.edits_for({"vendor.com/net.fabric=nic0"});
+  REQUIRE(edits);
+  REQUIRE(apply_edits(*edits, fake_host({}), config));
+  const oci::Spec once = config;
+  REQUIRE(apply_edits(*edits, fake_host({}), config));  // an engine did it before mkrun
+  CHECK(config.hooks->createContainer.size() == once.hooks->createContainer.size());
+  CHECK(config.process->env == once.process->env);
+  CHECK(config.mounts.size() == once.mounts.size());
+  CHECK(config.linux->devices.size() == once.linux->devices.size());
+  // A hook that differs (its arguments) is another hook.
+  edits->hooks[0].args.push_back("--again");
+  REQUIRE(apply_edits(*edits, fake_host({}), config));
+  CHECK(config.hooks->createContainer.size() == once.hooks->createContainer.size() + 1);
+}
+
 TEST_CASE("cdi: the edited sections are written back, the rest of the config kept") {
   const std::string original =
       R"({"ociVersion":"1.0.2","process":{"args":["sh"],"cwd":"/","env":["A=1"],"user":{"uid":0,)"
