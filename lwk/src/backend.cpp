@@ -1,12 +1,16 @@
 #include "mkrun/lwk/backend.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 
 #include "host.hpp"
 #include "mkrun/base/text.hpp"
 #include "mkrun/ihk/partition.hpp"
+#include "mkrun/lwk/caller.hpp"
 #include "mkrun/lwk/claims.hpp"
 #include "mkrun/lwk/config.hpp"
+#include "mkrun/lwk/job.hpp"
 #include "mkrun/lwk/launch.hpp"
 #include "mkrun/lwk/request.hpp"
 #include "mkrun/lwk/select.hpp"
@@ -78,9 +82,10 @@ struct Session {
   Claim claim;
 
   // The journal first, then the claim file: a claim is never ahead of the journal that
-  // release() reads.
+  // release() reads. An unprivileged attach has its journal only.
   Result<void> record() {
     MKRUN_CHECK(journal.record(to_journal(claim)));
+    if (claim.unprivileged) return {};
     return registry.save(claim);
   }
 };
@@ -90,10 +95,10 @@ struct Session {
 void describe_claim(const Claim& claim, std::map<std::string, std::string>& out) {
   std::string prefix(kStatePrefix);
   out[prefix + "kernel"] = "mckernel";
-  out[prefix + "mode"] = claim.mode == Mode::kAttach ? "attach" : "dedicated";
+  out[prefix + "mode"] = std::string(mode_name(claim.mode));
   if (claim.os) out[prefix + "os"] = std::to_string(*claim.os);
   if (!claim.device_node.empty()) out[prefix + "device"] = claim.device_node;
-  if (claim.mode == Mode::kDedicated) {
+  if (claim.mode != Mode::kAttach) {
     out[prefix + "cpus"] = claim.cpus.to_string();
     out[prefix + "mem"] = claim.mem.to_string();
   }
@@ -104,7 +109,7 @@ Occupied occupied_by_others(const std::vector<Claim>& others, const ihk::CpuList
   Occupied occupied;
   occupied.reserved = reserved;
   for (const Claim& other : others) {
-    if (other.mode != Mode::kDedicated) continue;
+    if (other.mode == Mode::kAttach) continue;  // a job's instance holds CPUs like a container's
     occupied.claimed = occupied.claimed.plus(other.cpus);
     ihk::MemList merged = other.mem.merged();
     for (const ihk::MemChunk& chunk : merged.chunks())
@@ -178,13 +183,15 @@ Result<Instance> prepare_dedicated(Session& s, const LwkRequest& request, oci::S
   return instance;
 }
 
-// Several containers may share an administrator's instance, as the ranks of an MPI job do,
-// when their mcexecs run in one pid namespace: McKernel keys its processes by that pid, so
-// containers with namespaces of their own would collide (both have a pid 2).
-Result<void> check_instance_shareable(int os, const std::string& pid_namespace,
+// Several containers may share an administrator's (or a job's) instance, as the ranks of an MPI
+// job do, when their mcexecs run in one pid namespace: McKernel keys its processes by that pid,
+// so containers with namespaces of their own would collide (both have a pid 2). Claims on an
+// earlier instance at this index (another node inode) and the job's own claim do not count.
+Result<void> check_instance_shareable(int os, uint64_t identity, const std::string& pid_namespace,
                                       const std::vector<Claim>& others) {
   for (const Claim& other : others) {
-    if (other.os != os) continue;
+    if (other.os != os || other.mode == Mode::kJob) continue;
+    if (other.os_node && *other.os_node != identity) continue;
     if (pid_namespace != "new" && other.pid_namespace == pid_namespace) continue;
     return fail("McKernel instance " + std::to_string(os) + " is in use by container " +
                 other.container +
@@ -195,22 +202,101 @@ Result<void> check_instance_shareable(int os, const std::string& pid_namespace,
   return {};
 }
 
-Result<Instance> prepare_attach(Session& s, const LwkRequest& request, const oci::Spec& spec,
-                                const std::vector<Claim>& others) {
-  int os = request.attach_os;
-  if (std::ranges::find(s.config.attach, os) == s.config.attach.end())
+const Claim* job_claim_of(int os, const std::vector<Claim>& claims) {
+  for (const Claim& claim : claims) {
+    if (claim.mode == Mode::kJob && claim.os == os &&
+        claim.step == ihk::to_string(ihk::Step::kRunning))
+      return &claim;
+  }
+  return nullptr;
+}
+
+// io.mkrun.mckernel.instance=job: the running instance `mkrun-lwk boot` made for the caller's
+// job; $SLURM_JOB_ID picks one when the user has several jobs on the node.
+Result<int> find_job_instance(const Caller& caller, const std::vector<Claim>& claims) {
+  const char* job_id = std::getenv("SLURM_JOB_ID");
+  std::vector<const Claim*> found;
+  for (const Claim& claim : claims) {
+    if (claim.mode != Mode::kJob || !claim.os || !job_claim_of(*claim.os, claims)) continue;
+    if (!caller.real_root && claim.user != caller.uid) continue;
+    if (job_id != nullptr && *job_id != '\0' && claim.job != job_id) continue;
+    found.push_back(&claim);
+  }
+  std::string whose = job_id != nullptr && *job_id != '\0'
+                          ? "job " + std::string(job_id)
+                          : "a job of uid " + std::to_string(caller.uid);
+  if (found.empty())
+    return fail("no McKernel instance was booted for " + whose +
+                " on this node (mkrun-lwk boot, in the job's prolog)");
+  if (found.size() > 1)
+    return fail("several McKernel instances were booted for " + whose +
+                ": set SLURM_JOB_ID to choose one");
+  return *found.front()->os;
+}
+
+// Whether the caller may attach to `os`: the instance of its own job, or one of `attach` with
+// the caller's user in attach_users (root: any of `attach`, or any job's).
+Result<void> check_may_attach(const HostConfig& config, const Caller& caller, int os,
+                              const std::vector<Claim>& others) {
+  if (const Claim* job = job_claim_of(os, others)) {
+    if (caller.real_root || job->user == caller.uid) return {};
+    return fail("McKernel instance " + std::to_string(os) + " was booted for job " + job->job +
+                " of uid " + std::to_string(job->user.value_or(0)) + ", not for uid " +
+                std::to_string(caller.uid));
+  }
+  if (std::ranges::find(config.attach, os) == config.attach.end())
     return fail("attaching to McKernel instance " + std::to_string(os) +
-                " is not allowed on this host (attach = ... in " + s.config.path + ")");
-  s.claim.pid_namespace = MKRUN_TRY(pid_namespace_of(spec));
-  MKRUN_CHECK(check_instance_shareable(os, s.claim.pid_namespace, others));
-  auto instances = MKRUN_TRY(s.ihk->os_instances(s.config.device));
-  if (std::ranges::find(instances, os) == instances.end())
-    return fail("there is no McKernel instance " + std::to_string(os) + " to attach to");
+                " is not allowed on this host (attach = ... in " + config.path + ")");
+  return check_attach_user(config, caller);
+}
+
+// An instance users may attach to is used from the host's pid namespace only: an unprivileged
+// attach leaves no claim (it cannot write root's registry), so the pid namespace rule can hold
+// only if every container on such an instance runs its mcexec in the one namespace all
+// unprivileged ones share.
+Result<void> check_users_pid_namespace(const HostConfig& config, const Caller& caller, int os,
+                                       const std::string& pid_namespace,
+                                       const std::vector<Claim>& others) {
+  bool users_may_attach = !config.attach_users.empty() || job_claim_of(os, others) != nullptr;
+  if (!users_may_attach && caller.real_root) return {};
+  if (is_initial_pid_namespace(pid_namespace)) return {};
+  return fail("McKernel instance " + std::to_string(os) +
+              " may be used by unprivileged containers, which are not recorded: its containers "
+              "must run mcexec in the host's pid namespace (no pid namespace of their own in "
+              "config.json), since McKernel keys its processes by mcexec's pid there");
+}
+
+Result<void> check_instance_running(Session& s, int os, const Caller& caller) {
+  if (caller.real_root) {
+    auto instances = MKRUN_TRY(s.ihk->os_instances(s.config.device));
+    if (std::ranges::find(instances, os) == instances.end())
+      return fail("there is no McKernel instance " + std::to_string(os) + " to attach to");
+  } else {
+    // /dev/mcd<N> is root's: only the instance's own node can be asked.
+    MKRUN_CHECK(check_device_usable(os));
+  }
   auto status = MKRUN_TRY(s.ihk->os_status(os));
   if (status != OsStatus::kRunning)
     return fail("McKernel instance " + std::to_string(os) +
                 " is not running: " + ihk::describe_instance(*s.ihk, os));
+  return {};
+}
+
+Result<Instance> prepare_attach(Session& s, const LwkRequest& request, const oci::Spec& spec,
+                                const std::vector<Claim>& others, const Caller& caller) {
+  int os = request.attach_job ? MKRUN_TRY(find_job_instance(caller, others)) : request.attach_os;
+  MKRUN_CHECK(check_may_attach(s.config, caller, os, others));
+  s.claim.pid_namespace = MKRUN_TRY(pid_namespace_of(spec));
+  MKRUN_CHECK(check_users_pid_namespace(s.config, caller, os, s.claim.pid_namespace, others));
+  auto identity = instance_identity(os);
+  if (!identity && identity.error().errc() == ENOENT)
+    return fail("there is no McKernel instance " + std::to_string(os) + " to attach to");
+  if (!identity) return std::unexpected(std::move(identity).error());
+  MKRUN_CHECK(check_instance_shareable(os, *identity, s.claim.pid_namespace, others));
+  MKRUN_CHECK(check_instance_running(s, os, caller));
   s.claim.os = os;
+  s.claim.os_node = *identity;
+  if (!caller.real_root) s.claim.user = caller.uid;
   s.claim.step = std::string(kAttached);
   MKRUN_CHECK(s.record());
   return Instance{os, std::nullopt};
@@ -323,36 +409,50 @@ std::vector<Claim> others_than(const std::vector<Claim>& all, const std::string&
   return others;
 }
 
+// Only root boots; an unprivileged caller may attach, and reads only a policy file of root's.
+Result<HostConfig> load_config_for(const LwkRequest& request, const Caller& caller) {
+  if (request.mode != Mode::kAttach) MKRUN_CHECK(check_real_root(caller));
+  std::string path = host_config_path();
+  MKRUN_CHECK(check_trusted_config(path, caller));
+  HostConfig config = MKRUN_TRY(load_host_config(path));
+  MKRUN_CHECK(check_enabled(config));
+  return config;
+}
+
 }  // namespace
 
 Result<std::vector<std::string>> McKernelBackend::validate(const oci::Spec& spec) const {
-  MKRUN_CHECK(parse_request(spec.annotations));
+  LwkRequest request = MKRUN_TRY(parse_request(spec.annotations));
   if (!spec.process || spec.process->args.empty())
     return fail("a McKernel container needs process.args");
   auto warnings = MKRUN_TRY(check_unhonoured_settings(spec));
-  MKRUN_CHECK(check_real_root());
+  if (request.mode != Mode::kAttach) MKRUN_CHECK(check_real_root(MKRUN_TRY(current_caller())));
   return warnings;
 }
 
 Result<void> McKernelBackend::prepare(oci::Spec& spec, std::string_view container_id,
                                       runtime::Journal& journal) {
   LwkRequest request = MKRUN_TRY(parse_request(spec.annotations));
-  MKRUN_CHECK(check_real_root());
-  HostConfig config = MKRUN_TRY(load_host_config());
-  MKRUN_CHECK(check_enabled(config));
+  Caller caller = MKRUN_TRY(current_caller());
+  HostConfig config = MKRUN_TRY(load_config_for(request, caller));
   Session s = MKRUN_TRY(open_session(loader_, journal, std::move(config)));
   Launch launch = MKRUN_TRY(static_launch(s.config, request, spec));
-  HostLock lock = MKRUN_TRY(HostLock::acquire(s.config.lock));
-  MKRUN_CHECK(check_ihk_loaded(*s.ihk, s.config));
-  MKRUN_CHECK(check_build_id(s.config));
+  // The lock file and /dev/mcd<N> are root's; an unprivileged attach changes nothing in IHK.
+  std::optional<HostLock> lock;
+  if (caller.real_root) {
+    lock = MKRUN_TRY(HostLock::acquire(s.config.lock));
+    MKRUN_CHECK(check_ihk_loaded(*s.ihk, s.config));
+    MKRUN_CHECK(check_build_id(s.config));
+  }
   std::vector<Claim> others = MKRUN_TRY(s.registry.all());
   s.claim.token = new_claim_token(std::string(container_id));
   s.claim.container = std::string(container_id);
   s.claim.mode = request.mode;
   s.claim.device = s.config.device;
   s.claim.config = s.config.path;
+  s.claim.unprivileged = !caller.real_root;
   Instance instance = request.mode == Mode::kAttach
-                          ? MKRUN_TRY(prepare_attach(s, request, spec, others))
+                          ? MKRUN_TRY(prepare_attach(s, request, spec, others, caller))
                           : MKRUN_TRY(prepare_dedicated(s, request, spec, others));
   launch.os = instance.os;
   launch.linux_cpus = instance.linux_cpus;
@@ -364,11 +464,15 @@ Result<void> McKernelBackend::release(runtime::Journal& journal,
                                       const std::function<void(const std::string&)>& warn) {
   Claim claim = MKRUN_TRY(from_journal(journal.entries()));
   if (claim.token.empty() || claim.step == kReleased) return {};
+  if (claim.unprivileged) {  // nothing was taken, nothing was registered
+    claim.step = std::string(kReleased);
+    return journal.record(to_journal(claim));
+  }
   Session s = MKRUN_TRY(open_session(loader_, journal, MKRUN_TRY(load_claims_config(claim))));
   s.claim = claim;
   HostLock lock = MKRUN_TRY(HostLock::acquire(s.config.lock));
   std::vector<Claim> others = others_than(MKRUN_TRY(s.registry.all()), claim.token);
-  if (claim.mode == Mode::kDedicated) MKRUN_CHECK(release_dedicated(s, others, warn));
+  if (claim.mode != Mode::kAttach) MKRUN_CHECK(release_dedicated(s, others, warn));
   s.claim.step = std::string(kReleased);
   MKRUN_CHECK(journal.record(to_journal(s.claim)));
   return s.registry.remove(claim.token);
@@ -395,8 +499,12 @@ std::optional<McKernelBackend::LiveInstance> McKernelBackend::live_instance(
   if (!ihk) return std::nullopt;
   // Asked before any per-instance call: ihk_os_get_status on an index with no instance fails
   // (ENOENT, from /dev/mcos<N>), and one reused by another container would report its status.
+  // An unprivileged caller may not list them (/dev/mcd<N> is root's): the node's identity below
+  // still tells whether the instance is there.
   auto instances = (*ihk)->os_instances(claim.device);
-  if (!instances || std::ranges::find(*instances, *claim.os) == instances->end())
+  bool listed =
+      instances || (instances.error().errc() != EACCES && instances.error().errc() != EPERM);
+  if (listed && (!instances || std::ranges::find(*instances, *claim.os) == instances->end()))
     return std::nullopt;
   auto ours = still_claims(claim, {}, *claim.os);
   if (!ours || !*ours) return std::nullopt;
@@ -446,6 +554,134 @@ std::map<std::string, std::string> McKernelBackend::feature_annotations() const 
 
 void register_mckernel_backend() {
   runtime::register_kernel_backend(std::make_shared<McKernelBackend>());
+}
+
+// ---- a batch job's instance (job.hpp)
+// -------------------------------------------------------------
+
+namespace {
+
+// A job has no container state: its claim in the registry is its only record, written before
+// each step by Session::record (this journal only mirrors it for the shared code).
+class ClaimOnlyJournal final : public runtime::Journal {
+ public:
+  Result<void> record(const std::map<std::string, std::string>& entries) override {
+    for (const auto& [key, value] : entries) entries_[key] = value;
+    return {};
+  }
+  const std::map<std::string, std::string>& entries() const override { return entries_; }
+
+ private:
+  std::map<std::string, std::string> entries_;
+};
+
+std::string job_token(const std::string& job) {
+  return "job." + job;
+}
+
+Result<void> check_job_id(const std::string& job) {
+  bool valid = !job.empty() && job.size() <= 64 && std::ranges::all_of(job, [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+  if (!valid) return fail("invalid job id \"" + job + "\" (letters, digits, '.', '_', '-')");
+  return {};
+}
+
+const Claim* find_claim(const std::vector<Claim>& claims, const std::string& token) {
+  auto found = std::ranges::find(claims, token, &Claim::token);
+  return found == claims.end() ? nullptr : &*found;
+}
+
+// The spec a job's instance is selected and given away with: no cpuset or memory limit of its
+// own (the annotations or the host's defaults say), its process's user the job's.
+oci::Spec job_spec(const JobBoot& boot) {
+  oci::Spec spec;
+  spec.process = oci::Process{};
+  spec.process->user.uid = boot.uid;
+  spec.process->user.gid = boot.gid;
+  return spec;
+}
+
+Result<Session> open_root_session(const McKernelBackend::IhkLoader& loader,
+                                  runtime::Journal& journal, const std::string& path) {
+  MKRUN_CHECK(check_real_root(MKRUN_TRY(current_caller())));
+  return open_session(loader, journal, MKRUN_TRY(load_host_config(path)));
+}
+
+Result<void> release_job_claim(Session& s, const Warn& warn) {
+  std::vector<Claim> others = others_than(MKRUN_TRY(s.registry.all()), s.claim.token);
+  MKRUN_CHECK(release_dedicated(s, others, warn));
+  return s.registry.remove(s.claim.token);
+}
+
+}  // namespace
+
+Result<Claim> boot_job(const JobBoot& boot, const McKernelBackend::IhkLoader& loader) {
+  MKRUN_CHECK(check_job_id(boot.job));
+  LwkRequest request = MKRUN_TRY(parse_request(boot.annotations));
+  if (request.mode != Mode::kDedicated) return fail("a job's instance is booted, not attached");
+  ClaimOnlyJournal journal;
+  Session s = MKRUN_TRY(open_root_session(loader, journal, boot.config));
+  MKRUN_CHECK(check_enabled(s.config));
+  HostLock lock = MKRUN_TRY(HostLock::acquire(s.config.lock));
+  MKRUN_CHECK(check_ihk_loaded(*s.ihk, s.config));
+  MKRUN_CHECK(check_build_id(s.config));
+  std::vector<Claim> others = MKRUN_TRY(s.registry.all());
+  if (const Claim* old = find_claim(others, job_token(boot.job)))
+    return fail("job " + boot.job + " already has a McKernel instance (step " + old->step +
+                "): shut it down first (mkrun-lwk shutdown --job " + boot.job + ")");
+  s.claim.token = job_token(boot.job);
+  s.claim.container = "job " + boot.job;
+  s.claim.mode = Mode::kJob;
+  s.claim.device = s.config.device;
+  s.claim.config = s.config.path;
+  s.claim.job = boot.job;
+  s.claim.user = boot.uid;
+  oci::Spec spec = job_spec(boot);
+  auto booted = prepare_dedicated(s, request, spec, others);
+  if (!booted) {
+    if (auto released = release_job_claim(s, {}); !released)
+      return std::unexpected(std::move(booted).error().wrap(
+          "(and releasing what it took failed: " + released.error().render() + ")"));
+    return std::unexpected(std::move(booted).error());
+  }
+  return s.claim;
+}
+
+Result<void> shutdown_job(const std::string& job, const std::string& config,
+                          const McKernelBackend::IhkLoader& loader, const Warn& warn) {
+  MKRUN_CHECK(check_job_id(job));
+  ClaimOnlyJournal journal;
+  Session s = MKRUN_TRY(open_root_session(loader, journal, config));
+  HostLock lock = MKRUN_TRY(HostLock::acquire(s.config.lock));
+  std::vector<Claim> claims = MKRUN_TRY(s.registry.all());
+  const Claim* claim = find_claim(claims, job_token(job));
+  if (claim == nullptr) return {};  // never booted, or already shut down
+  s.claim = *claim;
+  // The configuration the job was booted under, as a container's delete reads its create's.
+  if (s.claim.config != s.config.path) {
+    s.config = MKRUN_TRY(load_claims_config(s.claim));
+    s.ihk = MKRUN_TRY(open_ihk(loader, s.config));
+  }
+  return release_job_claim(s, warn);
+}
+
+Result<std::vector<ClaimStatus>> node_status(const std::string& config,
+                                             const McKernelBackend::IhkLoader& loader) {
+  ClaimOnlyJournal journal;
+  Session s = MKRUN_TRY(open_root_session(loader, journal, config));
+  std::vector<ClaimStatus> out;
+  for (Claim& claim : MKRUN_TRY(s.registry.all())) {
+    std::string status = "-";
+    if (claim.os && still_claims(claim, {}, *claim.os).value_or(false)) {
+      auto live = s.ihk->os_status(*claim.os);
+      status = live ? std::string(ihk::to_string(*live)) : "UNKNOWN";
+    } else if (claim.os) {
+      status = "GONE";
+    }
+    out.push_back({std::move(claim), std::move(status)});
+  }
+  return out;
 }
 
 }  // namespace mkrun::lwk

@@ -51,11 +51,23 @@ std::map<std::string, std::string> parse_lines(const std::string& text) {
 
 }  // namespace
 
+std::string_view mode_name(Mode mode) {
+  switch (mode) {
+    case Mode::kAttach:
+      return "attach";
+    case Mode::kJob:
+      return "job";
+    case Mode::kDedicated:
+      break;
+  }
+  return "dedicated";
+}
+
 std::map<std::string, std::string> to_fields(const Claim& claim) {
   std::map<std::string, std::string> fields;
   fields["token"] = claim.token;
   fields["container"] = claim.container;
-  fields["mode"] = claim.mode == Mode::kAttach ? "attach" : "dedicated";
+  fields["mode"] = mode_name(claim.mode);
   fields["device"] = std::to_string(claim.device);
   fields["cpus"] = claim.cpus.to_string();
   fields["mem"] = claim.mem.to_string();
@@ -66,6 +78,9 @@ std::map<std::string, std::string> to_fields(const Claim& claim) {
   fields["step"] = claim.step;
   fields["device-node"] = claim.device_node;
   fields["config"] = claim.config;
+  fields["job"] = claim.job;
+  fields["user"] = claim.user ? std::to_string(*claim.user) : "";
+  fields["unprivileged"] = claim.unprivileged ? "yes" : "";
   return fields;
 }
 
@@ -73,7 +88,8 @@ Result<Claim> from_fields(const std::map<std::string, std::string>& fields) {
   Claim claim;
   if (auto v = find(fields, "token")) claim.token = *v;
   if (auto v = find(fields, "container")) claim.container = *v;
-  if (auto v = find(fields, "mode")) claim.mode = *v == "attach" ? Mode::kAttach : Mode::kDedicated;
+  if (auto v = find(fields, "mode"))
+    claim.mode = *v == "attach" ? Mode::kAttach : *v == "job" ? Mode::kJob : Mode::kDedicated;
   if (auto v = find(fields, "device"); v && !v->empty())
     claim.device = MKRUN_TRY(to_int(*v, "device"));
   if (auto v = find(fields, "cpus")) claim.cpus = MKRUN_TRY(ihk::CpuList::parse(*v));
@@ -92,6 +108,13 @@ Result<Claim> from_fields(const std::map<std::string, std::string>& fields) {
   if (auto v = find(fields, "step")) claim.step = *v;
   if (auto v = find(fields, "device-node")) claim.device_node = *v;
   if (auto v = find(fields, "config")) claim.config = *v;
+  if (auto v = find(fields, "job")) claim.job = *v;
+  if (auto v = find(fields, "user"); v && !v->empty()) {
+    auto user = parse_number<uint32_t>(*v);
+    if (!user) return fail("bad user \"" + *v + "\"");
+    claim.user = *user;
+  }
+  if (auto v = find(fields, "unprivileged")) claim.unprivileged = *v == "yes";
   return claim;
 }
 
@@ -144,10 +167,12 @@ Result<std::vector<Claim>> ClaimRegistry::all() const {
   return claims;
 }
 
+// Readable by everyone: an unprivileged mkrun attaching to an instance must see which
+// containers use it (the pid namespace rule) and which job it was booted for.
 Result<void> ClaimRegistry::save(const Claim& claim) const {
-  MKRUN_CHECK(make_directory(directory_, 0700));
+  MKRUN_CHECK(make_directory(directory_, 0755));
   return files::write_file_atomic(directory_ + "/" + claim.token + ".claim",
-                                  format_lines(to_fields(claim)), 0600);
+                                  format_lines(to_fields(claim)), 0644);
 }
 
 Result<void> ClaimRegistry::remove(const std::string& token) const {

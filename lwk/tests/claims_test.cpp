@@ -42,6 +42,31 @@ TEST_CASE("a claim survives the journal and the claim file", "[claims]") {
   CHECK(back->device_node == "240:3");
 }
 
+TEST_CASE("a job's claim and an unprivileged attach survive the journal", "[claims]") {
+  Claim job = sample();
+  job.mode = Mode::kJob;
+  job.job = "42";
+  job.user = 65534;
+  auto fields = to_fields(job);
+  CHECK(fields.at("mode") == "job");
+  CHECK(fields.at("user") == "65534");
+  auto back = from_fields(fields);
+  REQUIRE(back);
+  CHECK(back->mode == Mode::kJob);
+  CHECK(back->job == "42");
+  CHECK(back->user == 65534u);
+  CHECK_FALSE(back->unprivileged);
+  Claim attach = sample();
+  attach.mode = Mode::kAttach;
+  attach.unprivileged = true;
+  back = from_journal(to_journal(attach));
+  REQUIRE(back);
+  CHECK(back->mode == Mode::kAttach);
+  CHECK(back->unprivileged);
+  CHECK_FALSE(back->user);
+  CHECK_FALSE(from_fields({{"user", "x"}}));
+}
+
 TEST_CASE("an empty snapshot of instances is not a missing one", "[claims]") {
   Claim claim = sample();
   claim.os_before = std::vector<int>{};

@@ -42,6 +42,12 @@ struct Claim {
   // run them with another environment than `create` (Podman passes only XDG_RUNTIME_DIR), so
   // $MKRUN_MCKERNEL_CONF may be gone by then.
   std::string config;
+  // A job's instance (mode kJob): the job and the host uid whose containers may attach to it.
+  std::string job;
+  std::optional<uint32_t> user;
+  // An attach by an unprivileged mkrun: kept in the container's journal only. It changes nothing
+  // in IHK, and the caller can neither take the host lock nor write the registry (root's).
+  bool unprivileged = false;
 
   std::optional<ihk::Step> reached() const { return ihk::step_from_string(step); }
 };
@@ -49,6 +55,8 @@ struct Claim {
 inline constexpr std::string_view kJournalPrefix = "mckernel.";
 inline constexpr std::string_view kReleased = "released";
 inline constexpr std::string_view kAttached = "attached";
+
+std::string_view mode_name(Mode mode);  // "dedicated", "attach", "job"
 
 std::map<std::string, std::string> to_fields(const Claim& claim);
 Result<Claim> from_fields(const std::map<std::string, std::string>& fields);
