@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mkrun/base/numbers.hpp"
@@ -171,6 +172,8 @@ Result<std::vector<Claim>> ClaimRegistry::all() const {
 // containers use it (the pid namespace rule) and which job it was booted for.
 Result<void> ClaimRegistry::save(const Claim& claim) const {
   MKRUN_CHECK(make_directory(directory_, 0755));
+  // One an earlier mkrun made (0700) is opened up too.
+  if (::chmod(directory_.c_str(), 0755) < 0) return fail_errno("chmod `" + directory_ + "`");
   return files::write_file_atomic(directory_ + "/" + claim.token + ".claim",
                                   format_lines(to_fields(claim)), 0644);
 }
