@@ -638,6 +638,31 @@ def test_a_user_attaches_to_an_instance_the_host_lets_it_use(rt, node, make_bund
     assert os.listdir(nobody_root) == []
 
 
+def test_an_unprivileged_containers_watcher_sees_a_panic(rt, node, make_bundle, nobody_root):
+    """The kernel watcher of an unprivileged attach cannot list IHK's instances (/dev/mcd0 is
+    root's): it asks the instance's own node, and still stops the container when McKernel
+    panics."""
+    user_instance_5(node)
+    bundle = user_bundle(rt, node, make_bundle, "sleep 1000", instance="attach:5")
+    assert as_user(rt, nobody_root, bundle, "create").returncode == 0
+    rc, _, err = as_nobody(rt, nobody_root, "start", "nobody-lwk")
+    assert rc == 0, err
+    rc, out, _ = as_nobody(rt, nobody_root, "state", "nobody-lwk")
+    pid = json.loads(out)["pid"]
+    node.set_status(5, "PANIC", "McKernel: PANIC: emulated failure\n")
+    wait_for(lambda: not alive(pid), timeout=10, what="the container's end")
+    rc, out, err = as_nobody(rt, nobody_root, "state", "nobody-lwk")
+    assert rc == 0, err
+    state = json.loads(out)
+    assert state["status"] == "stopped"
+    assert state["annotations"]["io.mkrun.lwk.status"] == "PANIC"
+    rc, _, err = as_nobody(rt, nobody_root, "delete", "nobody-lwk")
+    assert rc == 0 and "PANIC: emulated failure" in err, err
+    assert node.mutating_calls() == []
+    # the administrator's instance keeps its panic (and its messages): theirs to reboot
+    node.initial["records"] = node.snapshot()["records"]
+
+
 @pytest.mark.parametrize("case,message", [
     ("not-listed", "user nobody (uid 65534) may not attach to McKernel instances on this host: "
                    "neither the user nor one of its groups is in attach_users in {conf}"),

@@ -144,7 +144,8 @@ static int begin(struct call* c, const char* function, int device_level, int* re
   char lock_path[4096];
   snprintf(lock_path, sizeof lock_path, "%s.lock", c->path);
   c->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (c->lock_fd < 0) c->lock_fd = open(lock_path, O_RDONLY | O_CLOEXEC); /* an unprivileged caller */
+  if (c->lock_fd < 0)
+    c->lock_fd = open(lock_path, O_RDONLY | O_CLOEXEC); /* an unprivileged caller */
   if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX) < 0 || emu_load(c->path, &c->st) < 0) {
     if (c->lock_fd >= 0) close(c->lock_fd);
     *ret = -ENOENT;
@@ -153,7 +154,8 @@ static int begin(struct call* c, const char* function, int device_level, int* re
   if (crashes(c, function, "before")) crash(c);
   int errc = injected_failure(c, function);
   if (!c->st.loaded && device_level) errc = ENOENT;
-  if (errc == 0 && device_level && c->st.mcd[0] != '\0' && access(c->st.mcd, R_OK) < 0) errc = errno;
+  if (errc == 0 && device_level && c->st.mcd[0] != '\0' && access(c->st.mcd, R_OK) < 0)
+    errc = errno;
   if (errc != 0) {
     *ret = -errc;
     finish(c, *ret, 1);
