@@ -184,6 +184,13 @@ class Node:
             out.append(line)
         self.state_path.write_text("\n".join(out) + "\n")
 
+    def claims_of(self, container: str) -> str:
+        """The token of `container`'s claim file."""
+        found = [n.removesuffix(".claim") for n in os.listdir(self.claims)
+                 if n.startswith(container + ".")]
+        assert len(found) == 1, found
+        return found[0]
+
     def snapshot(self) -> dict:
         """What must be back after every teardown: the node's records, no claim, no node."""
         records = sorted(l for l in self.lines()

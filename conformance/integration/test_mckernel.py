@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -445,6 +446,7 @@ def admin_instance_5(node) -> None:
     node.set("linux_mem", f"{8 * GIB}@0,{8 * GIB}@1")
     node.set("os", f"5 RUNNING cpus=3 mem={GIB}@0 loaded=1 ikc= kargs=hidos kmsg=")
     os.mknod("/dev/mcos5", 0o600 | 0o020000, os.makedev(node.major, 5))
+    (node.sysfs / "devices/system/cpu/online").write_text("0-2,4-7\n")  # CPU 3 is IHK's
     node.write_conf(attach="5")
     node.initial = node.snapshot()
 
@@ -661,6 +663,47 @@ def test_an_unprivileged_containers_watcher_sees_a_panic(rt, node, make_bundle, 
     assert node.mutating_calls() == []
     # the administrator's instance keeps its panic (and its messages): theirs to reboot
     node.initial["records"] = node.snapshot()["records"]
+
+
+def test_root_acts_on_no_forged_mckernel_record(rt, node, make_bundle, nobody_root):
+    """A user writes its container's state (a shared --root, as Slurm's): root's `delete` and
+    `state` on it must not release another container's instance by naming its claim, nor load a
+    libihk.so from a configuration of the user's."""
+    user_instance_5(node)
+    victim = rt.create(node.bundle(make_bundle().set_args("true"), ncpus="1")).ok().cid
+    token = node.claims_of(victim)
+    bundle = user_bundle(rt, node, make_bundle, "sleep 1000", instance="attach:5")
+    assert as_user(rt, nobody_root, bundle, "create").returncode == 0
+    state_file = nobody_root / "nobody-lwk" / "state.json"
+    honest = state_file.read_text()
+    # the user's own installation: the emulated library, which would answer RUNNING if loaded
+    mine = rt.workdir / "mine"
+    mine.mkdir()
+    shutil.copy2(EMULATOR / "libihk.so", mine / "libihk.so")
+    (mine / "mckernel.conf").write_text(node.conf_path.read_text() + f"libihk = {mine}/libihk.so\n")
+    for path in (mine, mine / "libihk.so", mine / "mckernel.conf"):
+        os.chown(path, NOBODY, NOBODY)
+    try:
+        record = json.loads(honest)
+        journal = record["kernel_journal"]
+        journal.update({"mckernel.token": token, "mckernel.mode": "dedicated",
+                        "mckernel.unprivileged": "", "mckernel.key": "forged",
+                        "mckernel.cpus": "7", "mckernel.step": "running"})
+        state_file.write_text(json.dumps(record))
+        node.clear_log()
+        r = rt.raw("--root", nobody_root, "delete", "--force", "nobody-lwk")
+        assert r.rc == 1, r
+        assert (f"is not the one the host registered for {token} (its key differs): "
+                "nothing released") in r.err, r
+        journal.update({"mckernel.token": "nobody-lwk.0", "mckernel.config": str(mine / "mckernel.conf")})
+        state_file.write_text(json.dumps(record))
+        state = json.loads(rt.raw("--root", nobody_root, "state", "nobody-lwk").ok().out)
+        assert state["annotations"]["io.mkrun.lwk.status"] == "UNKNOWN"  # not loaded
+        assert node.mutating_calls() == []
+        assert rt.state(victim)["annotations"]["io.mkrun.lwk.status"] == "RUNNING"
+    finally:
+        state_file.write_text(honest)
+    rt.delete(victim, "--force").ok()
 
 
 @pytest.mark.parametrize("case,message", [

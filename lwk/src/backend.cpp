@@ -396,9 +396,28 @@ Result<void> release_dedicated(Session& s, const std::vector<Claim>& others,
 }
 
 // The configuration the claim was made under (journals from before it was recorded: the
-// current one).
+// current one). A journal lives in the container's state, which its user may write, and root
+// reads it too (`state` and `delete` in a shared --root): the file it names is read, and the
+// libihk.so that file names loaded, only if it is root's, whoever asks.
 Result<HostConfig> load_claims_config(const Claim& claim) {
-  return load_host_config(claim.config.empty() ? host_config_path() : claim.config);
+  std::string path = claim.config.empty() ? host_config_path() : claim.config;
+  Caller anyone = MKRUN_TRY(current_caller());
+  anyone.real_root = false;
+  MKRUN_CHECK(check_trusted_config(path, anyone));
+  return load_host_config(path);
+}
+
+// What the registry (root's) holds for the journal's claim: nullopt when nothing (never
+// registered, or released). It is written after the journal and before each step is taken, so
+// it never lacks what was taken; a journal without the claim's key is not the claim's.
+Result<std::optional<Claim>> registered_claim(const Claim& journal,
+                                              const std::vector<Claim>& registry) {
+  auto found = std::ranges::find(registry, journal.token, &Claim::token);
+  if (found == registry.end()) return std::nullopt;
+  if (found->key != journal.key)
+    return fail("the McKernel record of this container is not the one the host registered for " +
+                journal.token + " (its key differs): nothing released");
+  return *found;
 }
 
 std::vector<Claim> others_than(const std::vector<Claim>& all, const std::string& token) {
@@ -446,6 +465,7 @@ Result<void> McKernelBackend::prepare(oci::Spec& spec, std::string_view containe
   }
   std::vector<Claim> others = MKRUN_TRY(s.registry.all());
   s.claim.token = new_claim_token(std::string(container_id));
+  s.claim.key = new_claim_key();
   s.claim.container = std::string(container_id);
   s.claim.mode = request.mode;
   s.claim.device = s.config.device;
@@ -471,8 +491,12 @@ Result<void> McKernelBackend::release(runtime::Journal& journal,
   Session s = MKRUN_TRY(open_session(loader_, journal, MKRUN_TRY(load_claims_config(claim))));
   s.claim = claim;
   HostLock lock = MKRUN_TRY(HostLock::acquire(s.config.lock));
-  std::vector<Claim> others = others_than(MKRUN_TRY(s.registry.all()), claim.token);
-  if (claim.mode != Mode::kAttach) MKRUN_CHECK(release_dedicated(s, others, warn));
+  std::vector<Claim> all = MKRUN_TRY(s.registry.all());
+  if (auto registered = MKRUN_TRY(registered_claim(claim, all))) {
+    s.claim = *registered;
+    if (s.claim.mode != Mode::kAttach)
+      MKRUN_CHECK(release_dedicated(s, others_than(all, claim.token), warn));
+  }
   s.claim.step = std::string(kReleased);
   MKRUN_CHECK(journal.record(to_journal(s.claim)));
   return s.registry.remove(claim.token);

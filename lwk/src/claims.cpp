@@ -67,6 +67,7 @@ std::string_view mode_name(Mode mode) {
 std::map<std::string, std::string> to_fields(const Claim& claim) {
   std::map<std::string, std::string> fields;
   fields["token"] = claim.token;
+  fields["key"] = claim.key;
   fields["container"] = claim.container;
   fields["mode"] = mode_name(claim.mode);
   fields["device"] = std::to_string(claim.device);
@@ -88,6 +89,7 @@ std::map<std::string, std::string> to_fields(const Claim& claim) {
 Result<Claim> from_fields(const std::map<std::string, std::string>& fields) {
   Claim claim;
   if (auto v = find(fields, "token")) claim.token = *v;
+  if (auto v = find(fields, "key")) claim.key = *v;
   if (auto v = find(fields, "container")) claim.container = *v;
   if (auto v = find(fields, "mode"))
     claim.mode = *v == "attach" ? Mode::kAttach : *v == "job" ? Mode::kJob : Mode::kDedicated;
@@ -158,7 +160,7 @@ Result<std::vector<Claim>> ClaimRegistry::all() const {
   ::closedir(dir);
   for (const std::string& name : names) {
     auto text = files::read_file(directory_ + "/" + name);
-    if (!text) continue;  // removed meanwhile
+    if (!text) continue;  // removed meanwhile, or a container's (root's only) read by a user
     auto claim = from_fields(parse_lines(*text));
     if (!claim)
       return std::unexpected(
@@ -168,14 +170,15 @@ Result<std::vector<Claim>> ClaimRegistry::all() const {
   return claims;
 }
 
-// Readable by everyone: an unprivileged mkrun attaching to an instance must see which
-// containers use it (the pid namespace rule) and which job it was booted for.
+// The directory is listable and a job's claim readable by everyone: an unprivileged mkrun finds
+// the instance booted for its job there. A container's claim, with its key, is root's only.
 Result<void> ClaimRegistry::save(const Claim& claim) const {
   MKRUN_CHECK(make_directory(directory_, 0755));
   // One an earlier mkrun made (0700) is opened up too.
   if (::chmod(directory_.c_str(), 0755) < 0) return fail_errno("chmod `" + directory_ + "`");
   return files::write_file_atomic(directory_ + "/" + claim.token + ".claim",
-                                  format_lines(to_fields(claim)), 0644);
+                                  format_lines(to_fields(claim)),
+                                  claim.mode == Mode::kJob ? 0644 : 0600);
 }
 
 Result<void> ClaimRegistry::remove(const std::string& token) const {
@@ -184,22 +187,34 @@ Result<void> ClaimRegistry::remove(const std::string& token) const {
   return {};
 }
 
-std::string new_claim_token(const std::string& container) {
-  unsigned char bytes[8] = {};
-  if (::getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
+namespace {
+
+std::string random_hex(size_t count) {
+  std::vector<unsigned char> bytes(count);
+  if (::getrandom(bytes.data(), count, 0) != static_cast<ssize_t>(count)) {
     // Without entropy the pid and time are unique enough on one host.
     uint64_t fallback =
         static_cast<uint64_t>(::getpid()) << 32 ^ static_cast<uint64_t>(::time(nullptr));
-    for (size_t i = 0; i < sizeof bytes; ++i)
-      bytes[i] = static_cast<unsigned char>(fallback >> (8 * i));
+    for (size_t i = 0; i < count; ++i)
+      bytes[i] = static_cast<unsigned char>(fallback >> (8 * (i % 8)));
   }
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string token = container + ".";
+  std::string text;
   for (unsigned char byte : bytes) {
-    token += kHex[byte >> 4];
-    token += kHex[byte & 15];
+    text += kHex[byte >> 4];
+    text += kHex[byte & 15];
   }
-  return token;
+  return text;
+}
+
+}  // namespace
+
+std::string new_claim_token(const std::string& container) {
+  return container + "." + random_hex(8);
+}
+
+std::string new_claim_key() {
+  return random_hex(16);
 }
 
 }  // namespace mkrun::lwk

@@ -1,3 +1,4 @@
+#include <sys/stat.h>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 
@@ -90,12 +91,34 @@ TEST_CASE("the registry lists, saves and removes claims", "[claims]") {
   REQUIRE(all);
   REQUIRE(all->size() == 1);
   CHECK((*all)[0].os == 3);
+  // listable by all; a container's claim (with its key) root's only, a job's readable by all
+  struct stat info {};
+  REQUIRE(::stat((dir + "/claims").c_str(), &info) == 0);
+  CHECK((info.st_mode & 0777) == 0755);
+  REQUIRE(::stat((dir + "/claims/" + sample().token + ".claim").c_str(), &info) == 0);
+  CHECK((info.st_mode & 0777) == 0600);
+  Claim job = sample();
+  job.token = "job.42";
+  job.mode = Mode::kJob;
+  REQUIRE(registry.save(job));
+  REQUIRE(::stat((dir + "/claims/job.42.claim").c_str(), &info) == 0);
+  CHECK((info.st_mode & 0777) == 0644);
+  REQUIRE(registry.remove("job.42"));
   REQUIRE(registry.remove(sample().token));
   REQUIRE(registry.remove(sample().token));  // idempotent
   CHECK(registry.all()->empty());
   auto lock = HostLock::acquire(dir + "/lock");
   CHECK(lock);
   (void)std::system(("rm -rf " + dir).c_str());
+}
+
+TEST_CASE("claim keys are secret-sized, fresh and kept", "[claims]") {
+  std::string key = new_claim_key();
+  CHECK(key.size() == 32);
+  CHECK(key != new_claim_key());
+  Claim claim = sample();
+  claim.key = key;
+  CHECK(from_journal(to_journal(claim))->key == key);
 }
 
 TEST_CASE("claim tokens are unique", "[claims]") {

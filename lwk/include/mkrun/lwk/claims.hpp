@@ -22,7 +22,11 @@ namespace mkrun::lwk {
 // A container's hold on the node: the same fields in its journal (keys "mckernel.<field>") and
 // in its claim file (lines "<field>=<value>").
 struct Claim {
-  std::string token;      // the claim file's name: unique per container
+  std::string token;  // the claim file's name: unique per container
+  // A secret shared by the container's journal and its claim file (readable by root only): the
+  // journal lives in a state directory its user may write, and names of claim files can be
+  // listed, so a release acts on a registered claim only for the journal that holds its key.
+  std::string key;
   std::string container;  // the container's id, for messages
   Mode mode = Mode::kDedicated;
   int device = 0;
@@ -89,5 +93,7 @@ class ClaimRegistry {
 
 // A fresh token: "<container>.<16 hex digits>".
 std::string new_claim_token(const std::string& container);
+// A fresh key: 32 hex digits.
+std::string new_claim_key();
 
 }  // namespace mkrun::lwk
