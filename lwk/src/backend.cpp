@@ -1,7 +1,6 @@
 #include "mkrun/lwk/backend.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 
 #include "host.hpp"
@@ -10,11 +9,11 @@
 #include "mkrun/lwk/caller.hpp"
 #include "mkrun/lwk/claims.hpp"
 #include "mkrun/lwk/config.hpp"
-#include "mkrun/lwk/job.hpp"
 #include "mkrun/lwk/launch.hpp"
 #include "mkrun/lwk/request.hpp"
 #include "mkrun/lwk/select.hpp"
 #include "mkrun/lwk/unhonoured.hpp"
+#include "session.hpp"
 
 namespace mkrun::lwk {
 namespace {
@@ -61,34 +60,6 @@ Result<std::string> choose_image(const HostConfig& config, const LwkRequest& req
                 "` is not one this host allows (image and images in " + config.path + ")");
   return *request.image;
 }
-
-Result<std::unique_ptr<ihk::Ihk>> open_ihk(const McKernelBackend::IhkLoader& loader,
-                                           const HostConfig& config) {
-  std::string where =
-      "IHK is not installed (libihk = " + config.libihk + " in " + config.path + ")";
-  // dlopen would say "No such file or directory", which engines read as a missing executable.
-  if (is_missing(config.libihk)) return fail(where + ": the library is missing");
-  auto ihk = loader(config.libihk);
-  if (!ihk) return std::unexpected(std::move(ihk).error().wrap(where));
-  return std::move(*ihk);
-}
-
-// Everything one prepare() or release() works with, under the host lock.
-struct Session {
-  HostConfig config;
-  std::unique_ptr<ihk::Ihk> ihk;
-  ClaimRegistry registry;
-  runtime::Journal& journal;
-  Claim claim;
-
-  // The journal first, then the claim file: a claim is never ahead of the journal that
-  // release() reads. An unprivileged attach has its journal only.
-  Result<void> record() {
-    MKRUN_CHECK(journal.record(to_journal(claim)));
-    if (claim.unprivileged) return {};
-    return registry.save(claim);
-  }
-};
 
 // What `state` shows of a claim, under io.mkrun.lwk.* (apart from the annotations the container
 // asked with, io.mkrun.mckernel.*).
@@ -157,30 +128,6 @@ Result<int> boot_dedicated(Session& s, const LwkRequest& request, const Selectio
     return {};
   };
   return ihk::boot_partition(*s.ihk, partition, hooks);
-}
-
-// What prepare_dedicated or prepare_attach got.
-struct Instance {
-  int os = 0;
-  std::optional<ihk::CpuList> linux_cpus;
-};
-
-Result<Instance> prepare_dedicated(Session& s, const LwkRequest& request, oci::Spec& spec,
-                                   const std::vector<Claim>& others) {
-  if (!s.config.boot)
-    return fail("this host does not let mkrun boot McKernel instances (boot = no in " +
-                s.config.path + "); attach to an administrator's instance with " +
-                std::string(kAnnotationPrefix) + "instance=attach:<N>");
-  Selection selection = MKRUN_TRY(select(s, request, spec, others));
-  s.claim.cpus = selection.cpus;
-  s.claim.mem = selection.mem;
-  MKRUN_CHECK(s.record());
-  int os = MKRUN_TRY(boot_dedicated(s, request, selection));
-  MKRUN_CHECK(give_device_to(os, spec));
-  Instance instance;
-  instance.os = os;
-  instance.linux_cpus = selection.linux_cpus;
-  return instance;
 }
 
 // Several containers may share an administrator's (or a job's) instance, as the ranks of an MPI
@@ -339,13 +286,6 @@ Result<void> attach_device(Session& s, Launch& launch) {
   return {};
 }
 
-Result<Session> open_session(const McKernelBackend::IhkLoader& loader, runtime::Journal& journal,
-                             HostConfig config) {
-  auto ihk = MKRUN_TRY(open_ihk(loader, config));
-  ClaimRegistry registry(config.claims);
-  return Session{std::move(config), std::move(ihk), std::move(registry), journal, Claim{}};
-}
-
 // The instances a create killed right after ihk_create_os may have left: created after its
 // snapshot, claimed by no one and never configured (INACTIVE).
 Result<void> destroy_orphans(Session& s, const std::vector<Claim>& others) {
@@ -363,6 +303,69 @@ Result<void> destroy_orphans(Session& s, const std::vector<Claim>& others) {
           "destroy McKernel instance " + std::to_string(os) + " left by a killed create"));
   }
   return {};
+}
+
+// What the registry (root's) holds for the journal's claim: nullopt when nothing (never
+// registered, or released). It is written after the journal and before each step is taken, so
+// it never lacks what was taken; a journal without the claim's key is not the claim's.
+Result<std::optional<Claim>> registered_claim(const Claim& journal,
+                                              const std::vector<Claim>& registry) {
+  auto found = std::ranges::find(registry, journal.token, &Claim::token);
+  if (found == registry.end()) return std::nullopt;
+  if (found->key != journal.key)
+    return fail("the McKernel record of this container is not the one the host registered for " +
+                journal.token + " (its key differs): nothing released");
+  return *found;
+}
+
+// Only root boots; an unprivileged caller may attach, and reads only a policy file of root's.
+Result<HostConfig> load_config_for(const LwkRequest& request, const Caller& caller) {
+  if (request.mode != Mode::kAttach) MKRUN_CHECK(check_real_root(caller));
+  std::string path = host_config_path();
+  MKRUN_CHECK(check_trusted_config(path, caller));
+  HostConfig config = MKRUN_TRY(load_host_config(path));
+  MKRUN_CHECK(check_enabled(config));
+  return config;
+}
+
+}  // namespace
+
+// ---- shared with job.cpp (session.hpp) ----------------------------------------------------------
+
+Result<std::unique_ptr<ihk::Ihk>> open_ihk(const McKernelBackend::IhkLoader& loader,
+                                           const HostConfig& config) {
+  std::string where =
+      "IHK is not installed (libihk = " + config.libihk + " in " + config.path + ")";
+  // dlopen would say "No such file or directory", which engines read as a missing executable.
+  if (is_missing(config.libihk)) return fail(where + ": the library is missing");
+  auto ihk = loader(config.libihk);
+  if (!ihk) return std::unexpected(std::move(ihk).error().wrap(where));
+  return std::move(*ihk);
+}
+
+Result<Instance> prepare_dedicated(Session& s, const LwkRequest& request, oci::Spec& spec,
+                                   const std::vector<Claim>& others) {
+  if (!s.config.boot)
+    return fail("this host does not let mkrun boot McKernel instances (boot = no in " +
+                s.config.path + "); attach to an administrator's instance with " +
+                std::string(kAnnotationPrefix) + "instance=attach:<N>");
+  Selection selection = MKRUN_TRY(select(s, request, spec, others));
+  s.claim.cpus = selection.cpus;
+  s.claim.mem = selection.mem;
+  MKRUN_CHECK(s.record());
+  int os = MKRUN_TRY(boot_dedicated(s, request, selection));
+  MKRUN_CHECK(give_device_to(os, spec));
+  Instance instance;
+  instance.os = os;
+  instance.linux_cpus = selection.linux_cpus;
+  return instance;
+}
+
+Result<Session> open_session(const McKernelBackend::IhkLoader& loader, runtime::Journal& journal,
+                             HostConfig config) {
+  auto ihk = MKRUN_TRY(open_ihk(loader, config));
+  ClaimRegistry registry(config.claims);
+  return Session{std::move(config), std::move(ihk), std::move(registry), journal, Claim{}};
 }
 
 // Whether instance `os` is still the one `claim` created: by its node's inode; a claim from
@@ -407,19 +410,6 @@ Result<HostConfig> load_claims_config(const Claim& claim) {
   return load_host_config(path);
 }
 
-// What the registry (root's) holds for the journal's claim: nullopt when nothing (never
-// registered, or released). It is written after the journal and before each step is taken, so
-// it never lacks what was taken; a journal without the claim's key is not the claim's.
-Result<std::optional<Claim>> registered_claim(const Claim& journal,
-                                              const std::vector<Claim>& registry) {
-  auto found = std::ranges::find(registry, journal.token, &Claim::token);
-  if (found == registry.end()) return std::nullopt;
-  if (found->key != journal.key)
-    return fail("the McKernel record of this container is not the one the host registered for " +
-                journal.token + " (its key differs): nothing released");
-  return *found;
-}
-
 std::vector<Claim> others_than(const std::vector<Claim>& all, const std::string& token) {
   std::vector<Claim> others;
   for (const Claim& claim : all) {
@@ -427,18 +417,6 @@ std::vector<Claim> others_than(const std::vector<Claim>& all, const std::string&
   }
   return others;
 }
-
-// Only root boots; an unprivileged caller may attach, and reads only a policy file of root's.
-Result<HostConfig> load_config_for(const LwkRequest& request, const Caller& caller) {
-  if (request.mode != Mode::kAttach) MKRUN_CHECK(check_real_root(caller));
-  std::string path = host_config_path();
-  MKRUN_CHECK(check_trusted_config(path, caller));
-  HostConfig config = MKRUN_TRY(load_host_config(path));
-  MKRUN_CHECK(check_enabled(config));
-  return config;
-}
-
-}  // namespace
 
 Result<std::vector<std::string>> McKernelBackend::validate(const oci::Spec& spec) const {
   LwkRequest request = MKRUN_TRY(parse_request(spec.annotations));
@@ -578,134 +556,6 @@ std::map<std::string, std::string> McKernelBackend::feature_annotations() const 
 
 void register_mckernel_backend() {
   runtime::register_kernel_backend(std::make_shared<McKernelBackend>());
-}
-
-// ---- a batch job's instance (job.hpp)
-// -------------------------------------------------------------
-
-namespace {
-
-// A job has no container state: its claim in the registry is its only record, written before
-// each step by Session::record (this journal only mirrors it for the shared code).
-class ClaimOnlyJournal final : public runtime::Journal {
- public:
-  Result<void> record(const std::map<std::string, std::string>& entries) override {
-    for (const auto& [key, value] : entries) entries_[key] = value;
-    return {};
-  }
-  const std::map<std::string, std::string>& entries() const override { return entries_; }
-
- private:
-  std::map<std::string, std::string> entries_;
-};
-
-std::string job_token(const std::string& job) {
-  return "job." + job;
-}
-
-Result<void> check_job_id(const std::string& job) {
-  bool valid = !job.empty() && job.size() <= 64 && std::ranges::all_of(job, [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-  });
-  if (!valid) return fail("invalid job id \"" + job + "\" (letters, digits, '.', '_', '-')");
-  return {};
-}
-
-const Claim* find_claim(const std::vector<Claim>& claims, const std::string& token) {
-  auto found = std::ranges::find(claims, token, &Claim::token);
-  return found == claims.end() ? nullptr : &*found;
-}
-
-// The spec a job's instance is selected and given away with: no cpuset or memory limit of its
-// own (the annotations or the host's defaults say), its process's user the job's.
-oci::Spec job_spec(const JobBoot& boot) {
-  oci::Spec spec;
-  spec.process = oci::Process{};
-  spec.process->user.uid = boot.uid;
-  spec.process->user.gid = boot.gid;
-  return spec;
-}
-
-Result<Session> open_root_session(const McKernelBackend::IhkLoader& loader,
-                                  runtime::Journal& journal, const std::string& path) {
-  MKRUN_CHECK(check_real_root(MKRUN_TRY(current_caller())));
-  return open_session(loader, journal, MKRUN_TRY(load_host_config(path)));
-}
-
-Result<void> release_job_claim(Session& s, const Warn& warn) {
-  std::vector<Claim> others = others_than(MKRUN_TRY(s.registry.all()), s.claim.token);
-  MKRUN_CHECK(release_dedicated(s, others, warn));
-  return s.registry.remove(s.claim.token);
-}
-
-}  // namespace
-
-Result<Claim> boot_job(const JobBoot& boot, const McKernelBackend::IhkLoader& loader) {
-  MKRUN_CHECK(check_job_id(boot.job));
-  LwkRequest request = MKRUN_TRY(parse_request(boot.annotations));
-  if (request.mode != Mode::kDedicated) return fail("a job's instance is booted, not attached");
-  ClaimOnlyJournal journal;
-  Session s = MKRUN_TRY(open_root_session(loader, journal, boot.config));
-  MKRUN_CHECK(check_enabled(s.config));
-  HostLock lock = MKRUN_TRY(HostLock::acquire(s.config.lock));
-  MKRUN_CHECK(check_ihk_loaded(*s.ihk, s.config));
-  MKRUN_CHECK(check_build_id(s.config));
-  std::vector<Claim> others = MKRUN_TRY(s.registry.all());
-  if (const Claim* old = find_claim(others, job_token(boot.job)))
-    return fail("job " + boot.job + " already has a McKernel instance (step " + old->step +
-                "): shut it down first (mkrun-lwk shutdown --job " + boot.job + ")");
-  s.claim.token = job_token(boot.job);
-  s.claim.container = "job " + boot.job;
-  s.claim.mode = Mode::kJob;
-  s.claim.device = s.config.device;
-  s.claim.config = s.config.path;
-  s.claim.job = boot.job;
-  s.claim.user = boot.uid;
-  oci::Spec spec = job_spec(boot);
-  auto booted = prepare_dedicated(s, request, spec, others);
-  if (!booted) {
-    if (auto released = release_job_claim(s, {}); !released)
-      return std::unexpected(std::move(booted).error().wrap(
-          "(and releasing what it took failed: " + released.error().render() + ")"));
-    return std::unexpected(std::move(booted).error());
-  }
-  return s.claim;
-}
-
-Result<void> shutdown_job(const std::string& job, const std::string& config,
-                          const McKernelBackend::IhkLoader& loader, const Warn& warn) {
-  MKRUN_CHECK(check_job_id(job));
-  ClaimOnlyJournal journal;
-  Session s = MKRUN_TRY(open_root_session(loader, journal, config));
-  HostLock lock = MKRUN_TRY(HostLock::acquire(s.config.lock));
-  std::vector<Claim> claims = MKRUN_TRY(s.registry.all());
-  const Claim* claim = find_claim(claims, job_token(job));
-  if (claim == nullptr) return {};  // never booted, or already shut down
-  s.claim = *claim;
-  // The configuration the job was booted under, as a container's delete reads its create's.
-  if (s.claim.config != s.config.path) {
-    s.config = MKRUN_TRY(load_claims_config(s.claim));
-    s.ihk = MKRUN_TRY(open_ihk(loader, s.config));
-  }
-  return release_job_claim(s, warn);
-}
-
-Result<std::vector<ClaimStatus>> node_status(const std::string& config,
-                                             const McKernelBackend::IhkLoader& loader) {
-  ClaimOnlyJournal journal;
-  Session s = MKRUN_TRY(open_root_session(loader, journal, config));
-  std::vector<ClaimStatus> out;
-  for (Claim& claim : MKRUN_TRY(s.registry.all())) {
-    std::string status = "-";
-    if (claim.os && still_claims(claim, {}, *claim.os).value_or(false)) {
-      auto live = s.ihk->os_status(*claim.os);
-      status = live ? std::string(ihk::to_string(*live)) : "UNKNOWN";
-    } else if (claim.os) {
-      status = "GONE";
-    }
-    out.push_back({std::move(claim), std::move(status)});
-  }
-  return out;
 }
 
 }  // namespace mkrun::lwk
