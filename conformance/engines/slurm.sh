@@ -23,7 +23,8 @@ BT=$SW/bundles/busybox-trap      # $SW/trap bound writable at /trap
 BMR=$SW/bundles/busybox-ranks    # McKernel ranks: attach to instance 5, no pid namespace of their own
 CDI=$SW/cdi                      # the site's CDI spec directory, given to RunTimeRun with --cdi-spec-dirs
 CDI_FLAG=$(rt_has_cdi && echo " --cdi-spec-dirs=$CDI")   # (not for a runtime without CDI, e.g. runc)
-export SW CTLD_PORT SLURMD_PORT NODE B BR BM BT BMR RTROOT ARGV_LOG SNIPPET CDI CDI_FLAG
+BMJ=$SW/bundles/busybox-job      # nobody's rootless bundle on its job's instance (prolog, epilog)
+export SW CTLD_PORT SLURMD_PORT NODE B BR BM BT BMR BMJ RTROOT ARGV_LOG SNIPPET CDI CDI_FLAG
 mck_paths "$WORK/mckernel"
 
 start_slurm() {
@@ -49,6 +50,19 @@ RunTimeDelete="$SW/bin/rt --rootless=true --root=$RTROOT delete --force %n.%u.%j
 RunTimeRun="$SW/bin/rt --rootless=true --root=$RTROOT$CDI_FLAG run %n.%u.%j.%s.%t -b %b"
 EOF
   fi
+  # The packaged prolog and epilog (packaging/snippets/slurm-mckernel.conf), pointed at this
+  # build's mkrun-lwk and the emulated node; only jobs of the partition "mck" get an instance.
+  printf 'MKRUN_LWK_PARTITIONS=mck\nMKRUN_LWK_BOOT_ARGS=\n' >"$SW/mkrun-lwk.defaults"
+  local script
+  for script in prolog epilog; do
+    cat >"$SW/bin/mkrun-lwk-$script" <<EOF
+#!/bin/sh
+echo "$script uid=\$(id -u) job=\$SLURM_JOB_ID user=\$SLURM_JOB_UID partition=\$SLURM_JOB_PARTITION" >>$SW/log/mkrun-lwk.log
+export MKRUN_LWK=$ENGINE_BUILD/lwk/mkrun-lwk MKRUN_MCKERNEL_CONF=$MCK_CONF MKRUN_LWK_DEFAULTS=$SW/mkrun-lwk.defaults
+exec $ENG_REPO/packaging/snippets/mkrun-lwk-$script 2>>$SW/log/mkrun-lwk.log
+EOF
+    chmod 755 "$SW/bin/mkrun-lwk-$script"
+  done
   local nodeline
   nodeline=$(slurmd -C | head -1)
   cat >"$SLURM_CONF" <<EOF
@@ -83,7 +97,10 @@ ReturnToService=2
 KillWait=5
 $nodeline State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName=mck Nodes=ALL MaxTime=INFINITE State=UP
 EOF
+  sed -e "s|/usr/libexec/mkrun/|$SW/bin/|" "$ENG_REPO/packaging/snippets/slurm-mckernel.conf" \
+    | grep -v '^#' >>"$SLURM_CONF"
   # bundles: the rootfs dir must be called rootfs (Slurm 22.05 rewrites root.path to <bundle>/rootfs)
   mkdir -p "$B"; make_rootfs "$B/rootfs"; (cd "$B" && runc spec)
   mkdir -p "$BR"; cp -a "$B/rootfs" "$BR/"; chown -R nobody:nogroup "$BR"
@@ -102,6 +119,15 @@ EOF
       | .mounts += [{destination: $d, source: $d, type: "bind", options: ["rbind", "ro"]},
                     {destination: ($d + "/procs"), source: ($d + "/procs"), type: "bind", options: ["bind", "rw"]}]' \
     "$B/config.json" >"$BMR/config.json"
+  # nobody's step on its job's instance: rootless, no pid namespace (so the host's /proc is bound)
+  mkdir -p "$BMJ"; cp -a "$BR/rootfs" "$BMJ/"
+  jq --arg d "$MCK_DIR" '.annotations["io.mkrun.kernel"] = "mckernel"
+      | .annotations["io.mkrun.mckernel.instance"] = "job"
+      | .linux.namespaces |= map(select(.type != "pid"))
+      | .mounts |= map(if .destination == "/proc" then {destination: "/proc", type: "bind", source: "/proc", options: ["rbind", "nosuid", "noexec", "nodev"]} else . end)
+      | .mounts += [{destination: $d, source: $d, type: "bind", options: ["rbind", "ro"]},
+                    {destination: ($d + "/procs"), source: ($d + "/procs"), type: "bind", options: ["bind", "rw"]}]' \
+    "$BR/config.json" >"$BMJ/config.json"
 
   HAD_SLURM_CG=$( [ -n "$(cgroups_left "slurm_$NODE")" ] && echo 1 || echo 0); export HAD_SLURM_CG
   cleanup '[ "$HAD_SLURM_CG" = 1 ] || remove_cgroups "slurm_$NODE"'
@@ -246,6 +272,29 @@ test_cdi_unknown() {
   echo "$out"
   cdi_refused "$rc" "$out" engine.test/slurm
 }
+
+# A job's lifetime: the prolog boots an instance for nobody's job (partition mck), the job's step
+# runs as nobody in a rootless container attached to it, the epilog tears it down.
+test_mckernel_job() {
+  mck_ready
+  mkdir -p "$MCK_DIR/procs"; chmod 1777 "$MCK_DIR/procs"
+  rc=0; runuser -u nobody -- env SLURM_CONF="$SLURM_CONF" MKRUN_IHK_EMULATOR_STATE="$MCK_STATE" \
+    MCEXEC_EMULATOR_REPORT=1 MCEXEC_EMULATOR_PROCS="$MCK_DIR/procs" \
+    srun -p mck --container="$BMJ" /bin/sh -c 'echo step; id -u; stat -c "%u %a" /dev/mcos0' \
+    >"$SW/job.out" 2>"$SW/job.err" || rc=$?
+  # the epilog runs after the job is over, when srun may have returned already
+  wait_until 20 'grep -q "^epilog " "$SW/log/mkrun-lwk.log" && [ -z "$(ls /dev/mcos* 2>/dev/null)" ]' || true
+  cat "$SW/job.out" "$SW/job.err" "$SW/log/mkrun-lwk.log"
+  eq "exit status" "$rc" 0
+  eq "the step ran as nobody (root in its user namespace) on the job's instance, given to nobody" \
+    "$(cat "$SW/job.out")" "$(printf 'step\n0\n0 600')"
+  like "through mcexec on instance 0" "$(cat "$SW/job.err")" '^mcexec: os=0 '
+  like "the prolog booted for nobody" "$(cat "$SW/log/mkrun-lwk.log")" '^prolog uid=0 job=[0-9]+ user=65534 partition=mck$'
+  like "the epilog ran" "$(cat "$SW/log/mkrun-lwk.log")" '^epilog uid=0 job=[0-9]+ '
+  like "the step's runtime ran as nobody" "$(cat "$ARGV_LOG")" "^uid=65534 argv: .*\[run\] \[$NODE\.nobody\."
+  eq "IHK calls: the prolog's boot, the epilog's teardown, none from the step" "$(mck_calls)" \
+    "$(mck_expected_calls 7 536870912@1)"
+}
 test_nothing_left() {
   eq "containers in the runtime root" "$("$RT" --root "$RTROOT" list -q 2>/dev/null)" ""
   eq "state dirs" "$(ls -A "$RTROOT")" ""
@@ -274,6 +323,7 @@ t "CDI: an unknown device fails the step with mkrun's message" test_cdi_unknown
 mck_begin
 t "McKernel: srun --container, annotation in the bundle: exit 6 through mcexec, IHK boot and teardown" test_mckernel
 t "McKernel: two ranks (steps) share an attached instance at once" test_mckernel_ranks
+t "McKernel: a job's instance from the prolog, a rootless step of nobody on it, the epilog's teardown" test_mckernel_job
 t "McKernel: the emulated node is exactly as before" test_mck_node_restored
 mck_end
 t "no container or state left in the runtime root" test_nothing_left

@@ -102,9 +102,18 @@ class Node:
             d = self.sysfs / "devices" / "system" / "node" / f"node{node}"
             d.mkdir(parents=True)
             (d / "cpulist").write_text(cpus + "\n")
+        # /dev/mcd0 as IHK leaves it: root's, 0600 (the emulated device calls need to read it)
+        self.mcd = self.dir / "mcd0"
+        self.mcd.write_text("")
+        self.mcd.chmod(0o600)
+        # unprivileged callers (attach as a user) take the emulator's lock and log their calls
+        self.dir.chmod(0o755)
+        for shared in (Path(str(self.state_path) + ".lock"), self.log_path):
+            shared.write_text("")
+            shared.chmod(0o666)
         self.state_path.write_text(
             "loaded 1\nbuild_id emulated-build-1\n"
-            f"dev_major {self.major}\ndev_dir /dev\nsysfs {self.sysfs}\n"
+            f"dev_major {self.major}\ndev_dir /dev\nsysfs {self.sysfs}\nmcd {self.mcd}\n"
             f"cpus 0-7\nlinux_mem {8 * GIB}@0,{8 * GIB}@1\n")
         self.conf = {
             "prefix": str(self.prefix), "init": str(LWK_INIT), "cpus": "1-7",
@@ -174,6 +183,13 @@ class Node:
                 line = " ".join(parts)
             out.append(line)
         self.state_path.write_text("\n".join(out) + "\n")
+
+    def claims_of(self, container: str) -> str:
+        """The token of `container`'s claim file."""
+        found = [n.removesuffix(".claim") for n in os.listdir(self.claims)
+                 if n.startswith(container + ".")]
+        assert len(found) == 1, found
+        return found[0]
 
     def snapshot(self) -> dict:
         """What must be back after every teardown: the node's records, no claim, no node."""

@@ -12,7 +12,9 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -22,6 +24,7 @@ import pytest
 import harness
 from harness import alive, children_of, wait_for
 from mckernel_node import EMULATOR, GIB, LWK_INIT, Node, chunks, cpus, existing_mcos_nodes
+from test_linux import NOBODY, as_nobody, rootless_bundle
 
 pytestmark = pytest.mark.mkrun_only
 
@@ -443,6 +446,7 @@ def admin_instance_5(node) -> None:
     node.set("linux_mem", f"{8 * GIB}@0,{8 * GIB}@1")
     node.set("os", f"5 RUNNING cpus=3 mem={GIB}@0 loaded=1 ikc= kargs=hidos kmsg=")
     os.mknod("/dev/mcos5", 0o600 | 0o020000, os.makedev(node.major, 5))
+    (node.sysfs / "devices/system/cpu/online").write_text("0-2,4-7\n")  # CPU 3 is IHK's
     node.write_conf(attach="5")
     node.initial = node.snapshot()
 
@@ -568,6 +572,358 @@ def test_the_emulated_mcexec_catches_colliding_pids(node, make_bundle):
             stop(first, first_init)
         os.unlink("/dev/mcos5")
         node.initial["dev"] = existing_mcos_nodes()
+
+
+# ---- unprivileged attach: an ordinary user's rootless mkrun -------------------------------------
+
+def user_instance_5(node, owner: int = NOBODY, attach_users: str = "nobody") -> None:
+    """The administrator booted instance 5 and gave its node to `owner` (mcreboot.sh -o), and
+    the host configuration lets `attach_users` attach to it."""
+    admin_instance_5(node)
+    os.chown("/dev/mcos5", owner, owner)
+    node.write_conf(attach="5", attach_users=attach_users)
+
+
+@pytest.fixture
+def nobody_root(rt, node):
+    """A runtime root owned by nobody; the /dev/mcos5 the test made is removed after it."""
+    root = rt.workdir / "nobody-root"
+    root.mkdir(mode=0o700)
+    os.chown(root, NOBODY, NOBODY)
+    yield root
+    as_nobody(rt, root, "delete", "--force", "nobody-lwk")
+    if os.path.exists("/dev/mcos5"):
+        os.unlink("/dev/mcos5")
+        node.initial["dev"] = existing_mcos_nodes()
+
+
+def user_bundle(rt, node, make_bundle, script: str, **annotations):
+    """What `spec --rootless` makes for nobody, on McKernel: no pid namespace of its own (an
+    unprivileged attach runs mcexec in the host's), so the host's /proc is bound, not mounted."""
+    bundle = rootless_bundle(rt, make_bundle, rt.new_id("lwk-user"), ["sh", "-c", script])
+    without_pid_namespace(bundle)
+    bundle.config["mounts"] = [m for m in bundle.config["mounts"] if m["destination"] != "/proc"]
+    bundle.add_mount("/proc", "bind", "/proc", ["rbind", "nosuid", "noexec", "nodev"])
+    node.bundle(bundle, **annotations)
+    return bundle.save()
+
+
+def as_user(rt, root, bundle, *command):
+    rc, out, err = as_nobody(rt, root, *command, "--bundle", str(bundle.path), "nobody-lwk")
+    return subprocess.CompletedProcess(command, rc, out, err)
+
+
+def test_a_user_attaches_to_an_instance_the_host_lets_it_use(rt, node, make_bundle, nobody_root):
+    user_instance_5(node)
+    bundle = user_bundle(rt, node, make_bundle, "echo attached; stat -c '%u %a' /dev/mcos5",
+                         instance="attach:5")
+    p = as_user(rt, nobody_root, bundle, "run")
+    assert p.returncode == 0, p
+    # the node as McKernel's tools left it for the user: nobody's (0 inside the user namespace)
+    assert p.stdout == "attached\n0 600\n", p
+    assert "mcexec: os=5" in p.stderr
+    assert os.stat("/dev/mcos5").st_uid == NOBODY and stat.S_IMODE(os.stat("/dev/mcos5").st_mode) == 0o600
+    # while it runs, state asks the instance's own node (the user may not read /dev/mcd0)
+    rc, _, err = as_nobody(rt, nobody_root, "create", "--bundle", str(bundle.path), "nobody-lwk")
+    assert rc == 0, err
+    rc, out, err = as_nobody(rt, nobody_root, "state", "nobody-lwk")
+    assert rc == 0, err
+    annotations = json.loads(out)["annotations"]
+    assert annotations["io.mkrun.lwk.status"] == "RUNNING"
+    assert annotations["io.mkrun.lwk.mode"] == "attach"
+    # nothing is recorded in root's registry, nothing changed in IHK
+    assert not node.claims.exists() or os.listdir(node.claims) == []
+    rc, _, err = as_nobody(rt, nobody_root, "delete", "--force", "nobody-lwk")
+    assert rc == 0, err
+    assert node.mutating_calls() == []
+    assert node.instances()[5]["status"] == "RUNNING"
+    assert os.listdir(nobody_root) == []
+
+
+def test_an_unprivileged_containers_watcher_sees_a_panic(rt, node, make_bundle, nobody_root):
+    """The kernel watcher of an unprivileged attach cannot list IHK's instances (/dev/mcd0 is
+    root's): it asks the instance's own node, and still stops the container when McKernel
+    panics."""
+    user_instance_5(node)
+    bundle = user_bundle(rt, node, make_bundle, "sleep 1000", instance="attach:5")
+    assert as_user(rt, nobody_root, bundle, "create").returncode == 0
+    rc, _, err = as_nobody(rt, nobody_root, "start", "nobody-lwk")
+    assert rc == 0, err
+    rc, out, _ = as_nobody(rt, nobody_root, "state", "nobody-lwk")
+    pid = json.loads(out)["pid"]
+    node.set_status(5, "PANIC", "McKernel: PANIC: emulated failure\n")
+    wait_for(lambda: not alive(pid), timeout=10, what="the container's end")
+    rc, out, err = as_nobody(rt, nobody_root, "state", "nobody-lwk")
+    assert rc == 0, err
+    state = json.loads(out)
+    assert state["status"] == "stopped"
+    assert state["annotations"]["io.mkrun.lwk.status"] == "PANIC"
+    rc, _, err = as_nobody(rt, nobody_root, "delete", "nobody-lwk")
+    assert rc == 0 and "PANIC: emulated failure" in err, err
+    assert node.mutating_calls() == []
+    # the administrator's instance keeps its panic (and its messages): theirs to reboot
+    node.initial["records"] = node.snapshot()["records"]
+
+
+def test_root_acts_on_no_forged_mckernel_record(rt, node, make_bundle, nobody_root):
+    """A user writes its container's state (a shared --root, as Slurm's): root's `delete` and
+    `state` on it must not release another container's instance by naming its claim, nor load a
+    libihk.so from a configuration of the user's."""
+    user_instance_5(node)
+    victim = rt.create(node.bundle(make_bundle().set_args("true"), ncpus="1")).ok().cid
+    token = node.claims_of(victim)
+    bundle = user_bundle(rt, node, make_bundle, "sleep 1000", instance="attach:5")
+    assert as_user(rt, nobody_root, bundle, "create").returncode == 0
+    state_file = nobody_root / "nobody-lwk" / "state.json"
+    honest = state_file.read_text()
+    # the user's own installation: the emulated library, which would answer RUNNING if loaded
+    mine = rt.workdir / "mine"
+    mine.mkdir()
+    shutil.copy2(EMULATOR / "libihk.so", mine / "libihk.so")
+    (mine / "mckernel.conf").write_text(node.conf_path.read_text() + f"libihk = {mine}/libihk.so\n")
+    for path in (mine, mine / "libihk.so", mine / "mckernel.conf"):
+        os.chown(path, NOBODY, NOBODY)
+    try:
+        record = json.loads(honest)
+        journal = record["kernel_journal"]
+        journal.update({"mckernel.token": token, "mckernel.mode": "dedicated",
+                        "mckernel.unprivileged": "", "mckernel.key": "forged",
+                        "mckernel.cpus": "7", "mckernel.step": "running"})
+        state_file.write_text(json.dumps(record))
+        node.clear_log()
+        r = rt.raw("--root", nobody_root, "delete", "--force", "nobody-lwk")
+        assert r.rc == 1, r
+        assert (f"is not the one the host registered for {token} (its key differs): "
+                "nothing released") in r.err, r
+        journal.update({"mckernel.token": "nobody-lwk.0", "mckernel.config": str(mine / "mckernel.conf")})
+        state_file.write_text(json.dumps(record))
+        state = json.loads(rt.raw("--root", nobody_root, "state", "nobody-lwk").ok().out)
+        assert state["annotations"]["io.mkrun.lwk.status"] == "UNKNOWN"  # not loaded
+        assert node.mutating_calls() == []
+        assert rt.state(victim)["annotations"]["io.mkrun.lwk.status"] == "RUNNING"
+    finally:
+        state_file.write_text(honest)
+    rt.delete(victim, "--force").ok()
+
+
+@pytest.mark.parametrize("case,message", [
+    ("not-listed", "user nobody (uid 65534) may not attach to McKernel instances on this host: "
+                   "neither the user nor one of its groups is in attach_users in {conf}"),
+    ("dedicated", "McKernel needs real root to boot an instance"),
+    ("own-conf", "an unprivileged mkrun reads only a host configuration that is root's "
+                 "({own}): `{own}` is owned by uid 65534"),
+    ("writable-conf", "`{conf}` is writable by others than root"),
+    ("node-not-given", "this user cannot use McKernel instance 5: `/dev/mcos5` (its owner and "
+                       "mode decide who may run mcexec on it"),
+    ("own-pid-namespace", "its containers must run mcexec in the host's pid namespace"),
+    ("not-allowed-instance", "attaching to McKernel instance 4 is not allowed on this host"),
+])
+def test_unprivileged_refusals_leave_ihk_untouched(rt, node, make_bundle, nobody_root, monkeypatch,
+                                                    case, message):
+    denied = case in ("not-listed", "own-conf")
+    user_instance_5(node, owner=0 if case == "node-not-given" else NOBODY,
+                    attach_users="root @0" if denied else "nobody")
+    annotations = {"instance": "attach:4" if case == "not-allowed-instance" else "attach:5"}
+    if case == "dedicated":
+        annotations = {"ncpus": "1"}
+    own = rt.workdir / "mine" / "mckernel.conf"
+    if case == "own-conf":
+        own.parent.mkdir()
+        os.chown(own.parent, NOBODY, NOBODY)
+        # the user's own policy, letting itself attach: refused, not read
+        own.write_text(node.conf_path.read_text().replace("attach_users = root @0",
+                                                          "attach_users = nobody"))
+        os.chown(own, NOBODY, NOBODY)
+        monkeypatch.setenv("MKRUN_MCKERNEL_CONF", str(own))
+    if case == "writable-conf":
+        node.conf_path.chmod(0o666)
+    bundle = user_bundle(rt, node, make_bundle, "true", **annotations)
+    if case == "own-pid-namespace":
+        bundle.linux["namespaces"].append({"type": "pid"})
+        bundle.config["mounts"] = [m for m in bundle.config["mounts"]
+                                   if m["destination"] != "/proc"]
+        bundle.add_mount("/proc", "proc", "proc").save()
+    try:
+        p = as_user(rt, nobody_root, bundle, "create")
+    finally:
+        node.conf_path.chmod(0o644)
+    assert p.returncode == 1, p
+    assert message.format(conf=node.conf_path, own=own) in p.stderr, p.stderr
+    assert "no such file or directory" not in p.stderr.lower()
+    assert node.mutating_calls() == []
+    assert node.instances()[5]["status"] == "RUNNING"
+    assert os.listdir(nobody_root) == []
+
+
+def test_root_on_an_instance_users_may_use_shares_their_pid_namespace(rt, node, make_bundle):
+    """Unprivileged attaches leave no claim, so root's containers on such an instance must run
+    mcexec where theirs do: in the host's pid namespace."""
+    user_instance_5(node)
+    try:
+        r = rt.create(node.bundle(make_bundle().set_args("true"), instance="attach:5"))
+        r.fails(1, "its containers must run mcexec in the host's pid namespace")
+        r = rt.run(node.bundle(without_pid_namespace(make_bundle()).sh("echo shared"),
+                               instance="attach:5"))
+        assert r.rc == 0 and r.out == "shared\n", r
+        assert node.mutating_calls() == []
+    finally:
+        os.unlink("/dev/mcos5")
+        node.initial["dev"] = existing_mcos_nodes()
+
+
+def test_emulator_unprivileged_callers_get_what_ihk_gives_them(rt, node):
+    """As strict as IHK: /dev/mcd0 is root's (device calls: EACCES); an instance's node given to
+    the user answers its status, but the calls that change it are EPERM (the driver's euid check);
+    a node not given is EACCES."""
+    user_instance_5(node)
+    probe = ("import ctypes, sys; lib = ctypes.CDLL(sys.argv[1]); "
+             "print(lib.ihk_get_num_os_instances(0), lib.ihk_os_get_status(5), "
+             "lib.ihk_os_shutdown(5), lib.ihk_reserve_cpu(0, None, 0))")
+    argv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+            "/usr/bin/python3", "-c", probe, str(EMULATOR / "libihk.so")]
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p
+        running = 2  # IHK_STATUS_RUNNING
+        assert p.stdout.split() == ["-13", str(running), "-1", "-13"], p
+        os.chown("/dev/mcos5", 0, 0)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        assert p.stdout.split() == ["-13", "-13", "-13", "-13"], p
+        assert node.instances()[5]["status"] == "RUNNING"
+    finally:
+        os.unlink("/dev/mcos5")
+        node.initial["dev"] = existing_mcos_nodes()
+
+
+# ---- a job's instance: mkrun-lwk boot | shutdown | status -----------------------------------------
+
+MKRUN_LWK = EMULATOR.parent.parent / "lwk" / "mkrun-lwk"
+
+
+def mkrun_lwk(*args, user: int | None = None) -> subprocess.CompletedProcess:
+    argv = [str(MKRUN_LWK), *args]
+    if user is not None:
+        argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def job(node, nobody_root):
+    """Job 42 of nobody, booted as a prolog would; shut down after the test in any case."""
+    p = mkrun_lwk("boot", "--job", "42", "--user", "nobody", "--ncpus", "2", "--mem", "1G")
+    assert p.returncode == 0, p
+    yield p
+    p = mkrun_lwk("shutdown", "--job", "42")
+    assert p.returncode == 0, p
+
+
+def cpu_ids(text: str) -> list[int]:
+    ids = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        ids += range(int(first), int(last or first) + 1)
+    return ids
+
+
+def statuses() -> list[str]:
+    p = mkrun_lwk("status")
+    assert p.returncode == 0, p
+    return p.stdout.splitlines()
+
+
+def test_a_job_instance_boots_serves_its_user_and_shuts_down(rt, node, make_bundle, nobody_root,
+                                                              job):
+    mem = f"{GIB}@1"
+    assert job.stdout == "job 42: McKernel instance 0 on CPUs 6-7, memory 1G@1, for uid 65534\n"
+    assert node.mutating_calls() == boot_calls(node, "6,7", mem)
+    info = os.stat("/dev/mcos0")
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (NOBODY, NOBODY, 0o600)
+    assert statuses() == ["job 42 mode=job os=0 cpus=6-7 mem=1G@1 step=running user=65534 "
+                          "status=RUNNING"]
+    # the job's step, as the job's user, finds the instance by its job
+    node.clear_log()
+    bundle = user_bundle(rt, node, make_bundle, "echo step", instance="job")
+    p = as_user(rt, nobody_root, bundle, "run")
+    assert p.returncode == 0 and p.stdout == "step\n", p
+    assert "mcexec: os=0" in p.stderr
+    # a root container meanwhile gets other CPUs than the job's
+    cid = rt.create(node.bundle(make_bundle().set_args("true"), ncpus="2")).ok().cid
+    assert not {6, 7} & set(cpu_ids(rt.state(cid)["annotations"]["io.mkrun.lwk.cpus"]))
+    rt.delete(cid, "--force").ok()
+    node.clear_log()
+    p = mkrun_lwk("shutdown", "--job", "42")
+    assert p.returncode == 0, p
+    assert node.mutating_calls() == teardown_calls("6,7", mem)
+    assert node.snapshot() == node.initial  # every CPU and chunk back, no claim, no node
+    # again (an epilog retried): nothing to do, nothing done
+    node.clear_log()
+    assert mkrun_lwk("shutdown", "--job", "42").returncode == 0
+    assert node.mutating_calls() == []
+    assert statuses() == []
+
+
+def test_shutdown_releases_a_job_whose_step_crashed(rt, node, make_bundle, nobody_root, job):
+    bundle = user_bundle(rt, node, make_bundle, "sleep 1000", instance="job")
+    assert as_user(rt, nobody_root, bundle, "create").returncode == 0
+    rc, _, err = as_nobody(rt, nobody_root, "start", "nobody-lwk")
+    assert rc == 0, err
+    rc, out, _ = as_nobody(rt, nobody_root, "state", "nobody-lwk")
+    pid = json.loads(out)["pid"]
+    # the step crashed (Slurm killed its processes): its container was never deleted
+    for process in [pid, *children_of(pid)]:
+        os.kill(process, signal.SIGKILL)
+        wait_for(lambda: not alive(process), what="the step's death")
+    p = mkrun_lwk("shutdown", "--job", "42")
+    assert p.returncode == 0, p
+    assert node.snapshot() == node.initial
+    # the step's leftover state is deleted later without touching IHK
+    node.clear_log()
+    rc, _, err = as_nobody(rt, nobody_root, "delete", "--force", "nobody-lwk")
+    assert rc == 0, err
+    assert node.mutating_calls() == []
+
+
+def test_a_job_instance_is_its_users_only(rt, node, make_bundle, nobody_root):
+    assert mkrun_lwk("boot", "--job", "7", "--user", "12345", "--ncpus", "1").returncode == 0
+    try:
+        bundle = user_bundle(rt, node, make_bundle, "true", instance="job")
+        p = as_user(rt, nobody_root, bundle, "create")
+        assert p.returncode == 1, p
+        assert "no McKernel instance was booted for a job of uid 65534 on this node" in p.stderr
+        bundle = user_bundle(rt, node, make_bundle, "true", instance="attach:0")
+        p = as_user(rt, nobody_root, bundle, "create")
+        assert p.returncode == 1, p
+        assert "McKernel instance 0 was booted for job 7 of uid 12345, not for uid 65534" in p.stderr
+        p = mkrun_lwk("boot", "--job", "7", "--user", "12345")
+        assert p.returncode == 1
+        assert "job 7 already has a McKernel instance (step running)" in p.stderr
+        p = mkrun_lwk("shutdown", "--job", "7", user=NOBODY)
+        assert p.returncode == 1 and "McKernel needs real root" in p.stderr, p
+        assert node.instances()[0]["status"] == "RUNNING"
+    finally:
+        assert mkrun_lwk("shutdown", "--job", "7").returncode == 0
+    assert node.snapshot() == node.initial
+
+
+@pytest.mark.parametrize("function,when", [
+    ("ihk_reserve_cpu", "after"), ("ihk_create_os", "after"), ("ihk_os_assign_mem", "before"),
+    ("ihk_os_boot", "after")])
+def test_a_job_boot_killed_at_any_step_is_shut_down(rt, node, function, when):
+    node.set("crash", f"{function} {when}")
+    p = mkrun_lwk("boot", "--job", "9", "--user", "nobody", "--ncpus", "1")
+    assert p.returncode == -signal.SIGKILL, p
+    assert [l for l in statuses() if l.startswith("job 9 ")]
+    p = mkrun_lwk("shutdown", "--job", "9")
+    assert p.returncode == 0, p
+    assert node.snapshot() == node.initial
+
+
+def test_a_failed_job_boot_releases_what_it_took(rt, node):
+    node.set("boot_result", "PANIC")
+    p = mkrun_lwk("boot", "--job", "3", "--user", "nobody", "--ncpus", "1")
+    assert p.returncode == 1 and "McKernel instance 0 failed to boot" in p.stderr, p
+    assert statuses() == []
+    assert node.snapshot() == node.initial
 
 
 # ---- failures: clear errors, nothing left -------------------------------------------------------

@@ -1,16 +1,19 @@
 #include "mkrun/lwk/backend.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "host.hpp"
 #include "mkrun/base/text.hpp"
 #include "mkrun/ihk/partition.hpp"
+#include "mkrun/lwk/caller.hpp"
 #include "mkrun/lwk/claims.hpp"
 #include "mkrun/lwk/config.hpp"
 #include "mkrun/lwk/launch.hpp"
 #include "mkrun/lwk/request.hpp"
 #include "mkrun/lwk/select.hpp"
 #include "mkrun/lwk/unhonoured.hpp"
+#include "session.hpp"
 
 namespace mkrun::lwk {
 namespace {
@@ -58,42 +61,15 @@ Result<std::string> choose_image(const HostConfig& config, const LwkRequest& req
   return *request.image;
 }
 
-Result<std::unique_ptr<ihk::Ihk>> open_ihk(const McKernelBackend::IhkLoader& loader,
-                                           const HostConfig& config) {
-  std::string where =
-      "IHK is not installed (libihk = " + config.libihk + " in " + config.path + ")";
-  // dlopen would say "No such file or directory", which engines read as a missing executable.
-  if (is_missing(config.libihk)) return fail(where + ": the library is missing");
-  auto ihk = loader(config.libihk);
-  if (!ihk) return std::unexpected(std::move(ihk).error().wrap(where));
-  return std::move(*ihk);
-}
-
-// Everything one prepare() or release() works with, under the host lock.
-struct Session {
-  HostConfig config;
-  std::unique_ptr<ihk::Ihk> ihk;
-  ClaimRegistry registry;
-  runtime::Journal& journal;
-  Claim claim;
-
-  // The journal first, then the claim file: a claim is never ahead of the journal that
-  // release() reads.
-  Result<void> record() {
-    MKRUN_CHECK(journal.record(to_journal(claim)));
-    return registry.save(claim);
-  }
-};
-
 // What `state` shows of a claim, under io.mkrun.lwk.* (apart from the annotations the container
 // asked with, io.mkrun.mckernel.*).
 void describe_claim(const Claim& claim, std::map<std::string, std::string>& out) {
   std::string prefix(kStatePrefix);
   out[prefix + "kernel"] = "mckernel";
-  out[prefix + "mode"] = claim.mode == Mode::kAttach ? "attach" : "dedicated";
+  out[prefix + "mode"] = std::string(mode_name(claim.mode));
   if (claim.os) out[prefix + "os"] = std::to_string(*claim.os);
   if (!claim.device_node.empty()) out[prefix + "device"] = claim.device_node;
-  if (claim.mode == Mode::kDedicated) {
+  if (claim.mode != Mode::kAttach) {
     out[prefix + "cpus"] = claim.cpus.to_string();
     out[prefix + "mem"] = claim.mem.to_string();
   }
@@ -104,7 +80,7 @@ Occupied occupied_by_others(const std::vector<Claim>& others, const ihk::CpuList
   Occupied occupied;
   occupied.reserved = reserved;
   for (const Claim& other : others) {
-    if (other.mode != Mode::kDedicated) continue;
+    if (other.mode == Mode::kAttach) continue;  // a job's instance holds CPUs like a container's
     occupied.claimed = occupied.claimed.plus(other.cpus);
     ihk::MemList merged = other.mem.merged();
     for (const ihk::MemChunk& chunk : merged.chunks())
@@ -154,37 +130,15 @@ Result<int> boot_dedicated(Session& s, const LwkRequest& request, const Selectio
   return ihk::boot_partition(*s.ihk, partition, hooks);
 }
 
-// What prepare_dedicated or prepare_attach got.
-struct Instance {
-  int os = 0;
-  std::optional<ihk::CpuList> linux_cpus;
-};
-
-Result<Instance> prepare_dedicated(Session& s, const LwkRequest& request, oci::Spec& spec,
-                                   const std::vector<Claim>& others) {
-  if (!s.config.boot)
-    return fail("this host does not let mkrun boot McKernel instances (boot = no in " +
-                s.config.path + "); attach to an administrator's instance with " +
-                std::string(kAnnotationPrefix) + "instance=attach:<N>");
-  Selection selection = MKRUN_TRY(select(s, request, spec, others));
-  s.claim.cpus = selection.cpus;
-  s.claim.mem = selection.mem;
-  MKRUN_CHECK(s.record());
-  int os = MKRUN_TRY(boot_dedicated(s, request, selection));
-  MKRUN_CHECK(give_device_to(os, spec));
-  Instance instance;
-  instance.os = os;
-  instance.linux_cpus = selection.linux_cpus;
-  return instance;
-}
-
-// Several containers may share an administrator's instance, as the ranks of an MPI job do,
-// when their mcexecs run in one pid namespace: McKernel keys its processes by that pid, so
-// containers with namespaces of their own would collide (both have a pid 2).
-Result<void> check_instance_shareable(int os, const std::string& pid_namespace,
+// Several containers may share an administrator's (or a job's) instance, as the ranks of an MPI
+// job do, when their mcexecs run in one pid namespace: McKernel keys its processes by that pid,
+// so containers with namespaces of their own would collide (both have a pid 2). Claims on an
+// earlier instance at this index (another node inode) and the job's own claim do not count.
+Result<void> check_instance_shareable(int os, uint64_t identity, const std::string& pid_namespace,
                                       const std::vector<Claim>& others) {
   for (const Claim& other : others) {
-    if (other.os != os) continue;
+    if (other.os != os || other.mode == Mode::kJob) continue;
+    if (other.os_node && *other.os_node != identity) continue;
     if (pid_namespace != "new" && other.pid_namespace == pid_namespace) continue;
     return fail("McKernel instance " + std::to_string(os) + " is in use by container " +
                 other.container +
@@ -195,22 +149,101 @@ Result<void> check_instance_shareable(int os, const std::string& pid_namespace,
   return {};
 }
 
-Result<Instance> prepare_attach(Session& s, const LwkRequest& request, const oci::Spec& spec,
-                                const std::vector<Claim>& others) {
-  int os = request.attach_os;
-  if (std::ranges::find(s.config.attach, os) == s.config.attach.end())
+const Claim* job_claim_of(int os, const std::vector<Claim>& claims) {
+  for (const Claim& claim : claims) {
+    if (claim.mode == Mode::kJob && claim.os == os &&
+        claim.step == ihk::to_string(ihk::Step::kRunning))
+      return &claim;
+  }
+  return nullptr;
+}
+
+// io.mkrun.mckernel.instance=job: the running instance `mkrun-lwk boot` made for the caller's
+// job; $SLURM_JOB_ID picks one when the user has several jobs on the node.
+Result<int> find_job_instance(const Caller& caller, const std::vector<Claim>& claims) {
+  const char* job_id = std::getenv("SLURM_JOB_ID");
+  std::vector<const Claim*> found;
+  for (const Claim& claim : claims) {
+    if (claim.mode != Mode::kJob || !claim.os || !job_claim_of(*claim.os, claims)) continue;
+    if (!caller.real_root && claim.user != caller.uid) continue;
+    if (job_id != nullptr && *job_id != '\0' && claim.job != job_id) continue;
+    found.push_back(&claim);
+  }
+  std::string whose = job_id != nullptr && *job_id != '\0'
+                          ? "job " + std::string(job_id)
+                          : "a job of uid " + std::to_string(caller.uid);
+  if (found.empty())
+    return fail("no McKernel instance was booted for " + whose +
+                " on this node (mkrun-lwk boot, in the job's prolog)");
+  if (found.size() > 1)
+    return fail("several McKernel instances were booted for " + whose +
+                ": set SLURM_JOB_ID to choose one");
+  return *found.front()->os;
+}
+
+// Whether the caller may attach to `os`: the instance of its own job, or one of `attach` with
+// the caller's user in attach_users (root: any of `attach`, or any job's).
+Result<void> check_may_attach(const HostConfig& config, const Caller& caller, int os,
+                              const std::vector<Claim>& others) {
+  if (const Claim* job = job_claim_of(os, others)) {
+    if (caller.real_root || job->user == caller.uid) return {};
+    return fail("McKernel instance " + std::to_string(os) + " was booted for job " + job->job +
+                " of uid " + std::to_string(job->user.value_or(0)) + ", not for uid " +
+                std::to_string(caller.uid));
+  }
+  if (std::ranges::find(config.attach, os) == config.attach.end())
     return fail("attaching to McKernel instance " + std::to_string(os) +
-                " is not allowed on this host (attach = ... in " + s.config.path + ")");
-  s.claim.pid_namespace = MKRUN_TRY(pid_namespace_of(spec));
-  MKRUN_CHECK(check_instance_shareable(os, s.claim.pid_namespace, others));
-  auto instances = MKRUN_TRY(s.ihk->os_instances(s.config.device));
-  if (std::ranges::find(instances, os) == instances.end())
-    return fail("there is no McKernel instance " + std::to_string(os) + " to attach to");
+                " is not allowed on this host (attach = ... in " + config.path + ")");
+  return check_attach_user(config, caller);
+}
+
+// An instance users may attach to is used from the host's pid namespace only: an unprivileged
+// attach leaves no claim (it cannot write root's registry), so the pid namespace rule can hold
+// only if every container on such an instance runs its mcexec in the one namespace all
+// unprivileged ones share.
+Result<void> check_users_pid_namespace(const HostConfig& config, const Caller& caller, int os,
+                                       const std::string& pid_namespace,
+                                       const std::vector<Claim>& others) {
+  bool users_may_attach = !config.attach_users.empty() || job_claim_of(os, others) != nullptr;
+  if (!users_may_attach && caller.real_root) return {};
+  if (is_initial_pid_namespace(pid_namespace)) return {};
+  return fail("McKernel instance " + std::to_string(os) +
+              " may be used by unprivileged containers, which are not recorded: its containers "
+              "must run mcexec in the host's pid namespace (no pid namespace of their own in "
+              "config.json), since McKernel keys its processes by mcexec's pid there");
+}
+
+Result<void> check_instance_running(Session& s, int os, const Caller& caller) {
+  if (caller.real_root) {
+    auto instances = MKRUN_TRY(s.ihk->os_instances(s.config.device));
+    if (std::ranges::find(instances, os) == instances.end())
+      return fail("there is no McKernel instance " + std::to_string(os) + " to attach to");
+  } else {
+    // /dev/mcd<N> is root's: only the instance's own node can be asked.
+    MKRUN_CHECK(check_device_usable(os));
+  }
   auto status = MKRUN_TRY(s.ihk->os_status(os));
   if (status != OsStatus::kRunning)
     return fail("McKernel instance " + std::to_string(os) +
                 " is not running: " + ihk::describe_instance(*s.ihk, os));
+  return {};
+}
+
+Result<Instance> prepare_attach(Session& s, const LwkRequest& request, const oci::Spec& spec,
+                                const std::vector<Claim>& others, const Caller& caller) {
+  int os = request.attach_job ? MKRUN_TRY(find_job_instance(caller, others)) : request.attach_os;
+  MKRUN_CHECK(check_may_attach(s.config, caller, os, others));
+  s.claim.pid_namespace = MKRUN_TRY(pid_namespace_of(spec));
+  MKRUN_CHECK(check_users_pid_namespace(s.config, caller, os, s.claim.pid_namespace, others));
+  auto identity = instance_identity(os);
+  if (!identity && identity.error().errc() == ENOENT)
+    return fail("there is no McKernel instance " + std::to_string(os) + " to attach to");
+  if (!identity) return std::unexpected(std::move(identity).error());
+  MKRUN_CHECK(check_instance_shareable(os, *identity, s.claim.pid_namespace, others));
+  MKRUN_CHECK(check_instance_running(s, os, caller));
   s.claim.os = os;
+  s.claim.os_node = *identity;
+  if (!caller.real_root) s.claim.user = caller.uid;
   s.claim.step = std::string(kAttached);
   MKRUN_CHECK(s.record());
   return Instance{os, std::nullopt};
@@ -253,13 +286,6 @@ Result<void> attach_device(Session& s, Launch& launch) {
   return {};
 }
 
-Result<Session> open_session(const McKernelBackend::IhkLoader& loader, runtime::Journal& journal,
-                             HostConfig config) {
-  auto ihk = MKRUN_TRY(open_ihk(loader, config));
-  ClaimRegistry registry(config.claims);
-  return Session{std::move(config), std::move(ihk), std::move(registry), journal, Claim{}};
-}
-
 // The instances a create killed right after ihk_create_os may have left: created after its
 // snapshot, claimed by no one and never configured (INACTIVE).
 Result<void> destroy_orphans(Session& s, const std::vector<Claim>& others) {
@@ -277,6 +303,69 @@ Result<void> destroy_orphans(Session& s, const std::vector<Claim>& others) {
           "destroy McKernel instance " + std::to_string(os) + " left by a killed create"));
   }
   return {};
+}
+
+// What the registry (root's) holds for the journal's claim: nullopt when nothing (never
+// registered, or released). It is written after the journal and before each step is taken, so
+// it never lacks what was taken; a journal without the claim's key is not the claim's.
+Result<std::optional<Claim>> registered_claim(const Claim& journal,
+                                              const std::vector<Claim>& registry) {
+  auto found = std::ranges::find(registry, journal.token, &Claim::token);
+  if (found == registry.end()) return std::nullopt;
+  if (found->key != journal.key)
+    return fail("the McKernel record of this container is not the one the host registered for " +
+                journal.token + " (its key differs): nothing released");
+  return *found;
+}
+
+// Only root boots; an unprivileged caller may attach, and reads only a policy file of root's.
+Result<HostConfig> load_config_for(const LwkRequest& request, const Caller& caller) {
+  if (request.mode != Mode::kAttach) MKRUN_CHECK(check_real_root(caller));
+  std::string path = host_config_path();
+  MKRUN_CHECK(check_trusted_config(path, caller));
+  HostConfig config = MKRUN_TRY(load_host_config(path));
+  MKRUN_CHECK(check_enabled(config));
+  return config;
+}
+
+}  // namespace
+
+// ---- shared with job.cpp (session.hpp) ----------------------------------------------------------
+
+Result<std::unique_ptr<ihk::Ihk>> open_ihk(const McKernelBackend::IhkLoader& loader,
+                                           const HostConfig& config) {
+  std::string where =
+      "IHK is not installed (libihk = " + config.libihk + " in " + config.path + ")";
+  // dlopen would say "No such file or directory", which engines read as a missing executable.
+  if (is_missing(config.libihk)) return fail(where + ": the library is missing");
+  auto ihk = loader(config.libihk);
+  if (!ihk) return std::unexpected(std::move(ihk).error().wrap(where));
+  return std::move(*ihk);
+}
+
+Result<Instance> prepare_dedicated(Session& s, const LwkRequest& request, oci::Spec& spec,
+                                   const std::vector<Claim>& others) {
+  if (!s.config.boot)
+    return fail("this host does not let mkrun boot McKernel instances (boot = no in " +
+                s.config.path + "); attach to an administrator's instance with " +
+                std::string(kAnnotationPrefix) + "instance=attach:<N>");
+  Selection selection = MKRUN_TRY(select(s, request, spec, others));
+  s.claim.cpus = selection.cpus;
+  s.claim.mem = selection.mem;
+  MKRUN_CHECK(s.record());
+  int os = MKRUN_TRY(boot_dedicated(s, request, selection));
+  MKRUN_CHECK(give_device_to(os, spec));
+  Instance instance;
+  instance.os = os;
+  instance.linux_cpus = selection.linux_cpus;
+  return instance;
+}
+
+Result<Session> open_session(const McKernelBackend::IhkLoader& loader, runtime::Journal& journal,
+                             HostConfig config) {
+  auto ihk = MKRUN_TRY(open_ihk(loader, config));
+  ClaimRegistry registry(config.claims);
+  return Session{std::move(config), std::move(ihk), std::move(registry), journal, Claim{}};
 }
 
 // Whether instance `os` is still the one `claim` created: by its node's inode; a claim from
@@ -310,9 +399,15 @@ Result<void> release_dedicated(Session& s, const std::vector<Claim>& others,
 }
 
 // The configuration the claim was made under (journals from before it was recorded: the
-// current one).
+// current one). A journal lives in the container's state, which its user may write, and root
+// reads it too (`state` and `delete` in a shared --root): the file it names is read, and the
+// libihk.so that file names loaded, only if it is root's, whoever asks.
 Result<HostConfig> load_claims_config(const Claim& claim) {
-  return load_host_config(claim.config.empty() ? host_config_path() : claim.config);
+  std::string path = claim.config.empty() ? host_config_path() : claim.config;
+  Caller anyone = MKRUN_TRY(current_caller());
+  anyone.real_root = false;
+  MKRUN_CHECK(check_trusted_config(path, anyone));
+  return load_host_config(path);
 }
 
 std::vector<Claim> others_than(const std::vector<Claim>& all, const std::string& token) {
@@ -323,36 +418,39 @@ std::vector<Claim> others_than(const std::vector<Claim>& all, const std::string&
   return others;
 }
 
-}  // namespace
-
 Result<std::vector<std::string>> McKernelBackend::validate(const oci::Spec& spec) const {
-  MKRUN_CHECK(parse_request(spec.annotations));
+  LwkRequest request = MKRUN_TRY(parse_request(spec.annotations));
   if (!spec.process || spec.process->args.empty())
     return fail("a McKernel container needs process.args");
   auto warnings = MKRUN_TRY(check_unhonoured_settings(spec));
-  MKRUN_CHECK(check_real_root());
+  if (request.mode != Mode::kAttach) MKRUN_CHECK(check_real_root(MKRUN_TRY(current_caller())));
   return warnings;
 }
 
 Result<void> McKernelBackend::prepare(oci::Spec& spec, std::string_view container_id,
                                       runtime::Journal& journal) {
   LwkRequest request = MKRUN_TRY(parse_request(spec.annotations));
-  MKRUN_CHECK(check_real_root());
-  HostConfig config = MKRUN_TRY(load_host_config());
-  MKRUN_CHECK(check_enabled(config));
+  Caller caller = MKRUN_TRY(current_caller());
+  HostConfig config = MKRUN_TRY(load_config_for(request, caller));
   Session s = MKRUN_TRY(open_session(loader_, journal, std::move(config)));
   Launch launch = MKRUN_TRY(static_launch(s.config, request, spec));
-  HostLock lock = MKRUN_TRY(HostLock::acquire(s.config.lock));
-  MKRUN_CHECK(check_ihk_loaded(*s.ihk, s.config));
-  MKRUN_CHECK(check_build_id(s.config));
+  // The lock file and /dev/mcd<N> are root's; an unprivileged attach changes nothing in IHK.
+  std::optional<HostLock> lock;
+  if (caller.real_root) {
+    lock = MKRUN_TRY(HostLock::acquire(s.config.lock));
+    MKRUN_CHECK(check_ihk_loaded(*s.ihk, s.config));
+    MKRUN_CHECK(check_build_id(s.config));
+  }
   std::vector<Claim> others = MKRUN_TRY(s.registry.all());
   s.claim.token = new_claim_token(std::string(container_id));
+  s.claim.key = new_claim_key();
   s.claim.container = std::string(container_id);
   s.claim.mode = request.mode;
   s.claim.device = s.config.device;
   s.claim.config = s.config.path;
+  s.claim.unprivileged = !caller.real_root;
   Instance instance = request.mode == Mode::kAttach
-                          ? MKRUN_TRY(prepare_attach(s, request, spec, others))
+                          ? MKRUN_TRY(prepare_attach(s, request, spec, others, caller))
                           : MKRUN_TRY(prepare_dedicated(s, request, spec, others));
   launch.os = instance.os;
   launch.linux_cpus = instance.linux_cpus;
@@ -364,11 +462,19 @@ Result<void> McKernelBackend::release(runtime::Journal& journal,
                                       const std::function<void(const std::string&)>& warn) {
   Claim claim = MKRUN_TRY(from_journal(journal.entries()));
   if (claim.token.empty() || claim.step == kReleased) return {};
+  if (claim.unprivileged) {  // nothing was taken, nothing was registered
+    claim.step = std::string(kReleased);
+    return journal.record(to_journal(claim));
+  }
   Session s = MKRUN_TRY(open_session(loader_, journal, MKRUN_TRY(load_claims_config(claim))));
   s.claim = claim;
   HostLock lock = MKRUN_TRY(HostLock::acquire(s.config.lock));
-  std::vector<Claim> others = others_than(MKRUN_TRY(s.registry.all()), claim.token);
-  if (claim.mode == Mode::kDedicated) MKRUN_CHECK(release_dedicated(s, others, warn));
+  std::vector<Claim> all = MKRUN_TRY(s.registry.all());
+  if (auto registered = MKRUN_TRY(registered_claim(claim, all))) {
+    s.claim = *registered;
+    if (s.claim.mode != Mode::kAttach)
+      MKRUN_CHECK(release_dedicated(s, others_than(all, claim.token), warn));
+  }
   s.claim.step = std::string(kReleased);
   MKRUN_CHECK(journal.record(to_journal(s.claim)));
   return s.registry.remove(claim.token);
@@ -395,8 +501,12 @@ std::optional<McKernelBackend::LiveInstance> McKernelBackend::live_instance(
   if (!ihk) return std::nullopt;
   // Asked before any per-instance call: ihk_os_get_status on an index with no instance fails
   // (ENOENT, from /dev/mcos<N>), and one reused by another container would report its status.
+  // An unprivileged caller may not list them (/dev/mcd<N> is root's): the node's identity below
+  // still tells whether the instance is there.
   auto instances = (*ihk)->os_instances(claim.device);
-  if (!instances || std::ranges::find(*instances, *claim.os) == instances->end())
+  bool listed =
+      instances || (instances.error().errc() != EACCES && instances.error().errc() != EPERM);
+  if (listed && (!instances || std::ranges::find(*instances, *claim.os) == instances->end()))
     return std::nullopt;
   auto ours = still_claims(claim, {}, *claim.os);
   if (!ours || !*ours) return std::nullopt;

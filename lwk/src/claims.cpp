@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mkrun/base/numbers.hpp"
@@ -51,11 +52,24 @@ std::map<std::string, std::string> parse_lines(const std::string& text) {
 
 }  // namespace
 
+std::string_view mode_name(Mode mode) {
+  switch (mode) {
+    case Mode::kAttach:
+      return "attach";
+    case Mode::kJob:
+      return "job";
+    case Mode::kDedicated:
+      break;
+  }
+  return "dedicated";
+}
+
 std::map<std::string, std::string> to_fields(const Claim& claim) {
   std::map<std::string, std::string> fields;
   fields["token"] = claim.token;
+  fields["key"] = claim.key;
   fields["container"] = claim.container;
-  fields["mode"] = claim.mode == Mode::kAttach ? "attach" : "dedicated";
+  fields["mode"] = mode_name(claim.mode);
   fields["device"] = std::to_string(claim.device);
   fields["cpus"] = claim.cpus.to_string();
   fields["mem"] = claim.mem.to_string();
@@ -66,14 +80,19 @@ std::map<std::string, std::string> to_fields(const Claim& claim) {
   fields["step"] = claim.step;
   fields["device-node"] = claim.device_node;
   fields["config"] = claim.config;
+  fields["job"] = claim.job;
+  fields["user"] = claim.user ? std::to_string(*claim.user) : "";
+  fields["unprivileged"] = claim.unprivileged ? "yes" : "";
   return fields;
 }
 
 Result<Claim> from_fields(const std::map<std::string, std::string>& fields) {
   Claim claim;
   if (auto v = find(fields, "token")) claim.token = *v;
+  if (auto v = find(fields, "key")) claim.key = *v;
   if (auto v = find(fields, "container")) claim.container = *v;
-  if (auto v = find(fields, "mode")) claim.mode = *v == "attach" ? Mode::kAttach : Mode::kDedicated;
+  if (auto v = find(fields, "mode"))
+    claim.mode = *v == "attach" ? Mode::kAttach : *v == "job" ? Mode::kJob : Mode::kDedicated;
   if (auto v = find(fields, "device"); v && !v->empty())
     claim.device = MKRUN_TRY(to_int(*v, "device"));
   if (auto v = find(fields, "cpus")) claim.cpus = MKRUN_TRY(ihk::CpuList::parse(*v));
@@ -92,6 +111,13 @@ Result<Claim> from_fields(const std::map<std::string, std::string>& fields) {
   if (auto v = find(fields, "step")) claim.step = *v;
   if (auto v = find(fields, "device-node")) claim.device_node = *v;
   if (auto v = find(fields, "config")) claim.config = *v;
+  if (auto v = find(fields, "job")) claim.job = *v;
+  if (auto v = find(fields, "user"); v && !v->empty()) {
+    auto user = parse_number<uint32_t>(*v);
+    if (!user) return fail("bad user \"" + *v + "\"");
+    claim.user = *user;
+  }
+  if (auto v = find(fields, "unprivileged")) claim.unprivileged = *v == "yes";
   return claim;
 }
 
@@ -134,7 +160,7 @@ Result<std::vector<Claim>> ClaimRegistry::all() const {
   ::closedir(dir);
   for (const std::string& name : names) {
     auto text = files::read_file(directory_ + "/" + name);
-    if (!text) continue;  // removed meanwhile
+    if (!text) continue;  // removed meanwhile, or a container's (root's only) read by a user
     auto claim = from_fields(parse_lines(*text));
     if (!claim)
       return std::unexpected(
@@ -144,10 +170,15 @@ Result<std::vector<Claim>> ClaimRegistry::all() const {
   return claims;
 }
 
+// The directory is listable and a job's claim readable by everyone: an unprivileged mkrun finds
+// the instance booted for its job there. A container's claim, with its key, is root's only.
 Result<void> ClaimRegistry::save(const Claim& claim) const {
-  MKRUN_CHECK(make_directory(directory_, 0700));
+  MKRUN_CHECK(make_directory(directory_, 0755));
+  // One an earlier mkrun made (0700) is opened up too.
+  if (::chmod(directory_.c_str(), 0755) < 0) return fail_errno("chmod `" + directory_ + "`");
   return files::write_file_atomic(directory_ + "/" + claim.token + ".claim",
-                                  format_lines(to_fields(claim)), 0600);
+                                  format_lines(to_fields(claim)),
+                                  claim.mode == Mode::kJob ? 0644 : 0600);
 }
 
 Result<void> ClaimRegistry::remove(const std::string& token) const {
@@ -156,22 +187,34 @@ Result<void> ClaimRegistry::remove(const std::string& token) const {
   return {};
 }
 
-std::string new_claim_token(const std::string& container) {
-  unsigned char bytes[8] = {};
-  if (::getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
+namespace {
+
+std::string random_hex(size_t count) {
+  std::vector<unsigned char> bytes(count);
+  if (::getrandom(bytes.data(), count, 0) != static_cast<ssize_t>(count)) {
     // Without entropy the pid and time are unique enough on one host.
     uint64_t fallback =
         static_cast<uint64_t>(::getpid()) << 32 ^ static_cast<uint64_t>(::time(nullptr));
-    for (size_t i = 0; i < sizeof bytes; ++i)
-      bytes[i] = static_cast<unsigned char>(fallback >> (8 * i));
+    for (size_t i = 0; i < count; ++i)
+      bytes[i] = static_cast<unsigned char>(fallback >> (8 * (i % 8)));
   }
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string token = container + ".";
+  std::string text;
   for (unsigned char byte : bytes) {
-    token += kHex[byte >> 4];
-    token += kHex[byte & 15];
+    text += kHex[byte >> 4];
+    text += kHex[byte & 15];
   }
-  return token;
+  return text;
+}
+
+}  // namespace
+
+std::string new_claim_token(const std::string& container) {
+  return container + "." + random_hex(8);
+}
+
+std::string new_claim_key() {
+  return random_hex(16);
 }
 
 }  // namespace mkrun::lwk

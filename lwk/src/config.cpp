@@ -93,6 +93,14 @@ Result<std::vector<int>> parse_instances(std::string_view value) {
   return list.ids();
 }
 
+Result<std::vector<std::string>> parse_attach_users(std::string_view value) {
+  std::vector<std::string> names = words(value);
+  for (const std::string& name : names) {
+    if (name == "@") return fail("\"@\" needs a group name or gid");
+  }
+  return names;
+}
+
 using Setter = std::function<Result<void>(HostConfig&, std::string_view)>;
 
 template <class T, class Parse>
@@ -123,6 +131,7 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"memory", field(&HostConfig::memory, MemList::parse)},
       {"boot", field(&HostConfig::boot, parse_bool)},
       {"attach", field(&HostConfig::attach, parse_instances)},
+      {"attach_users", field(&HostConfig::attach_users, parse_attach_users)},
       {"build_id", field(&HostConfig::build_id, any_text)},
       {"kargs", field(&HostConfig::kargs, any_text)},
       {"boot_timeout", field(&HostConfig::boot_timeout, parse_duration)},

@@ -38,29 +38,6 @@ uint32_t host_id(uint32_t id, const std::vector<oci::IdMapping>& mappings) {
 
 }  // namespace
 
-Result<void> check_real_root() {
-  const char* why =
-      "McKernel needs real root: IHK's partitioning calls require the host's uid 0, so a "
-      "rootless mkrun cannot boot or attach to a lightweight kernel";
-  if (::geteuid() != 0) return fail(why);
-  auto map = files::read_file("/proc/self/uid_map");
-  if (map) {
-    // The initial user namespace maps all 2^32 ids onto themselves.
-    std::string text = *map;
-    std::string squeezed;
-    for (char c : text) {
-      if (c == ' ' || c == '\t' || c == '\n') {
-        if (!squeezed.empty() && squeezed.back() != ' ') squeezed += ' ';
-      } else {
-        squeezed += c;
-      }
-    }
-    if (trimmed(squeezed) != "0 0 4294967295")
-      return fail(std::string(why) + " (mkrun runs in a user namespace)");
-  }
-  return {};
-}
-
 Result<void> check_ihk_loaded(ihk::Ihk& ihk, const HostConfig& config) {
   auto probe = ihk.reserved_cpus(config.device);
   if (probe) return {};
@@ -143,6 +120,21 @@ Result<void> give_device_to(int os, const oci::Spec& spec) {
   return {};
 }
 
+Result<void> give_device_to_user(int os, uint32_t uid, uint32_t gid) {
+  std::string path = "/dev/mcos" + std::to_string(os);
+  if (::chown(path.c_str(), uid, gid) < 0) return fail_errno("chown `" + path + "`");
+  return {};
+}
+
+Result<void> check_device_usable(int os) {
+  std::string path = "/dev/mcos" + std::to_string(os);
+  if (::access(path.c_str(), R_OK | W_OK) == 0) return {};
+  if (errno == ENOENT) return fail("there is no McKernel instance " + std::to_string(os));
+  return fail_errno("this user cannot use McKernel instance " + std::to_string(os) + ": `" + path +
+                    "` (its owner and mode decide who may run mcexec on it: mcreboot.sh -o "
+                    "<user>, or mkrun-lwk boot --user, gives it to a user)");
+}
+
 Result<std::string> pid_namespace_of(const oci::Spec& spec) {
   std::string path = "/proc/self/ns/pid";
   if (spec.linux) {
@@ -155,6 +147,11 @@ Result<std::string> pid_namespace_of(const oci::Spec& spec) {
   struct stat st {};
   if (::stat(path.c_str(), &st) < 0) return fail_errno("stat the pid namespace `" + path + "`");
   return "ns:" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+
+bool is_initial_pid_namespace(const std::string& pid_namespace) {
+  constexpr std::string_view kInitialInode = ":4026531836";  // PROC_PID_INIT_INO, 0xEFFFFFFC
+  return pid_namespace.starts_with("ns:") && pid_namespace.ends_with(kInitialInode);
 }
 
 }  // namespace mkrun::lwk

@@ -13,10 +13,6 @@
 
 namespace mkrun::lwk {
 
-// IHK's partitioning calls check the host's uid 0 (current_euid().val == 0 in the driver), so
-// mkrun must be real root in the initial user namespace; a rootless mkrun cannot boot an LWK.
-Result<void> check_real_root();
-
 // Loads libihk.so and checks the driver answers; "IHK is not loaded" when /dev/mcd<N> is absent.
 Result<void> check_ihk_loaded(ihk::Ihk& ihk, const HostConfig& config);
 
@@ -48,10 +44,21 @@ Result<uint64_t> instance_identity(int os);
 // to the host through the container's user namespace when it has one.
 Result<void> give_device_to(int os, const oci::Spec& spec);
 
+// Gives a job's instance node to the job's user: only that user (and root) may open it.
+Result<void> give_device_to_user(int os, uint32_t uid, uint32_t gid);
+
+// Whether the caller may open /dev/mcos<os> read-write as mcexec does: the node's owner and mode
+// decide, as McKernel's tools leave them (mcreboot.sh -o <user> chowns it); never changed here.
+Result<void> check_device_usable(int os);
+
 // The pid namespace the container's mcexec will run in, as recorded in its claim: "new" for one
 // of its own, else "ns:<device>:<inode>" of the one it shares (mkrun's, when the spec has none,
 // or the one the spec joins by path). McKernel keys its processes by mcexec's pid in that
 // namespace, so only containers in one shared namespace can share an instance.
 Result<std::string> pid_namespace_of(const oci::Spec& spec);
+
+// Whether a pid_namespace_of value is the host's initial pid namespace (its inode is the
+// kernel's fixed PROC_PID_INIT_INO).
+bool is_initial_pid_namespace(const std::string& pid_namespace);
 
 }  // namespace mkrun::lwk

@@ -12,9 +12,14 @@ bool is_under(std::string_view path, std::string_view dir) {
   return path == dir || (path.starts_with(dir) && (dir == "/" || path[dir.size()] == '/'));
 }
 
+// The file system `type` at `destination`: mounted, or bound from the host's (a rootless
+// container without a pid or network namespace of its own may not mount procfs or sysfs).
 bool has_mount_of_type(const oci::Spec& spec, std::string_view destination, std::string_view type) {
   return std::ranges::any_of(spec.mounts, [&](const oci::Mount& mount) {
-    return mount.destination == destination && mount.type == type;
+    bool bound =
+        mount.source == destination &&
+        (mount.type == "bind" || std::ranges::find(mount.options, "rbind") != mount.options.end());
+    return mount.destination == destination && (mount.type == type || bound);
   });
 }
 

@@ -187,6 +187,11 @@ Result<void> read_instance(LwkRequest& r, std::string_view value) {
     r.mode = Mode::kDedicated;
     return {};
   }
+  if (value == "job") {
+    r.mode = Mode::kAttach;
+    r.attach_job = true;
+    return {};
+  }
   if (value.starts_with("attach:")) {
     std::string_view index = value.substr(7);
     int os = parse_number<int>(index).value_or(-1);
@@ -196,7 +201,7 @@ Result<void> read_instance(LwkRequest& r, std::string_view value) {
       return {};
     }
   }
-  return fail("expected \"dedicated\" or \"attach:<instance number>\", got \"" +
+  return fail("expected \"dedicated\", \"attach:<instance number>\" or \"job\", got \"" +
               std::string(value) + "\"");
 }
 
@@ -266,7 +271,7 @@ struct Annotation {
 
 const std::vector<Annotation>& annotations() {
   static const std::vector<Annotation> table = {
-      {"instance", read_instance, "dedicated (default) | attach:<instance>"},
+      {"instance", read_instance, "dedicated (default) | attach:<instance> | job"},
       {"cpus", read_cpus, "Linux CPU list for McKernel, in LWK order: 4-7,12 (never CPU 0)"},
       {"ncpus", read_ncpus, "number of CPUs for McKernel, chosen NUMA-compact: 8"},
       {"mem", read_mem, "IHK memory list 2G@0,2G@1, or a total split over the CPUs' nodes: 4G"},

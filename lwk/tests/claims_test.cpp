@@ -1,3 +1,4 @@
+#include <sys/stat.h>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 
@@ -42,6 +43,31 @@ TEST_CASE("a claim survives the journal and the claim file", "[claims]") {
   CHECK(back->device_node == "240:3");
 }
 
+TEST_CASE("a job's claim and an unprivileged attach survive the journal", "[claims]") {
+  Claim job = sample();
+  job.mode = Mode::kJob;
+  job.job = "42";
+  job.user = 65534;
+  auto fields = to_fields(job);
+  CHECK(fields.at("mode") == "job");
+  CHECK(fields.at("user") == "65534");
+  auto back = from_fields(fields);
+  REQUIRE(back);
+  CHECK(back->mode == Mode::kJob);
+  CHECK(back->job == "42");
+  CHECK(back->user == 65534u);
+  CHECK_FALSE(back->unprivileged);
+  Claim attach = sample();
+  attach.mode = Mode::kAttach;
+  attach.unprivileged = true;
+  back = from_journal(to_journal(attach));
+  REQUIRE(back);
+  CHECK(back->mode == Mode::kAttach);
+  CHECK(back->unprivileged);
+  CHECK_FALSE(back->user);
+  CHECK_FALSE(from_fields({{"user", "x"}}));
+}
+
 TEST_CASE("an empty snapshot of instances is not a missing one", "[claims]") {
   Claim claim = sample();
   claim.os_before = std::vector<int>{};
@@ -65,12 +91,34 @@ TEST_CASE("the registry lists, saves and removes claims", "[claims]") {
   REQUIRE(all);
   REQUIRE(all->size() == 1);
   CHECK((*all)[0].os == 3);
+  // listable by all; a container's claim (with its key) root's only, a job's readable by all
+  struct stat info {};
+  REQUIRE(::stat((dir + "/claims").c_str(), &info) == 0);
+  CHECK((info.st_mode & 0777) == 0755);
+  REQUIRE(::stat((dir + "/claims/" + sample().token + ".claim").c_str(), &info) == 0);
+  CHECK((info.st_mode & 0777) == 0600);
+  Claim job = sample();
+  job.token = "job.42";
+  job.mode = Mode::kJob;
+  REQUIRE(registry.save(job));
+  REQUIRE(::stat((dir + "/claims/job.42.claim").c_str(), &info) == 0);
+  CHECK((info.st_mode & 0777) == 0644);
+  REQUIRE(registry.remove("job.42"));
   REQUIRE(registry.remove(sample().token));
   REQUIRE(registry.remove(sample().token));  // idempotent
   CHECK(registry.all()->empty());
   auto lock = HostLock::acquire(dir + "/lock");
   CHECK(lock);
   (void)std::system(("rm -rf " + dir).c_str());
+}
+
+TEST_CASE("claim keys are secret-sized, fresh and kept", "[claims]") {
+  std::string key = new_claim_key();
+  CHECK(key.size() == 32);
+  CHECK(key != new_claim_key());
+  Claim claim = sample();
+  claim.key = key;
+  CHECK(from_journal(to_journal(claim))->key == key);
 }
 
 TEST_CASE("claim tokens are unique", "[claims]") {

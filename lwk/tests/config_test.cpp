@@ -49,6 +49,15 @@ TEST_CASE("host configuration errors name the line", "[config]") {
   CHECK_FALSE(parse_host_config("memory = all@0", "c"));
 }
 
+TEST_CASE("attach_users: users and @groups", "[config]") {
+  auto config = parse_host_config("attach = 5\nattach_users = alice @hpc 1000 @27\n", "c");
+  REQUIRE(config);
+  CHECK(config->attach_users == std::vector<std::string>{"alice", "@hpc", "1000", "@27"});
+  CHECK(parse_host_config("", "c")->attach_users.empty());
+  CHECK(parse_host_config("attach_users = @", "c").error().render() ==
+        "c:1: attach_users: \"@\" needs a group name or gid");
+}
+
 TEST_CASE("comments, attach lists, durations", "[config]") {
   auto config = parse_host_config(
       "attach = 0,2-3  # the admin's\nkargs = time_sharing\nboot_timeout = 500ms\n"

@@ -44,7 +44,7 @@ TEST_CASE("memory as an IHK list or a total", "[request]") {
   CHECK_FALSE(parse({{"io.mkrun.mckernel.mem", "0"}}));
 }
 
-TEST_CASE("instance: dedicated or attach:<N>", "[request]") {
+TEST_CASE("instance: dedicated, attach:<N> or job", "[request]") {
   auto r = parse({{"io.mkrun.mckernel.instance", "attach:3"}});
   REQUIRE(r);
   CHECK(r->mode == Mode::kAttach);
@@ -52,6 +52,12 @@ TEST_CASE("instance: dedicated or attach:<N>", "[request]") {
   CHECK_FALSE(parse({{"io.mkrun.mckernel.instance", "attach:"}}));
   CHECK_FALSE(parse({{"io.mkrun.mckernel.instance", "attach:64"}}));
   CHECK_FALSE(parse({{"io.mkrun.mckernel.instance", "shared"}}));
+  auto job = parse({{"io.mkrun.mckernel.instance", "job"}});
+  REQUIRE(job);
+  CHECK(job->mode == Mode::kAttach);
+  CHECK(job->attach_job);
+  CHECK_FALSE(r->attach_job);
+  CHECK_FALSE(parse({{"io.mkrun.mckernel.instance", "job"}, {"io.mkrun.mckernel.ncpus", "1"}}));
   CHECK(parse({{"io.mkrun.mckernel.instance", "attach:0"}, {"io.mkrun.mckernel.ncpus", "2"}})
             .error()
             .render() ==

@@ -237,6 +237,8 @@ static void parse_line(struct emu_state* st, char* line) {
     unescape(value, st->dev_dir, sizeof st->dev_dir);
   else if (strcmp(line, "sysfs") == 0)
     unescape(value, st->sysfs, sizeof st->sysfs);
+  else if (strcmp(line, "mcd") == 0)
+    unescape(value, st->mcd, sizeof st->mcd);
   else if (strcmp(line, "cpus") == 0)
     emu_cpus_parse(value, &st->present);
   else if (strcmp(line, "offline") == 0)
@@ -297,7 +299,7 @@ static void write_state(FILE* file, const struct emu_state* st) {
   fprintf(file, "loaded %d\n", st->loaded);
   escape(st->build_id, escaped, sizeof escaped);
   fprintf(file, "build_id %s\ndev_major %d\n", escaped, st->dev_major);
-  fprintf(file, "dev_dir %s\nsysfs %s\n", st->dev_dir, st->sysfs);
+  fprintf(file, "dev_dir %s\nsysfs %s\nmcd %s\n", st->dev_dir, st->sysfs, st->mcd);
   emu_cpus_format(&st->present, text, sizeof text);
   fprintf(file, "cpus %s\n", text);
   emu_cpus_format(&st->offline, text, sizeof text);

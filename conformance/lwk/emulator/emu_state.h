@@ -9,6 +9,8 @@
  *   dev_major <n>                major of the /dev/mcos<N> nodes the emulator makes
  *   dev_dir /dev                 where they are made
  *   sysfs <dir>                  emulated sysfs: devices/system/cpu/online is kept in sync
+ *   mcd <path>                   stands for /dev/mcd<N>: device calls need to read it, as ihklib's
+ *                                access("/dev/mcd<N>", R_OK) (root's 0600 unless chowned)
  *   cpus <list>                  CPUs present on the node
  *   offline <list>               offline in Linux (not by IHK)
  *   reserved <list>              in IHK's pool, in reservation order
@@ -86,6 +88,7 @@ struct emu_state {
   int dev_major;
   char dev_dir[256];
   char sysfs[512];
+  char mcd[512];
   struct emu_cpus present, offline, reserved;
   uint64_t linux_mem[EMU_MAX_NODES];
   uint64_t linux_max_chunk;

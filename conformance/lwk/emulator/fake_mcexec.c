@@ -17,6 +17,7 @@
  *     mcexec's pid in mcexec's pid namespace (mcctrl's task_tgid_vnr), so two containers with
  *     pid namespaces of their own on one instance would collide. Each running mcexec holds a
  *     flock on "<dir>/<os>.<pid>".
+ * The application dies with mcexec (PR_SET_PDEATHSIG), as a McKernel process does with its proxy.
  * Then, like the real mcexec, it forwards every signal but KILL, STOP, CHLD, TSTP, TTIN and TTOU
  * to the application, exits with its status, and when the application dies of a signal, resets
  * that signal, sends it to itself and pause()s.
@@ -34,6 +35,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -163,12 +165,16 @@ static void forward_signals(void) {
 }
 
 static int run(char** argv) {
+  pid_t proxy = getpid();
   g_child = fork();
   if (g_child < 0) {
     perror("mcexec (emulated): fork");
     return FAILURE;
   }
   if (g_child == 0) {
+    /* McKernel's process lives only as long as its proxy: when mcexec dies, mcctrl tears the
+     * LWK process down. The natively run application dies with the emulated mcexec likewise. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != proxy) _exit(FAILURE);
     execvp(argv[0], argv);
     fprintf(stderr, "mcexec (emulated): %s: %s\n", argv[0], strerror(errno));
     _exit(127);

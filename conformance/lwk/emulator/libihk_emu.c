@@ -12,6 +12,10 @@
  *   nothing, and destroying one that still holds resources loses them ("leaked");
  * - every per-instance call on an index with no instance fails with -ENOENT, as ihklib's
  *   access("/dev/mcos<N>") does.
+ * - privileges: a device call needs read access to /dev/mcd<N> (the `mcd` record stands for it)
+ *   and a per-instance call to /dev/mcos<N> (ihklib's access(R_OK) comes first, -errno); the
+ *   per-instance calls that change the instance answer -EPERM to a caller whose effective uid is
+ *   not the host's 0 (the driver's __ihk_os_ioctl_perm), user namespace or not.
  * Each instance gets a real character device node /dev/mcos<N> (a major no driver
  * owns: opening it gives ENXIO, which the emulated mcexec takes as "reachable").
  *
@@ -140,6 +144,8 @@ static int begin(struct call* c, const char* function, int device_level, int* re
   char lock_path[4096];
   snprintf(lock_path, sizeof lock_path, "%s.lock", c->path);
   c->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (c->lock_fd < 0)
+    c->lock_fd = open(lock_path, O_RDONLY | O_CLOEXEC); /* an unprivileged caller */
   if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX) < 0 || emu_load(c->path, &c->st) < 0) {
     if (c->lock_fd >= 0) close(c->lock_fd);
     *ret = -ENOENT;
@@ -148,6 +154,8 @@ static int begin(struct call* c, const char* function, int device_level, int* re
   if (crashes(c, function, "before")) crash(c);
   int errc = injected_failure(c, function);
   if (!c->st.loaded && device_level) errc = ENOENT;
+  if (errc == 0 && device_level && c->st.mcd[0] != '\0' && access(c->st.mcd, R_OK) < 0)
+    errc = errno;
   if (errc != 0) {
     *ret = -errc;
     finish(c, *ret, 1);
@@ -229,12 +237,29 @@ static void node_path(const struct emu_state* st, int os, char* out, size_t size
   snprintf(out, size, "%s/mcos%d", st->dev_dir, os);
 }
 
-/* What a per-instance call on a missing instance returns: ihklib first checks that
- * /dev/mcos<N> is readable (ihklib_os_readable) and returns -errno. */
-static int absent(const struct call* c, int os) {
+/* The caller's effective uid as the host sees it: through /proc/self/uid_map (one level). */
+static long host_euid(void) {
+  unsigned long inside, outside, count;
+  long found = -1;
+  uid_t euid = geteuid();
+  FILE* map = fopen("/proc/self/uid_map", "re");
+  if (map == NULL) return (long)euid;
+  while (found < 0 && fscanf(map, "%lu %lu %lu", &inside, &outside, &count) == 3) {
+    if (euid >= inside && euid - inside < count) found = (long)(outside + (euid - inside));
+  }
+  fclose(map);
+  return found;
+}
+
+/* Before any per-instance call: ihklib's access("/dev/mcos<N>", R_OK) (-errno), the instance
+ * itself (-ENOENT), and for the calls that change it the driver's euid check (-EPERM). */
+static int reach(struct call* c, int os, int changes_it) {
   char path[1024];
   node_path(&c->st, os, path, sizeof path);
-  return access(path, R_OK) < 0 ? -errno : -ENOENT;
+  if (access(path, R_OK) < 0) return -errno;
+  if (instance(c, os) == NULL) return -ENOENT;
+  if (changes_it && host_euid() != 0) return -EPERM;
+  return 0;
 }
 
 /* The index of the largest chunk on `node`, or -1. */
@@ -471,8 +496,8 @@ EXPORT int ihk_os_assign_cpu(int index, int* cpus, int num_cpus) {
   int ret = 0;
   format_cpu_array(cpus, num_cpus, list, sizeof list);
   if (begin(&c, "ihk_os_assign_cpu", 0, &ret, "%d, %s", index, list)) return ret;
+  if ((ret = reach(&c, index, 1)) != 0) return end(&c, "ihk_os_assign_cpu", ret);
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_assign_cpu", absent(&c, index));
   if (os->status != EMU_INACTIVE) return end(&c, "ihk_os_assign_cpu", -EBUSY);
   for (int i = 0; i < num_cpus; ++i) {
     if (!emu_cpus_has(&c.st.reserved, cpus[i]) || cpu_assigned(&c.st, cpus[i]))
@@ -488,8 +513,8 @@ EXPORT int ihk_os_release_cpu(int index, int* cpus, int num_cpus) {
   int ret = 0;
   format_cpu_array(cpus, num_cpus, list, sizeof list);
   if (begin(&c, "ihk_os_release_cpu", 0, &ret, "%d, %s", index, list)) return ret;
+  if ((ret = reach(&c, index, 1)) != 0) return end(&c, "ihk_os_release_cpu", ret);
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_release_cpu", absent(&c, index));
   if (os->status != EMU_INACTIVE) return end(&c, "ihk_os_release_cpu", -EBUSY);
   for (int i = 0; i < num_cpus; ++i)
     if (!emu_cpus_has(&os->cpus, cpus[i])) return end(&c, "ihk_os_release_cpu", -EINVAL);
@@ -501,16 +526,16 @@ EXPORT int ihk_os_get_num_assigned_cpus(int index) {
   struct call c;
   int ret = 0;
   if (begin(&c, "ihk_os_get_num_assigned_cpus", 0, &ret, "%d", index)) return ret;
-  struct emu_os* os = instance(&c, index);
-  return end(&c, "ihk_os_get_num_assigned_cpus", os == NULL ? absent(&c, index) : os->cpus.n);
+  if ((ret = reach(&c, index, 0)) != 0) return end(&c, "ihk_os_get_num_assigned_cpus", ret);
+  return end(&c, "ihk_os_get_num_assigned_cpus", instance(&c, index)->cpus.n);
 }
 
 EXPORT int ihk_os_query_cpu(int index, int* cpus, int num_cpus) {
   struct call c;
   int ret = 0;
   if (begin(&c, "ihk_os_query_cpu", 0, &ret, "%d, %d", index, num_cpus)) return ret;
+  if ((ret = reach(&c, index, 0)) != 0) return end(&c, "ihk_os_query_cpu", ret);
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_query_cpu", absent(&c, index));
   if (num_cpus != os->cpus.n || (num_cpus > 0 && cpus == NULL))
     return end(&c, "ihk_os_query_cpu", -EINVAL);
   if (num_cpus > 0) memcpy(cpus, os->cpus.ids, sizeof(int) * (size_t)num_cpus);
@@ -521,16 +546,16 @@ EXPORT int ihk_os_get_num_assigned_mem_chunks(int index) {
   struct call c;
   int ret = 0;
   if (begin(&c, "ihk_os_get_num_assigned_mem_chunks", 0, &ret, "%d", index)) return ret;
-  struct emu_os* os = instance(&c, index);
-  return end(&c, "ihk_os_get_num_assigned_mem_chunks", os == NULL ? absent(&c, index) : os->mem.n);
+  if ((ret = reach(&c, index, 0)) != 0) return end(&c, "ihk_os_get_num_assigned_mem_chunks", ret);
+  return end(&c, "ihk_os_get_num_assigned_mem_chunks", instance(&c, index)->mem.n);
 }
 
 EXPORT int ihk_os_query_mem(int index, struct ihk_mem_chunk* chunks, int n) {
   struct call c;
   int ret = 0;
   if (begin(&c, "ihk_os_query_mem", 0, &ret, "%d, %d", index, n)) return ret;
+  if ((ret = reach(&c, index, 0)) != 0) return end(&c, "ihk_os_query_mem", ret);
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_query_mem", absent(&c, index));
   if (n != os->mem.n || (n > 0 && chunks == NULL)) return end(&c, "ihk_os_query_mem", -EINVAL);
   for (int i = 0; i < n; ++i) {
     chunks[i].size = os->mem.size[i];
@@ -549,8 +574,8 @@ EXPORT int ihk_os_set_ikc_map(int index, struct ihk_ikc_cpu_map* map, int num_cp
     used += (size_t)snprintf(text + used, sizeof text - used, "%s%d:%d", i ? "+" : "",
                              map[i].src_cpu, map[i].dst_cpu);
   if (begin(&c, "ihk_os_set_ikc_map", 0, &ret, "%d, %s", index, text)) return ret;
+  if ((ret = reach(&c, index, 1)) != 0) return end(&c, "ihk_os_set_ikc_map", ret);
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_set_ikc_map", absent(&c, index));
   if (os->status != EMU_INACTIVE) return end(&c, "ihk_os_set_ikc_map", -EBUSY);
   if (num_cpus != os->cpus.n) return end(&c, "ihk_os_set_ikc_map", -EINVAL);
   for (int i = 0; i < num_cpus; ++i) {
@@ -569,8 +594,8 @@ EXPORT int ihk_os_assign_mem(int index, struct ihk_mem_chunk* chunks, int n) {
   int ret = 0;
   format_chunks(chunks, n, list, sizeof list);
   if (begin(&c, "ihk_os_assign_mem", 0, &ret, "%d, %s", index, list)) return ret;
+  if ((ret = reach(&c, index, 1)) != 0) return end(&c, "ihk_os_assign_mem", ret);
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_assign_mem", absent(&c, index));
   if (os->status != EMU_INACTIVE) return end(&c, "ihk_os_assign_mem", -EBUSY);
   /* __smp_ihk_os_assign_mem: per asked size, a chunk of exactly that size, else the largest ones,
    * the last split (its rest stays in the pool); all or nothing */
@@ -602,8 +627,8 @@ EXPORT int ihk_os_release_mem(int index, struct ihk_mem_chunk* chunks, int n) {
   int ret = 0;
   format_chunks(chunks, n, list, sizeof list);
   if (begin(&c, "ihk_os_release_mem", 0, &ret, "%d, %s", index, list)) return ret;
+  if ((ret = reach(&c, index, 1)) != 0) return end(&c, "ihk_os_release_mem", ret);
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_release_mem", absent(&c, index));
   if (os->status != EMU_INACTIVE) return end(&c, "ihk_os_release_mem", -EBUSY);
   /* _smp_ihk_os_release_mem: each asked chunk must be one of the instance's, by exact size */
   return end(&c, "ihk_os_release_mem", move_exact(&os->mem, &c.st.pool_mem, chunks, n));
@@ -613,8 +638,8 @@ EXPORT int ihk_os_load(int index, char* image) {
   struct call c;
   int ret = 0;
   if (begin(&c, "ihk_os_load", 0, &ret, "%d, %s", index, image)) return ret;
+  if ((ret = reach(&c, index, 1)) != 0) return end(&c, "ihk_os_load", ret);
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_load", absent(&c, index));
   if (access(image, R_OK) < 0) return end(&c, "ihk_os_load", -errno);
   os->loaded = 1;
   return end(&c, "ihk_os_load", 0);
@@ -624,8 +649,8 @@ EXPORT int ihk_os_kargs(int index, char* kargs) {
   struct call c;
   int ret = 0;
   if (begin(&c, "ihk_os_kargs", 0, &ret, "%d, \"%s\"", index, kargs)) return ret;
+  if ((ret = reach(&c, index, 1)) != 0) return end(&c, "ihk_os_kargs", ret);
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_kargs", absent(&c, index));
   char copy[512];
   snprintf(copy, sizeof copy, " %s ", kargs);
   if (strstr(copy, " hidos ") == NULL) return end(&c, "ihk_os_kargs", -EINVAL);
@@ -637,8 +662,8 @@ EXPORT int ihk_os_boot(int index) {
   struct call c;
   int ret = 0;
   if (begin(&c, "ihk_os_boot", 0, &ret, "%d", index)) return ret;
+  if ((ret = reach(&c, index, 1)) != 0) return end(&c, "ihk_os_boot", ret);
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_boot", absent(&c, index));
   if (os->cpus.n == 0 || !os->loaded || os->kargs[0] == '\0')
     return end(&c, "ihk_os_boot", -EINVAL);
   char line[256];
@@ -656,8 +681,8 @@ EXPORT int ihk_os_shutdown(int index) {
   struct call c;
   int ret = 0;
   if (begin(&c, "ihk_os_shutdown", 0, &ret, "%d", index)) return ret;
+  if ((ret = reach(&c, index, 1)) != 0) return end(&c, "ihk_os_shutdown", ret);
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_shutdown", absent(&c, index));
   /* an instance that never booted: "do nothing because os status is NOT_BOOTED" */
   if (os->status == EMU_INACTIVE) return end(&c, "ihk_os_shutdown", 0);
   shut_down(&c.st, os);
@@ -669,24 +694,24 @@ EXPORT int ihk_os_get_status(int index) {
   struct call c;
   int ret = 0;
   if (begin(&c, "ihk_os_get_status", 0, &ret, "%d", index)) return ret;
-  struct emu_os* os = instance(&c, index);
-  return end(&c, "ihk_os_get_status", os == NULL ? absent(&c, index) : os->status);
+  if ((ret = reach(&c, index, 0)) != 0) return end(&c, "ihk_os_get_status", ret);
+  return end(&c, "ihk_os_get_status", instance(&c, index)->status);
 }
 
 EXPORT int ihk_os_get_kmsg_size(int index) {
   struct call c;
   int ret = 0;
   if (begin(&c, "ihk_os_get_kmsg_size", 0, &ret, "%d", index)) return ret;
-  return end(&c, "ihk_os_get_kmsg_size",
-             instance(&c, index) == NULL ? absent(&c, index) : IHK_KMSG_SIZE);
+  if ((ret = reach(&c, index, 0)) != 0) return end(&c, "ihk_os_get_kmsg_size", ret);
+  return end(&c, "ihk_os_get_kmsg_size", IHK_KMSG_SIZE);
 }
 
 EXPORT int ihk_os_kmsg(int index, char* kmsg, ssize_t size) {
   struct call c;
   int ret = 0;
   if (begin(&c, "ihk_os_kmsg", 0, &ret, "%d", index)) return ret;
+  if ((ret = reach(&c, index, 0)) != 0) return end(&c, "ihk_os_kmsg", ret);
   struct emu_os* os = instance(&c, index);
-  if (os == NULL) return end(&c, "ihk_os_kmsg", absent(&c, index));
   if (size != IHK_KMSG_SIZE || kmsg == NULL) return end(&c, "ihk_os_kmsg", -EINVAL);
   size_t length = strlen(os->kmsg);
   memcpy(kmsg, os->kmsg, length + 1);

@@ -22,7 +22,11 @@ namespace mkrun::lwk {
 // A container's hold on the node: the same fields in its journal (keys "mckernel.<field>") and
 // in its claim file (lines "<field>=<value>").
 struct Claim {
-  std::string token;      // the claim file's name: unique per container
+  std::string token;  // the claim file's name: unique per container
+  // A secret shared by the container's journal and its claim file (readable by root only): the
+  // journal lives in a state directory its user may write, and names of claim files can be
+  // listed, so a release acts on a registered claim only for the journal that holds its key.
+  std::string key;
   std::string container;  // the container's id, for messages
   Mode mode = Mode::kDedicated;
   int device = 0;
@@ -42,6 +46,12 @@ struct Claim {
   // run them with another environment than `create` (Podman passes only XDG_RUNTIME_DIR), so
   // $MKRUN_MCKERNEL_CONF may be gone by then.
   std::string config;
+  // A job's instance (mode kJob): the job and the host uid whose containers may attach to it.
+  std::string job;
+  std::optional<uint32_t> user;
+  // An attach by an unprivileged mkrun: kept in the container's journal only. It changes nothing
+  // in IHK, and the caller can neither take the host lock nor write the registry (root's).
+  bool unprivileged = false;
 
   std::optional<ihk::Step> reached() const { return ihk::step_from_string(step); }
 };
@@ -49,6 +59,8 @@ struct Claim {
 inline constexpr std::string_view kJournalPrefix = "mckernel.";
 inline constexpr std::string_view kReleased = "released";
 inline constexpr std::string_view kAttached = "attached";
+
+std::string_view mode_name(Mode mode);  // "dedicated", "attach", "job"
 
 std::map<std::string, std::string> to_fields(const Claim& claim);
 Result<Claim> from_fields(const std::map<std::string, std::string>& fields);
@@ -81,5 +93,7 @@ class ClaimRegistry {
 
 // A fresh token: "<container>.<16 hex digits>".
 std::string new_claim_token(const std::string& container);
+// A fresh key: 32 hex digits.
+std::string new_claim_key();
 
 }  // namespace mkrun::lwk

@@ -37,8 +37,11 @@ struct HostConfig {
   ihk::MemList memory;      // per NUMA node, the most mkrun may hold at once
   bool boot = true;         // whether mkrun may boot instances of its own
   std::vector<int> attach;  // administrator-booted instances containers may attach to
-  std::string build_id;     // IHK's expected build-id; empty: not checked
-  std::string kargs;        // appended to "hidos dump_level=24" for every instance
+  // Users ("alice", "1000") and groups ("@hpc", "@1000") whose unprivileged mkrun may attach to
+  // the instances of `attach`; empty: only root's.
+  std::vector<std::string> attach_users;
+  std::string build_id;  // IHK's expected build-id; empty: not checked
+  std::string kargs;     // appended to "hidos dump_level=24" for every instance
   std::chrono::milliseconds boot_timeout{30000};
   int default_ncpus = 1;  // when neither spec nor annotations say
   uint64_t default_memory = 512ull << 20;

@@ -5,6 +5,8 @@
 //   io.mkrun.kernel=mckernel                     the selector (runtime/kernel_backend.hpp)
 //   io.mkrun.mckernel.instance=dedicated         boot an instance for this container (default)
 //   io.mkrun.mckernel.instance=attach:<N>        use instance N, booted by the administrator
+//   io.mkrun.mckernel.instance=job               use the instance `mkrun-lwk boot` made for
+//                                                the caller's batch job
 //   io.mkrun.mckernel.cpus=4-7,12                Linux CPU ids for McKernel, in LWK order
 //   io.mkrun.mckernel.ncpus=8                    or a count; mkrun picks, NUMA-compact
 //   io.mkrun.mckernel.mem=2G@0,2G@1              IHK memory list; or a total: 4G
@@ -30,11 +32,13 @@ namespace mkrun::lwk {
 
 inline constexpr std::string_view kAnnotationPrefix = "io.mkrun.mckernel.";
 
-enum class Mode { kDedicated, kAttach };
+// kJob: an instance `mkrun-lwk boot` made for a batch job (claims only, never asked for).
+enum class Mode { kDedicated, kAttach, kJob };
 
 struct LwkRequest {
   Mode mode = Mode::kDedicated;
   int attach_os = -1;
+  bool attach_job = false;  // attach to the caller's job's instance (attach_os unknown yet)
   std::optional<ihk::CpuList> cpus;
   std::optional<int> ncpus;
   std::optional<ihk::MemList> mem;    // per node, as written
