@@ -92,6 +92,14 @@ TEST_CASE("join puts the separator between words only", "[text]") {
   CHECK(text::join({"", "b"}, ",") == ",b");
 }
 
+TEST_CASE("words are what runs of separators leave", "[text]") {
+  using Words = std::vector<std::string_view>;
+  CHECK(text::words("") == Words{});
+  CHECK(text::words(" \t\n") == Words{});
+  CHECK(text::words("  a  b\tc\n") == Words{"a", "b", "c"});
+  CHECK(text::words("a\nb c", " \t") == Words{"a\nb", "c"});  // only the separators given
+}
+
 TEST_CASE("paths are cleaned as Go's filepath.Clean cleans absolute ones", "[paths]") {
   CHECK(paths::clean_absolute("/a/./b/../c/") == "/a/c");
   CHECK(paths::clean_absolute("/../../proc//sys") == "/proc/sys");

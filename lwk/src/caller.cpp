@@ -9,24 +9,13 @@
 #include <algorithm>
 
 #include "mkrun/base/numbers.hpp"
+#include "mkrun/base/text.hpp"
 #include "text_files.hpp"
 
 namespace mkrun::lwk {
 namespace {
 
 constexpr std::string_view kPackagedConfig = "/etc/mkrun/mckernel.conf";
-
-std::vector<std::string_view> fields(std::string_view line) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (start < line.size()) {
-    size_t end = line.find_first_of(" \t", start);
-    if (end == std::string_view::npos) end = line.size();
-    if (end > start) out.push_back(line.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
 
 std::string user_name(uint32_t uid) {
   char buffer[4096];
@@ -96,7 +85,7 @@ std::optional<uint32_t> map_outward(uint32_t id, std::string_view map) {
   while (start < map.size()) {
     size_t end = map.find('\n', start);
     if (end == std::string_view::npos) end = map.size();
-    auto parts = fields(map.substr(start, end - start));
+    auto parts = text::words(map.substr(start, end - start), " \t");
     start = end + 1;
     if (parts.size() != 3) continue;
     auto inside = parse_number<uint64_t>(parts[0]);
@@ -110,10 +99,10 @@ std::optional<uint32_t> map_outward(uint32_t id, std::string_view map) {
 }
 
 bool is_identity_map(std::string_view map) {
-  auto parts = fields(map.substr(0, map.find('\n')));
+  auto parts = text::words(map.substr(0, map.find('\n')), " \t");
   std::string_view rest = map.find('\n') == std::string_view::npos ? std::string_view()
                                                                    : map.substr(map.find('\n') + 1);
-  bool single_line = fields(rest).empty();
+  bool single_line = text::words(rest).empty();
   return single_line && parts.size() == 3 && parts[0] == "0" && parts[1] == "0" &&
          parts[2] == "4294967295";
 }

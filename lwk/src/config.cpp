@@ -8,6 +8,7 @@
 #include <set>
 
 #include "mkrun/base/numbers.hpp"
+#include "mkrun/base/text.hpp"
 #include "text_files.hpp"
 
 #ifndef MKRUN_LWK_INIT
@@ -58,18 +59,6 @@ Result<int> parse_in_range(std::string_view value, int min, int max) {
   return *number;
 }
 
-std::vector<std::string> words(std::string_view value) {
-  std::vector<std::string> result;
-  size_t start = 0;
-  while (start < value.size()) {
-    size_t end = value.find_first_of(" \t", start);
-    if (end == std::string_view::npos) end = value.size();
-    if (end > start) result.emplace_back(value.substr(start, end - start));
-    start = end + 1;
-  }
-  return result;
-}
-
 Result<std::string> absolute_path(std::string_view value) {
   if (!value.starts_with('/'))
     return fail("expected an absolute path, got \"" + std::string(value) + "\"");
@@ -78,7 +67,9 @@ Result<std::string> absolute_path(std::string_view value) {
 
 Result<std::vector<std::string>> absolute_paths(std::string_view value) {
   std::vector<std::string> paths;
-  for (const std::string& word : words(value)) paths.push_back(MKRUN_TRY(absolute_path(word)));
+  for (std::string_view word : text::words(value, " \t")) {
+    paths.push_back(MKRUN_TRY(absolute_path(std::string(word))));
+  }
   return paths;
 }
 
@@ -94,7 +85,8 @@ Result<std::vector<int>> parse_instances(std::string_view value) {
 }
 
 Result<std::vector<std::string>> parse_attach_users(std::string_view value) {
-  std::vector<std::string> names = words(value);
+  std::vector<std::string> names;
+  for (std::string_view word : text::words(value, " \t")) names.emplace_back(word);
   for (const std::string& name : names) {
     if (name == "@") return fail("\"@\" needs a group name or gid");
   }

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "mkrun/base/numbers.hpp"
+#include "mkrun/base/text.hpp"
 #include "mkrun/lwk/config.hpp"
 
 namespace mkrun::lwk {
@@ -13,18 +14,6 @@ namespace {
 using ihk::CpuList;
 using ihk::IkcMap;
 using ihk::MemList;
-
-std::vector<std::string> split_words(std::string_view text) {
-  std::vector<std::string> result;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find_first_of(" \t\n", start);
-    if (end == std::string_view::npos) end = text.size();
-    if (end > start) result.emplace_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return result;
-}
 
 bool all_digits(std::string_view text) {
   return !text.empty() && std::ranges::all_of(text, [](char c) { return c >= '0' && c <= '9'; });
@@ -305,14 +294,16 @@ Result<void> check_consistency(const LwkRequest& r) {
 }  // namespace
 
 Result<std::vector<std::string>> parse_mcexec_args(std::string_view text) {
-  std::vector<std::string> tokens = split_words(text);
+  std::vector<std::string> tokens;
+  for (std::string_view word : text::words(text)) tokens.emplace_back(word);
   std::vector<std::string> out;
   for (size_t i = 0; i < tokens.size();) i += MKRUN_TRY(take_mcexec_option(tokens, i, out));
   return out;
 }
 
 Result<std::vector<std::string>> parse_kargs(std::string_view text) {
-  std::vector<std::string> kargs = split_words(text);
+  std::vector<std::string> kargs;
+  for (std::string_view word : text::words(text)) kargs.emplace_back(word);
   for (const std::string& karg : kargs) MKRUN_CHECK(check_karg(karg));
   return kargs;
 }
