@@ -613,6 +613,15 @@ def as_user(rt, root, bundle, *command):
     return subprocess.CompletedProcess(command, rc, out, err)
 
 
+def started_as_nobody(rt, root, bundle) -> int:
+    """Creates and starts nobody's container; its init's pid."""
+    assert as_user(rt, root, bundle, "create").returncode == 0
+    rc, _, err = as_nobody(rt, root, "start", "nobody-lwk")
+    assert rc == 0, err
+    rc, out, _ = as_nobody(rt, root, "state", "nobody-lwk")
+    return json.loads(out)["pid"]
+
+
 def test_a_user_attaches_to_an_instance_the_host_lets_it_use(rt, node, make_bundle, nobody_root):
     user_instance_5(node)
     bundle = user_bundle(rt, node, make_bundle, "echo attached; stat -c '%u %a' /dev/mcos5",
@@ -646,11 +655,7 @@ def test_an_unprivileged_containers_watcher_sees_a_panic(rt, node, make_bundle, 
     panics."""
     user_instance_5(node)
     bundle = user_bundle(rt, node, make_bundle, "sleep 1000", instance="attach:5")
-    assert as_user(rt, nobody_root, bundle, "create").returncode == 0
-    rc, _, err = as_nobody(rt, nobody_root, "start", "nobody-lwk")
-    assert rc == 0, err
-    rc, out, _ = as_nobody(rt, nobody_root, "state", "nobody-lwk")
-    pid = json.loads(out)["pid"]
+    pid = started_as_nobody(rt, nobody_root, bundle)
     node.set_status(5, "PANIC", "McKernel: PANIC: emulated failure\n")
     wait_for(lambda: not alive(pid), timeout=10, what="the container's end")
     rc, out, err = as_nobody(rt, nobody_root, "state", "nobody-lwk")
@@ -864,11 +869,7 @@ def test_a_job_instance_boots_serves_its_user_and_shuts_down(rt, node, make_bund
 
 def test_shutdown_releases_a_job_whose_step_crashed(rt, node, make_bundle, nobody_root, job):
     bundle = user_bundle(rt, node, make_bundle, "sleep 1000", instance="job")
-    assert as_user(rt, nobody_root, bundle, "create").returncode == 0
-    rc, _, err = as_nobody(rt, nobody_root, "start", "nobody-lwk")
-    assert rc == 0, err
-    rc, out, _ = as_nobody(rt, nobody_root, "state", "nobody-lwk")
-    pid = json.loads(out)["pid"]
+    pid = started_as_nobody(rt, nobody_root, bundle)
     # the step crashed (Slurm killed its processes): its container was never deleted
     for process in [pid, *children_of(pid)]:
         os.kill(process, signal.SIGKILL)
