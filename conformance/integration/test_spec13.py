@@ -114,10 +114,12 @@ def test_memory_policy_applies_to_exec_too(rt, bundle):
      '"0-x" is not a node or a range of nodes'),
     # "Others that there is at least one node, e.g. `MPOL_BIND` and `MPOL_INTERLEAVE`."
     ({"mode": "MPOL_BIND"},
-     "linux.memoryPolicy.nodes: memory policy mode MPOL_BIND requires at least one node but got 0"),
+     "linux.memoryPolicy.nodes: memory policy mode requires at least one node but got 0 "
+     "(MPOL_BIND)"),
     # "Some modes require that there are no nodes, e.g. `MPOL_DEFAULT` and `MPOL_LOCAL`."
     ({"mode": "MPOL_LOCAL", "nodes": "0"},
-     'linux.memoryPolicy.nodes: memory policy mode MPOL_LOCAL takes no nodes but got 1 ("0")'),
+     # runc 1.5's words, then which mode and nodes
+     'linux.memoryPolicy.nodes: memory policy mode requires 0 nodes but got 1 (MPOL_LOCAL, "0")'),
 ])
 def test_invalid_memory_policy_is_refused_by_name(rt, bundle, policy, message):
     bundle.linux["memoryPolicy"] = policy
@@ -302,3 +304,17 @@ def test_intel_rdt_schemata_are_single_lines(rt, bundle, rdt, refusal):
     bundle.config["linux"]["intelRdt"] = rdt
     rt.run(bundle.set_args("true")).fails(1, refusal)
 
+
+
+# ---- process.scheduler ---------------------------------------------------------------------------
+
+@pytest.mark.skipif(os.cpu_count() < 2, reason="needs a CPU the cpuset leaves out")
+@pytest.mark.mkrun_only  # runc 1.5's words (init_linux.go); runc 1.1 says "error setting scheduler"
+def test_a_deadline_scheduler_with_allowed_cpus_is_refused_in_runcs_words(rt, bundle):
+    # sched_setattr(2): EPERM when the affinity does not include every CPU of the system.
+    bundle.resources()["cpu"] = {"cpus": "0"}
+    bundle.config["process"]["scheduler"] = {
+        "policy": "SCHED_DEADLINE", "nice": 19, "runtime": 42000, "deadline": 1000000,
+        "period": 1000000}
+    rt.run(bundle.set_args("true")).fails(
+        1, "process scheduler can't be used together with AllowedCPUs")

@@ -440,13 +440,15 @@ Status check_memory_policy(const MemoryPolicy& policy) {
   }
   std::string mode_name(mode->name);
   if (mode->nodes == vocabulary::MemoryNodes::kNone && !nodes->empty()) {
-    return invalid("linux.memoryPolicy.nodes: memory policy mode " + mode_name +
-                   " takes no nodes but got " + std::to_string(nodes->size()) + " (" +
-                   quoted(policy.nodes) + ")");
+    return invalid("linux.memoryPolicy.nodes: memory policy mode requires 0 nodes but got " +
+                   std::to_string(nodes->size()) + " (" + mode_name + ", " + quoted(policy.nodes) +
+                   ")");
   }
   if (mode->nodes == vocabulary::MemoryNodes::kAtLeastOne && nodes->empty()) {
-    return invalid("linux.memoryPolicy.nodes: memory policy mode " + mode_name +
-                   " requires at least one node but got 0");
+    return invalid(
+        "linux.memoryPolicy.nodes: memory policy mode requires at least one node but "
+        "got 0 (" +
+        mode_name + ")");
   }
   return {};
 }

@@ -543,12 +543,12 @@ TEST_CASE("validate: memoryPolicy", "[validate]") {
   CHECK(error_of(spec) == "linux.memoryPolicy.flags: invalid memory policy flag \"MPOL_F_X\"");
   policy = {.mode = "MPOL_BIND"};
   CHECK(error_of(spec) ==
-        "linux.memoryPolicy.nodes: memory policy mode MPOL_BIND requires at least one node but "
-        "got 0");
+        "linux.memoryPolicy.nodes: memory policy mode requires at least one node but got 0 "
+        "(MPOL_BIND)");
   policy = {.mode = "MPOL_LOCAL", .nodes = "0-1"};
   CHECK(error_of(spec) ==
-        "linux.memoryPolicy.nodes: memory policy mode MPOL_LOCAL takes no nodes but got 2 "
-        "(\"0-1\")");
+        "linux.memoryPolicy.nodes: memory policy mode requires 0 nodes but got 2 (MPOL_LOCAL, "
+        "\"0-1\")");
   policy = {.mode = "MPOL_BIND", .nodes = "3-1"};
   CHECK(error_of(spec) ==
         "linux.memoryPolicy.nodes: invalid memory policy nodes \"3-1\": "

@@ -1180,7 +1180,11 @@ void set_scheduling(const ChildPlan& plan) {
     fail(errno, "ioprio_set ", plan.io_priority);
   }
   if (plan.set_scheduler && syscall(SYS_sched_setattr, 0, &plan.scheduler, 0) < 0) {
-    fail(errno, "sched_setattr policy ", static_cast<long long>(plan.scheduler.policy));
+    if (errno == EPERM && plan.scheduler_with_allowed_cpus) {
+      fail(0, "process scheduler can't be used together with AllowedCPUs");
+    }
+    fail(errno, "error setting scheduler (sched_setattr policy ",
+         static_cast<long long>(plan.scheduler.policy), ")");
   }
 }
 

@@ -218,6 +218,9 @@ struct ChildPlan {
   int io_priority = -1;   // ioprio_set() value (class << 13 | level), -1: leave alone
   bool set_scheduler = false;
   SchedulerAttributes scheduler;
+  // The cgroup limits the CPUs (cpuset.cpus): then an EPERM from sched_setattr is that limit's
+  // (SCHED_DEADLINE needs every CPU of its root domain), said in runc's words.
+  bool scheduler_with_allowed_cpus = false;
   // linux.memoryPolicy for set_mempolicy(2): the mode or'ed with its flags, and the node mask,
   // memory_policy_max_node bits of it (0: no mask, for the modes that take none).
   bool set_memory_policy = false;

@@ -162,6 +162,9 @@ Result<void> add_scheduling(PreparedPlan& prepared, const oci::Spec& spec) {
   if (process.scheduler) {
     plan.scheduler = MKRUN_TRY(scheduler_of(*process.scheduler));
     plan.set_scheduler = true;
+    const oci::Resources* resources =
+        spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
+    plan.scheduler_with_allowed_cpus = resources && resources->cpu && !resources->cpu->cpus.empty();
   }
   if (process.execCPUAffinity) {
     if (!process.execCPUAffinity->initial.empty()) {
