@@ -323,3 +323,14 @@ def test_tmpfs_mode_option_wins_over_the_covered_directory(rt, bundle, options, 
                                     "options": ["rw", "nodev", "nosuid"] + options})
     assert rt.output(bundle.set_args("stat", "-c", "%a", "/tmpfs")) == expected + "\n"
     assert oct(covered.stat().st_mode & 0o7777) == "0o710"  # the directory itself is unchanged
+
+
+# runc 1.5 ("ambient caps not set in inheritable result in a warning"); runc 1.1 is silent.
+def test_an_ambient_capability_that_cannot_be_raised_is_a_warning(rt, bundle):
+    caps = bundle.config["process"]["capabilities"]
+    caps["inheritable"] = ["CAP_KILL"]
+    caps["ambient"] = ["CAP_KILL", "CAP_CHOWN"]
+    r = rt.run(bundle.set_args("grep", "CapAmb", "/proc/self/status")).ok()
+    assert r.out.split() == ["CapAmb:", "0000000000000020"], r  # CAP_KILL (5) alone
+    assert "level=warning" in r.err and \
+        "can't raise ambient capability CAP_CHOWN: operation not permitted" in r.err, r

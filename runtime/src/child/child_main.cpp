@@ -1040,10 +1040,19 @@ void set_capabilities(const plan::Capabilities& caps) {
   }
   // The kernel raises an ambient capability only if it is permitted and inheritable; like runc,
   // mkrun skips the others instead of failing (runc's default spec lists ambient caps that
-  // are not inheritable).
+  // are not inheritable), and says so as runc 1.5 does.
   for (int cap = 0; cap <= caps.last_cap; ++cap) {
-    if ((caps.ambient & (1ULL << cap)) != 0)
-      (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+    if ((caps.ambient & (1ULL << cap)) == 0) continue;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
+      Text warning;
+      warning.add("can't raise ambient capability ");
+      if (static_cast<size_t>(cap) < oci::vocabulary::kCapabilities.size()) {
+        warning.add(oci::vocabulary::kCapabilities[static_cast<size_t>(cap)]);
+      } else {
+        warning.add(cap);
+      }
+      send_message(sync::Kind::kWarning, errno, warning.c_str());
+    }
   }
 }
 
