@@ -211,3 +211,16 @@ def test_create_container_hooks_run_in_the_rootfs(rt, bundle, scratch):
     (bundle.rootfs / "marker-in-rootfs").write_text("")
     rt.run(bundle.set_args("true")).ok()
     assert "marker-in-rootfs" in out.read_text().split()
+
+
+@pytest.mark.parity
+def test_hooks_run_by_the_container_inherit_the_process_environment(rt, bundle):
+    # runc's init sets the process's environment before it runs createContainer and
+    # startContainer hooks, so those without `env` see it (runc 1.5 tests it for startContainer).
+    bundle.config["process"]["env"] = ["PATH=/bin:/usr/bin", "ONE=two"]
+    bundle.config["root"]["readonly"] = False
+    bundle.config["hooks"] = {
+        "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", 'echo "cc:$ONE" > ./cc-env']}],
+        "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", 'echo "sc:$ONE" > /sc-env']}],
+    }
+    assert rt.output(bundle.set_args("cat", "/cc-env", "/sc-env")) == "cc:two\nsc:two\n"

@@ -28,7 +28,8 @@ Result<void> prepare_hooks(RuntimeHooks& prepared, const std::vector<oci::Hook>&
   if (fd < 0) return fail_errno("memfd_create");
   prepared.state.reset(fd);
   MKRUN_CHECK(files::write_all(fd, oci::render_hook_state(state), "hook state"));
-  prepared.list = plan::make_hook_list(prepared.storage, hooks, name, fd);
+  prepared.list = plan::make_hook_list(prepared.storage, hooks, name, fd,
+                                       const_cast<const char* const*>(environ));
   return {};
 }
 

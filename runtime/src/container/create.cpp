@@ -427,12 +427,13 @@ Result<void> build_child_plan(Creation& c) {
       c.create_hooks_state = MKRUN_TRY(state_memfd(""));
       p.create_container_hooks =
           plan::make_hook_list(*c.prepared, c.spec.hooks->createContainer, "createContainer",
-                               c.create_hooks_state.get());
+                               c.create_hooks_state.get(), p.envp);
     }
     if (!c.spec.hooks->startContainer.empty()) {
       c.start_hooks_state = MKRUN_TRY(state_memfd(""));
-      p.start_container_hooks = plan::make_hook_list(*c.prepared, c.spec.hooks->startContainer,
-                                                     "startContainer", c.start_hooks_state.get());
+      p.start_container_hooks =
+          plan::make_hook_list(*c.prepared, c.spec.hooks->startContainer, "startContainer",
+                               c.start_hooks_state.get(), p.envp);
     }
   }
   return {};

@@ -22,7 +22,7 @@ const char* const* PreparedPlan::keep_list(const std::vector<std::string>& texts
 }
 
 HookList make_hook_list(PreparedPlan& plan, const std::vector<oci::Hook>& hooks, const char* name,
-                        int state_fd) {
+                        int state_fd, const char* const* default_env) {
   std::vector<HookExec>& execs = plan.hook_lists.emplace_back();
   for (const auto& hook : hooks) {
     HookExec exec;
@@ -30,7 +30,7 @@ HookList make_hook_list(PreparedPlan& plan, const std::vector<oci::Hook>& hooks,
     std::vector<std::string> args =
         hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
     exec.argv = plan.keep_list(args);
-    exec.envp = hook.env ? plan.keep_list(*hook.env) : const_cast<const char* const*>(environ);
+    exec.envp = hook.env ? plan.keep_list(*hook.env) : default_env;
     exec.timeout_seconds = hook.timeout.value_or(0);
     execs.push_back(exec);
   }

@@ -116,8 +116,10 @@ Result<std::unique_ptr<PreparedPlan>> build_plan(const BuildInputs& inputs);
 // `exec`: join the namespaces of the running init, run inputs.spec->process there.
 Result<std::unique_ptr<PreparedPlan>> build_exec_plan(const BuildInputs& inputs, pid_t init_pid);
 
-// Hooks in the form the allocation-free runner takes; `plan` owns the strings.
+// Hooks in the form the allocation-free runner takes; `plan` owns the strings. A hook without
+// `env` gets `default_env`: mkrun's own environment for the hooks mkrun runs, the process's for
+// those the container runs (createContainer, startContainer), as runc's init gives them.
 HookList make_hook_list(PreparedPlan& plan, const std::vector<oci::Hook>& hooks, const char* name,
-                        int state_fd);
+                        int state_fd, const char* const* default_env);
 
 }  // namespace mkrun::plan
