@@ -953,8 +953,22 @@ void prepare_own_mount_namespace(const ChildPlan& plan) {
   }
 }
 
+// In a shared namespace, a read-only root is a bind of the rootfs onto itself, made read-only
+// once the container is inside it: a mount of the container's own, which delete removes
+// (shared_mounts.hpp), never the mount the rootfs sits on.
+void bind_rootfs_for_read_only(const ChildPlan& plan) {
+  if (!plan.readonly_root) return;
+  if (mount(plan.rootfs, plan.rootfs, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+    fail(errno, "bind mount the rootfs `", plan.rootfs, "` onto itself");
+  }
+}
+
 void prepare_rootfs(const ChildPlan& plan) {
-  if (!plan.shared_mount_namespace) prepare_own_mount_namespace(plan);
+  if (plan.shared_mount_namespace) {
+    bind_rootfs_for_read_only(plan);
+  } else {
+    prepare_own_mount_namespace(plan);
+  }
   int root_fd = open(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) fail(errno, "open rootfs `", plan.rootfs, "`");
   for (size_t i = 0; i < plan.mount_count; ++i) mount_step(root_fd, plan.mounts[i]);

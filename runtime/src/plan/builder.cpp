@@ -55,8 +55,7 @@ void add_linux_paths(PreparedPlan& prepared, const oci::Linux& linux) {
 // Without a mount namespace of its own the container sets itself up in one it shares, runc's
 // way. What would change that namespace beyond the rootfs is refused: masks and read-only
 // paths (runc's words), a read-only or re-propagated `/`, and a rootfs that is `/` itself.
-Result<void> check_shared_mount_namespace(const oci::Spec& spec, const oci::Linux& linux,
-                                          const std::string& rootfs) {
+Result<void> check_shared_mount_namespace(const oci::Linux& linux, const std::string& rootfs) {
   if (!linux.maskedPaths.empty() || !linux.readonlyPaths.empty()) {
     return fail("unable to restrict sys entries without a private MNT namespace");
   }
@@ -64,7 +63,6 @@ Result<void> check_shared_mount_namespace(const oci::Spec& spec, const oci::Linu
     return fail("without a mount namespace of its own: " + std::string(why));
   };
   if (rootfs == "/") return refuse("the rootfs is the caller's own `/`");
-  if (spec.root && spec.root->readonly) return refuse("root.readonly would remount a shared mount");
   if (!linux.rootfsPropagation.empty()) {
     return refuse("linux.rootfsPropagation would change a shared mount");
   }
@@ -106,7 +104,7 @@ Result<std::unique_ptr<PreparedPlan>> build_plan(const BuildInputs& inputs) {
   plan.readonly_root = spec.root && spec.root->readonly;
   plan.shared_mount_namespace = !prepared->namespaces.mount_new;
   if (plan.shared_mount_namespace) {
-    MKRUN_CHECK(check_shared_mount_namespace(spec, linux, inputs.rootfs));
+    MKRUN_CHECK(check_shared_mount_namespace(linux, inputs.rootfs));
   }
   plan.no_pivot = inputs.no_pivot && !plan.shared_mount_namespace;  // chroot either way
   if (plan.no_pivot) {
