@@ -1053,8 +1053,9 @@ void set_capabilities(const plan::Capabilities& caps) {
     fail(errno, "clear the ambient capabilities");
   }
   // The kernel raises an ambient capability only if it is permitted and inheritable; like runc,
-  // mkrun skips the others instead of failing (runc's default spec lists ambient caps that
-  // are not inheritable), and says so as runc 1.5 does.
+  // mkrun skips the others instead of failing. It says so at --debug: runc 1.5 warns, but the
+  // spec runc 1.1 and mkrun write lists ambient capabilities that are not inheritable, so every
+  // such container would warn where runc 1.1 is silent.
   for (int cap = 0; cap <= caps.last_cap; ++cap) {
     if ((caps.ambient & (1ULL << cap)) == 0) continue;
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
@@ -1065,7 +1066,7 @@ void set_capabilities(const plan::Capabilities& caps) {
       } else {
         warning.add(cap);
       }
-      send_message(sync::Kind::kWarning, errno, warning.c_str());
+      send_message(sync::Kind::kNote, errno, warning.c_str());
     }
   }
 }

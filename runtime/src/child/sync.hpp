@@ -31,13 +31,13 @@ enum class Kind : uint32_t {
   kError,
   kSeccompListener,
   kSeccompDone,
-  kWarning,  // something the child did not do and goes on without; mkrun logs it and waits on
+  kNote,  // something the child did not do and goes on without: mkrun tells it, and waits on
 };
 
 struct Message {
   Kind kind{};
-  int32_t value = 0;       // kInitPid: the pid; kError, kWarning: the errno (0 if none)
-  char detail[2048] = {};  // kError, kWarning: what failed, on which path or value
+  int32_t value = 0;       // kInitPid: the pid; kError, kNote: the errno (0 if none)
+  char detail[2048] = {};  // kError, kNote: what failed, on which path or value
 };
 
 // What the init writes to exec.fifo when it cannot run the process after `start`.

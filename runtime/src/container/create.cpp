@@ -487,7 +487,6 @@ Result<void> prepare_spawner(Creation& c) {
   Spawner::Setup setup;
   setup.what = "container init";
   setup.debug = c.global.debug;
-  setup.warn = [&global = c.global](const std::string& warning) { warn(global, warning); };
   setup.terminal = c.spec.process->terminal;
   setup.console_socket = c.request.options->console_socket;
   setup.pidfd_socket = c.request.options->pidfd_socket;

@@ -169,7 +169,6 @@ Result<Execution> start_exec(const GlobalOptions& global, const ExecOptions& opt
   Spawner::Setup setup;
   setup.what = "exec process";
   setup.debug = global.debug;
-  setup.warn = [&global](const std::string& warning) { internal::warn(global, warning); };
   setup.terminal = terminal;
   setup.console_socket = options.console_socket;
   setup.pidfd_socket = options.pidfd_socket;

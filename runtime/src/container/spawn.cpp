@@ -200,9 +200,8 @@ Result<void> Spawner::clone(std::span<const int> close_in_child) {
 
   channel_.emplace(std::move(parent_end));
   if (setup_.hand_listener) channel_->on_seccomp_listener(setup_.hand_listener);
-  if (setup_.warn) {
-    channel_->on_warning([warn = setup_.warn](const Error& warning) { warn(warning.render()); });
-  }
+  // What the child went on without, for --debug (runc 1.5 warns: see set_capabilities).
+  channel_->on_note([this](const Error& note) { tell(note.render()); });
   // Frozen meanwhile (by someone else's `pause` or a freeze of a parent), the child would never
   // answer: the wait ends with runc's refusal instead.
   if (setup_.stop_if_frozen) {
@@ -315,8 +314,8 @@ Result<sync::Message> SyncChannel::read_message(bool& eof) {
     if (n < 0) return fail_errno("read from the container process");
     if (eof) return message;
     if (message.kind == sync::Kind::kError) return fail(message.detail, message.value);
-    if (message.kind == sync::Kind::kWarning) {
-      if (warn_) warn_(Error(message.detail, message.value));
+    if (message.kind == sync::Kind::kNote) {
+      if (note_) note_(Error(message.detail, message.value));
       continue;
     }
     if (message.kind != sync::Kind::kSeccompListener) return message;

@@ -35,8 +35,8 @@ class SyncChannel {
   // stopped in a frozen cgroup neither answers nor exits, so without this the read would never
   // end.
   void on_stall(std::function<Result<void>()> check) { stall_check_ = std::move(check); }
-  // A kWarning from the child goes here, between any two messages; without a handler, nowhere.
-  void on_warning(std::function<void(const Error&)> warn) { warn_ = std::move(warn); }
+  // A kNote from the child goes here, between any two messages; without a handler, nowhere.
+  void on_note(std::function<void(const Error&)> note) { note_ = std::move(note); }
   // Waits for `expected`; a kError from the child becomes this call's error.
   Result<sync::Message> receive(sync::Kind expected);
   Result<void> send(sync::Kind kind);
@@ -52,7 +52,7 @@ class SyncChannel {
   UniqueFd fd_;
   ListenerHandler listener_handler_;
   std::function<Result<void>()> stall_check_;
-  std::function<void(const Error&)> warn_;
+  std::function<void(const Error&)> note_;
 };
 
 // One child started from a plan: create's init or exec's process. Its steps are those of the
@@ -81,8 +81,6 @@ class Spawner {
     ListenerHandler hand_listener;  // a seccomp listener the child sends goes here
     // Told each step for --debug (GlobalOptions::debug); may be empty.
     std::function<void(const std::string&)> debug;
-    // Told what the child went on without (runc's warnings from its init); may be empty.
-    std::function<void(const std::string&)> warn;
   };
 
   Spawner(plan::PreparedPlan& prepared, cgroups::Manager& cgroup)
