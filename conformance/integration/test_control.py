@@ -691,3 +691,22 @@ def test_exec_stopped_container(rt, bundle):
     cid = stopped(rt, bundle)
     rt("exec", cid, "true").fails(255, "exec failed: cannot exec in a stopped container")
     rt("exec", cid).fails(255, "cannot exec in a stopped container")
+
+
+@pytest.mark.mkrun_only  # runc 1.5; runc 1.1 writes the period first and fails
+def test_update_realtime_period_below_the_current_runtime(rt, bundle):
+    # runc 1.5's "update rt period and runtime": a new period smaller than the current runtime
+    # is refused by the kernel until the new runtime is in; both must end up written.
+    if not os.path.exists("/sys/fs/cgroup/cpu/cpu.rt_runtime_us"):
+        pytest.skip("no realtime group scheduling (CONFIG_RT_GROUP_SCHED) on cgroup v1")
+    bundle.resources()["cpu"] = {"realtimePeriod": 1000000, "realtimeRuntime": 600001}
+    cid, pid = started(rt, bundle)
+    _, directory = cgroup_controller_path(pid, "cpu")
+
+    def rt_values():
+        return [read_file(os.path.join(directory, f)).strip()
+                for f in ("cpu.rt_period_us", "cpu.rt_runtime_us")]
+
+    assert rt_values() == ["1000000", "600001"]
+    rt("update", "--cpu-rt-period", "10000", "--cpu-rt-runtime", "3000", cid).ok()
+    assert rt_values() == ["10000", "3000"]

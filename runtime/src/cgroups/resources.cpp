@@ -154,12 +154,18 @@ void cpu_v1(const oci::CpuResources& cpu, Writes& out) {
     if (cpu.burst) add_burst(false);
   }
   if (cpu.idle) out.add("cpu.idle", "cpu", "cpu.idle", std::to_string(*cpu.idle));
-  if (cpu.realtimePeriod.value_or(0) != 0) {
-    out.add("cpu.realtimePeriod", "cpu", "cpu.rt_period_us", std::to_string(*cpu.realtimePeriod));
-  }
-  if (cpu.realtimeRuntime.value_or(0) != 0) {
-    out.add("cpu.realtimeRuntime", "cpu", "cpu.rt_runtime_us",
-            std::to_string(*cpu.realtimeRuntime));
+  // The same for the realtime pair: a period below the current runtime is refused until the
+  // new, smaller runtime is in (runc 1.5's "update rt period and runtime").
+  const uint64_t rt_period = cpu.realtimePeriod.value_or(0);
+  const int64_t rt_runtime = cpu.realtimeRuntime.value_or(0);
+  auto add_rt_period = [&](bool before_runtime) {
+    out.add("cpu.realtimePeriod", "cpu", "cpu.rt_period_us", std::to_string(rt_period))
+        .tolerate_einval = before_runtime && rt_runtime != 0;
+  };
+  if (rt_period != 0) add_rt_period(true);
+  if (rt_runtime != 0) {
+    out.add("cpu.realtimeRuntime", "cpu", "cpu.rt_runtime_us", std::to_string(rt_runtime));
+    if (rt_period != 0) add_rt_period(false);
   }
 }
 
