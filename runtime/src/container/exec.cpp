@@ -98,7 +98,7 @@ Result<oci::Process> exec_process(const ExecOptions& options, const oci::Spec& s
 Result<std::string> sub_cgroup_directory(const std::string& directory, const std::string& sub) {
   std::string joined = paths::clean_absolute(directory + "/" + sub);
   if (joined != directory && !joined.starts_with(directory + "/")) {
-    return fail(sub + " is not a sub cgroup path");
+    return fail("bad sub cgroup path: " + sub + " is not a sub cgroup path");  // runc 1.5, 1.1
   }
   std::string procs = joined + "/cgroup.procs";
   if (::access(procs.c_str(), F_OK) != 0) return fail_errno("adding pid to cgroups: " + procs);
