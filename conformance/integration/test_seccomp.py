@@ -270,3 +270,33 @@ def test_start_container_hook_gets_no_listener(rt, bundle, scratch):
         rt.run(bundle).ok()
     # stdin (the state), stdout, stderr, and the directory ls reads.
     assert (bundle.rootfs / "hook-fds").read_text().split() == ["0", "1", "2", "3"]
+
+
+# runc 1.5 (seccomp.bats "SECCOMP_FILTER_FLAG_*", seccomp-notify.bats): no flags at all means
+# SPEC_ALLOW, an empty list none; the flags a filter is loaded with are in the debug log.
+@pytest.mark.mkrun_only
+@pytest.mark.parametrize("flags, value", [
+    (None, 4), ([], 0), (["SECCOMP_FILTER_FLAG_TSYNC"], 0), (["SECCOMP_FILTER_FLAG_LOG"], 2),
+    (["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"], 6)],
+    ids=["absent", "empty", "tsync", "log", "log+spec-allow"])
+def test_seccomp_filter_flags(rt, bundle, flags, value):
+    bundle.linux["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}
+    if flags is not None:
+        bundle.linux["seccomp"]["flags"] = flags
+    bundle.save()
+    r = rt("--debug", "run", "--bundle", str(bundle.path), rt.new_id("flags"))
+    assert f'msg="seccomp filter flags: {value}"' in r.err, r
+
+
+@pytest.mark.mkrun_only
+def test_a_listener_waits_killable_with_wait_killable_recv(rt, bundle, scratch):
+    notify_seccomp(bundle, scratch / "agent.sock")
+    bundle.linux["seccomp"]["flags"] = ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]
+    bundle.sh("mkdir /tmp/made")
+    with Agent(scratch / "agent.sock"):
+        r = rt("--debug", "run", "--bundle", str(bundle.save().path), rt.new_id("killable"))
+    assert 'msg="seccomp filter flags: 40"' in r.err, r  # NEW_LISTENER 8 + WAIT_KILLABLE_RECV 32
+    assert "No medium found" in r.out + r.err, r

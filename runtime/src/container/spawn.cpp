@@ -150,6 +150,10 @@ Result<void> Spawner::prepare_console() {
 
 Result<void> Spawner::prepare(Setup setup) {
   setup_ = std::move(setup);
+  // runc's words, which its tests read to learn the flags the filter is loaded with.
+  if (setup_.debug && prepared_.plan.seccomp_filter != nullptr) {
+    setup_.debug("seccomp filter flags: " + std::to_string(prepared_.plan.seccomp_flags));
+  }
   MKRUN_CHECK(advance({Step::kNew}, Step::kPrepared));
   plan::ChildPlan& p = prepared_.plan;
   procfs_ = MKRUN_TRY(proc::open_verified_root());

@@ -56,11 +56,21 @@ constexpr std::array<std::pair<std::string_view, scmp_compare>, 7> kOperators = 
 }};
 
 // SECCOMP_FILTER_FLAG_TSYNC needs nothing: mkrun's init is single-threaded.
-constexpr std::array<std::pair<std::string_view, unsigned>, 3> kFlags = {{
+// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19) goes with a listener (SCMP_ACT_NOTIFY).
+constexpr std::array<std::pair<std::string_view, unsigned>, 4> kFlags = {{
     {"SECCOMP_FILTER_FLAG_TSYNC", 0},
     {"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
     {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
+    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV},
 }};
+
+// The kernel checks a filter's flags before the filter: with no filter at all, a flag it knows
+// fails with EFAULT and one it does not with EINVAL, and nothing is loaded. TSYNC is 0 here
+// (mkrun is single-threaded when it loads a filter), so always supported.
+bool kernel_accepts(unsigned flag) {
+  return flag == 0 ||
+         (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flag, nullptr) < 0 && errno == EFAULT);
+}
 
 constexpr std::array<std::string_view, 19> kArchitectures = {
     "x86",       "x86_64", "x32",      "arm",         "aarch64", "mips",  "mips64",
@@ -267,16 +277,10 @@ std::vector<std::string> seccomp_operators() {
 std::vector<std::string> seccomp_flags() {
   return names_of(kFlags, [](const auto& entry) { return entry.first; });
 }
-// The kernel checks a filter's flags before the filter: with no filter at all, a flag it knows
-// fails with EFAULT and one it does not with EINVAL, and nothing is loaded. TSYNC is 0 here
-// (mkrun is single-threaded when it loads a filter), so always supported.
 std::vector<std::string> seccomp_supported_flags() {
   std::vector<std::string> names;
   for (auto [name, flag] : kFlags) {
-    bool supported =
-        flag == 0 ||
-        (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flag, nullptr) < 0 && errno == EFAULT);
-    if (supported) names.emplace_back(name);
+    if (kernel_accepts(flag)) names.emplace_back(name);
   }
   return names;
 }
@@ -307,7 +311,12 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& seccomp) {
     }
   }
   SeccompProgram program;
-  for (const auto& flag : seccomp.flags) program.flags |= MKRUN_TRY(flag_of(flag));
+  if (seccomp.flags) {
+    for (const auto& flag : *seccomp.flags) program.flags |= MKRUN_TRY(flag_of(flag));
+  } else if (kernel_accepts(SECCOMP_FILTER_FLAG_SPEC_ALLOW)) {
+    // runc: no flags at all (not even an empty list) means SPEC_ALLOW where supported.
+    program.flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+  }
   if (notify) program.flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
   program.new_listener = notify;
   program.filter = MKRUN_TRY(export_program(context.get()));

@@ -240,7 +240,9 @@ struct Seccomp {
   std::string defaultAction;
   std::optional<uint32_t> defaultErrnoRet;
   std::vector<std::string> architectures;
-  std::vector<std::string> flags;
+  // Absent (or null): runc's default, SECCOMP_FILTER_FLAG_SPEC_ALLOW where the kernel has it;
+  // an empty list: no flag.
+  std::optional<std::vector<std::string>> flags;
   std::string listenerPath;
   std::string listenerMetadata;
   std::vector<SeccompSyscall> syscalls;
