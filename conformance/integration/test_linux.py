@@ -198,6 +198,21 @@ def test_a_fifo_device_with_a_major_and_minor_is_made(rt, bundle):
     assert out.strip() == "fifo 640"
 
 
+@pytest.mark.mkrun_only  # runc 1.1 wants maps in the config even then ("no uid mappings found")
+def test_a_container_joins_another_containers_user_namespace(rt, bundle, make_bundle):
+    # runc 1.5's "userns join other container userns": the second container has no maps of its
+    # own, sets itself up as root of the joined namespace, and runs there.
+    with_user_namespace(bundle)
+    target, target_pid = rt.started(bundle.set_args("sleep", "1000"))
+    joiner = make_bundle("joiner")
+    joiner.linux["namespaces"].append({"type": "user", "path": f"/proc/{target_pid}/ns/user"})
+    out = rt.output(joiner.set_args("sh", "-c", "cat /proc/self/uid_map; id -u; ls /dev/pts"))
+    assert out.splitlines()[0].split() == ["0", "100000", "65536"], out
+    assert out.splitlines()[1] == "0", out
+    rt.delete(target, "--force").ok()
+    rt.wait_exit(target_pid)
+
+
 @pytest.mark.parity
 def test_bind_source_the_user_namespace_cannot_reach(rt, bundle, scratch):
     # Host root's 0700 directory: the container's root (host uid 100000) may not walk into it,

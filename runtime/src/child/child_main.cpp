@@ -198,6 +198,15 @@ void enter_time_namespace(const ChildPlan& plan) {
   if (plan.time_offsets != nullptr) write_proc_file("self/timens_offsets", plan.time_offsets);
 }
 
+// In a joined user namespace mkrun's uid 0 is not mapped: the files the setup makes would have
+// no owner there (EOVERFLOW). Its root is who the setup runs as, as in a new one.
+void become_root_of_joined_user_namespace(const ChildPlan& plan) {
+  if (plan.exec_mode) return;  // exec becomes the process's user
+  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+    fail(errno, "become root in the joined user namespace");
+  }
+}
+
 void enter_namespaces(const ChildPlan& plan) {
   for (size_t i = 0; i < plan.join_count; ++i) {
     const plan::NamespaceJoin& join = plan.joins[i];
@@ -205,6 +214,7 @@ void enter_namespaces(const ChildPlan& plan) {
       fail(errno, "join ", namespace_name(join.type), " namespace");
     }
     close(join.fd);
+    if (join.type == CLONE_NEWUSER) become_root_of_joined_user_namespace(plan);
   }
   if ((plan.unshare_flags & CLONE_NEWUSER) != 0 && unshare(CLONE_NEWUSER) < 0) {
     fail(errno, "unshare user namespace");
