@@ -38,23 +38,31 @@ node_ip() {  # node_ip NODE: its address (node<i> is .1<i>; the controller is .1
   [ "$1" = ctl ] && echo "$NET.1" || echo "$NET.1${1#node}"
 }
 # in_ns HOST COMMAND...: run COMMAND as host HOST of the cluster: its network namespace, its
-# hostname, its spool, tmp and runtime root, the cluster's /etc/hosts. (nsenter, not `ip netns
-# exec`: that mounts a sysfs of its own over /sys, and slurmd needs /sys/fs/cgroup.)
-in_ns() {
-  local host=$1; shift
-  nsenter --net="/run/netns/$NS$host" unshare --uts --mount --propagation private /bin/sh -c '
-    set -e; h=$1; shift
-    hostname "$h"
-    mount --bind "$SW/hosts" /etc/hosts
-    for d in spool tmp rt-root; do mount --bind "$SW/nodes/$h/$d" "$SW/$d"; done
-    exec "$@"' in-ns "$host" "$@"
+# hostname, its spool, tmp and runtime root, the cluster's /etc/hosts. A script that execs down
+# to COMMAND, so that a daemon started with it is its own pid. (nsenter, not `ip netns exec`:
+# that mounts a sysfs of its own over /sys, and slurmd needs /sys/fs/cgroup.)
+write_in_ns() {
+  mkdir -p "$SW/bin"
+  cat >"$SW/bin/in-ns" <<EOF
+#!/bin/sh
+h=\$1; shift
+exec nsenter --net="/run/netns/$NS\$h" unshare --uts --mount --propagation private /bin/sh -c '
+  set -e; h=\$1; shift
+  hostname "\$h"
+  mount --bind "$SW/hosts" /etc/hosts
+  for d in spool tmp rt-root; do mount --bind "$SW/nodes/\$h/\$d" "$SW/\$d"; done
+  exec "\$@"' in-ns "\$h" "\$@"
+EOF
+  chmod 755 "$SW/bin/in-ns"
 }
+in_ns() { "$SW/bin/in-ns" "$@"; }
 # on the controller (a login node): the Slurm clients
 ctl() { in_ns ctl "$@"; }
 
 make_network() {
   ip netns add "${NS}ctl"
   cleanup "ip netns del '${NS}ctl'"
+  cleanup "for p in \$(ip netns pids '${NS}ctl'); do stop_pid \$p 10; done"
   ip -n "${NS}ctl" link set lo up
   ip -n "${NS}ctl" link add br0 type bridge
   ip -n "${NS}ctl" addr add "$NET.1/24" dev br0
@@ -63,12 +71,24 @@ make_network() {
   for n in "${NODES[@]}"; do
     ip netns add "$NS$n"
     cleanup "ip netns del '$NS$n'"
+    cleanup "for p in \$(ip netns pids '$NS$n'); do stop_pid \$p 10; done"
     ip -n "$NS$n" link set lo up
     ip -n "${NS}ctl" link add "$n" type veth peer name eth0 netns "$NS$n"
     ip -n "${NS}ctl" link set "$n" master br0 up
     ip -n "$NS$n" addr add "$(node_ip "$n")/24" dev eth0
     ip -n "$NS$n" link set eth0 up
   done
+  # what identifies the namespaces once they have no name: no process may be left in them
+  for n in ctl "${NODES[@]}"; do stat -L -c %i "/run/netns/$NS$n"; done >"$SW/netns-inodes"
+}
+# processes in the cluster's network namespaces, named or not
+pids_in_cluster() {
+  local p
+  for p in /proc/[0-9]*; do
+    grep -qxF "$(readlink "$p/ns/net" 2>/dev/null | tr -dc 0-9)" "$SW/netns-inodes" 2>/dev/null &&
+      echo "${p#/proc/} $(tr '\0' ' ' <"$p/cmdline")"
+  done
+  return 0
 }
 
 write_slurm_conf() {
@@ -186,6 +206,7 @@ start_cluster() {
   local n
   for n in ctl "${NODES[@]}"; do mkdir -p "$SW/nodes/$n"/{spool,tmp,rt-root}; done
   chown munge:munge "$SW/munge"; chmod 0755 "$SW/munge"
+  write_in_ns
   write_slurm_conf
   build_mpi_program
   make_bundles
@@ -195,15 +216,14 @@ start_cluster() {
     --pid-file="$SW/munge/munged.pid" --log-file="$SW/munge/munged.log" --seed-file="$SW/munge/munged.seed"
   cleanup 'stop_pid "$(cat "$SW/munge/munged.pid" 2>/dev/null)" 10'
   make_network
-  (cd "$SW" && exec env -i PATH="$PATH" SLURM_CONF="$SLURM_CONF" SW="$SW" NS="$NS" \
-    bash -c "$(declare -f in_ns); in_ns ctl slurmctld -D -i" >"$SW/log/slurmctld.out" 2>&1) &
+  (cd "$SW" && exec env -i PATH="$PATH" SLURM_CONF="$SLURM_CONF" "$SW/bin/in-ns" ctl slurmctld -D -i \
+    >"$SW/log/slurmctld.out" 2>&1) &
   cleanup "stop_pid $! 20"
   local i
   for i in $(seq 50); do ctl scontrol ping 2>/dev/null | grep -q UP && break; sleep 0.2; done
   for n in "${NODES[@]}"; do
-    (cd "$SW" && exec env -i PATH="$PATH" SLURM_CONF="$SLURM_CONF" SW="$SW" NS="$NS" \
-      MKRUN_MCKERNEL_CONF="$MCK_CONF" \
-      bash -c "$(declare -f in_ns); in_ns $n slurmd -D -N $n" >"$SW/log/slurmd-$n.out" 2>&1) &
+    (cd "$SW" && exec env -i PATH="$PATH" SLURM_CONF="$SLURM_CONF" MKRUN_MCKERNEL_CONF="$MCK_CONF" \
+      "$SW/bin/in-ns" "$n" slurmd -D -N "$n" >"$SW/log/slurmd-$n.out" 2>&1) &
     cleanup "stop_pid $! 20"
   done
   cleanup 'ctl scancel --full $(ctl squeue -h -o %i) 2>/dev/null; sleep 1'
@@ -215,6 +235,9 @@ start_cluster() {
 
 # ---- tests ---------------------------------------------------------------------------------------
 test_up() {
+  # the daemons are the pids the teardown stops
+  eq "daemons in the cluster's namespaces" "$(pids_in_cluster | awk '$2 ~ /^slurm(ctl)?d$/ {print $2}' | sort | uniq -c | tr -s ' ')" " 1 slurmctld
+ 4 slurmd"
   eq "nodes" "$(ctl sinfo -h -N -o '%N %t' | sort)" "$(printf '%s idle\n' $NODE_LIST)"
   eq "plain srun: every node's own hostname" "$(ctl srun -N 4 -n 4 -l hostname | sort)" \
     "$(printf '0: node1\n1: node2\n2: node3\n3: node4')"
@@ -258,7 +281,7 @@ test_job_linux() {
   # (so that the check of every node's cleanliness would see them left)
   wait_until 20 '[ "$(cgroups_of_containers | grep -c "/node[0-9]\.root\.[0-9.]*$")" -ge 4 ]' && cgroups=1 || cgroups=0
   rc=0; wait $! || rc=$?
-  echo "srun -N 4 -n 4 --container: $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.2f", e-s}')s (a second of it in the job)"
+  echo "srun -N 4 -n 4 --container: $(since "$start")s (a second of it in the job)"
   cat "$SW/job.out" "$SW/job.err"
   eq "exit status" "$rc" 0
   eq "the containers' cgroups, while they ran" "$cgroups" 1
@@ -270,7 +293,7 @@ test_job_mckernel() {
   start=$(date +%s.%N)
   rc=0; MKRUN_IHK_EMULATOR_STATE=$MCK_STATE MCEXEC_EMULATOR_REPORT=1 \
     ctl srun -N 4 -n 4 -l --container="$BJK" /bin/sh -c "$JOB" >"$SW/jobk.out" 2>"$SW/jobk.err" || rc=$?
-  echo "srun -N 4 -n 4 --container (McKernel): $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.2f", e-s}')s (a second of it in the job)"
+  echo "srun -N 4 -n 4 --container (McKernel): $(since "$start")s (a second of it in the job)"
   cat "$SW/jobk.out" "$SW/jobk.err"
   eq "exit status" "$rc" 0
   eq "every node's container, all at once" "$(sed 's/^[0-9]*: //' "$SW/jobk.out" | sort)" "$(job_lines)"
@@ -284,6 +307,14 @@ test_job_mckernel() {
   eq "no IHK call failed" "$(grep -E ' = -[0-9]+$' <<<"$calls")" ""
 }
 
+# seconds since START (date +%s.%N), two decimals
+since() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN{printf "%.2f", e-s}'; }
+test_two_nodes() {
+  start=$(date +%s.%N)
+  out=$(ctl srun -N 2 -n 2 -l --container="$BJ" hostname)
+  echo "srun -N 2 -n 2 --container hostname: $(since "$start")s"
+  eq "each node's container, the node's hostname" "$(sort <<<"$out")" "$(printf '0: node1\n1: node2')"
+}
 test_pmix_offered() {
   has "Slurm's MPI plugins" "$(ctl srun --mpi=list 2>&1)" pmix
 }
@@ -333,10 +364,13 @@ test_nodes_clean() {
     eq "$n: TmpFS" "$(ls -A "$SW/nodes/$n/tmp")" ""
   done
   eq "cgroups of the containers" "$(cgroups_of_containers)" ""
-  eq "processes of the containers" "$(pids_with_arg /bin/mpi-hello; pids_with_arg /shared/)" ""
+  # (the patterns from a file: grep's own argv does not match them)
+  printf '%s\n' /bin/mpi-hello /shared/ >"$SW/container-args"
+  eq "processes of the containers" "$(grep -alsF -f "$SW/container-args" /proc/[0-9]*/cmdline)" ""
 }
 test_clean() {
   eq "processes left" "$(pids_with_arg "$SW/")" ""
+  eq "processes in the cluster's network namespaces" "$(pids_in_cluster)" ""
   eq "network namespaces left" "$(ip netns list | grep -F "$NS")" ""
   eq "mounts left" "$(mounts_below "$WORK")" ""
   eq "cgroups left" "$(cgroups_of_containers)" ""
@@ -346,6 +380,7 @@ test_clean() {
 eng_export
 t "four nodes up, each its own hostname and address; plain srun -N 4" test_up
 t "srun -N 2 -n 4 --container: refused, one container per node and step (Slurm 22.05)" test_one_container_per_node
+t "Linux: srun -N 2 -n 2 --container: a container on each of two nodes" test_two_nodes
 t "Linux: srun -N 4 -n 4 --container, a task on each node, all at once" test_job_linux
 t "Slurm offers PMIx (srun --mpi=list)" test_pmix_offered
 t "MPI without containers: srun -N 4 -n 4 --mpi=pmix: every rank, a message from another node, a sum over all" test_mpi_bare
