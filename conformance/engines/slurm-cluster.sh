@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# A Slurm 22.05 cluster of several nodes on one host, an MPI job (Debian's Open MPI over Slurm's
-# PMIx plugin) in containers of $ENGINE_RT on every node, once on Linux and once with McKernel on
-# the IHK emulator.
+# A Slurm 22.05 cluster of four nodes on one host: a job step with a container of $ENGINE_RT on
+# every node at once, on Linux and with McKernel on the IHK emulator (an instance per node), every
+# node clean after; an MPI job (Debian's Open MPI over Slurm's PMIx plugin) on the nodes, and the
+# same in containers, which Slurm 22.05 cannot start (see mpi_in_containers: skipped with why).
 # usage: ENGINE_RT=/abs/path/mkrun conformance/engines/slurm-cluster.sh   (or run.sh slurm-cluster)
 #
 # The cluster: network namespaces this file creates (names mkrun-sc<pid>-*), a bridge in the
@@ -14,9 +15,9 @@
 # controller's namespace, as on a login node.
 #
 # Slurm 22.05 runs one container per step and node (RunTimeRun style; "unexpected number of tasks"
-# for more tasks than nodes), so the job has one rank per node: `srun -N 4 -n 4 --container`.
+# for more tasks than nodes), so the job has one task per node: `srun -N 4 -n 4 --container`.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-eng_begin slurm-cluster slurmctld slurmd srun munged mungekey runc ip unshare mpicc
+eng_begin slurm-cluster slurmctld slurmd srun munged mungekey runc ip nsenter unshare mpicc
 
 SW=$WORK/slurm
 export SLURM_CONF=$SW/slurm.conf
