@@ -18,8 +18,8 @@
 #   --integration    only (c)                                (or SUITES=integration)
 #   --runtimes LIST  integration variants: mkrun, runc or both (or RUNTIMES=...; default both:
 #                    every test against mkrun, tests marked parity also against runc)
-#   --engines[=LIST] also (d), for the engines in LIST (podman,containerd,docker,slurm; default
-#                    all) (or ENGINES=LIST); SUITES=engines runs (d) alone
+#   --engines[=LIST] also (d), for the engines in LIST (podman,containerd,docker,slurm,
+#                    slurm-cluster; default all) (or ENGINES=LIST); SUITES=engines runs (d) alone
 #   --sanitize       only (f) (or SUITES=sanitize); --no-sanitize: everything but (f)
 #   --no-guest       everything but (e) (or GUEST=0); SUITES=guest runs (e) alone; GUEST_RUNTIMES=
 #                    mkrun,runc adds runc's parity variants (slow); see conformance/guest/run-guest-tests.sh
