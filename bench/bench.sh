@@ -19,6 +19,8 @@
 # usage: sudo bench/bench.sh [N]          N: hyperfine runs and cycles (default 50)
 # env:   MKRUN (default build/mkrun)  RUNC (/usr/sbin/runc)  CRUN (/usr/bin/crun)
 #        RSS_RUNS (5)  RANKS ("64 256")  BENCH_JSON=file to also save the JSON (keep results out of git)
+#        MCKERNEL=1: also McKernel's start times on the IHK emulator (bench/mckernel.sh, its own
+#        table; needs the emulator built next to mkrun; about 3 minutes with its 2 s boots)
 # output: markdown tables on stdout, then the JSON.
 set -euo pipefail
 
@@ -236,6 +238,10 @@ else
   table "host" "$T/host.json"
   JSON=$(jq -n --slurpfile h "$T/host.json" --arg k "$(uname -r)" --argjson cpus "$(nproc)" --argjson runs "$N" \
     '{kernel: $k, cpus: $cpus, runs: $runs, host: $h[0]}')
+fi
+if [ "${MCKERNEL:-0}" = 1 ]; then
+  echo
+  bash "$HERE/mckernel.sh" 20 || log "bench/mckernel.sh failed"
 fi
 echo
 echo '```json'

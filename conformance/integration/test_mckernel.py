@@ -927,6 +927,151 @@ def test_a_failed_job_boot_releases_what_it_took(rt, node):
     assert node.snapshot() == node.initial
 
 
+# ---- a warm pool: mkrun-lwk pool fill | drain | status ---------------------------------------------
+
+def pool_lines() -> list[str]:
+    p = mkrun_lwk("pool", "status")
+    assert p.returncode == 0, p
+    return p.stdout.splitlines()
+
+
+def is_boot(call: str) -> bool:
+    return call.startswith(("ihk_create_os", "ihk_os_boot", "ihk_reserve_"))
+
+
+@pytest.fixture
+def pool(node):
+    """Two instances of 2 CPUs and 1G booted ahead; drained after the test (before the node's
+    teardown deletes the test's containers, whose lent instances are then released)."""
+    node.write_conf(pool="2", pool_ncpus="2", pool_memory="1G")
+    p = mkrun_lwk("pool", "fill")
+    assert p.returncode == 0, p
+    yield p
+    p = mkrun_lwk("pool", "drain")
+    assert p.returncode == 0, p
+
+
+def test_pool_fill_boots_ahead_and_drain_gives_everything_back(rt, node, pool):
+    assert pool.stdout.splitlines() == [
+        f"pool.0 os=0 cpus=6-7 mem=1G@1 step=running status=RUNNING free",
+        f"pool.1 os=1 cpus=2-3 mem=1G@0 step=running status=RUNNING free"]
+    assert [i["status"] for i in node.instances().values()] == ["RUNNING", "RUNNING"]
+    assert [c for c in node.mutating_calls() if c.startswith("ihk_os_boot")] == [
+        "ihk_os_boot(0) = 0", "ihk_os_boot(1) = 0"]
+    # a full pool is left alone
+    node.clear_log()
+    assert mkrun_lwk("pool", "fill").returncode == 0
+    assert node.mutating_calls() == []
+    p = mkrun_lwk("pool", "drain")
+    assert p.returncode == 0, p
+    assert node.snapshot() == node.initial  # every CPU and chunk back, no claim, no node
+    assert pool_lines() == []
+
+
+def test_a_container_takes_a_pooled_instance_without_booting(rt, node, pool, bundle):
+    node.clear_log()
+    cid = rt.create(node.bundle(bundle.sh("echo pooled"))).ok().cid
+    assert not [c for c in node.mutating_calls()], node.mutating_calls()
+    ann = rt.state(cid)["annotations"]
+    assert (ann["io.mkrun.lwk.os"], ann["io.mkrun.lwk.cpus"], ann["io.mkrun.lwk.step"]) == (
+        "0", "6-7", "pooled")
+    assert pool_lines()[0].endswith(f"free") is False
+    assert pool_lines()[0].endswith(f"lent={cid}")
+    node_before = os.stat("/dev/mcos0").st_ino
+    # the instance's node was given to the container's user only while it is lent
+    rt.start(cid).ok()
+    rt.wait_exit(rt.state(cid)["pid"])
+    node.clear_log()
+    rt.delete(cid).ok()
+    # reset: shut down, released, booted again with the pool's size; free again
+    calls = node.mutating_calls()
+    assert calls[0] == "ihk_os_shutdown(0) = 0" and "ihk_os_boot(0) = 0" in calls, calls
+    assert os.stat("/dev/mcos0").st_ino != node_before
+    assert [l.split()[-1] for l in pool_lines()] == ["free", "free"]
+    assert [i["status"] for i in node.instances().values()] == ["RUNNING", "RUNNING"]
+
+
+def test_run_on_a_pooled_instance(rt, node, pool, bundle):
+    r = rt.run(node.bundle(bundle.sh("echo on-pool; exit 3")))
+    assert r.rc == 3 and r.out == "on-pool\n", r
+    assert "mcexec: os=0 " in r.err
+    assert [l.split()[-1] for l in pool_lines()] == ["free", "free"]
+
+
+def test_concurrent_creates_take_different_pool_instances(rt, node, pool, make_bundle):
+    bundles = [node.bundle(make_bundle().set_args("true")).save() for _ in range(2)]
+    ids = [rt.new_id(str(i)) for i in range(2)]
+    node.clear_log()
+    errs = [tempfile.TemporaryFile(mode="w+") for _ in ids]
+    procs = [subprocess.Popen([rt.binary, "--root", rt.root, "create", "--bundle", b.path, cid],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+             for b, cid, err in zip(bundles, ids, errs)]
+    for p, err in zip(procs, errs):
+        err.seek(0)
+        assert p.wait(timeout=60) == 0, err.read()
+    for cid in ids:
+        rt.pids.add(rt.state(cid)["pid"])
+    assert sorted(rt.state(c)["annotations"]["io.mkrun.lwk.os"] for c in ids) == ["0", "1"]
+    assert node.mutating_calls() == []
+    assert sorted(l.split()[-1] for l in pool_lines()) == sorted(f"lent={c}" for c in ids)
+    # the pool is empty: a third container boots its own, on CPUs no pool instance has
+    cid = rt.create(node.bundle(make_bundle().set_args("true"))).ok().cid
+    assert any(is_boot(c) for c in node.mutating_calls())
+    assert rt.state(cid)["annotations"]["io.mkrun.lwk.step"] == "running"
+    assert set(cpu_ids(rt.state(cid)["annotations"]["io.mkrun.lwk.cpus"])).isdisjoint({2, 3, 6, 7})
+    # and with boot = no, it is refused with the reason
+    node.write_conf(boot="no")
+    r = rt.create(node.bundle(make_bundle().set_args("true")))
+    r.fails(1, "boot = no in")
+    assert "no instance of its pool is free or fits" in r.err
+    assert_no_container(rt, r.cid)
+
+
+def test_a_request_that_does_not_fit_the_pool_boots(rt, node, pool, bundle):
+    node.clear_log()
+    cid = rt.create(node.bundle(bundle.set_args("true"), ncpus="3")).ok().cid
+    assert any(is_boot(c) for c in node.mutating_calls())
+    assert rt.state(cid)["annotations"]["io.mkrun.lwk.step"] == "running"
+    assert [l.split()[-1] for l in pool_lines()] == ["free", "free"]
+
+
+def test_a_create_killed_before_the_take_leaves_the_pool_whole(rt, node, pool, bundle):
+    node.set("crash", "ihk_os_get_status after")
+    r = rt.create(node.bundle(bundle.set_args("true")))
+    assert r.rc == -signal.SIGKILL or r.rc == 137, r
+    assert [l.split()[-1] for l in pool_lines()] == ["free", "free"]
+    rt("delete", "--force", r.cid)
+    assert [l.split()[-1] for l in pool_lines()] == ["free", "free"]
+
+
+@pytest.mark.parametrize("function", ["ihk_destroy_os", "ihk_create_os", "ihk_os_boot"])
+def test_a_delete_killed_mid_reset_never_lends_a_bad_instance(rt, node, pool, make_bundle,
+                                                              function):
+    cid = rt.create(node.bundle(make_bundle().set_args("true"))).ok().cid
+    rt.pids.add(rt.state(cid)["pid"])
+    node.set("crash", f"{function} after")
+    r = rt("delete", "--force", cid)
+    assert r.rc in (-signal.SIGKILL, 137), r
+    # until the pool is repaired no container gets the half-reset instance
+    other = rt.create(node.bundle(make_bundle().set_args("true"))).ok().cid
+    assert rt.state(other)["annotations"]["io.mkrun.lwk.os"] == "1"
+    rt.delete(other, "--force").ok()
+    rt.delete(cid, "--force").ok()
+    assert mkrun_lwk("pool", "fill").returncode == 0
+    assert [l.split()[-1] for l in pool_lines()] == ["free", "free"]
+    assert [l.split()[5] for l in pool_lines()] == ["status=RUNNING", "status=RUNNING"]
+
+
+def test_drain_while_lent_releases_at_delete(rt, node, pool, bundle):
+    cid = rt.create(node.bundle(bundle.set_args("true"))).ok().cid
+    rt.pids.add(rt.state(cid)["pid"])
+    p = mkrun_lwk("pool", "drain")
+    assert p.returncode == 0 and f"lent to container {cid}" in p.stderr, p
+    assert pool_lines()[0].endswith(f"lent={cid} retiring")
+    rt.delete(cid, "--force").ok()
+    assert node.snapshot() == node.initial
+
+
 # ---- failures: clear errors, nothing left -------------------------------------------------------
 
 @pytest.mark.parametrize("setup,annotations,message", [

@@ -81,6 +81,7 @@ Occupied occupied_by_others(const std::vector<Claim>& others, const ihk::CpuList
   occupied.reserved = reserved;
   for (const Claim& other : others) {
     if (other.mode == Mode::kAttach) continue;  // a job's instance holds CPUs like a container's
+    if (!other.pool.empty()) continue;          // a lent pool instance's are its pool claim's
     occupied.claimed = occupied.claimed.plus(other.cpus);
     ihk::MemList merged = other.mem.merged();
     for (const ihk::MemChunk& chunk : merged.chunks())
@@ -345,10 +346,20 @@ Result<std::unique_ptr<ihk::Ihk>> open_ihk(const McKernelBackend::IhkLoader& loa
 
 Result<Instance> prepare_dedicated(Session& s, const LwkRequest& request, oci::Spec& spec,
                                    const std::vector<Claim>& others) {
+  if (s.claim.mode == Mode::kDedicated) {
+    if (auto pooled = MKRUN_TRY(take_pooled(s, request, spec, others))) return *pooled;
+  }
   if (!s.config.boot)
     return fail("this host does not let mkrun boot McKernel instances (boot = no in " +
-                s.config.path + "); attach to an administrator's instance with " +
-                std::string(kAnnotationPrefix) + "instance=attach:<N>");
+                s.config.path + ")" +
+                (s.config.pool > 0 ? ", and no instance of its pool is free or fits" : "") +
+                "; attach to an administrator's instance with " + std::string(kAnnotationPrefix) +
+                "instance=attach:<N>");
+  return boot_instance(s, request, spec, others);
+}
+
+Result<Instance> boot_instance(Session& s, const LwkRequest& request, const oci::Spec& spec,
+                               const std::vector<Claim>& others) {
   Selection selection = MKRUN_TRY(select(s, request, spec, others));
   s.claim.cpus = selection.cpus;
   s.claim.mem = selection.mem;
@@ -408,6 +419,18 @@ Result<HostConfig> load_claims_config(const Claim& claim) {
   anyone.real_root = false;
   MKRUN_CHECK(check_trusted_config(path, anyone));
   return load_host_config(path);
+}
+
+Result<void> release_and_forget(Session& s, const Warn& warn) {
+  std::vector<Claim> others = others_than(MKRUN_TRY(s.registry.all()), s.claim.token);
+  MKRUN_CHECK(release_dedicated(s, others, warn));
+  return s.registry.remove(s.claim.token);
+}
+
+Result<Session> open_root_session(const McKernelBackend::IhkLoader& loader,
+                                  runtime::Journal& journal, const std::string& path) {
+  MKRUN_CHECK(check_real_root(MKRUN_TRY(current_caller())));
+  return open_session(loader, journal, MKRUN_TRY(load_host_config(path)));
 }
 
 std::vector<Claim> others_than(const std::vector<Claim>& all, const std::string& token) {
@@ -472,7 +495,9 @@ Result<void> McKernelBackend::release(runtime::Journal& journal,
   std::vector<Claim> all = MKRUN_TRY(s.registry.all());
   if (auto registered = MKRUN_TRY(registered_claim(claim, all))) {
     s.claim = *registered;
-    if (s.claim.mode != Mode::kAttach)
+    if (!s.claim.pool.empty())
+      MKRUN_CHECK(return_pooled(s, all, warn));
+    else if (s.claim.mode != Mode::kAttach)
       MKRUN_CHECK(release_dedicated(s, others_than(all, claim.token), warn));
   }
   s.claim.step = std::string(kReleased);

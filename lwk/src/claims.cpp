@@ -58,6 +58,8 @@ std::string_view mode_name(Mode mode) {
       return "attach";
     case Mode::kJob:
       return "job";
+    case Mode::kPool:
+      return "pool";
     case Mode::kDedicated:
       break;
   }
@@ -83,6 +85,8 @@ std::map<std::string, std::string> to_fields(const Claim& claim) {
   fields["job"] = claim.job;
   fields["user"] = claim.user ? std::to_string(*claim.user) : "";
   fields["unprivileged"] = claim.unprivileged ? "yes" : "";
+  fields["pool"] = claim.pool;
+  fields["retiring"] = claim.retiring ? "yes" : "";
   return fields;
 }
 
@@ -92,7 +96,10 @@ Result<Claim> from_fields(const std::map<std::string, std::string>& fields) {
   if (auto v = find(fields, "key")) claim.key = *v;
   if (auto v = find(fields, "container")) claim.container = *v;
   if (auto v = find(fields, "mode"))
-    claim.mode = *v == "attach" ? Mode::kAttach : *v == "job" ? Mode::kJob : Mode::kDedicated;
+    claim.mode = *v == "attach" ? Mode::kAttach
+                 : *v == "job"  ? Mode::kJob
+                 : *v == "pool" ? Mode::kPool
+                                : Mode::kDedicated;
   if (auto v = find(fields, "device"); v && !v->empty())
     claim.device = MKRUN_TRY(to_int(*v, "device"));
   if (auto v = find(fields, "cpus")) claim.cpus = MKRUN_TRY(ihk::CpuList::parse(*v));
@@ -118,6 +125,8 @@ Result<Claim> from_fields(const std::map<std::string, std::string>& fields) {
     claim.user = *user;
   }
   if (auto v = find(fields, "unprivileged")) claim.unprivileged = *v == "yes";
+  if (auto v = find(fields, "pool")) claim.pool = *v;
+  if (auto v = find(fields, "retiring")) claim.retiring = *v == "yes";
   return claim;
 }
 

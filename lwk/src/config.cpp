@@ -130,6 +130,10 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"default_ncpus",
        field(&HostConfig::default_ncpus, [](auto v) { return parse_in_range(v, 1, 4096); })},
       {"default_memory", field(&HostConfig::default_memory, ihk::parse_size)},
+      {"pool", field(&HostConfig::pool, [](auto v) { return parse_in_range(v, 0, 63); })},
+      {"pool_ncpus",
+       field(&HostConfig::pool_ncpus, [](auto v) { return parse_in_range(v, 1, 4096); })},
+      {"pool_memory", field(&HostConfig::pool_memory, ihk::parse_size)},
       {"lock", field(&HostConfig::lock, absolute_path)},
       {"claims", field(&HostConfig::claims, absolute_path)},
       {"sysfs", field(&HostConfig::sysfs, absolute_path)},
@@ -214,10 +218,10 @@ Result<HostConfig> load_host_config(const std::string& path) {
 }
 
 Result<void> check_enabled(const HostConfig& config) {
-  if (config.boot || !config.attach.empty()) return {};
+  if (config.boot || !config.attach.empty() || config.pool > 0) return {};
   return fail("McKernel is disabled on this host: " + config.path +
               " lets mkrun neither boot instances (boot = no) nor attach to one (attach is "
-              "empty)");
+              "empty), and keeps no pool (pool = 0)");
 }
 
 }  // namespace mkrun::lwk

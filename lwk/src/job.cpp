@@ -11,20 +11,6 @@ namespace mkrun::lwk {
 
 namespace {
 
-// A job has no container state: its claim in the registry is its only record, written before
-// each step by Session::record (this journal only mirrors it for the shared code).
-class ClaimOnlyJournal final : public runtime::Journal {
- public:
-  Result<void> record(const std::map<std::string, std::string>& entries) override {
-    for (const auto& [key, value] : entries) entries_[key] = value;
-    return {};
-  }
-  const std::map<std::string, std::string>& entries() const override { return entries_; }
-
- private:
-  std::map<std::string, std::string> entries_;
-};
-
 std::string job_token(const std::string& job) {
   return "job." + job;
 }
@@ -50,18 +36,6 @@ oci::Spec job_spec(const JobBoot& boot) {
   spec.process->user.uid = boot.uid;
   spec.process->user.gid = boot.gid;
   return spec;
-}
-
-Result<Session> open_root_session(const McKernelBackend::IhkLoader& loader,
-                                  runtime::Journal& journal, const std::string& path) {
-  MKRUN_CHECK(check_real_root(MKRUN_TRY(current_caller())));
-  return open_session(loader, journal, MKRUN_TRY(load_host_config(path)));
-}
-
-Result<void> release_job_claim(Session& s, const Warn& warn) {
-  std::vector<Claim> others = others_than(MKRUN_TRY(s.registry.all()), s.claim.token);
-  MKRUN_CHECK(release_dedicated(s, others, warn));
-  return s.registry.remove(s.claim.token);
 }
 
 }  // namespace
@@ -90,7 +64,7 @@ Result<Claim> boot_job(const JobBoot& boot, const McKernelBackend::IhkLoader& lo
   oci::Spec spec = job_spec(boot);
   auto booted = prepare_dedicated(s, request, spec, others);
   if (!booted) {
-    if (auto released = release_job_claim(s, {}); !released)
+    if (auto released = release_and_forget(s, {}); !released)
       return std::unexpected(std::move(booted).error().wrap(
           "(and releasing what it took failed: " + released.error().render() + ")"));
     return std::unexpected(std::move(booted).error());
@@ -113,7 +87,7 @@ Result<void> shutdown_job(const std::string& job, const std::string& config,
     s.config = MKRUN_TRY(load_claims_config(s.claim));
     s.ihk = MKRUN_TRY(open_ihk(loader, s.config));
   }
-  return release_job_claim(s, warn);
+  return release_and_forget(s, warn);
 }
 
 Result<std::vector<ClaimStatus>> node_status(const std::string& config,

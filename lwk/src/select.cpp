@@ -121,12 +121,6 @@ std::vector<int> nodes_of(const Topology& topology, const CpuList& cpus) {
   return {nodes.begin(), nodes.end()};
 }
 
-uint64_t spec_memory_limit(const oci::Spec& spec) {
-  if (!spec.linux || !spec.linux->resources || !spec.linux->resources->memory) return 0;
-  auto limit = spec.linux->resources->memory->limit;
-  return limit && *limit > 0 ? static_cast<uint64_t>(*limit) : 0;
-}
-
 MemList split_total(uint64_t total, const std::vector<int>& nodes) {
   uint64_t share = (total + nodes.size() - 1) / nodes.size();
   std::vector<MemChunk> chunks;
@@ -200,6 +194,12 @@ IkcMap default_ikc_map(const Topology& topology, const CpuList& cpus, const CpuL
 }
 
 }  // namespace
+
+uint64_t spec_memory_limit(const oci::Spec& spec) {
+  if (!spec.linux || !spec.linux->resources || !spec.linux->resources->memory) return 0;
+  auto limit = spec.linux->resources->memory->limit;
+  return limit && *limit > 0 ? static_cast<uint64_t>(*limit) : 0;
+}
 
 int Topology::node(int cpu) const {
   auto it = node_of.find(cpu);

@@ -125,3 +125,27 @@ TEST_CASE("claim tokens are unique", "[claims]") {
   CHECK(new_claim_token("c") != new_claim_token("c"));
   CHECK(new_claim_token("c").starts_with("c."));
 }
+
+TEST_CASE("a pool instance and the container lent it survive the journal", "[claims]") {
+  Claim pooled = sample();
+  pooled.mode = Mode::kPool;
+  pooled.token = "pool.1";
+  pooled.retiring = true;
+  auto fields = to_fields(pooled);
+  CHECK(fields.at("mode") == "pool");
+  CHECK(fields.at("retiring") == "yes");
+  auto back = from_fields(fields);
+  REQUIRE(back);
+  CHECK(back->mode == Mode::kPool);
+  CHECK(back->retiring);
+  CHECK(back->pool.empty());
+  Claim lent = sample();
+  lent.pool = "pool.1";
+  lent.step = std::string(kPooled);
+  back = from_journal(to_journal(lent));
+  REQUIRE(back);
+  CHECK(back->mode == Mode::kDedicated);
+  CHECK(back->pool == "pool.1");
+  CHECK(back->step == "pooled");
+  CHECK_FALSE(back->retiring);
+}

@@ -19,6 +19,7 @@ TEST_CASE("the shipped mckernel.conf parses", "[config]") {
   CHECK(config->memory.empty());
   CHECK_FALSE(config->boot);
   CHECK(config->attach.empty());
+  CHECK(config->pool == 0);
   CHECK(config->build_id.empty());
   CHECK(config->boot_timeout == std::chrono::seconds(30));
 }
@@ -73,6 +74,22 @@ TEST_CASE("comments, attach lists, durations", "[config]") {
   CHECK(parse_duration("7").value() == std::chrono::seconds(7));
   CHECK_FALSE(parse_duration("7h"));
   CHECK_FALSE(parse_duration("s"));
+}
+
+TEST_CASE("the warm pool's keys", "[config]") {
+  auto config = parse_host_config("pool = 2\npool_ncpus = 4\npool_memory = 2G\n", "c");
+  REQUIRE(config);
+  CHECK(config->pool == 2);
+  CHECK(config->pool_ncpus == 4);
+  CHECK(config->pool_memory == 2ull << 30);
+  auto defaults = parse_host_config("", "c");
+  CHECK(defaults->pool == 0);
+  CHECK(defaults->pool_ncpus == 1);
+  CHECK_FALSE(parse_host_config("pool = -1\n", "c"));
+  CHECK_FALSE(parse_host_config("pool_ncpus = 0\n", "c"));
+  // a pool alone enables McKernel: its containers need no boot of their own
+  CHECK(check_enabled(*parse_host_config("boot = no\npool = 1\n", "c")));
+  CHECK_FALSE(check_enabled(*parse_host_config("boot = no\n", "c")));
 }
 
 TEST_CASE("the host configuration is /etc/mkrun/mckernel.conf unless the environment says",

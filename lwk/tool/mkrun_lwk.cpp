@@ -4,12 +4,14 @@
 //             [--kargs ARGS] [--image PATH] [--boot-timeout DURATION]
 //   mkrun-lwk [--config PATH] shutdown --job ID
 //   mkrun-lwk [--config PATH] status
+//   mkrun-lwk [--config PATH] pool fill|drain|status
 //
 // A name of its own, never one of runc's commands: engines call `mkrun <command>` as they call
 // runc. The options after `boot` are the container annotations io.mkrun.mckernel.<name> (checked
 // by the same code); the host configuration bounds them as it bounds containers.
 #include <pwd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -19,6 +21,7 @@
 #include "mkrun/base/numbers.hpp"
 #include "mkrun/lwk/config.hpp"
 #include "mkrun/lwk/job.hpp"
+#include "mkrun/lwk/pool.hpp"
 
 namespace {
 
@@ -29,7 +32,8 @@ constexpr const char* kUsage =
     "usage: mkrun-lwk [--config PATH] boot --job ID --user USER [--cpus LIST | --ncpus N]\n"
     "                 [--mem MEM] [--kargs ARGS] [--image PATH] [--boot-timeout DURATION]\n"
     "       mkrun-lwk [--config PATH] shutdown --job ID\n"
-    "       mkrun-lwk [--config PATH] status\n";
+    "       mkrun-lwk [--config PATH] status\n"
+    "       mkrun-lwk [--config PATH] pool fill|drain|status\n";
 
 struct Options {
   std::string config = host_config_path();
@@ -54,10 +58,15 @@ Result<Options> parse(int argc, char** argv) {
   }
   if (i >= argc) return fail("a command is needed");
   options.command = argv[i++];
+  if (options.command == "pool") {  // "pool fill" is one command
+    if (i >= argc) return fail("pool needs fill, drain or status");
+    options.command += std::string(" ") + argv[i++];
+  }
   for (; i < argc; i += 2) {
     std::string name = argv[i];
     bool known = name == "--job" || name == "--user" || annotation_options().contains(name);
-    if (!known || options.command == "status") return fail("unknown option " + name);
+    if (!known || options.command == "status" || options.command.starts_with("pool"))
+      return fail("unknown option " + name);
     if (i + 1 >= argc) return fail(name + " needs a value");
     options.values[name] = argv[i + 1];
   }
@@ -122,7 +131,37 @@ Result<void> status(const Options& options) {
   return {};
 }
 
+void print_pool(std::vector<ClaimStatus> claims) {
+  std::vector<Claim> all;
+  for (const ClaimStatus& entry : claims) all.push_back(entry.claim);
+  // pool.0, pool.1, ..., pool.10 (the registry lists in no order)
+  std::ranges::sort(claims, {}, [](const ClaimStatus& entry) {
+    return std::pair(entry.claim.token.size(), entry.claim.token);
+  });
+  for (const ClaimStatus& entry : claims) {
+    const Claim& c = entry.claim;
+    if (c.mode != Mode::kPool) continue;
+    std::string user = lent_to(c, all);
+    std::printf("%s os=%s cpus=%s mem=%s step=%s status=%s %s%s\n", c.token.c_str(),
+                c.os ? std::to_string(*c.os).c_str() : "-", c.cpus.to_string().c_str(),
+                c.mem.to_string().c_str(), c.step.c_str(), entry.status.c_str(),
+                user.empty() ? "free" : ("lent=" + user).c_str(), c.retiring ? " retiring" : "");
+  }
+}
+
+Result<void> pool(const Options& options) {
+  if (options.command == "pool fill")
+    MKRUN_CHECK(fill_pool(options.config, ihk::load_libihk, print_warning));
+  else if (options.command == "pool drain")
+    MKRUN_CHECK(drain_pool(options.config, ihk::load_libihk, print_warning));
+  else if (options.command != "pool status")
+    return fail("unknown command \"" + options.command + "\"");
+  print_pool(MKRUN_TRY(node_status(options.config, ihk::load_libihk)));
+  return {};
+}
+
 Result<void> run(const Options& options) {
+  if (options.command.starts_with("pool ")) return pool(options);
   if (options.command == "boot") return boot(options);
   if (options.command == "shutdown") return shutdown(options);
   if (options.command == "status") return status(options);

@@ -257,6 +257,8 @@ static void parse_line(struct emu_state* st, char* line) {
     unescape(value, st->boot_result, sizeof st->boot_result);
   else if (strcmp(line, "boot_message") == 0)
     unescape(value, st->boot_message, sizeof st->boot_message);
+  else if (strcmp(line, "boot_delay_ms") == 0)
+    st->boot_delay_ms = (unsigned)strtoul(value, NULL, 10);
   else if (strcmp(line, "os") == 0)
     parse_os_line(st, value);
   else if (strcmp(line, "fail") == 0 && st->nfails < EMU_MAX_FAILS) {
@@ -320,6 +322,7 @@ static void write_state(FILE* file, const struct emu_state* st) {
   }
   escape(st->boot_message, escaped, sizeof escaped);
   fprintf(file, "boot_result %s\nboot_message %s\n", st->boot_result, escaped);
+  if (st->boot_delay_ms != 0) fprintf(file, "boot_delay_ms %u\n", st->boot_delay_ms);
   for (int n = 0; n < EMU_MAX_OS; ++n) {
     if (st->os[n].exists) write_os(file, n, &st->os[n]);
   }

@@ -23,6 +23,9 @@
  *                                still holding resources, as the real driver loses them)
  *   boot_result RUNNING|PANIC|HUNGUP|BOOTING   what the next ihk_os_boot leads to
  *   boot_message <text>          added to the instance's kmsg by that boot
+ *   boot_delay_ms <n>            ihk_os_boot returns n ms after the instance is RUNNING, as
+ *                                McKernel's boot takes seconds on a real node (0: at once, the
+ *                                default, for the tests' speed); the state is not locked then
  *   os <n> <STATUS> cpus=<list> mem=<chunks> loaded=<0|1> ikc=<map> kargs=<text> kmsg=<text>
  *   fail <function> <errno> <count>   the function fails with -errno, count times (-1: always)
  *   crash <function> before|after     SIGKILL the calling process at that call (once)
@@ -97,6 +100,7 @@ struct emu_state {
   struct emu_chunks leaked_mem;
   char boot_result[32];
   char boot_message[512];
+  unsigned boot_delay_ms;
   struct emu_os os[EMU_MAX_OS];
   struct emu_fail fails[EMU_MAX_FAILS];
   int nfails;

@@ -26,7 +26,8 @@
  *
  * Faults on demand: "fail <function> <errno> <count>" lines make calls fail; "crash <function>
  * before|after" SIGKILLs the calling process (mkrun) at that call, once; boot_result chooses
- * what ihk_os_boot leads to (RUNNING, PANIC, HUNGUP, or BOOTING for a boot that never ends).
+ * what ihk_os_boot leads to (RUNNING, PANIC, HUNGUP, or BOOTING for a boot that never ends);
+ * boot_delay_ms makes ihk_os_boot take as long as a real McKernel boot (default 0).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -41,6 +42,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "emu_state.h"
@@ -673,8 +675,17 @@ EXPORT int ihk_os_boot(int index) {
   int status = emu_status_from_name(c.st.boot_result);
   os->status = status < 0 ? EMU_RUNNING : status;
   if (os->status == EMU_RUNNING) add_kmsg(os, "IHK/McKernel booted.");
+  unsigned delay_ms = c.st.boot_delay_ms;
   /* like the real library: EINVAL when the status did not reach RUNNING */
-  return end(&c, "ihk_os_boot", os->status == EMU_RUNNING ? 0 : -EINVAL);
+  ret = end(&c, "ihk_os_boot", os->status == EMU_RUNNING ? 0 : -EINVAL);
+  /* The time McKernel takes to boot, spent with the state unlocked: the other instances and
+   * the pool's calls go on meanwhile, as on a real node. */
+  if (delay_ms != 0) {
+    struct timespec delay = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
+    while (nanosleep(&delay, &delay) < 0 && errno == EINTR) {
+    }
+  }
+  return ret;
 }
 
 EXPORT int ihk_os_shutdown(int index) {

@@ -52,6 +52,11 @@ struct Claim {
   // An attach by an unprivileged mkrun: kept in the container's journal only. It changes nothing
   // in IHK, and the caller can neither take the host lock nor write the registry (root's).
   bool unprivileged = false;
+  // A container's: the token of the pool instance it was lent (its CPUs and memory stay the
+  // pool claim's). A pool instance is lent exactly while such a container claim exists.
+  std::string pool;
+  // A pool instance's: drained while lent; released, not rebooted, when it comes back.
+  bool retiring = false;
 
   std::optional<ihk::Step> reached() const { return ihk::step_from_string(step); }
 };
@@ -59,6 +64,7 @@ struct Claim {
 inline constexpr std::string_view kJournalPrefix = "mckernel.";
 inline constexpr std::string_view kReleased = "released";
 inline constexpr std::string_view kAttached = "attached";
+inline constexpr std::string_view kPooled = "pooled";  // a container on a pool instance
 
 std::string_view mode_name(Mode mode);  // "dedicated", "attach", "job"
 

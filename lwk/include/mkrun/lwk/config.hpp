@@ -45,6 +45,11 @@ struct HostConfig {
   std::chrono::milliseconds boot_timeout{30000};
   int default_ncpus = 1;  // when neither spec nor annotations say
   uint64_t default_memory = 512ull << 20;
+  // The warm pool (`mkrun-lwk pool fill`): this many instances booted ahead, each with
+  // pool_ncpus CPUs and pool_memory, lent to dedicated containers whose request fits.
+  int pool = 0;
+  int pool_ncpus = 1;
+  uint64_t pool_memory = 512ull << 20;
 
   std::string lock = "/run/mkrun-ihk.lock";  // host-wide: one partitioning at a time
   std::string claims = "/run/mkrun-ihk";     // which container holds which CPUs and instances

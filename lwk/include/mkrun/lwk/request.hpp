@@ -33,7 +33,9 @@ namespace mkrun::lwk {
 inline constexpr std::string_view kAnnotationPrefix = "io.mkrun.mckernel.";
 
 // kJob: an instance `mkrun-lwk boot` made for a batch job (claims only, never asked for).
-enum class Mode { kDedicated, kAttach, kJob };
+// kPool: an instance `mkrun-lwk pool fill` booted ahead, lent to one dedicated container at a
+// time (claims only; no request asks for it).
+enum class Mode { kDedicated, kAttach, kJob, kPool };
 
 struct LwkRequest {
   Mode mode = Mode::kDedicated;

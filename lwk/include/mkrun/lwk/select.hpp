@@ -49,6 +49,9 @@ struct Selection {
   std::optional<ihk::CpuList> linux_cpus;  // the container's new cpuset, when it had one
 };
 
+// linux.resources.memory.limit, 0 when none.
+uint64_t spec_memory_limit(const oci::Spec& spec);
+
 Result<Selection> select_resources(const LwkRequest& request, const HostConfig& config,
                                    const oci::Spec& spec, const Topology& topology,
                                    const Occupied& occupied);
