@@ -213,6 +213,30 @@ def test_a_container_joins_another_containers_user_namespace(rt, bundle, make_bu
     rt.wait_exit(target_pid)
 
 
+@pytest.mark.mkrun_only  # runc 1.5's "userns join external namespaces [wrong userns owner]"
+def test_a_joined_user_namespace_with_a_network_namespace_it_does_not_own(
+        rt, bundle, make_bundle, netns):
+    # The host's network namespace (a named one here) is not the joined user namespace's: it
+    # can be joined only before that one, with the host's privileges.
+    with_user_namespace(bundle)
+    target, target_pid = rt.started(bundle.set_args("sleep", "1000"))
+    joiner = make_bundle("joiner")
+    namespaces = [ns for ns in joiner.linux["namespaces"] if ns["type"] != "network"]
+    joiner.linux["namespaces"] = namespaces + [
+        {"type": "user", "path": f"/proc/{target_pid}/ns/user"},
+        {"type": "network", "path": f"/run/netns/{netns}"}]
+    # No sysfs of its own without rights in that network namespace: the host's, bound.
+    for mount in joiner.config["mounts"]:
+        if mount["destination"] == "/sys":
+            mount.update(type="bind", source="/sys",
+                         options=["rbind", "nosuid", "noexec", "nodev", "ro"])
+    out = rt.output(joiner.set_args("sh", "-c", "id -u; readlink /proc/self/ns/net"))
+    assert out.split()[0] == "0", out
+    assert out.split()[1] == f"net:[{os.stat(f'/run/netns/{netns}').st_ino}]", out
+    rt.delete(target, "--force").ok()
+    rt.wait_exit(target_pid)
+
+
 @pytest.mark.parity
 def test_bind_source_the_user_namespace_cannot_reach(rt, bundle, scratch):
     # Host root's 0700 directory: the container's root (host uid 100000) may not walk into it,

@@ -207,15 +207,40 @@ void become_root_of_joined_user_namespace(const ChildPlan& plan) {
   }
 }
 
-void enter_namespaces(const ChildPlan& plan) {
+void join_namespace(const plan::NamespaceJoin& join) {
+  if (setns(join.fd, join.type) < 0) fail(errno, "join ", namespace_name(join.type), " namespace");
+  close(join.fd);
+}
+
+// Namespaces another user namespace owns than the one joined (the host's, say) can be joined
+// only before that one, with the caller's privileges; those it owns may need to be joined from
+// inside it (an unprivileged mkrun). So the others are tried first, then the user namespace,
+// then again those refused the first time (EPERM), as runc does.
+void join_namespaces(const ChildPlan& plan) {
+  bool refused[plan::kMaxNamespaceJoins] = {};
+  const plan::NamespaceJoin* user = nullptr;
   for (size_t i = 0; i < plan.join_count; ++i) {
     const plan::NamespaceJoin& join = plan.joins[i];
-    if (setns(join.fd, join.type) < 0) {
+    if (join.type == CLONE_NEWUSER) {
+      user = &join;
+    } else if (setns(join.fd, join.type) == 0) {
+      close(join.fd);
+    } else if (errno == EPERM && i < plan::kMaxNamespaceJoins) {
+      refused[i] = true;
+    } else {
       fail(errno, "join ", namespace_name(join.type), " namespace");
     }
-    close(join.fd);
-    if (join.type == CLONE_NEWUSER) become_root_of_joined_user_namespace(plan);
   }
+  if (user == nullptr) return;
+  join_namespace(*user);
+  become_root_of_joined_user_namespace(plan);
+  for (size_t i = 0; i < plan.join_count && i < plan::kMaxNamespaceJoins; ++i) {
+    if (refused[i]) join_namespace(plan.joins[i]);
+  }
+}
+
+void enter_namespaces(const ChildPlan& plan) {
+  join_namespaces(plan);
   if ((plan.unshare_flags & CLONE_NEWUSER) != 0 && unshare(CLONE_NEWUSER) < 0) {
     fail(errno, "unshare user namespace");
   }

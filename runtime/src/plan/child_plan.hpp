@@ -20,6 +20,8 @@ struct NamespaceJoin {
   int fd = -1;
   int type = 0;  // CLONE_NEWNET, ...
 };
+// One join per namespace type at most (validation refuses a type twice): eight types.
+inline constexpr size_t kMaxNamespaceJoins = 8;
 
 struct MountStep {
   const char* source = nullptr;               // host path for binds; the fs source name otherwise
