@@ -563,6 +563,23 @@ def test_idmapped_mount_shows_host_root_files_as_container_root(rt, bundle, scra
     assert out.split() == ["0:0", f"{NOBODY}:{NOBODY}"]
 
 
+@pytest.mark.mkrun_only  # runc 1.3+ (idmap.bats "[no userns]"); runc 1.1 has no idmapped mounts
+def test_a_mounts_own_mappings_need_no_user_namespace(rt, bundle, scratch):
+    # A host file root owns shows as owned by hostID 100000 to the container's processes.
+    shared = host_root_file(scratch)
+    (bundle.rootfs / "idmapped").mkdir()
+    mapping = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    bundle.config.setdefault("mounts", []).append(
+        {"destination": "/idmapped", "type": "bind", "source": str(shared),
+         "options": ["bind"], "uidMappings": mapping, "gidMappings": mapping})
+    out = rt.output(bundle, "stat", "-c", "%u:%g", "/idmapped/file")
+    assert out.split() == ["100000:100000"], out
+    # "idmap" without mappings of its own takes the container's: none without a user namespace.
+    bundle.config["mounts"][-1] = {"destination": "/idmapped", "type": "bind",
+                                   "source": str(shared), "options": ["bind", "idmap"]}
+    rt.run(bundle.set_args("true")).fails(1, "an idmapped mount needs uidMappings and gidMappings")
+
+
 @pytest.mark.mkrun_only
 def test_idmap_option_takes_the_container_maps(rt, bundle, scratch):
     # runc 1.2: "idmap" without mappings on the mount uses the container's user namespace maps.

@@ -167,19 +167,16 @@ Status check_hooks(const std::optional<Hooks>& hooks) {
 }
 
 // A relative destination is fine: runc 1.1 takes it as relative to "/" (with a warning).
-// What we refuse is an id-mapped mount the kernel cannot make: half of the mappings, or
-// mappings without a user namespace to map into.
-Status check_mounts(const Spec& spec, const Namespaces& namespaces) {
+// What we refuse is an id-mapped mount the kernel cannot make: half of the mappings. A mount's
+// own mappings need no user namespace of the container's (runc 1.3+): a host file owned by
+// hostID shows as containerID's to every process that sees the mount.
+Status check_mounts(const Spec& spec) {
   for (size_t i = 0; i < spec.mounts.size(); ++i) {
     const auto& mount = spec.mounts[i];
     if (mount.uidMappings.empty() && mount.gidMappings.empty()) continue;
     std::string field = indexed("mounts", i) + " (" + mount.destination + ")";
     if (mount.uidMappings.empty() || mount.gidMappings.empty()) {
       return invalid(field + ": uidMappings and gidMappings must be given together");
-    }
-    if (!namespaces.has("user")) {
-      return invalid(field +
-                     ": gidMappings/uidMappings need the container to have a user namespace");
     }
   }
   return {};
@@ -509,7 +506,7 @@ SpecResult<void> validate_spec(const Spec& spec) {
   }
   Namespaces namespaces(spec);
   if (auto status = check_linux(spec, namespaces); !status) return status;
-  if (auto status = check_mounts(spec, namespaces); !status) return status;
+  if (auto status = check_mounts(spec); !status) return status;
   return check_hooks(spec.hooks);
 }
 
