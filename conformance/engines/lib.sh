@@ -447,3 +447,24 @@ finish() {
   fi
   [ "$ENG_FAILED" -eq 0 ]
 }
+
+# The slurm.conf settings the Slurm suites share: no plugin that needs systemd, cgroups of its
+# own or accounting; short kill waits; nodes back in service on their own.
+slurm_common_settings() {
+  cat <<'EOF'
+SlurmctldDebug=info
+SlurmdDebug=info
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SwitchType=switch/none
+MpiDefault=none
+MailProg=/bin/true
+ReturnToService=2
+KillWait=5
+EOF
+}

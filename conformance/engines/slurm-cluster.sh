@@ -115,20 +115,7 @@ SlurmctldPidFile=$SW/slurmctld.pid
 SlurmdPidFile=$SW/nodes/%n/slurmd.pid
 SlurmctldLogFile=$SW/log/slurmctld.log
 SlurmdLogFile=$SW/log/slurmd-%n.log
-SlurmctldDebug=info
-SlurmdDebug=info
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SwitchType=switch/none
-MpiDefault=none
-MailProg=/bin/true
-ReturnToService=2
-KillWait=5
+$(slurm_common_settings)
 EOF
   local hardware
   hardware=$(slurmd -C | head -1 | sed 's/^NodeName=[^ ]* //')   # every node is this host

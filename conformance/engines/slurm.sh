@@ -81,20 +81,7 @@ SlurmctldPidFile=$SW/slurmctld.pid
 SlurmdPidFile=$SW/slurmd.pid
 SlurmctldLogFile=$SW/log/slurmctld.log
 SlurmdLogFile=$SW/log/slurmd.log
-SlurmctldDebug=info
-SlurmdDebug=info
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SwitchType=switch/none
-MpiDefault=none
-MailProg=/bin/true
-ReturnToService=2
-KillWait=5
+$(slurm_common_settings)
 $nodeline State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 PartitionName=mck Nodes=ALL MaxTime=INFINITE State=UP
