@@ -448,6 +448,19 @@ finish() {
   [ "$ENG_FAILED" -eq 0 ]
 }
 
+# The slurm.conf settings of the daemons: as root, munge's socket in the suite's $SW, its ports.
+slurm_daemon_settings() {
+  cat <<EOF
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$SW/munge/munge.socket.2
+SlurmctldPort=$CTLD_PORT
+SlurmdPort=$SLURMD_PORT
+EOF
+}
+
 # The slurm.conf settings the Slurm suites share: no plugin that needs systemd, cgroups of its
 # own or accounting; short kill waits; nodes back in service on their own.
 slurm_common_settings() {

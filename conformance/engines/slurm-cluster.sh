@@ -101,13 +101,7 @@ write_slurm_conf() {
   cat >"$SLURM_CONF" <<EOF
 ClusterName=mkrun-cluster
 SlurmctldHost=ctl($NET.1)
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$SW/munge/munge.socket.2
-SlurmctldPort=$CTLD_PORT
-SlurmdPort=$SLURMD_PORT
+$(slurm_daemon_settings)
 StateSaveLocation=$SW/state
 SlurmdSpoolDir=$SW/spool
 TmpFS=$SW/tmp

@@ -68,13 +68,7 @@ EOF
   cat >"$SLURM_CONF" <<EOF
 ClusterName=mkrun-engines
 SlurmctldHost=$NODE
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$SW/munge/munge.socket.2
-SlurmctldPort=$CTLD_PORT
-SlurmdPort=$SLURMD_PORT
+$(slurm_daemon_settings)
 StateSaveLocation=$SW/state
 SlurmdSpoolDir=$SW/spool
 SlurmctldPidFile=$SW/slurmctld.pid
