@@ -322,9 +322,8 @@ Result<std::optional<Claim>> registered_claim(const Claim& journal,
 // Only root boots; an unprivileged caller may attach, and reads only a policy file of root's.
 Result<HostConfig> load_config_for(const LwkRequest& request, const Caller& caller) {
   if (request.mode != Mode::kAttach) MKRUN_CHECK(check_real_root(caller));
-  std::string path = host_config_path();
-  MKRUN_CHECK(check_trusted_config(path, caller));
-  HostConfig config = MKRUN_TRY(load_host_config(path));
+  HostConfig config =
+      MKRUN_TRY(load_host_config(MKRUN_TRY(trusted_config_path(host_config_path(), caller))));
   MKRUN_CHECK(check_enabled(config));
   return config;
 }
@@ -417,8 +416,7 @@ Result<HostConfig> load_claims_config(const Claim& claim) {
   std::string path = claim.config.empty() ? host_config_path() : claim.config;
   Caller anyone = MKRUN_TRY(current_caller());
   anyone.real_root = false;
-  MKRUN_CHECK(check_trusted_config(path, anyone));
-  return load_host_config(path);
+  return load_host_config(MKRUN_TRY(trusted_config_path(path, anyone)));
 }
 
 Result<void> release_and_forget(Session& s, const Warn& warn) {

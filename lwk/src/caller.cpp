@@ -160,10 +160,10 @@ Result<void> check_attach_user(const HostConfig& config, const Caller& caller) {
               config.path);
 }
 
-Result<void> check_trusted_config(const std::string& path, const Caller& caller) {
-  if (caller.real_root) return {};
+Result<std::string> trusted_config_path(const std::string& path, const Caller& caller) {
+  if (caller.real_root) return path;
   char resolved[PATH_MAX];
-  if (::realpath(path.c_str(), resolved) == nullptr) return {};  // load_host_config says why
+  if (::realpath(path.c_str(), resolved) == nullptr) return path;  // load_host_config says why
   bool packaged = path == kPackagedConfig;
   std::string entry = resolved;
   MKRUN_CHECK(check_trusted_entry(entry, true, caller, packaged, path));
@@ -171,7 +171,7 @@ Result<void> check_trusted_config(const std::string& path, const Caller& caller)
     entry = entry.substr(0, std::max<size_t>(entry.rfind('/'), 1));
     MKRUN_CHECK(check_trusted_entry(entry, false, caller, packaged, path));
   }
-  return {};
+  return std::string(resolved);  // every component root's and closed to others: it stays so
 }
 
 }  // namespace mkrun::lwk

@@ -73,7 +73,7 @@ TEST_CASE("attach_users names users and groups, by name or number", "[caller]") 
 
 TEST_CASE("an unprivileged caller reads only a configuration of root's", "[caller]") {
   Caller user = caller_from(1000, 1000, {}, kIdentity, kIdentity);
-  CHECK(check_trusted_config("/etc/passwd", user));  // root's, 0644, under root's directories
+  CHECK(trusted_config_path("/etc/passwd", user));  // root's, 0644, under root's directories
   char pattern[] = "/tmp/mkrun-trust-XXXXXX";
   REQUIRE(::mkdtemp(pattern) != nullptr);
   std::string file = std::string(pattern) + "/mckernel.conf";
@@ -81,20 +81,28 @@ TEST_CASE("an unprivileged caller reads only a configuration of root's", "[calle
   REQUIRE(fd >= 0);
   ::close(fd);
   REQUIRE(::chmod(file.c_str(), 0666) == 0);
-  auto refused = check_trusted_config(file, user);
+  auto refused = trusted_config_path(file, user);
   REQUIRE_FALSE(refused);
   std::string text = refused.error().render();
   CHECK(text.starts_with("an unprivileged mkrun reads only a host configuration that is root's"));
   if (::geteuid() == 0) CHECK(text.find("is writable by others than root") != std::string::npos);
   // in a user namespace that maps its root to uid 1000, root's files are 1000's
   Caller podman = caller_from(0, 0, {}, "0 1000 1\n", "0 1000 1\n");
-  auto mapped = check_trusted_config("/etc/passwd", podman);
+  auto mapped = trusted_config_path("/etc/passwd", podman);
   if (::geteuid() == 0) {
     REQUIRE_FALSE(mapped);
     CHECK(mapped.error().render().find("is owned by uid 1000") != std::string::npos);
   }
   // root reads any
-  CHECK(check_trusted_config(file, caller_from(0, 0, {}, kIdentity, kIdentity)));
+  CHECK(trusted_config_path(file, caller_from(0, 0, {}, kIdentity, kIdentity)));
+  // A symlink of the caller's to root's file: what is read is root's file itself, so the link
+  // cannot be turned to another file between the check and the read.
+  std::string link = std::string(pattern) + "/link";
+  REQUIRE(::symlink("/etc/passwd", link.c_str()) == 0);
+  auto through_link = trusted_config_path(link, user);
+  REQUIRE(through_link);
+  CHECK(*through_link == "/etc/passwd");
+  ::unlink(link.c_str());
   ::unlink(file.c_str());
   ::rmdir(pattern);
 }

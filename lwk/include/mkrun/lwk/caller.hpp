@@ -52,7 +52,9 @@ Result<void> check_attach_user(const HostConfig& config, const Caller& caller);
 // 0; a directory writable by others only with the sticky bit), and the file writable by no one
 // else, so that MKRUN_MCKERNEL_CONF cannot point mkrun at a policy of the caller's own. In a user
 // namespace that does not map host root, the owner cannot be seen: the packaged path is then
-// trusted as the host's /etc, any other is refused.
-Result<void> check_trusted_config(const std::string& path, const Caller& caller);
+// trusted as the host's /etc, any other is refused. Returns the path to read: the checked one,
+// with its symlinks resolved, so that a symlink the caller owns cannot be turned elsewhere
+// between the check and the read.
+Result<std::string> trusted_config_path(const std::string& path, const Caller& caller);
 
 }  // namespace mkrun::lwk
