@@ -348,7 +348,19 @@ test_nodes_clean() {
   eq "cgroups of the containers" "$(cgroups_of_containers)" ""
   # (the patterns from a file: grep's own argv does not match them)
   printf '%s\n' /bin/mpi-hello /shared/ >"$SW/container-args"
-  eq "processes of the containers" "$(grep -alsF -f "$SW/container-args" /proc/[0-9]*/cmdline)" ""
+  # a step's last task may still be on its way out when srun returns: ten seconds to go
+  wait_until 10 '[ -z "$(container_processes)" ]' || true
+  eq "processes of the containers" "$(container_processes)" ""
+}
+# the processes whose command line names the jobs' program or shared directory, one line each
+# with its parent, state, cgroup and arguments (so that a failure shows who is left)
+container_processes() {
+  local f pid ps
+  for f in $(grep -alsF -f "$SW/container-args" /proc/[0-9]*/cmdline); do
+    pid=${f#/proc/}; pid=${pid%/cmdline}
+    ps=$(ps -o pid=,ppid=,stat= -p "$pid") || continue  # gone meanwhile
+    echo "$ps $(head -1 "/proc/$pid/cgroup" 2>/dev/null) $(tr '\0' ' ' <"$f" 2>/dev/null)"
+  done
 }
 test_clean() {
   eq "processes left" "$(pids_with_arg "$SW/")" ""
