@@ -296,6 +296,8 @@ int make_mount_point(int root_fd, const char* relative, bool directory) {
   char prefix[PATH_MAX];
   size_t length = strlen(relative);
   if (length >= sizeof path) fail(ENAMETOOLONG, "mount point `", relative, "`");
+  // Mostly the place exists: one lookup, the same the walk below ends with, finds it.
+  if (int existing = open_in_root(root_fd, relative, O_PATH); existing >= 0) return existing;
   memcpy(path, relative, length + 1);
   int parent = root_fd;
   int parent_owned = -1;
@@ -359,9 +361,12 @@ bool same_file(const struct stat& a, const struct stat& b) {
 // mounted, the image's /proc directory or one of its descendants (found by walking up "..").
 // The image's own /proc directory, looked up once it exists and before a procfs covers it (a
 // lookup then would find the procfs, which on_procfs() recognises anyway). Every mount point
-// checks against it, so it is kept rather than looked up again for each.
+// checks against it, so it is kept rather than looked up again for each. So is the finding that
+// a procfs already covers it: no lookup reaches the image's directory under a mount any more (the
+// child never unmounts), and a procfs is recognised wherever it is by on_procfs().
 struct ImageProc {
   bool known = false;
+  bool covered_by_procfs = false;
   struct stat proc {};
   struct stat root {};
 };
@@ -369,13 +374,17 @@ ImageProc g_image_proc;
 
 bool find_image_proc(int root_fd) {
   if (g_image_proc.known) return true;
+  if (g_image_proc.covered_by_procfs) return false;
   int proc = open_in_root(root_fd, "proc", O_PATH);
   if (proc < 0) return false;
-  g_image_proc.known = !on_procfs(proc) && fstat(proc, &g_image_proc.proc) == 0 &&
+  g_image_proc.covered_by_procfs = on_procfs(proc);
+  g_image_proc.known = !g_image_proc.covered_by_procfs &&
+                       fstat(proc, &g_image_proc.proc) == 0 &&
                        fstat(root_fd, &g_image_proc.root) == 0;
   close(proc);
   return g_image_proc.known;
 }
+
 
 bool inside_container_proc(int root_fd, int target) {
   if (on_procfs(target)) return true;
