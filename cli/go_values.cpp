@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "log.hpp"
+#include "mkrun/base/numbers.hpp"
 
 namespace mkrun::cli {
 namespace {
@@ -65,7 +66,7 @@ std::optional<double> unit_multiplier(std::string_view suffix) {
   if (!suffix.empty()) {
     auto unit = kUnits.find(static_cast<char>(std::tolower(static_cast<unsigned char>(suffix[0]))));
     if (unit != std::string_view::npos) {
-      multiplier = std::pow(1024.0, static_cast<double>(unit + 1));
+      for (std::size_t power = 0; power <= unit; ++power) multiplier *= 1024;
       suffix.remove_prefix(1);
     }
   }
@@ -101,11 +102,10 @@ std::expected<int64_t, std::string> ram_in_bytes(std::string_view text) {
   if (std::count(number.begin(), number.end(), '.') > 1) {  // the pattern allows "1.2.3"
     return std::unexpected(num_error("ParseFloat", number, "invalid syntax"));
   }
-  double size = 0;
-  auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), size);
-  if (ec != std::errc())
-    return std::unexpected(num_error("ParseFloat", number, "value out of range"));
-  size *= *multiplier;
+  // (digits and one '.' at most, so a number that does not parse is out of range)
+  auto parsed = parse_real(number);
+  if (!parsed) return std::unexpected(num_error("ParseFloat", number, "value out of range"));
+  double size = *parsed * *multiplier;
   // Go's float-to-int64 conversion of an out-of-range value gives the smallest int64 on amd64.
   if (!(size < 9223372036854775808.0)) return std::numeric_limits<int64_t>::min();
   return static_cast<int64_t>(size);

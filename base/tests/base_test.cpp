@@ -4,9 +4,15 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "mkrun/base/command.hpp"
 #include "mkrun/base/error.hpp"
@@ -29,6 +35,54 @@ TEST_CASE("parse_number takes the whole string, in base 10, and nothing else", "
   CHECK_FALSE(parse_number<uint64_t>("-1"));
   CHECK_FALSE(parse_number<uint64_t>("18446744073709551616"));
   CHECK_FALSE(parse_number<uint16_t>("65536"));
+}
+
+// parse_real stands in for std::from_chars(double) (without libm): the same answer for each text.
+TEST_CASE("parse_real reads a whole real number exactly as std::from_chars does", "[numbers]") {
+  const std::string beyond_double = "17976931348623157" + std::string(300, '0');
+  for (std::string_view view : std::initializer_list<std::string_view>{
+           "0",        "-0",   "42",       "-7",    "1.5",    ".5",         "5.",   "-.25",
+           "1e3",      "1E-3", "-2.5e+10", "1e",    "1e+",    "1.2.3",      "inf",  "-INF",
+           "Infinity", "nan",  "NaN(x)",   "1e400", "-1e400", "1e-400",     "",     "-",
+           ".",        "+1",   " 1",       "1 ",    "\t1",    "1\n",        "0x10", "-0X1p3",
+           "12x",      "i",    "n",        "e5",    "1,5",    beyond_double}) {
+    INFO(view);
+    double expected = 0;
+    auto [end, ec] = std::from_chars(view.data(), view.data() + view.size(), expected);
+    const bool whole = ec == std::errc() && end == view.data() + view.size();
+    const auto parsed = parse_real(view);
+    REQUIRE(parsed.has_value() == whole);
+    if (whole && !std::isnan(expected)) CHECK(*parsed == expected);
+    if (whole && std::isnan(expected)) CHECK(std::isnan(*parsed));
+  }
+}
+
+// format_real stands in for std::to_chars(double) (without libm): the same text for each value.
+TEST_CASE("format_real writes a double exactly as std::to_chars does", "[numbers]") {
+  constexpr double kInfinity = std::numeric_limits<double>::infinity();
+  // whole numbers (exact in fixed notation), the ends of double, and the switch of notations
+  // clang-format off
+  std::vector<double> values = {
+      0.0, -0.0, 1, -1, 1.5, 0.1, 1e-7, 1e5, 100000, 1200, 1e15, 1e16, 1e17, 1e19, 1e21, 1e22,
+      1e+30, 9.2e18, 4.35, 0.3, 0.001, 1e-4, 5e-324, 2.0 / 3, 123e-20, 123456.5,
+      18446744073709551616.0, 12345678901234567890.0, 2.2250738585072014e-308,
+      1.7976931348623157e308, kInfinity, -kInfinity, std::nan("")};
+  // clang-format on
+  std::mt19937_64 random(12345);
+  for (int i = 0; i < 20000; ++i) {
+    uint64_t bits = random();
+    double value = 0;
+    std::memcpy(&value, &bits, sizeof value);
+    values.push_back(value);
+    values.push_back(static_cast<double>(random() % 100000) / 1000);
+  }
+  for (double value : values) {
+    char expected[64];
+    auto [end, ec] = std::to_chars(expected, expected + sizeof expected, value);
+    REQUIRE(ec == std::errc());
+    INFO(std::string(expected, end));
+    CHECK(format_real(value) == std::string(expected, end));
+  }
 }
 
 TEST_CASE("file errors name the path and the errno, Go-style", "[files]") {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cdi_internal.hpp"
+#include "mkrun/base/numbers.hpp"
 #include "mkrun/oci/json/read.hpp"
 
 namespace mkrun::oci::cdi::internal {
@@ -93,9 +94,7 @@ rapidjson::Value typed_scalar(std::string_view text, Allocator& allocator) {
   if (text == "true" || text == "True" || text == "TRUE") return rapidjson::Value(true);
   if (text == "false" || text == "False" || text == "FALSE") return rapidjson::Value(false);
   if (auto number = integer_value(text)) return std::move(*number);
-  double real = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), real);
-  if (ec == std::errc{} && end == text.data() + text.size()) return rapidjson::Value(real);
+  if (auto real = parse_real(text)) return rapidjson::Value(*real);
   return rapidjson::Value(text.data(), static_cast<rapidjson::SizeType>(text.size()), allocator);
 }
 

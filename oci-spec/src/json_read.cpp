@@ -8,7 +8,8 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
-#include <charconv>
+#include "mkrun/base/numbers.hpp"
+
 #include <cmath>
 
 namespace mkrun::oci::json {
@@ -25,12 +26,6 @@ bool equal_ignoring_ascii_case(std::string_view a, std::string_view b) {
 
 std::string_view name_of(const Value& member_name) {
   return {member_name.GetString(), member_name.GetStringLength()};
-}
-
-std::string format_double(double d) {
-  char buffer[32];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, d);
-  return ec == std::errc{} ? std::string(buffer, end) : std::string("a number");
 }
 
 // How Go's scanner names an unexpected byte: printable ASCII quoted, anything else in hex.
@@ -201,13 +196,13 @@ Status read_integer(const Value& v, const std::string& path, int64_t min, uint64
     return {};
   }
   // RapidJSON makes a double of anything with a fraction or an exponent, or beyond 64 bits. Go
-  // refuses all of them for an integer field.
+  // refuses all of them for an integer field. (A double that large is a whole number anyway.)
   double value = v.GetDouble();
-  if (std::isfinite(value) && std::trunc(value) == value && std::fabs(value) >= 9.2e18) {
-    return out_of_range(format_double(value));
+  if (std::isfinite(value) && std::fabs(value) >= 9.2e18) {
+    return out_of_range(format_real(value));
   }
   return fail(path,
-              "expected " + std::string(type) + ", got non-integer number " + format_double(value));
+              "expected " + std::string(type) + ", got non-integer number " + format_real(value));
 }
 
 Fields::Fields(const Value& v, const std::string& path, Unknown unknown)
