@@ -3,6 +3,8 @@
 # (packaging/completion/mkrun.bash) are true to the binary: every command of `mkrun --help` and
 # every flag of `mkrun --help` and `mkrun CMD --help` is documented in the man page (in that
 # command's section) and offered by the completion, and neither lists a command the binary lacks.
+# And that mkrun-lwk.8 names every command and option of `mkrun-lwk`'s usage (built next to mkrun,
+# lwk/mkrun-lwk) in its SYNOPSIS.
 # usage: packaging/check-docs.sh [path/to/mkrun]       (default build/mkrun); exit 1 on a mismatch
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,6 +20,11 @@ for c in $(awk '/^COMMANDS:/{on=1; next} on && /^$/{exit} on && NF {sub(/,$/, ""
 done
 groff -man -Tutf8 -P-cbou -rLL=200n -rHY=0 "$REPO/packaging/man/mkrun.8" 2>"$tmp/groff.err" >"$tmp/man.txt"
 if [ -s "$tmp/groff.err" ]; then echo "check-docs: groff warnings:"; cat "$tmp/groff.err"; exit 1; fi
+groff -man -Tutf8 -P-cbou -rLL=200n -rHY=0 "$REPO/packaging/man/mkrun-lwk.8" 2>"$tmp/groff-lwk.err" >"$tmp/man-lwk.txt"
+if [ -s "$tmp/groff-lwk.err" ]; then echo "check-docs: groff warnings (mkrun-lwk.8):"; cat "$tmp/groff-lwk.err"; exit 1; fi
+MKRUN_LWK=$(dirname "$MKRUN")/lwk/mkrun-lwk
+[ -x "$MKRUN_LWK" ] || { echo "check-docs: $MKRUN_LWK is not executable" >&2; exit 2; }
+"$MKRUN_LWK" 2>"$tmp/usage-lwk" || true
 # what the completion offers
 bash -c 'source "$1"; echo "_commands $_mkrun_commands"; for k in "${!_mkrun_flags[@]}"; do echo "$k ${_mkrun_flags[$k]//=/}"; done' \
   _ "$REPO/packaging/completion/mkrun.bash" >"$tmp/completion.txt"
@@ -91,9 +98,21 @@ for key, help_key in [("_global", "_global")] + [(c, c) for c in commands]:
     if have - want:
         problems.append(f"completion: {key}: offers {sorted(have - want)}, which the binary does not take")
 
+# mkrun-lwk.8: every word of the tool's usage (commands, options) in the SYNOPSIS
+usage = open(os.path.join(tmp, "usage-lwk")).read()
+synopsis = section("SYNOPSIS", open(os.path.join(tmp, "man-lwk.txt")).read())
+words = set(re.findall(r"(?<![\w-])(--[a-z-]+|boot|shutdown|status|pool|fill|drain)(?![\w-])",
+                       usage.split("usage:", 1)[-1]))
+for word in sorted(words):
+    if not re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", synopsis):
+        problems.append(f"mkrun-lwk.8: {word} of the usage not in the SYNOPSIS")
+if not words:
+    problems.append("mkrun-lwk: no usage text to compare with mkrun-lwk.8")
+
 if problems:
     print("check-docs: the man page or the completion is not true to the binary:")
     print("\n".join("  " + p for p in problems))
     sys.exit(1)
-print(f"check-docs: man page and completion match {len(commands)} commands and their flags")
+print(f"check-docs: man page and completion match {len(commands)} commands and their flags;"
+      f" mkrun-lwk.8 names its {len(words)} commands and options")
 EOF
