@@ -19,6 +19,8 @@
 # usage: sudo bench/bench.sh [N]          N: hyperfine runs and cycles (default 50)
 # env:   MKRUN (default build/mkrun)  RUNC (/usr/sbin/runc)  CRUN (/usr/bin/crun)
 #        RSS_RUNS (5)  RANKS ("64 256")  BENCH_JSON=file to also save the JSON (keep results out of git)
+#        RUNS (1): repeat the whole comparison, then the median and range of each ratio over the
+#        runs against issue 14's targets (bench/summarize.py)
 #        MCKERNEL=1: also McKernel's start times on the IHK emulator (bench/mckernel.sh, its own
 #        table; needs the emulator built next to mkrun; about 3 minutes with its 2 s boots)
 # output: markdown tables on stdout, then the JSON.
@@ -138,6 +140,20 @@ if [ "${1:-}" = --inner ]; then
   T=$2 OUT=$3
   shift 3
   measure private-ns "$OUT" "$@"
+  exit 0
+fi
+
+# RUNS>1: the whole comparison that many times, each run's tables as it ends, then the median
+# and range of the ratios over the runs (bench/summarize.py) and their JSON files
+if [ "${RUNS:-1}" -gt 1 ]; then
+  RUNS_DIR=$(mktemp -d /tmp/bench-runs.XXXXXX)
+  for ((run = 1; run <= RUNS; run++)); do
+    log "run $run of $RUNS"
+    RUNS=1 BENCH_JSON="$RUNS_DIR/run$run.json" bash "$0" "$N"
+  done
+  echo
+  /usr/bin/python3 "$HERE/summarize.py" "$RUNS_DIR"/run*.json
+  log "the runs' JSON: $RUNS_DIR"
   exit 0
 fi
 
