@@ -378,13 +378,11 @@ bool find_image_proc(int root_fd) {
   int proc = open_in_root(root_fd, "proc", O_PATH);
   if (proc < 0) return false;
   g_image_proc.covered_by_procfs = on_procfs(proc);
-  g_image_proc.known = !g_image_proc.covered_by_procfs &&
-                       fstat(proc, &g_image_proc.proc) == 0 &&
+  g_image_proc.known = !g_image_proc.covered_by_procfs && fstat(proc, &g_image_proc.proc) == 0 &&
                        fstat(root_fd, &g_image_proc.root) == 0;
   close(proc);
   return g_image_proc.known;
 }
-
 
 bool inside_container_proc(int root_fd, int target) {
   if (on_procfs(target)) return true;
