@@ -1273,7 +1273,7 @@ def test_delete_killed_at_any_step(rt, node, bundle, function, when):
 
 # ---- true to IHK: the driver's rules, in mkrun and in the emulator --------------------------
 
-EINVAL, ENOENT, EBUSY = 22, 2, 16
+EINVAL, ENOENT, EBUSY, EIO = 22, 2, 16, 5
 
 
 def boot_directly(node: Node, lib, cpu: int, size: int, numa: int) -> int:
@@ -1388,6 +1388,42 @@ def test_emulator_status_of_a_missing_instance_is_enoent(rt, node):
     assert lib.ihk_os_get_status(5) == -ENOENT
     assert lib.ihk_os_get_num_assigned_cpus(5) == -ENOENT
     assert lib.ihk_os_shutdown(5) == -ENOENT
+
+
+def test_emulator_queries_leave_the_node_as_it_was(rt, node):
+    # A query is an ioctl that changes nothing in the driver: the emulated node's file is
+    # replaced (by a rename) only by a call that changes the node, or that consumes an injected
+    # fault. A hard link keeps the current file's inode from being reused by the next one.
+    lib = node.library()
+    os_index = boot_directly(node, lib, 3, GIB, 0)
+    kept = node.dir / "state.kept"
+
+    def replaced_by(call) -> bool:
+        os.link(node.state_path, kept)
+        try:
+            call()
+            return not os.path.samefile(node.state_path, kept)
+        finally:
+            kept.unlink()
+
+    def queries():
+        assert lib.ihk_os_get_status(os_index) == 2  # RUNNING
+        assert lib.ihk_get_num_os_instances(0) == 1
+        assert lib.ihk_get_num_reserved_cpus(0) == 1
+        assert lib.ihk_os_get_status(7) == -ENOENT
+
+    assert not replaced_by(queries)
+    assert node.calls()[-4:] == ["ihk_os_get_status(0) = 2", "ihk_get_num_os_instances(0) = 1",
+                                 "ihk_get_num_reserved_cpus(0) = 1",
+                                 f"ihk_os_get_status(7) = -{ENOENT}"]
+    node.set("fail", f"ihk_os_get_status {EIO} 1")
+    assert replaced_by(lambda: lib.ihk_os_get_status(os_index))  # the fault is used up
+    assert node.get("fail") == "" and lib.ihk_os_get_status(os_index) == 2
+    assert replaced_by(lambda: lib.ihk_os_shutdown(os_index))
+    assert node.instances()[os_index]["status"] == "INACTIVE"
+    assert lib.ihk_destroy_os(0, os_index) == 0
+    assert lib.ihk_release_cpu(0, *cpus(3)) == 0
+    assert lib.ihk_release_mem(0, *chunks((GIB, 0))) == 0
 
 
 def test_no_status_is_asked_of_a_missing_instance(rt, node, bundle):

@@ -60,11 +60,13 @@ struct ihk_ikc_cpu_map {
   int dst_cpu;
 };
 
-/* One library call: the state under the emulator's lock, and what gets logged. */
+/* One library call: the state under the emulator's lock, as loaded (`before`, emu_format's
+ * text) and as the call leaves it, and what gets logged. */
 struct call {
   const char* path;
   int lock_fd;
   struct emu_state st;
+  char* before;
   char text[1024];
 };
 
@@ -106,8 +108,20 @@ static int injected_failure(struct call* c, const char* function) {
   return 0;
 }
 
+/* Writes the state back only when the call changed it: a query, like the driver's query
+ * ioctls, leaves the node as it was, and rewriting the file each time would charge every
+ * status or list call a file replacement real IHK never makes. */
+static void save_if_changed(struct call* c) {
+  char* after = emu_format(&c->st);
+  if (after == NULL || c->before == NULL || strcmp(after, c->before) != 0)
+    (void)emu_save(c->path, &c->st);
+  free(after);
+  free(c->before);
+  c->before = NULL;
+}
+
 static void finish(struct call* c, int ret, int save) {
-  if (save) (void)emu_save(c->path, &c->st);
+  if (save) save_if_changed(c);
   append_log(c, ret);
   close(c->lock_fd);
 }
@@ -153,6 +167,7 @@ static int begin(struct call* c, const char* function, int device_level, int* re
     *ret = -ENOENT;
     return 1;
   }
+  c->before = emu_format(&c->st);
   if (crashes(c, function, "before")) crash(c);
   int errc = injected_failure(c, function);
   if (!c->st.loaded && device_level) errc = ENOENT;
