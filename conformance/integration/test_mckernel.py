@@ -8,6 +8,8 @@ no /dev/mcos* node, sysfs's online CPUs back.
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import fcntl
 import hashlib
 import json
@@ -15,6 +17,7 @@ import os
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import tempfile
 from pathlib import Path
@@ -90,6 +93,33 @@ def teardown_calls(cpus: str, mem: str, booted: bool = True) -> list[str]:
              [f"ihk_os_release_cpu(0, {cpus}) = 0", f"ihk_os_release_mem(0, {mem}) = 0"])
     return calls + ["ihk_destroy_os(0, 0) = 0", f"ihk_release_cpu(0, {cpus}) = 0",
                     f"ihk_release_mem(0, {mem}) = 0"]
+
+
+@contextlib.contextmanager
+def files_renamed_into(directory: Path):
+    """The names renamed into `directory` meanwhile, one per rename (inotify's IN_MOVED_TO): a
+    claim is written to a temporary file and renamed, so each record of it is one. IN_MOVED_FROM
+    is watched too, so that two renames to one name are two events (inotify merges an event
+    with an identical one still unread right before it)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+    assert fd >= 0, ctypes.get_errno()
+    names: list[str] = []
+    try:
+        moved_from, moved_to = 0x40, 0x80
+        assert libc.inotify_add_watch(fd, str(directory).encode(), moved_from | moved_to) >= 0
+        yield names
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            data = b""
+        while data:
+            _, mask, _, length = struct.unpack_from("iIII", data)
+            if mask & moved_to:
+                names.append(data[16:16 + length].rstrip(b"\0").decode())
+            data = data[16 + length:]
+    finally:
+        os.close(fd)
 
 
 # ---- running on McKernel -------------------------------------------------------------------
@@ -502,6 +532,27 @@ def stop(process: subprocess.Popen, child: int) -> None:
 def without_pid_namespace(bundle):
     bundle.linux["namespaces"] = [ns for ns in bundle.linux["namespaces"] if ns["type"] != "pid"]
     return bundle
+
+
+def test_an_attach_writes_its_claim_once(rt, node, bundle):
+    admin_instance_5(node)
+    node.claims.mkdir(mode=0o755)
+    try:
+        with files_renamed_into(node.claims) as renamed:
+            cid = rt.create(node.bundle(bundle.set_args("true"), instance="attach:5")).ok().cid
+        token = node.claims_of(cid)
+        assert renamed == [f"{token}.claim"], renamed
+        claim = (node.claims / f"{token}.claim").read_text().splitlines()
+        info = os.stat("/dev/mcos5")
+        assert f"device-node={os.major(info.st_rdev)}:{os.minor(info.st_rdev)}" in claim
+        assert "step=attached" in claim
+        rt.delete(cid).ok()
+        assert os.listdir(node.claims) == []
+    finally:
+        for cid in list(rt.ids):
+            rt("delete", "--force", cid)
+        os.unlink("/dev/mcos5")
+        node.initial["dev"] = existing_mcos_nodes()
 
 
 def test_ranks_in_one_pid_namespace_share_an_attached_instance(rt, node, make_bundle):
@@ -989,6 +1040,20 @@ def test_a_container_takes_a_pooled_instance_without_booting(rt, node, pool, bun
     assert os.stat("/dev/mcos0").st_ino != node_before
     assert [l.split()[-1] for l in pool_lines()] == ["free", "free"]
     assert [i["status"] for i in node.instances().values()] == ["RUNNING", "RUNNING"]
+
+
+def test_a_pooled_create_writes_its_claim_once(rt, node, pool, bundle):
+    # The take is the container's only claim write: the instance's node numbers go with it.
+    with files_renamed_into(node.claims) as renamed:
+        cid = rt.create(node.bundle(bundle.set_args("true"))).ok().cid
+    token = node.claims_of(cid)
+    assert renamed == [f"{token}.claim"], renamed
+    claim = (node.claims / f"{token}.claim").read_text().splitlines()
+    info = os.stat("/dev/mcos0")
+    assert f"device-node={os.major(info.st_rdev)}:{os.minor(info.st_rdev)}" in claim
+    assert "step=pooled" in claim and "pool=pool.0" in claim
+    device = rt.state(cid)["annotations"]["io.mkrun.lwk.device"]
+    assert device == f"{os.major(info.st_rdev)}:{os.minor(info.st_rdev)}"
 
 
 def test_run_on_a_pooled_instance(rt, node, pool, bundle):

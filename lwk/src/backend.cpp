@@ -244,6 +244,7 @@ Result<Instance> prepare_attach(Session& s, const LwkRequest& request, const oci
   MKRUN_CHECK(check_instance_running(s, os, caller));
   s.claim.os = os;
   s.claim.os_node = *identity;
+  s.claim.device_node = device_node_of(MKRUN_TRY(instance_device(os)));
   if (!caller.real_root) s.claim.user = caller.uid;
   s.claim.step = std::string(kAttached);
   MKRUN_CHECK(s.record());
@@ -277,12 +278,17 @@ Result<Launch> static_launch(const HostConfig& config, const LwkRequest& request
   return launch;
 }
 
+// An instance taken by a step that recorded its node's numbers with it (an attach, a pool take)
+// costs no further record: each record is a journal save and a claim written and fsynced, on the
+// start path of every container.
 Result<void> attach_device(Session& s, Launch& launch) {
   DeviceNumbers numbers = MKRUN_TRY(instance_device(launch.os));
   launch.major = numbers.major;
   launch.minor = numbers.minor;
-  s.claim.device_node = std::to_string(numbers.major) + ":" + std::to_string(numbers.minor);
-  MKRUN_CHECK(s.record());
+  if (std::string node = device_node_of(numbers); s.claim.device_node != node) {
+    s.claim.device_node = node;
+    MKRUN_CHECK(s.record());
+  }
   describe_claim(s.claim, launch.annotations);
   return {};
 }
