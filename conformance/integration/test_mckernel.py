@@ -1455,6 +1455,32 @@ def test_emulator_status_of_a_missing_instance_is_enoent(rt, node):
     assert lib.ihk_os_shutdown(5) == -ENOENT
 
 
+def test_state_asks_the_instance_its_status_only(rt, node, bundle):
+    # The node's identity says the instance is there (and still the container's): no list of
+    # the instances first, one status call for `state`'s failure check and one for its report.
+    cid, _ = rt.started(node.bundle(bundle.set_args("sleep", "100"), ncpus="1"))
+    node.clear_log()
+    assert rt.state(cid)["annotations"]["io.mkrun.lwk.status"] == "RUNNING"
+    assert node.calls() == ["ihk_os_get_status(0) = 2"] * 2
+    rt.delete(cid, "--force").ok()
+    assert node.snapshot() == node.initial
+
+
+def test_ihk_unloaded_under_a_container(rt, node, bundle):
+    cid, _ = rt.started(node.bundle(bundle.set_args("sleep", "100"), ncpus="1"))
+    node.set("loaded", "0")  # its nodes stay in the emulated /dev; real IHK's go with it
+    try:
+        lib = node.library()
+        assert lib.ihk_os_get_status(0) == -ENOENT
+        assert lib.ihk_os_get_num_assigned_cpus(0) == -ENOENT
+        assert rt.state(cid)["annotations"]["io.mkrun.lwk.status"] == "UNKNOWN"
+    finally:
+        node.set("loaded", "1")
+    assert rt.state(cid)["annotations"]["io.mkrun.lwk.status"] == "RUNNING"
+    rt.delete(cid, "--force").ok()
+    assert node.snapshot() == node.initial
+
+
 def test_emulator_queries_leave_the_node_as_it_was(rt, node):
     # A query is an ioctl that changes nothing in the driver: the emulated node's file is
     # replaced (by a rename) only by a call that changes the node, or that consumes an injected

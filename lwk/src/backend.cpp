@@ -530,13 +530,17 @@ std::optional<McKernelBackend::LiveInstance> McKernelBackend::live_instance(
   if (!ihk) return std::nullopt;
   // Asked before any per-instance call: ihk_os_get_status on an index with no instance fails
   // (ENOENT, from /dev/mcos<N>), and one reused by another container would report its status.
-  // An unprivileged caller may not list them (/dev/mcd<N> is root's): the node's identity below
-  // still tells whether the instance is there.
-  auto instances = (*ihk)->os_instances(claim.device);
-  bool listed =
-      instances || (instances.error().errc() != EACCES && instances.error().errc() != EPERM);
-  if (listed && (!instances || std::ranges::find(*instances, *claim.os) == instances->end()))
-    return std::nullopt;
+  // The node's identity (still_claims) answers both: IHK makes /dev/mcos<N> at create and removes
+  // it at destroy and at unload, and ihklib lists the instances by those nodes. Only a claim from
+  // before the identity was recorded needs the list (an unprivileged caller may not list them,
+  // /dev/mcd<N> being root's: then the index alone).
+  if (!claim.os_node) {
+    auto instances = (*ihk)->os_instances(claim.device);
+    bool listed =
+        instances || (instances.error().errc() != EACCES && instances.error().errc() != EPERM);
+    if (listed && (!instances || std::ranges::find(*instances, *claim.os) == instances->end()))
+      return std::nullopt;
+  }
   auto ours = still_claims(claim, {}, *claim.os);
   if (!ours || !*ours) return std::nullopt;
   return LiveInstance{*ihk, *claim.os};

@@ -11,7 +11,8 @@
  *   releasing them afterwards is EINVAL; shutting down an instance that never booted does
  *   nothing, and destroying one that still holds resources loses them ("leaked");
  * - every per-instance call on an index with no instance fails with -ENOENT, as ihklib's
- *   access("/dev/mcos<N>") does.
+ *   access("/dev/mcos<N>") does, and so does every one while IHK is not loaded (its unload
+ *   removes the nodes).
  * - privileges: a device call needs read access to /dev/mcd<N> (the `mcd` record stands for it)
  *   and a per-instance call to /dev/mcos<N> (ihklib's access(R_OK) comes first, -errno); the
  *   per-instance calls that change the instance answer -EPERM to a caller whose effective uid is
@@ -268,10 +269,13 @@ static long host_euid(void) {
   return found;
 }
 
-/* Before any per-instance call: ihklib's access("/dev/mcos<N>", R_OK) (-errno), the instance
- * itself (-ENOENT), and for the calls that change it the driver's euid check (-EPERM). */
+/* Before any per-instance call: ihklib's access("/dev/mcos<N>", R_OK) (-errno; -ENOENT while
+ * IHK is not loaded, whose unload removes every node, even if the emulated node's file was left),
+ * the instance itself (-ENOENT), and for the calls that change it the driver's euid check
+ * (-EPERM). */
 static int reach(struct call* c, int os, int changes_it) {
   char path[1024];
+  if (!c->st.loaded) return -ENOENT;
   node_path(&c->st, os, path, sizeof path);
   if (access(path, R_OK) < 0) return -errno;
   if (instance(c, os) == NULL) return -ENOENT;
