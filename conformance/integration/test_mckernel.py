@@ -534,6 +534,16 @@ def without_pid_namespace(bundle):
     return bundle
 
 
+def test_attach_to_a_missing_instance_is_refused(rt, node, bundle):
+    node.write_conf(attach="5")
+    node.initial = node.snapshot()
+    r = rt.create(node.bundle(bundle.set_args("true"), instance="attach:5"))
+    r.fails(1, "there is no McKernel instance 5 to attach to")
+    assert_no_container(rt, r.cid)
+    assert not [c for c in node.calls() if c.startswith("ihk_os_")], node.calls()
+    assert node.snapshot() == node.initial
+
+
 def test_an_attach_writes_its_claim_once(rt, node, bundle):
     admin_instance_5(node)
     node.claims.mkdir(mode=0o755)
