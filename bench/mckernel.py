@@ -9,9 +9,15 @@ program (busybox `true`):
                    `mkrun-lwk boot`): no IHK change, nothing reset
   pooled start     `mkrun create` + `start` until the program has run, on a pool instance
                    (`mkrun-lwk pool fill`): what the pool is for
+  pooled start alone  of that, the `start` command until the program has run (create, the
+                   engine's preparation, done before)
   pooled delete    the `delete` after it: the instance's reset (one boot)
   pooled run       `mkrun run`, start to exit including that delete
   dedicated run    `mkrun run` of a container that boots its own instance (and releases it)
+And the Linux floor under them: the same bundles without the McKernel annotations (`true` runs
+on Linux; the same mounts, the same pid namespace or none):
+  linux run        as "attached run"
+  linux start      as "pooled start"
 Prints a markdown table, with the ratios to the bare mcexec.
 """
 from __future__ import annotations
@@ -89,9 +95,29 @@ def main() -> None:
         b = node.bundle(harness.new_bundle(rt, rootfs, name), **annotations)
         return b.set_args("true").save()
 
+    def on_linux(b: harness.Bundle, name: str) -> harness.Bundle:
+        twin = harness.new_bundle(rt, rootfs, name)
+        twin.config = json.loads(json.dumps(b.config))
+        annotations = twin.config.get("annotations", {})
+        for key in [k for k in annotations if k.startswith("io.mkrun.")]:
+            del annotations[key]
+        return twin.save()
+
+    def started(b: harness.Bundle, cid: str) -> tuple[float, float]:
+        """create + state + start until the init is gone, and of that the start's part."""
+        t0 = time.monotonic()
+        timed([rt.binary, "--root", rt.root, "create", "--bundle", b.path, cid])
+        pid = state_pid(rt, cid)
+        t1 = time.monotonic()
+        timed([rt.binary, "--root", rt.root, "start", cid])
+        wait_gone(pid)
+        t2 = time.monotonic()
+        harness.reap_zombie_children()
+        return t2 - t0, t2 - t1
+
     times: dict[str, list[float]] = {k: [] for k in (
-        "bare mcexec", "attached run", "pooled start", "pooled delete", "pooled run",
-        "dedicated run")}
+        "bare mcexec", "attached run", "linux run", "pooled start", "pooled start alone",
+        "linux start", "pooled delete", "pooled run", "dedicated run")}
     try:
         # a job's instance (os 0) for the bare mcexec and the attached containers
         lwk("boot", "--job", "bench", "--user", "root", "--ncpus", "1", "--mem", "512M")
@@ -106,17 +132,19 @@ def main() -> None:
         lwk("pool", "fill")  # os 1
         pooled = bundle("pooled")
         dedicated = bundle("dedicated", ncpus="2")
+        linux_attached = on_linux(attached, "linux-attached")
+        linux_pooled = on_linux(pooled, "linux-pooled")
         for i in range(N):
             times["bare mcexec"].append(timed(bare))
             times["attached run"].append(timed(
                 [rt.binary, "--root", rt.root, "run", "--bundle", attached.path, f"a{i}"]))
-            t0 = time.monotonic()
-            timed([rt.binary, "--root", rt.root, "create", "--bundle", pooled.path, f"p{i}"])
-            pid = state_pid(rt, f"p{i}")
-            timed([rt.binary, "--root", rt.root, "start", f"p{i}"])
-            wait_gone(pid)
-            times["pooled start"].append(time.monotonic() - t0)
-            harness.reap_zombie_children()
+            times["linux run"].append(timed(
+                [rt.binary, "--root", rt.root, "run", "--bundle", linux_attached.path, f"la{i}"]))
+            whole, alone = started(pooled, f"p{i}")
+            times["pooled start"].append(whole)
+            times["pooled start alone"].append(alone)
+            times["linux start"].append(started(linux_pooled, f"lp{i}")[0])
+            timed([rt.binary, "--root", rt.root, "delete", f"lp{i}"])
             times["pooled delete"].append(
                 timed([rt.binary, "--root", rt.root, "delete", f"p{i}"]))
             times["pooled run"].append(timed(

@@ -8,6 +8,8 @@ no /dev/mcos* node, sysfs's online CPUs back.
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import fcntl
 import hashlib
 import json
@@ -15,6 +17,7 @@ import os
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import tempfile
 from pathlib import Path
@@ -90,6 +93,33 @@ def teardown_calls(cpus: str, mem: str, booted: bool = True) -> list[str]:
              [f"ihk_os_release_cpu(0, {cpus}) = 0", f"ihk_os_release_mem(0, {mem}) = 0"])
     return calls + ["ihk_destroy_os(0, 0) = 0", f"ihk_release_cpu(0, {cpus}) = 0",
                     f"ihk_release_mem(0, {mem}) = 0"]
+
+
+@contextlib.contextmanager
+def files_renamed_into(directory: Path):
+    """The names renamed into `directory` meanwhile, one per rename (inotify's IN_MOVED_TO): a
+    claim is written to a temporary file and renamed, so each record of it is one. IN_MOVED_FROM
+    is watched too, so that two renames to one name are two events (inotify merges an event
+    with an identical one still unread right before it)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+    assert fd >= 0, ctypes.get_errno()
+    names: list[str] = []
+    try:
+        moved_from, moved_to = 0x40, 0x80
+        assert libc.inotify_add_watch(fd, str(directory).encode(), moved_from | moved_to) >= 0
+        yield names
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            data = b""
+        while data:
+            _, mask, _, length = struct.unpack_from("iIII", data)
+            if mask & moved_to:
+                names.append(data[16:16 + length].rstrip(b"\0").decode())
+            data = data[16 + length:]
+    finally:
+        os.close(fd)
 
 
 # ---- running on McKernel -------------------------------------------------------------------
@@ -502,6 +532,37 @@ def stop(process: subprocess.Popen, child: int) -> None:
 def without_pid_namespace(bundle):
     bundle.linux["namespaces"] = [ns for ns in bundle.linux["namespaces"] if ns["type"] != "pid"]
     return bundle
+
+
+def test_attach_to_a_missing_instance_is_refused(rt, node, bundle):
+    node.write_conf(attach="5")
+    node.initial = node.snapshot()
+    r = rt.create(node.bundle(bundle.set_args("true"), instance="attach:5"))
+    r.fails(1, "there is no McKernel instance 5 to attach to")
+    assert_no_container(rt, r.cid)
+    assert not [c for c in node.calls() if c.startswith("ihk_os_")], node.calls()
+    assert node.snapshot() == node.initial
+
+
+def test_an_attach_writes_its_claim_once(rt, node, bundle):
+    admin_instance_5(node)
+    node.claims.mkdir(mode=0o755)
+    try:
+        with files_renamed_into(node.claims) as renamed:
+            cid = rt.create(node.bundle(bundle.set_args("true"), instance="attach:5")).ok().cid
+        token = node.claims_of(cid)
+        assert renamed == [f"{token}.claim"], renamed
+        claim = (node.claims / f"{token}.claim").read_text().splitlines()
+        info = os.stat("/dev/mcos5")
+        assert f"device-node={os.major(info.st_rdev)}:{os.minor(info.st_rdev)}" in claim
+        assert "step=attached" in claim
+        rt.delete(cid).ok()
+        assert os.listdir(node.claims) == []
+    finally:
+        for cid in list(rt.ids):
+            rt("delete", "--force", cid)
+        os.unlink("/dev/mcos5")
+        node.initial["dev"] = existing_mcos_nodes()
 
 
 def test_ranks_in_one_pid_namespace_share_an_attached_instance(rt, node, make_bundle):
@@ -991,6 +1052,20 @@ def test_a_container_takes_a_pooled_instance_without_booting(rt, node, pool, bun
     assert [i["status"] for i in node.instances().values()] == ["RUNNING", "RUNNING"]
 
 
+def test_a_pooled_create_writes_its_claim_once(rt, node, pool, bundle):
+    # The take is the container's only claim write: the instance's node numbers go with it.
+    with files_renamed_into(node.claims) as renamed:
+        cid = rt.create(node.bundle(bundle.set_args("true"))).ok().cid
+    token = node.claims_of(cid)
+    assert renamed == [f"{token}.claim"], renamed
+    claim = (node.claims / f"{token}.claim").read_text().splitlines()
+    info = os.stat("/dev/mcos0")
+    assert f"device-node={os.major(info.st_rdev)}:{os.minor(info.st_rdev)}" in claim
+    assert "step=pooled" in claim and "pool=pool.0" in claim
+    device = rt.state(cid)["annotations"]["io.mkrun.lwk.device"]
+    assert device == f"{os.major(info.st_rdev)}:{os.minor(info.st_rdev)}"
+
+
 def test_run_on_a_pooled_instance(rt, node, pool, bundle):
     r = rt.run(node.bundle(bundle.sh("echo on-pool; exit 3")))
     assert r.rc == 3 and r.out == "on-pool\n", r
@@ -1273,7 +1348,7 @@ def test_delete_killed_at_any_step(rt, node, bundle, function, when):
 
 # ---- true to IHK: the driver's rules, in mkrun and in the emulator --------------------------
 
-EINVAL, ENOENT, EBUSY = 22, 2, 16
+EINVAL, ENOENT, EBUSY, EIO = 22, 2, 16, 5
 
 
 def boot_directly(node: Node, lib, cpu: int, size: int, numa: int) -> int:
@@ -1388,6 +1463,68 @@ def test_emulator_status_of_a_missing_instance_is_enoent(rt, node):
     assert lib.ihk_os_get_status(5) == -ENOENT
     assert lib.ihk_os_get_num_assigned_cpus(5) == -ENOENT
     assert lib.ihk_os_shutdown(5) == -ENOENT
+
+
+def test_state_asks_the_instance_its_status_only(rt, node, bundle):
+    # The node's identity says the instance is there (and still the container's): no list of
+    # the instances first, one status call for `state`'s failure check and one for its report.
+    cid, _ = rt.started(node.bundle(bundle.set_args("sleep", "100"), ncpus="1"))
+    node.clear_log()
+    assert rt.state(cid)["annotations"]["io.mkrun.lwk.status"] == "RUNNING"
+    assert node.calls() == ["ihk_os_get_status(0) = 2"] * 2
+    rt.delete(cid, "--force").ok()
+    assert node.snapshot() == node.initial
+
+
+def test_ihk_unloaded_under_a_container(rt, node, bundle):
+    cid, _ = rt.started(node.bundle(bundle.set_args("sleep", "100"), ncpus="1"))
+    node.set("loaded", "0")  # its nodes stay in the emulated /dev; real IHK's go with it
+    try:
+        lib = node.library()
+        assert lib.ihk_os_get_status(0) == -ENOENT
+        assert lib.ihk_os_get_num_assigned_cpus(0) == -ENOENT
+        assert rt.state(cid)["annotations"]["io.mkrun.lwk.status"] == "UNKNOWN"
+    finally:
+        node.set("loaded", "1")
+    assert rt.state(cid)["annotations"]["io.mkrun.lwk.status"] == "RUNNING"
+    rt.delete(cid, "--force").ok()
+    assert node.snapshot() == node.initial
+
+
+def test_emulator_queries_leave_the_node_as_it_was(rt, node):
+    # A query is an ioctl that changes nothing in the driver: the emulated node's file is
+    # replaced (by a rename) only by a call that changes the node, or that consumes an injected
+    # fault. A hard link keeps the current file's inode from being reused by the next one.
+    lib = node.library()
+    os_index = boot_directly(node, lib, 3, GIB, 0)
+    kept = node.dir / "state.kept"
+
+    def replaced_by(call) -> bool:
+        os.link(node.state_path, kept)
+        try:
+            call()
+            return not os.path.samefile(node.state_path, kept)
+        finally:
+            kept.unlink()
+
+    def queries():
+        assert lib.ihk_os_get_status(os_index) == 2  # RUNNING
+        assert lib.ihk_get_num_os_instances(0) == 1
+        assert lib.ihk_get_num_reserved_cpus(0) == 1
+        assert lib.ihk_os_get_status(7) == -ENOENT
+
+    assert not replaced_by(queries)
+    assert node.calls()[-4:] == ["ihk_os_get_status(0) = 2", "ihk_get_num_os_instances(0) = 1",
+                                 "ihk_get_num_reserved_cpus(0) = 1",
+                                 f"ihk_os_get_status(7) = -{ENOENT}"]
+    node.set("fail", f"ihk_os_get_status {EIO} 1")
+    assert replaced_by(lambda: lib.ihk_os_get_status(os_index))  # the fault is used up
+    assert node.get("fail") == "" and lib.ihk_os_get_status(os_index) == 2
+    assert replaced_by(lambda: lib.ihk_os_shutdown(os_index))
+    assert node.instances()[os_index]["status"] == "INACTIVE"
+    assert lib.ihk_destroy_os(0, os_index) == 0
+    assert lib.ihk_release_cpu(0, *cpus(3)) == 0
+    assert lib.ihk_release_mem(0, *chunks((GIB, 0))) == 0
 
 
 def test_no_status_is_asked_of_a_missing_instance(rt, node, bundle):

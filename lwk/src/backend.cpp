@@ -214,15 +214,11 @@ Result<void> check_users_pid_namespace(const HostConfig& config, const Caller& c
               "config.json), since McKernel keys its processes by mcexec's pid there");
 }
 
+// After prepare_attach found the instance's node (which IHK keeps exactly while the instance
+// exists; ihklib lists the instances by their nodes): an unprivileged caller must be able to
+// open it, and the instance must be RUNNING.
 Result<void> check_instance_running(Session& s, int os, const Caller& caller) {
-  if (caller.real_root) {
-    auto instances = MKRUN_TRY(s.ihk->os_instances(s.config.device));
-    if (std::ranges::find(instances, os) == instances.end())
-      return fail("there is no McKernel instance " + std::to_string(os) + " to attach to");
-  } else {
-    // /dev/mcd<N> is root's: only the instance's own node can be asked.
-    MKRUN_CHECK(check_device_usable(os));
-  }
+  if (!caller.real_root) MKRUN_CHECK(check_device_usable(os));
   auto status = MKRUN_TRY(s.ihk->os_status(os));
   if (status != OsStatus::kRunning)
     return fail("McKernel instance " + std::to_string(os) +
@@ -244,6 +240,7 @@ Result<Instance> prepare_attach(Session& s, const LwkRequest& request, const oci
   MKRUN_CHECK(check_instance_running(s, os, caller));
   s.claim.os = os;
   s.claim.os_node = *identity;
+  s.claim.device_node = device_node_of(MKRUN_TRY(instance_device(os)));
   if (!caller.real_root) s.claim.user = caller.uid;
   s.claim.step = std::string(kAttached);
   MKRUN_CHECK(s.record());
@@ -277,12 +274,17 @@ Result<Launch> static_launch(const HostConfig& config, const LwkRequest& request
   return launch;
 }
 
+// An instance taken by a step that recorded its node's numbers with it (an attach, a pool take)
+// costs no further record: each record is a journal save and a claim written and fsynced, on the
+// start path of every container.
 Result<void> attach_device(Session& s, Launch& launch) {
   DeviceNumbers numbers = MKRUN_TRY(instance_device(launch.os));
   launch.major = numbers.major;
   launch.minor = numbers.minor;
-  s.claim.device_node = std::to_string(numbers.major) + ":" + std::to_string(numbers.minor);
-  MKRUN_CHECK(s.record());
+  if (std::string node = device_node_of(numbers); s.claim.device_node != node) {
+    s.claim.device_node = node;
+    MKRUN_CHECK(s.record());
+  }
   describe_claim(s.claim, launch.annotations);
   return {};
 }
@@ -524,13 +526,17 @@ std::optional<McKernelBackend::LiveInstance> McKernelBackend::live_instance(
   if (!ihk) return std::nullopt;
   // Asked before any per-instance call: ihk_os_get_status on an index with no instance fails
   // (ENOENT, from /dev/mcos<N>), and one reused by another container would report its status.
-  // An unprivileged caller may not list them (/dev/mcd<N> is root's): the node's identity below
-  // still tells whether the instance is there.
-  auto instances = (*ihk)->os_instances(claim.device);
-  bool listed =
-      instances || (instances.error().errc() != EACCES && instances.error().errc() != EPERM);
-  if (listed && (!instances || std::ranges::find(*instances, *claim.os) == instances->end()))
-    return std::nullopt;
+  // The node's identity (still_claims) answers both: IHK makes /dev/mcos<N> at create and removes
+  // it at destroy and at unload, and ihklib lists the instances by those nodes. Only a claim from
+  // before the identity was recorded needs the list (an unprivileged caller may not list them,
+  // /dev/mcd<N> being root's: then the index alone).
+  if (!claim.os_node) {
+    auto instances = (*ihk)->os_instances(claim.device);
+    bool listed =
+        instances || (instances.error().errc() != EACCES && instances.error().errc() != EPERM);
+    if (listed && (!instances || std::ranges::find(*instances, *claim.os) == instances->end()))
+      return std::nullopt;
+  }
   auto ours = still_claims(claim, {}, *claim.os);
   if (!ours || !*ours) return std::nullopt;
   return LiveInstance{*ihk, *claim.os};

@@ -100,6 +100,10 @@ Result<DeviceNumbers> instance_device(int os) {
                        static_cast<int64_t>(minor(info.st_rdev))};
 }
 
+std::string device_node_of(const DeviceNumbers& numbers) {
+  return std::to_string(numbers.major) + ":" + std::to_string(numbers.minor);
+}
+
 Result<uint64_t> instance_identity(int os) {
   std::string path = "/dev/mcos" + std::to_string(os);
   struct stat info {};

@@ -30,6 +30,8 @@ struct DeviceNumbers {
 };
 // stat() of /dev/mcos<os>: the numbers are dynamic (alloc_chrdev_region), never assumed.
 Result<DeviceNumbers> instance_device(int os);
+// "major:minor", as a claim keeps them and `state` shows them.
+std::string device_node_of(const DeviceNumbers& numbers);
 
 // Which instance /dev/mcos<os> stands for: its inode. IHK has no creation counter or owner, and
 // an index is reused as soon as its instance is destroyed. What ihklib can be asked does not

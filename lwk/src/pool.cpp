@@ -117,6 +117,7 @@ Result<std::optional<Instance>> take_pooled(Session& s, const LwkRequest& reques
     s.claim.cpus = pooled.cpus;
     s.claim.mem = pooled.mem;
     s.claim.step = std::string(kPooled);
+    s.claim.device_node = device_node_of(MKRUN_TRY(instance_device(*pooled.os)));
     MKRUN_CHECK(s.record());  // the take: from here the instance is this container's
     MKRUN_CHECK(give_device_to(*pooled.os, spec));
     return Instance{*pooled.os, std::nullopt};

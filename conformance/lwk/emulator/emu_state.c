@@ -332,13 +332,34 @@ static void write_state(FILE* file, const struct emu_state* st) {
     fprintf(file, "crash %s %s\n", st->crash_function, st->crash_when);
 }
 
-int emu_save(const char* path, const struct emu_state* st) {
+char* emu_format(const struct emu_state* st) {
+  char* text = NULL;
+  size_t length = 0;
+  FILE* memory = open_memstream(&text, &length);
+  if (memory == NULL) return NULL;
+  write_state(memory, st);
+  if (fclose(memory) != 0) {
+    free(text);
+    return NULL;
+  }
+  return text;
+}
+
+int emu_save_text(const char* path, const char* text) {
   char temporary[4096];
   snprintf(temporary, sizeof temporary, "%s.tmp", path);
   FILE* file = fopen(temporary, "we");
   if (file == NULL) return -errno;
-  write_state(file, st);
+  fputs(text, file);
   if (fclose(file) != 0) return -errno;
   if (rename(temporary, path) < 0) return -errno;
   return 0;
+}
+
+int emu_save(const char* path, const struct emu_state* st) {
+  char* text = emu_format(st);
+  if (text == NULL) return -ENOMEM;
+  int ret = emu_save_text(path, text);
+  free(text);
+  return ret;
 }

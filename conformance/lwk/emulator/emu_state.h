@@ -3,7 +3,8 @@
  * libihk.so, the emulated mcexec in a container, the tests) sees the same partition state.
  * Test-only: never installed.
  *
- * File ($MKRUN_IHK_EMULATOR_STATE), one record per line, written atomically (tmp + rename):
+ * File ($MKRUN_IHK_EMULATOR_STATE), one record per line, written atomically (tmp + rename) by
+ * the calls that change it (a query, like the driver's query ioctls, leaves it as it was):
  *   loaded 1                     0: as if the IHK modules were not loaded (/dev/mcd0 missing)
  *   build_id <text>              what `ihkconfig <dev> get buildid` prints
  *   dev_major <n>                major of the /dev/mcos<N> nodes the emulator makes
@@ -112,6 +113,10 @@ struct emu_state {
 const char* emu_state_path(void);
 int emu_load(const char* path, struct emu_state* st); /* 0 or -errno */
 int emu_save(const char* path, const struct emu_state* st);
+/* The state as emu_save writes it (malloc'd, NUL-terminated; NULL when out of memory). */
+char* emu_format(const struct emu_state* st);
+/* Writes `text` (an emu_format result) as the state file, atomically. */
+int emu_save_text(const char* path, const char* text);
 
 int emu_cpus_parse(const char* text, struct emu_cpus* out); /* 0 or -EINVAL */
 void emu_cpus_format(const struct emu_cpus* cpus, char* out, int size);

@@ -11,7 +11,8 @@
  *   releasing them afterwards is EINVAL; shutting down an instance that never booted does
  *   nothing, and destroying one that still holds resources loses them ("leaked");
  * - every per-instance call on an index with no instance fails with -ENOENT, as ihklib's
- *   access("/dev/mcos<N>") does.
+ *   access("/dev/mcos<N>") does, and so does every one while IHK is not loaded (its unload
+ *   removes the nodes).
  * - privileges: a device call needs read access to /dev/mcd<N> (the `mcd` record stands for it)
  *   and a per-instance call to /dev/mcos<N> (ihklib's access(R_OK) comes first, -errno); the
  *   per-instance calls that change the instance answer -EPERM to a caller whose effective uid is
@@ -60,11 +61,13 @@ struct ihk_ikc_cpu_map {
   int dst_cpu;
 };
 
-/* One library call: the state under the emulator's lock, and what gets logged. */
+/* One library call: the state under the emulator's lock, as loaded (`before`, emu_format's
+ * text) and as the call leaves it, and what gets logged. */
 struct call {
   const char* path;
   int lock_fd;
   struct emu_state st;
+  char* before;
   char text[1024];
 };
 
@@ -106,8 +109,20 @@ static int injected_failure(struct call* c, const char* function) {
   return 0;
 }
 
+/* Writes the state back only when the call changed it: a query, like the driver's query
+ * ioctls, leaves the node as it was, and rewriting the file each time would charge every
+ * status or list call a file replacement real IHK never makes. */
+static void save_if_changed(struct call* c) {
+  char* after = emu_format(&c->st);
+  if (after == NULL || c->before == NULL || strcmp(after, c->before) != 0)
+    (void)emu_save(c->path, &c->st);
+  free(after);
+  free(c->before);
+  c->before = NULL;
+}
+
 static void finish(struct call* c, int ret, int save) {
-  if (save) (void)emu_save(c->path, &c->st);
+  if (save) save_if_changed(c);
   append_log(c, ret);
   close(c->lock_fd);
 }
@@ -153,6 +168,7 @@ static int begin(struct call* c, const char* function, int device_level, int* re
     *ret = -ENOENT;
     return 1;
   }
+  c->before = emu_format(&c->st);
   if (crashes(c, function, "before")) crash(c);
   int errc = injected_failure(c, function);
   if (!c->st.loaded && device_level) errc = ENOENT;
@@ -253,10 +269,13 @@ static long host_euid(void) {
   return found;
 }
 
-/* Before any per-instance call: ihklib's access("/dev/mcos<N>", R_OK) (-errno), the instance
- * itself (-ENOENT), and for the calls that change it the driver's euid check (-EPERM). */
+/* Before any per-instance call: ihklib's access("/dev/mcos<N>", R_OK) (-errno; -ENOENT while
+ * IHK is not loaded, whose unload removes every node, even if the emulated node's file was left),
+ * the instance itself (-ENOENT), and for the calls that change it the driver's euid check
+ * (-EPERM). */
 static int reach(struct call* c, int os, int changes_it) {
   char path[1024];
+  if (!c->st.loaded) return -ENOENT;
   node_path(&c->st, os, path, sizeof path);
   if (access(path, R_OK) < 0) return -errno;
   if (instance(c, os) == NULL) return -ENOENT;
