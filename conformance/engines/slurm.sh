@@ -183,7 +183,10 @@ test_scancel() {
   # srun may return (its task, the runtime, is signalled too) before the container's trap has
   # written its evidence: give the trap time rather than race it.
   wait_until 10 '[ -s "$SW/trap/got-TERM" ]' || true
-  eq "SIGTERM reached the container's trap" "$(cat "$SW/trap/got-TERM")" got-TERM
+  # (shown only when the test fails: which runtime commands Slurm ran, and what is left)
+  tail -n 5 "$ARGV_LOG"
+  ls -la "$SW/trap"
+  eq "SIGTERM reached the container's trap" "$(cat "$SW/trap/got-TERM" 2>/dev/null)" got-TERM
   has "step cancelled" "$(cat "$SW/a5.out")" CANCELLED
   wait
 }
