@@ -425,6 +425,30 @@ def test_mount_destinations_with_absolute_symlinks_stay_inside(rt, bundle, scrat
 
 
 @pytest.mark.parity
+@pytest.mark.parametrize("how", ["absolute", "relative"])
+def test_an_existing_mount_destination_through_a_symlink_stays_inside(rt, bundle, scratch, how):
+    """The destination exists both inside the rootfs (where the image's symlink leads when
+    resolved in it) and on the host (where it leads when followed as the host sees it): the
+    volume goes to the rootfs's, and the host's stays an empty directory, no mount on it."""
+    outside = scratch / "outside"
+    (outside / "a").mkdir(parents=True)
+    inside = bundle.rootfs / str(outside).lstrip("/")
+    (inside / "a").mkdir(parents=True)
+    volume = scratch / "volume"
+    volume.mkdir()
+    (volume / "marker").write_text("")
+    target = str(outside) if how == "absolute" else "../../../../../../../.." + str(outside)
+    os.symlink(target, bundle.rootfs / "link")
+    bundle.add_mount("/link/a", "bind", volume, ["rbind"])
+    bundle.set_args("ls", str(outside / "a"))
+    bundle.save()
+    r = rt.run(bundle).ok()
+    assert r.out.split() == ["marker"], r
+    assert os.listdir(outside / "a") == []
+    assert not os.path.ismount(outside / "a")
+
+
+@pytest.mark.parity
 def test_cwd_through_a_leaked_fd_is_refused(rt, bundle):
     """CVE-2024-21626: no fd of the runtime's may be left for process.cwd to point into."""
     for fd in range(3, 12):
