@@ -346,21 +346,29 @@ test_nodes_clean() {
     eq "$n: TmpFS" "$(ls -A "$SW/nodes/$n/tmp")" ""
   done
   eq "cgroups of the containers" "$(cgroups_of_containers)" ""
-  # (the patterns from a file: grep's own argv does not match them)
-  printf '%s\n' /bin/mpi-hello /shared/ >"$SW/container-args"
   # a step's last task may still be on its way out when srun returns: ten seconds to go
   wait_until 10 '[ -z "$(container_processes)" ]' || true
   eq "processes of the containers" "$(container_processes)" ""
 }
-# the processes whose command line names the jobs' program or shared directory, one line each
-# with its parent, state, cgroup and arguments (so that a failure shows who is left)
+# the processes that run the jobs' program or script (an argument that is exactly /bin/mpi-hello or
+# JOB: a substring would also match other processes of a shared host, a CI's own scripts among
+# them), one line each with its parent, state, cgroup and arguments (so that a failure shows who is left)
 container_processes() {
-  local f pid ps
-  for f in $(grep -alsF -f "$SW/container-args" /proc/[0-9]*/cmdline); do
-    pid=${f#/proc/}; pid=${pid%/cmdline}
+  local dir pid ps
+  for dir in /proc/[0-9]*; do
+    runs_a_job "$dir/cmdline" || continue
+    pid=${dir#/proc/}
     ps=$(ps -o pid=,ppid=,stat= -p "$pid") || continue  # gone meanwhile
-    echo "$ps $(head -1 "/proc/$pid/cgroup" 2>/dev/null) $(tr '\0' ' ' <"$f" 2>/dev/null)"
+    echo "$ps $(head -1 "$dir/cgroup" 2>/dev/null) $(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null)"
   done
+}
+runs_a_job() {
+  local args=() arg
+  mapfile -d '' args <"$1" 2>/dev/null || return 1
+  for arg in "${args[@]}"; do
+    [ "$arg" = /bin/mpi-hello ] || [ "$arg" = "$JOB" ] && return 0
+  done
+  return 1
 }
 test_clean() {
   eq "processes left" "$(pids_with_arg "$SW/")" ""
