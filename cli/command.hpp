@@ -1,8 +1,8 @@
 // One descriptor per command: its name, its flags, its help texts, how many arguments it takes,
-// the function that runs it and how it fails. The parser, the help screens, dispatch and the
-// protected-image re-execution all read this one table (command_table.cpp), and so does
-// packaging/check-docs.sh, through the help screens, when it checks the man page and the
-// completion.
+// the function that runs it and how it fails. The parser, the help screens and dispatch all read
+// this one table (command_table.cpp), and so does packaging/check-docs.sh, through the help
+// screens, when it checks the man page and the completion. Which commands run from the protected
+// image is protected_commands.hpp's, which the launcher shares.
 #pragma once
 
 #include <cstddef>
@@ -44,9 +44,6 @@ struct CommandDescriptor {
   Handler handler = nullptr;
   std::string_view failure_prefix = {};  // runc wraps some errors: "runc create failed: ..."
   int failure_code = 1;
-  // It starts processes inside a container, so it runs from a protected image of mkrun
-  // (mkrun/runtime/protected_image.hpp: the CVE-2019-5736 class).
-  bool runs_from_protected_image = false;
 };
 
 // Every command, in the order `mkrun --help` lists them.

@@ -318,7 +318,6 @@ constexpr CommandDescriptor kCommands[] = {
         .args = {1, 1},
         .handler = handlers::create,
         .failure_prefix = "mkrun create failed",
-        .runs_from_protected_image = true,
     },
     {
         .name = "delete",
@@ -373,7 +372,6 @@ constexpr CommandDescriptor kCommands[] = {
         .handler = handlers::exec,
         .failure_prefix = "exec failed",
         .failure_code = 255,  // runc's fatalWithCode
-        .runs_from_protected_image = true,
     },
     {
         .name = "features",
@@ -487,7 +485,6 @@ constexpr CommandDescriptor kCommands[] = {
         .args = {1, 1},
         .handler = handlers::run,
         .failure_prefix = "mkrun run failed",
-        .runs_from_protected_image = true,
     },
     {
         .name = "spec",

@@ -12,6 +12,7 @@
 #include "log.hpp"
 #include "mkrun/lwk/backend.hpp"
 #include "mkrun/runtime/protected_image.hpp"
+#include "protected_commands.hpp"
 
 namespace mkrun::cli {
 namespace {
@@ -33,13 +34,6 @@ LogSettings log_settings(const GlobalFlags& flags) {
   return {.path = flags.log, .format = flags.log_format, .debug = flags.debug};
 }
 
-// Whether `word` names a command that starts processes inside a container, and so must run from
-// the protected image.
-bool names_protected_command(std::string_view word) {
-  const CommandDescriptor* command = find_command(word);
-  return command != nullptr && command->runs_from_protected_image;
-}
-
 // urfave's App.Run order: global flags, help and version, then runc's Before hook (the log),
 // then the command with its own flags, so command usage errors land in --log.
 int run_mkrun(std::span<const std::string> args, const ProgramInfo& info, char* const* argv) {
@@ -51,7 +45,8 @@ int run_mkrun(std::span<const std::string> args, const ProgramInfo& info, char* 
   }
   auto invocation = parse_command(global->flags, global->rest, info);
   if (!invocation) return finish(invocation.error());
-  if (invocation->command.runs_from_protected_image && !runtime::runs_from_protected_image()) {
+  const std::string_view name = invocation->command.name;
+  if (names_protected_command(name.data(), name.size()) && !runtime::runs_from_protected_image()) {
     logger().fatal(runtime::reexec_from_protected_image(argv).render());
     return 1;
   }

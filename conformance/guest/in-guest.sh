@@ -11,7 +11,7 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,ro build /mnt/build ||
 # The binaries run from the guest's disk: 9p has no page cache here, so every exec from the share
 # would read the whole binary again (a failing create took 10 s instead of 2 under TCG).
 BIN=/var/tmp/mkrun-build
-mkdir -p "$BIN" && cp /mnt/build/mkrun /mnt/build/runtime/runtime-tests "$BIN"/ || exit 125
+mkdir -p "$BIN" && cp /mnt/build/mkrun /mnt/build/mkrun-runtime /mnt/build/runtime/runtime-tests "$BIN"/ || exit 125
 
 echo "== guest: kernel $(uname -r), $(systemctl --version | head -n 1), $(stat -fc %T /sys/fs/cgroup)," \
   "system $(systemctl is-system-running), controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
