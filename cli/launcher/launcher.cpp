@@ -102,6 +102,7 @@ long locate_runtime(char (&path)[kPathCapacity]) {
   long length =
       system_call(SYS_readlinkat, AT_FDCWD, word("/proc/self/exe"), word(path), kPathCapacity - 1);
   if (length < 0) return length;
+  if (length == static_cast<long>(kPathCapacity) - 1) return -ENAMETOOLONG;  // maybe cut short
   while (length > 0 && path[length - 1] != '/') --length;  // keep the directory and its '/'
   for (const char* c = MKRUN_RUNTIME_PATH; *c != '\0'; ++c) {
     if (static_cast<std::size_t>(length) == kPathCapacity - 1) return -ENAMETOOLONG;
