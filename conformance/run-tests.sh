@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs mkrun's tests and prints, as its last line, "N passed, N failed[, N skipped]".
 #   (a) the Catch2 unit test binaries of the build dir
-#   (b) meson test child-symbols and child-symbols-refuses (two tests)
+#   (b) meson test child-symbols and child-symbols-refuses, and on x86_64 the launcher's
+#       launcher-is-self-contained and launcher-check-refuses
 #   (c) the pytest integration suite in conformance/integration (needs root)
 #   (d) only when asked (--engines): the engine tests in conformance/engines (Podman, containerd,
 #       Docker, Slurm driving the runtime; need root and packaging/install-engine-deps.sh)
@@ -114,14 +115,18 @@ if [ "$SUITES" != integration ] && [ "$SUITES" != engines ] && [ "$SUITES" != gu
   run_catch2 cli-tests "$BUILD/cli/cli-tests"
   run_catch2 ihk-tests "$BUILD/ihk/ihk-tests"
   run_catch2 lwk-tests "$BUILD/lwk/lwk-tests"
-  echo "== meson test child-symbols child-symbols-refuses"
-  if meson test -C "$BUILD" --print-errorlogs child-symbols child-symbols-refuses \
-      >"$TMP/meson.log" 2>&1; then
-    echo "   2 passed"
-    PASSED=$((PASSED + 2))
+  meson_checks=(child-symbols child-symbols-refuses)
+  # the launcher's checks, where it is built without libc (x86_64)
+  if meson test -C "$BUILD" --list 2>/dev/null | grep -qx launcher-is-self-contained; then
+    meson_checks+=(launcher-is-self-contained launcher-check-refuses)
+  fi
+  echo "== meson test ${meson_checks[*]}"
+  if meson test -C "$BUILD" --print-errorlogs "${meson_checks[@]}" >"$TMP/meson.log" 2>&1; then
+    echo "   ${#meson_checks[@]} passed"
+    PASSED=$((PASSED + ${#meson_checks[@]}))
   else
     cat "$TMP/meson.log"
-    fail child-symbols 2
+    fail "meson checks" "${#meson_checks[@]}"
   fi
 fi
 
