@@ -24,6 +24,10 @@
 
 #include "protected_commands.hpp"
 
+#ifndef MKRUN_LAUNCHER_FREESTANDING
+#include <unistd.h>  // syscall(): the launcher on libc
+#endif
+
 // The runtime's path relative to the launcher's own directory (meson sets it).
 #ifndef MKRUN_RUNTIME_PATH
 #error "MKRUN_RUNTIME_PATH: the runtime's path relative to the launcher's directory"
@@ -46,9 +50,6 @@ long system_call(long number, long a = 0, long b = 0, long c = 0, long d = 0, lo
 #elif defined(MKRUN_LAUNCHER_FREESTANDING)
 #error "the launcher is freestanding on x86_64 only; build it with libc elsewhere"
 #else
-}  // namespace
-#include <unistd.h>
-namespace {
 long system_call(long number, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0) {
   long result = ::syscall(number, a, b, c, d, e);
   return result < 0 ? -errno : result;
