@@ -179,10 +179,13 @@ def started_with_a_child(rt, bundle):
     """(id, init pid, host pid of a child the init forked) of a container in the host's pid
     namespace."""
     bundle.sh("sleep 1000 & echo $! > /child; wait")
-    cid, pid = rt.started(without_pid_namespace(bundle))
     child_file = bundle.rootfs / "child"
-    wait_for(lambda: child_file.exists() and child_file.read_text().strip(), what="the child")
-    return cid, pid, int(child_file.read_text())
+    # a second container of the same bundle: not the first one's pid, nor the moment its shell
+    # has truncated the file and not yet written it
+    child_file.unlink(missing_ok=True)
+    cid, pid = rt.started(without_pid_namespace(bundle))
+    child = wait_for(lambda: child_file.exists() and child_file.read_text().strip(), what="the child")
+    return cid, pid, int(child)
 
 
 def test_sigkill_without_a_pid_namespace_kills_every_process(rt, bundle):
