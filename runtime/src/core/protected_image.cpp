@@ -96,14 +96,21 @@ bool on_readonly_mount(int fd) {
   return ::fstatfs(fd, &info) == 0 && (info.f_flags & ST_RDONLY) != 0;
 }
 
-}  // namespace
-
-bool runs_from_protected_image() {
+bool examine_own_image() {
   int fd = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   int seals = ::fcntl(fd, F_GET_SEALS);
   bool protected_binary = (seals >= 0 && (seals & kSeals) == kSeals) || on_readonly_mount(fd);
   ::close(fd);
+  return protected_binary;
+}
+
+}  // namespace
+
+// Asked before the command line is parsed and again for the parsed command: a process's image
+// is fixed from its execve on, so the answer is looked up once.
+bool runs_from_protected_image() {
+  static const bool protected_binary = examine_own_image();
   return protected_binary;
 }
 
