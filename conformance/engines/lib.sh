@@ -361,11 +361,11 @@ mck_ready() {
 }
 # mck_calls: the IHK calls that changed the node since mck_ready, one per line
 mck_calls() { /usr/bin/python3 "$ENG_HERE/mckernel-node.py" calls "$MCK_DIR"; }
-# mck_expected_calls CPUS MEM: a dedicated instance's boot, then its teardown, as the emulator
-# logs (the shutdown gives the instance's CPUs and memory back to IHK's pool itself)
+# mck_expected_calls CPUS MEM [IKC-MAP]: a dedicated instance's boot, then its teardown, as the
+# emulator logs (the shutdown gives the instance's CPUs and memory back to IHK's pool itself)
 mck_expected_calls() {
   printf '%s\n' "ihk_reserve_mem(0, $2) = 0" "ihk_reserve_cpu(0, $1) = 0" "ihk_create_os(0) = 0" \
-    "ihk_os_assign_cpu(0, $1) = 0" "ihk_os_assign_mem(0, $2) = 0" \
+    "ihk_os_assign_cpu(0, $1) = 0" ${3:+"ihk_os_set_ikc_map(0, $3) = 0"} "ihk_os_assign_mem(0, $2) = 0" \
     "ihk_os_load(0, $MCK_DIR/prefix/smp-x86/kernel/mckernel.img) = 0" \
     'ihk_os_kargs(0, "hidos dump_level=24") = 0' "ihk_os_boot(0) = 0" "ihk_os_shutdown(0) = 0" \
     "ihk_destroy_os(0, 0) = 0" "ihk_release_cpu(0, $1) = 0" "ihk_release_mem(0, $2) = 0"

@@ -59,7 +59,7 @@ EOF
 #!/bin/sh
 echo "$script uid=\$(id -u) job=\$SLURM_JOB_ID user=\$SLURM_JOB_UID partition=\$SLURM_JOB_PARTITION" >>$SW/log/mkrun-lwk.log
 export MKRUN_LWK=$ENGINE_BUILD/lwk/mkrun-lwk MKRUN_MCKERNEL_CONF=$MCK_CONF MKRUN_LWK_DEFAULTS=$SW/mkrun-lwk.defaults
-exec $ENG_REPO/packaging/snippets/mkrun-lwk-$script 2>>$SW/log/mkrun-lwk.log
+exec $ENG_REPO/packaging/snippets/mkrun-lwk-$script >>$SW/log/mkrun-lwk.log 2>&1
 EOF
     chmod 755 "$SW/bin/mkrun-lwk-$script"
   done
@@ -257,14 +257,15 @@ test_cdi_unknown() {
   cdi_refused "$rc" "$out" engine.test/slurm
 }
 
-# A job's lifetime: the prolog boots an instance for nobody's job (partition mck), the job's step
-# runs as nobody in a rootless container attached to it, the epilog tears it down.
+# A job's lifetime: the prolog boots an instance for nobody's job (partition mck) sized from its
+# allocation, the job's step runs as nobody in a rootless container attached to it, the epilog
+# tears it down.
 test_mckernel_job() {
   mck_ready
   mkdir -p "$MCK_DIR/procs"; chmod 1777 "$MCK_DIR/procs"
   rc=0; runuser -u nobody -- env SLURM_CONF="$SLURM_CONF" MKRUN_IHK_EMULATOR_STATE="$MCK_STATE" \
     MCEXEC_EMULATOR_REPORT=1 MCEXEC_EMULATOR_PROCS="$MCK_DIR/procs" \
-    srun -p mck --container="$BMJ" /bin/sh -c 'echo step; id -u; stat -c "%u %a" /dev/mcos0' \
+    srun -p mck -c 2 --container="$BMJ" /bin/sh -c 'echo step; id -u; stat -c "%u %a" /dev/mcos0' \
     >"$SW/job.out" 2>"$SW/job.err" || rc=$?
   # the epilog runs after the job is over, when srun may have returned already
   wait_until 20 'grep -q "^epilog " "$SW/log/mkrun-lwk.log" && [ -z "$(ls /dev/mcos* 2>/dev/null)" ]' || true
@@ -276,8 +277,13 @@ test_mckernel_job() {
   like "the prolog booted for nobody" "$(cat "$SW/log/mkrun-lwk.log")" '^prolog uid=0 job=[0-9]+ user=65534 partition=mck$'
   like "the epilog ran" "$(cat "$SW/log/mkrun-lwk.log")" '^epilog uid=0 job=[0-9]+ '
   like "the step's runtime ran as nobody" "$(cat "$ARGV_LOG")" "^uid=65534 argv: .*\[run\] \[$NODE\.nobody\."
+  # Slurm gave the job CPUs 0-1 (its ids are Linux's on the emulated node's flat topology): CPU 0
+  # stays with Linux for mcexec and takes McKernel's interrupts, McKernel gets CPU 1; Slurm
+  # tracks no memory here (CR_Core), so the host's default 512M, on CPU 1's NUMA node
+  like "the prolog sized the instance from the job's allocation" "$(cat "$SW/log/mkrun-lwk.log")" \
+    '^job [0-9]+: McKernel instance 0 on CPUs 1, memory 512M@0, for uid 65534$'
   eq "IHK calls: the prolog's boot, the epilog's teardown, none from the step" "$(mck_calls)" \
-    "$(mck_expected_calls 7 536870912@1)"
+    "$(mck_expected_calls 1 536870912@0 1:0)"
 }
 test_nothing_left() {
   eq "containers in the runtime root" "$("$RT" --root "$RTROOT" list -q 2>/dev/null)" ""

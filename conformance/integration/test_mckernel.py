@@ -988,6 +988,119 @@ def test_a_failed_job_boot_releases_what_it_took(rt, node):
     assert node.snapshot() == node.initial
 
 
+# ---- the packaged prolog sizes a job's instance from its Slurm allocation ---------------------------
+
+PROLOG = harness.REPO / "packaging" / "snippets" / "mkrun-lwk-prolog"
+
+# What `scontrol show job -d` and `scontrol show hostnames` answer, for the prolog: the job's
+# allocation as Slurm 22.05 prints it, hostlists expanded as Slurm does for these simple forms.
+FAKE_SCONTROL = r"""#!/usr/bin/python3
+import os, re, sys
+args = sys.argv[1:]
+if args[:3] == ["show", "job", "-d"]:
+    if not os.path.exists(os.environ["FAKE_JOB_DETAIL"]):
+        sys.exit("slurm_load_jobs error: Invalid job id specified")
+    print(open(os.environ["FAKE_JOB_DETAIL"]).read(), end="")
+elif args[:2] == ["show", "hostnames"]:
+    for item in re.findall(r"[^,\[]+(?:\[[^\]]*\])?", args[2]):
+        m = re.fullmatch(r"(.*)\[(.*)\]", item)
+        if not m:
+            print(item)
+            continue
+        for part in m.group(2).split(","):
+            first, _, last = part.partition("-")
+            for i in range(int(first), int(last or first) + 1):
+                print(f"{m.group(1)}{i:0{len(first)}d}")
+else:
+    sys.exit(f"fake scontrol: unexpected {args}")
+"""
+
+
+def job_detail(*node_lines: str) -> str:
+    return ("JobId=51 JobName=ranks\n   UserId=nobody(65534) GroupId=nogroup(65534)\n"
+            "   NodeList=n[1-3]\n   NumNodes=3 NumCPUs=10 NumTasks=3 CPUs/Task=1\n"
+            + "".join(f"     {line}\n" for line in node_lines) +
+            "   MinCPUsNode=1 MinMemoryNode=0 MinTmpDiskNode=0\n")
+
+
+@pytest.fixture
+def prolog(tmp_path):
+    """Runs the packaged prolog for job 51 of nobody on node NODE, with `scontrol` answering
+    DETAIL (None: no such job); the job's instance is shut down after the test in any case."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "scontrol").write_text(FAKE_SCONTROL)
+    (bin_dir / "scontrol").chmod(0o755)
+
+    def run(detail: str | None, node_name: str, boot_args: str = "") -> subprocess.CompletedProcess:
+        detail_file = tmp_path / "detail"
+        if detail is not None:
+            detail_file.write_text(detail)
+        defaults = tmp_path / "defaults"
+        defaults.write_text(f"MKRUN_LWK_BOOT_ARGS='{boot_args}'\n")
+        env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", SLURM_JOB_ID="51",
+                   SLURM_JOB_UID=str(NOBODY), SLURMD_NODENAME=node_name, SLURM_JOB_PARTITION="mck",
+                   MKRUN_LWK=str(MKRUN_LWK), MKRUN_LWK_DEFAULTS=str(defaults),
+                   FAKE_JOB_DETAIL=str(detail_file))
+        return subprocess.run([str(PROLOG)], env=env, capture_output=True, text=True, timeout=60)
+
+    yield run
+    p = mkrun_lwk("shutdown", "--job", "51")
+    assert p.returncode == 0, p
+
+
+def test_the_prolog_boots_the_jobs_cpus_and_memory_on_this_node(node, prolog):
+    detail = job_detail("Nodes=n[1-2] CPU_IDs=4-7 Mem=1024 GRES=", "Nodes=n3 CPU_IDs=0-1 Mem=0 GRES=")
+    p = prolog(detail, "n2")
+    # Slurm's ids 4-7 are Linux's here (no thread siblings); CPU 4 stays with Linux for mcexec
+    # and takes McKernel's interrupts; the job's 1024 MB go to McKernel on its NUMA node
+    assert p.returncode == 0, p
+    assert p.stdout == "job 51: McKernel instance 0 on CPUs 5-7, memory 1G@1, for uid 65534\n"
+    assert node.mutating_calls() == boot_calls(node, "5,6,7", f"{GIB}@1", ikc="5:4+6:4+7:4")
+    assert mkrun_lwk("shutdown", "--job", "51").returncode == 0
+    assert node.snapshot() == node.initial
+    # on n3 the job has CPUs 0-1 and no memory tracked: CPU 1, and the host's default memory
+    node.clear_log()
+    p = prolog(detail, "n3")
+    assert p.returncode == 0, p
+    assert p.stdout == "job 51: McKernel instance 0 on CPUs 1, memory 512M@0, for uid 65534\n"
+
+
+def test_the_prolog_caps_the_jobs_memory_at_the_pool(node, prolog):
+    p = prolog(job_detail("Nodes=n1 CPU_IDs=2-7 Mem=65536 GRES="), "n1")
+    assert p.returncode == 0, p
+    # McKernel's CPUs 3-7 span both NUMA nodes: 4G of the pool on each
+    assert p.stdout == "job 51: McKernel instance 0 on CPUs 3-7, memory 4G@0,4G@1, for uid 65534\n"
+    assert ("warning: the job's memory on this node (64G) is more than McKernel may have on its "
+            "CPUs (memory = 4G@0,4G@1 in") in p.stderr
+    assert ": McKernel gets 8G" in p.stderr
+
+
+def test_the_prolog_refuses_a_job_whose_cpus_leave_none_for_mckernel(node, prolog):
+    p = prolog(job_detail("Nodes=n1 CPU_IDs=0 Mem=100 GRES="), "n1")
+    assert p.returncode == 1
+    assert ("mkrun-lwk: error: the job's CPUs on this node (0) leave none for McKernel: CPU 0 "
+            "stays with Linux for mcexec, and McKernel may only have CPUs 1-7") in p.stderr
+    p = prolog(job_detail("Nodes=n1 CPU_IDs=6-8 Mem=100 GRES="), "n1")
+    assert p.returncode == 1
+    assert "Slurm CPU id 8 is not on this node: it has 8 online CPUs (0-7)" in p.stderr
+    assert node.mutating_calls() == []
+    assert node.snapshot() == node.initial
+
+
+def test_the_prolog_without_an_allocation_or_with_a_fixed_size(node, prolog):
+    # a fixed size in /etc/default/mkrun-lwk: Slurm is not asked (its job is unknown here)
+    p = prolog(None, "n1", boot_args="--ncpus 2 --mem 1G")
+    assert p.returncode == 0, p
+    assert p.stdout == "job 51: McKernel instance 0 on CPUs 6-7, memory 1G@1, for uid 65534\n"
+    assert mkrun_lwk("shutdown", "--job", "51").returncode == 0
+    # no line for this node: the host's defaults, with a warning
+    p = prolog(job_detail("Nodes=n1 CPU_IDs=4-7 Mem=1024 GRES="), "n9")
+    assert p.returncode == 0, p
+    assert "warning: no allocation of job 51 on this node" in p.stderr
+    assert p.stdout == "job 51: McKernel instance 0 on CPUs 7, memory 512M@1, for uid 65534\n"
+
+
 # ---- a warm pool: mkrun-lwk pool fill | drain | status ---------------------------------------------
 
 def pool_lines() -> list[str]:

@@ -3,7 +3,12 @@
 #include <dirent.h>
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <set>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "mkrun/base/numbers.hpp"
 #include "text_files.hpp"
@@ -25,12 +30,6 @@ Result<std::optional<CpuList>> spec_cpuset(const oci::Spec& spec) {
   if (!cpus) return std::unexpected(std::move(cpus).error().wrap("linux.resources.cpu.cpus"));
   if (cpus->empty()) return std::nullopt;
   return std::optional<CpuList>(cpus->sorted());
-}
-
-// The Linux CPU a container with a cpuset keeps for mcexec's proxy: CPU 0 when it has it,
-// otherwise its lowest.
-int proxy_cpu(const CpuList& cpuset) {
-  return cpuset.contains(0) ? 0 : cpuset.sorted().ids().front();
 }
 
 struct Context {
@@ -193,12 +192,59 @@ IkcMap default_ikc_map(const Topology& topology, const CpuList& cpus, const CpuL
   return IkcMap(std::move(routes));
 }
 
+// A CPU's core, by its package and core ids in sysfs. A CPU without those files is a core of
+// its own in package 0 (its key: minus one minus its id, which no real core id takes).
+std::pair<int, int> core_of(const std::string& sysfs, int cpu) {
+  std::string dir = sysfs + "/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+  auto number = [&](const char* file) -> std::optional<int> {
+    auto text = files::read_file(dir + file);
+    if (!text) return std::nullopt;
+    std::string_view digits = *text;
+    while (!digits.empty() && digits.back() == '\n') digits.remove_suffix(1);
+    return parse_number<int>(digits);
+  };
+  auto package = number("physical_package_id");
+  auto core = number("core_id");
+  if (!package || !core) return {0, -1 - cpu};
+  return {*package, *core};
+}
+
+// hwloc's logical order, which Slurm's abstract CPU ids follow: packages, then their cores,
+// each ordered by its lowest CPU; a core's threads together, in ascending order.
+std::vector<int> slurm_order_of(const std::string& sysfs, const CpuList& online) {
+  using Core = std::vector<int>;
+  std::map<int, std::map<int, Core>> packages;
+  const CpuList ascending = online.sorted();
+  for (int cpu : ascending.ids()) {
+    auto [package, core] = core_of(sysfs, cpu);
+    packages[package][core].push_back(cpu);  // ascending, as the ids come
+  }
+  std::vector<std::vector<Core>> ordered;
+  for (auto& [package, cores] : packages) {
+    std::vector<Core> list;
+    for (auto& [core, threads] : cores) list.push_back(std::move(threads));
+    std::ranges::sort(list, {}, [](const Core& threads) { return threads.front(); });
+    ordered.push_back(std::move(list));
+  }
+  std::ranges::sort(ordered, {},
+                    [](const std::vector<Core>& cores) { return cores.front().front(); });
+  std::vector<int> order;
+  for (const auto& cores : ordered) {
+    for (const Core& threads : cores) order.insert(order.end(), threads.begin(), threads.end());
+  }
+  return order;
+}
+
 }  // namespace
 
 uint64_t spec_memory_limit(const oci::Spec& spec) {
   if (!spec.linux || !spec.linux->resources || !spec.linux->resources->memory) return 0;
   auto limit = spec.linux->resources->memory->limit;
   return limit && *limit > 0 ? static_cast<uint64_t>(*limit) : 0;
+}
+
+int proxy_cpu(const CpuList& cpuset) {
+  return cpuset.contains(0) ? 0 : cpuset.sorted().ids().front();
 }
 
 int Topology::node(int cpu) const {
@@ -212,6 +258,7 @@ Result<Topology> read_topology(const std::string& sysfs) {
   auto online = files::read_file(online_path);
   if (!online) return std::unexpected(std::move(online).error());
   topology.online = MKRUN_TRY(CpuList::parse(*online));
+  topology.slurm_order = slurm_order_of(sysfs, topology.online);
   std::string node_dir = sysfs + "/devices/system/node";
   DIR* dir = ::opendir(node_dir.c_str());
   if (dir == nullptr) return topology;  // no NUMA: everything on node 0
@@ -231,6 +278,18 @@ Result<Topology> read_topology(const std::string& sysfs) {
     for (int cpu : cpus->ids()) topology.node_of[cpu] = node;
   }
   return topology;
+}
+
+Result<CpuList> linux_cpus_of_slurm_ids(const Topology& topology, const CpuList& ids) {
+  std::vector<int> cpus;
+  for (int id : ids.ids()) {
+    if (id < 0 || static_cast<size_t>(id) >= topology.slurm_order.size())
+      return fail("Slurm CPU id " + std::to_string(id) + " is not on this node: it has " +
+                  std::to_string(topology.slurm_order.size()) + " online CPUs (" +
+                  topology.online.to_string() + ")");
+    cpus.push_back(topology.slurm_order[static_cast<size_t>(id)]);
+  }
+  return CpuList(cpus).sorted();
 }
 
 Result<Selection> select_resources(const LwkRequest& request, const HostConfig& config,

@@ -1,5 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
 #include "mkrun/lwk/select.hpp"
 
 using namespace mkrun;
@@ -174,4 +181,56 @@ TEST_CASE("an explicit IKC map must target online Linux CPUs of the container", 
   CHECK(f.select());
   f.request.ikc_map = ihk::IkcMap::parse("5-6:9").value();
   CHECK_THAT(f.select().error().render(), Catch::Contains("outside the container's Linux cpuset"));
+}
+
+namespace {
+
+// A sysfs tree of CPUs in a scratch directory, removed with it.
+struct FakeSysfs {
+  std::filesystem::path root;
+  FakeSysfs() {
+    char pattern[] = "/tmp/mkrun-sysfs-XXXXXX";
+    REQUIRE(::mkdtemp(pattern) != nullptr);
+    root = pattern;
+  }
+  ~FakeSysfs() { std::filesystem::remove_all(root); }
+  void write(const std::string& file, const std::string& text) const {
+    std::filesystem::path path = root / "devices/system/cpu" / file;
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream(path) << text;
+  }
+  void cpu(int id, int package, int core) const {
+    std::string dir = "cpu" + std::to_string(id) + "/topology/";
+    write(dir + "physical_package_id", std::to_string(package) + "\n");
+    write(dir + "core_id", std::to_string(core) + "\n");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Slurm's abstract CPU ids follow packages, cores and threads", "[select][slurm]") {
+  FakeSysfs sysfs;
+  sysfs.write("online", "0-7\n");
+  // Two packages of two cores with two threads each; Linux numbers the first threads 0-3 and
+  // their siblings 4-7, as Intel machines do. Core ids need not be dense (0 and 8 here).
+  for (int cpu = 0; cpu < 8; ++cpu) sysfs.cpu(cpu, (cpu % 4) / 2, cpu % 2 == 0 ? 0 : 8);
+  auto topology = read_topology(sysfs.root.string());
+  REQUIRE(topology);
+  CHECK(topology->slurm_order == std::vector<int>{0, 4, 1, 5, 2, 6, 3, 7});
+  // a job of two whole cores: Slurm's 0-3 are Linux's 0,1 and their siblings 4,5
+  CHECK(linux_cpus_of_slurm_ids(*topology, cpus("0-3"))->to_string() == "0-1,4-5");
+  CHECK(linux_cpus_of_slurm_ids(*topology, cpus("6,7"))->to_string() == "3,7");
+  auto beyond = linux_cpus_of_slurm_ids(*topology, cpus("7-8"));
+  REQUIRE_FALSE(beyond);
+  CHECK(beyond.error().render() ==
+        "Slurm CPU id 8 is not on this node: it has 8 online CPUs (0-7)");
+}
+
+TEST_CASE("without topology files Slurm's ids are Linux's", "[select][slurm]") {
+  FakeSysfs sysfs;
+  sysfs.write("online", "0-3,6\n");
+  auto topology = read_topology(sysfs.root.string());
+  REQUIRE(topology);
+  CHECK(topology->slurm_order == std::vector<int>{0, 1, 2, 3, 6});
+  CHECK(linux_cpus_of_slurm_ids(*topology, cpus("3-4"))->to_string() == "3,6");
 }

@@ -2,6 +2,7 @@
 //
 //   mkrun-lwk [--config PATH] boot --job ID --user USER [--cpus LIST | --ncpus N] [--mem MEM]
 //             [--kargs ARGS] [--image PATH] [--boot-timeout DURATION]
+//             [--slurm-cpus LIST] [--slurm-mem SIZE]
 //   mkrun-lwk [--config PATH] shutdown --job ID
 //   mkrun-lwk [--config PATH] status
 //   mkrun-lwk [--config PATH] pool fill|drain|status
@@ -31,6 +32,7 @@ using namespace mkrun::lwk;
 constexpr const char* kUsage =
     "usage: mkrun-lwk [--config PATH] boot --job ID --user USER [--cpus LIST | --ncpus N]\n"
     "                 [--mem MEM] [--kargs ARGS] [--image PATH] [--boot-timeout DURATION]\n"
+    "                 [--slurm-cpus LIST] [--slurm-mem SIZE]\n"
     "       mkrun-lwk [--config PATH] shutdown --job ID\n"
     "       mkrun-lwk [--config PATH] status\n"
     "       mkrun-lwk [--config PATH] pool fill|drain|status\n";
@@ -64,7 +66,8 @@ Result<Options> parse(int argc, char** argv) {
   }
   for (; i < argc; i += 2) {
     std::string name = argv[i];
-    bool known = name == "--job" || name == "--user" || annotation_options().contains(name);
+    bool known = name == "--job" || name == "--user" || name == "--slurm-cpus" ||
+                 name == "--slurm-mem" || annotation_options().contains(name);
     if (!known || options.command == "status" || options.command.starts_with("pool"))
       return fail("unknown option " + name);
     if (i + 1 >= argc) return fail(name + " needs a value");
@@ -108,7 +111,17 @@ Result<void> boot(const Options& options) {
     if (key != annotation_options().end())
       job.annotations["io.mkrun.mckernel." + key->second] = value;
   }
-  Claim claim = MKRUN_TRY(boot_job(job, ihk::load_libihk));
+  if (auto cpus = options.values.find("--slurm-cpus"); cpus != options.values.end()) {
+    auto list = ihk::CpuList::parse(cpus->second);
+    if (!list) return std::unexpected(std::move(list).error().wrap("--slurm-cpus"));
+    job.slurm_cpus = *list;
+  }
+  if (auto mem = options.values.find("--slurm-mem"); mem != options.values.end()) {
+    auto size = ihk::parse_size(mem->second);
+    if (!size) return std::unexpected(std::move(size).error().wrap("--slurm-mem"));
+    job.slurm_memory = *size;
+  }
+  Claim claim = MKRUN_TRY(boot_job(job, ihk::load_libihk, print_warning));
   std::printf("job %s: McKernel instance %d on CPUs %s, memory %s, for uid %u\n", job.job.c_str(),
               claim.os.value_or(-1), claim.cpus.to_string().c_str(), claim.mem.to_string().c_str(),
               job.uid);

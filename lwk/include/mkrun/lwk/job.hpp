@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,19 +19,26 @@
 
 namespace mkrun::lwk {
 
+using Warn = std::function<void(const std::string&)>;
+
 struct JobBoot {
   std::string job;  // the job id: letters, digits, '.', '_' and '-'
   uint32_t uid = 0;
   uint32_t gid = 0;
   // What to boot, as a container asks it (io.mkrun.mckernel.cpus/ncpus/mem/kargs/image/...).
   std::map<std::string, std::string> annotations;
+  // The job's share of this node as Slurm allocated it (`scontrol show job -d`): its CPUs in
+  // Slurm's abstract numbering, its memory in bytes (0: Slurm tracks none). McKernel then gets
+  // the job's CPUs that the host's pool has, but one that stays with Linux for mcexec, and the
+  // job's memory (at most the pool's); the annotations above win over either.
+  std::optional<ihk::CpuList> slurm_cpus;
+  uint64_t slurm_memory = 0;
   std::string config;  // the host configuration's path
 };
 
-using Warn = std::function<void(const std::string&)>;
-
 // Boots the job's instance; on failure releases whatever was taken before returning the error.
-Result<Claim> boot_job(const JobBoot& boot, const McKernelBackend::IhkLoader& loader);
+Result<Claim> boot_job(const JobBoot& boot, const McKernelBackend::IhkLoader& loader,
+                       const Warn& warn);
 
 // Releases the job's instance from whatever step its claim shows: idempotent (a job without a
 // claim has nothing left), safe to retry, and it leaves alone an instance at the index that is

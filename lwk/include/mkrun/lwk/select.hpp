@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "mkrun/base/error.hpp"
 #include "mkrun/ihk/lists.hpp"
@@ -29,11 +30,23 @@ namespace mkrun::lwk {
 struct Topology {
   ihk::CpuList online;
   std::map<int, int> node_of;  // CPU -> NUMA node; absent: node 0
+  // The online CPUs in Slurm's abstract numbering (the CPU_IDs of `scontrol show job -d`), which
+  // is hwloc's logical order: package by package, core by core, the threads of a core together,
+  // each ordered by its lowest Linux id. Without topology files: the Linux ids in order.
+  std::vector<int> slurm_order;
   int node(int cpu) const;
 };
 
-// <sysfs>/devices/system/cpu/online and <sysfs>/devices/system/node/node*/cpulist.
+// <sysfs>/devices/system/cpu/online, .../cpu/cpu<N>/topology/{physical_package_id,core_id} and
+// <sysfs>/devices/system/node/node*/cpulist.
 Result<Topology> read_topology(const std::string& sysfs);
+
+// The Linux CPUs behind Slurm's abstract CPU ids on this node.
+Result<ihk::CpuList> linux_cpus_of_slurm_ids(const Topology& topology, const ihk::CpuList& ids);
+
+// The Linux CPU a container with a cpuset keeps for mcexec's proxy: CPU 0 when it has it,
+// otherwise its lowest.
+int proxy_cpu(const ihk::CpuList& cpuset);
 
 // What other users hold right now.
 struct Occupied {
