@@ -23,6 +23,19 @@
 
 using namespace mkrun;
 
+namespace {
+
+// A scratch directory under /tmp, removed with its contents when the test ends, failed or not.
+struct ScratchDir {
+  char path[32] = "/tmp/mkrun-base-test-XXXXXX";
+  ScratchDir() { REQUIRE(::mkdtemp(path) != nullptr); }
+  ~ScratchDir() { (void)files::remove_tree(path); }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+};
+
+}  // namespace
+
 TEST_CASE("parse_number takes the whole string, in base 10, and nothing else", "[numbers]") {
   CHECK(parse_number<int>("42") == 42);
   CHECK(parse_number<int>("-7") == -7);
@@ -95,8 +108,8 @@ TEST_CASE("file errors name the path and the errno, Go-style", "[files]") {
 }
 
 TEST_CASE("write_file_atomic replaces the file whole, with its mode", "[files]") {
-  char dir[] = "/tmp/mkrun-base-test-XXXXXX";
-  REQUIRE(::mkdtemp(dir) != nullptr);
+  ScratchDir scratch;
+  const char* dir = scratch.path;
   std::string path = std::string(dir) + "/claim";
   REQUIRE(files::write_file_atomic(path, "first, longer", 0600));
   REQUIRE(files::write_file_atomic(path, "second", 0600));
@@ -112,8 +125,8 @@ TEST_CASE(
     "make_in_root makes directories and files inside the root, never through a symlink "
     "out of it",
     "[files]") {
-  char dir[] = "/tmp/mkrun-base-test-XXXXXX";
-  REQUIRE(::mkdtemp(dir) != nullptr);
+  ScratchDir scratch;
+  const char* dir = scratch.path;
   const std::string base = dir;
   REQUIRE(::mkdir((base + "/root").c_str(), 0755) == 0);
   REQUIRE(::mkdir((base + "/outside").c_str(), 0755) == 0);
