@@ -11,7 +11,9 @@ program (busybox `true`):
                    (`mkrun-lwk pool fill`): what the pool is for
   pooled start alone  of that, the `start` command until the program has run (create, the
                    engine's preparation, done before)
-  pooled delete    the `delete` after it: the instance's reset (one boot)
+  pooled delete    the `delete` after it: the instance shut down and released; its boot again
+                   is left to a background reset (`pool_reset = background`), waited for
+                   before the next pooled container, untimed
   pooled run       `mkrun run`, start to exit including that delete
   dedicated run    `mkrun run` of a container that boots its own instance (and releases it)
 And the Linux floor under them: the same bundles without the McKernel annotations (`true` runs
@@ -68,6 +70,16 @@ def lwk(*args) -> None:
         raise RuntimeError(f"mkrun-lwk {args}: {p.stderr}")
 
 
+def wait_pool_free() -> None:
+    """Until the pool instance's background reset (after the last pooled delete) has booted it."""
+    deadline = time.monotonic() + 60
+    while not subprocess.run([str(MKRUN_LWK), "pool", "status"], capture_output=True,
+                             text=True).stdout.rstrip().endswith("step=running status=RUNNING free"):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the pool instance was not reset within 60 s")
+        time.sleep(0.01)
+
+
 def wait_gone(pid: int) -> None:
     while harness.alive(pid):
         time.sleep(0.0005)
@@ -84,7 +96,8 @@ def main() -> None:
     node = Node(work / "node")
     node.dir.mkdir()
     node.build()
-    node.write_conf(pool="1", pool_ncpus="1", pool_memory="512M")
+    node.write_conf(pool="1", pool_ncpus="1", pool_memory="512M", pool_reset="background",
+                    mkrun_lwk=str(MKRUN_LWK))
     node.set("boot_delay_ms", str(BOOT_DELAY_MS))
     node.initial = node.snapshot()
     os.environ["MKRUN_MCKERNEL_CONF"] = str(node.conf_path)
@@ -140,6 +153,7 @@ def main() -> None:
                 [rt.binary, "--root", rt.root, "run", "--bundle", attached.path, f"a{i}"]))
             times["linux run"].append(timed(
                 [rt.binary, "--root", rt.root, "run", "--bundle", linux_attached.path, f"la{i}"]))
+            wait_pool_free()
             whole, alone = started(pooled, f"p{i}")
             times["pooled start"].append(whole)
             times["pooled start alone"].append(alone)
@@ -147,8 +161,10 @@ def main() -> None:
             timed([rt.binary, "--root", rt.root, "delete", f"lp{i}"])
             times["pooled delete"].append(
                 timed([rt.binary, "--root", rt.root, "delete", f"p{i}"]))
+            wait_pool_free()
             times["pooled run"].append(timed(
                 [rt.binary, "--root", rt.root, "run", "--bundle", pooled.path, f"r{i}"]))
+            wait_pool_free()  # the reset holds the host lock while it boots
             times["dedicated run"].append(timed(
                 [rt.binary, "--root", rt.root, "run", "--bundle", dedicated.path, f"d{i}"]))
     finally:

@@ -1186,6 +1186,76 @@ def test_run_on_a_pooled_instance(rt, node, pool, bundle):
     assert [l.split()[-1] for l in pool_lines()] == ["free", "free"]
 
 
+def pooled_and_done(rt, node, bundle) -> str:
+    """A container on pool instance 0 whose program has run: its delete is left to the caller."""
+    cid = rt.create(node.bundle(bundle.set_args("true"))).ok().cid
+    assert rt.state(cid)["annotations"]["io.mkrun.lwk.os"] == "0"
+    rt.start(cid).ok()
+    rt.wait_exit(rt.state(cid)["pid"])
+    return cid
+
+
+@pytest.fixture
+def slow_boots(node):
+    """McKernel boots in seconds: each emulated boot takes 2 s during the test."""
+    node.set("boot_delay_ms", "2000")
+    yield
+    with node.locked():
+        kept = [l for l in node.lines() if not l.startswith("boot_delay_ms ")]
+        node.state_path.write_text("\n".join(kept) + "\n")
+
+
+def test_a_background_reset_boots_after_the_delete(rt, node, pool, bundle, slow_boots):
+    node.write_conf(pool_reset="background", mkrun_lwk=str(MKRUN_LWK))
+    cid = pooled_and_done(rt, node, bundle)
+    node.clear_log()
+    rt.delete(cid).ok()
+    # the delete shut the instance down and released it; the boot is not the delete's
+    calls = node.mutating_calls()
+    assert calls[:2] == ["ihk_os_shutdown(0) = 0", "ihk_destroy_os(0, 0) = 0"], calls
+    assert "ihk_os_boot(0) = 0" not in calls, calls
+    # the detached `mkrun-lwk pool reset` boots it again with the pool's size
+    wait_for(lambda: pool_lines()[0].endswith("step=running status=RUNNING free"), timeout=30,
+             what="the background reset")
+    assert "ihk_os_boot(0) = 0" in node.mutating_calls()
+    assert [i["status"] for i in node.instances().values()] == ["RUNNING", "RUNNING"]
+
+
+def test_a_pool_instance_awaiting_its_reset_is_never_lent_and_drains(rt, node, pool, bundle):
+    # a reset that cannot start leaves the instance released and waiting, with a warning
+    node.write_conf(pool_reset="background", mkrun_lwk="/nonexistent/mkrun-lwk")
+    cid = pooled_and_done(rt, node, bundle)
+    r = rt("delete", cid)
+    assert r.rc == 0, r
+    assert ("start `/nonexistent/mkrun-lwk` to reset pool.0: no such file or directory: the pool "
+            "is one instance short until `mkrun-lwk pool fill`") in r.err
+    assert pool_lines()[0] == "pool.0 os=- cpus= mem= step= status=- resetting"
+    # meanwhile a container takes the other instance
+    other = rt.create(node.bundle(bundle.set_args("true"))).ok().cid
+    assert rt.state(other)["annotations"]["io.mkrun.lwk.os"] == "1"
+    rt.delete(other, "--force").ok()
+    # the reset run by hand boots it; a second one finds nothing to do
+    p = mkrun_lwk("pool", "reset", "--instance", "pool.0")
+    assert p.returncode == 0, p
+    assert pool_lines()[0].endswith("step=running status=RUNNING free")
+    node.clear_log()
+    assert mkrun_lwk("pool", "reset", "--instance", "pool.0").returncode == 0
+    assert node.mutating_calls() == []
+    # waiting again, then drained: a reset that comes after the drain boots nothing
+    rt("delete", pooled_and_done(rt, node, bundle))
+    assert pool_lines()[0].endswith("resetting")
+    assert mkrun_lwk("pool", "drain").returncode == 0
+    node.clear_log()
+    assert mkrun_lwk("pool", "reset", "--instance", "pool.0").returncode == 0
+    assert node.mutating_calls() == []
+    assert node.snapshot() == node.initial
+    # and `pool fill` repairs one that waits
+    assert mkrun_lwk("pool", "fill").returncode == 0
+    rt("delete", pooled_and_done(rt, node, bundle))
+    assert mkrun_lwk("pool", "fill").returncode == 0
+    assert [l.split()[-1] for l in pool_lines()] == ["free", "free"]
+
+
 def test_concurrent_creates_take_different_pool_instances(rt, node, pool, make_bundle):
     bundles = [node.bundle(make_bundle().set_args("true")).save() for _ in range(2)]
     ids = [rt.new_id(str(i)) for i in range(2)]

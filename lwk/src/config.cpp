@@ -14,6 +14,9 @@
 #ifndef MKRUN_LWK_INIT
 #define MKRUN_LWK_INIT "/usr/local/libexec/mkrun/mkrun-lwk-init"
 #endif
+#ifndef MKRUN_LWK_TOOL
+#define MKRUN_LWK_TOOL "/usr/local/sbin/mkrun-lwk"
+#endif
 
 namespace mkrun::lwk {
 namespace {
@@ -103,6 +106,13 @@ Setter field(T HostConfig::*member, Parse parse) {
   };
 }
 
+// `pool_reset = delete | background`: whether the reset runs in the background.
+Result<bool> parse_pool_reset(std::string_view value) {
+  if (value == "delete") return false;
+  if (value == "background") return true;
+  return fail("must be delete or background, not \"" + std::string(value) + "\"");
+}
+
 Result<std::string> any_text(std::string_view value) {
   return std::string(value);
 }
@@ -134,6 +144,8 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"pool_ncpus",
        field(&HostConfig::pool_ncpus, [](auto v) { return parse_in_range(v, 1, 4096); })},
       {"pool_memory", field(&HostConfig::pool_memory, ihk::parse_size)},
+      {"pool_reset", field(&HostConfig::pool_reset_in_background, parse_pool_reset)},
+      {"mkrun_lwk", field(&HostConfig::mkrun_lwk, absolute_path)},
       {"lock", field(&HostConfig::lock, absolute_path)},
       {"claims", field(&HostConfig::claims, absolute_path)},
       {"sysfs", field(&HostConfig::sysfs, absolute_path)},
@@ -150,6 +162,7 @@ void fill_install_paths(HostConfig& config) {
   if (config.image.empty())
     config.image = p + "/" + std::string(kImageTarget) + "/kernel/mckernel.img";
   if (config.init.empty()) config.init = MKRUN_LWK_INIT;
+  if (config.mkrun_lwk.empty()) config.mkrun_lwk = MKRUN_LWK_TOOL;
 }
 
 }  // namespace

@@ -87,6 +87,17 @@ TEST_CASE("the warm pool's keys", "[config]") {
   CHECK(defaults->pool_ncpus == 1);
   CHECK_FALSE(parse_host_config("pool = -1\n", "c"));
   CHECK_FALSE(parse_host_config("pool_ncpus = 0\n", "c"));
+  // the reset: in the delete unless the configuration says background
+  CHECK_FALSE(defaults->pool_reset_in_background);
+  CHECK(parse_host_config("pool_reset = background\n", "c")->pool_reset_in_background);
+  CHECK_FALSE(parse_host_config("pool_reset = delete\n", "c")->pool_reset_in_background);
+  auto wrong = parse_host_config("pool_reset = later\n", "c");
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().render().find("must be delete or background, not \"later\"") !=
+        std::string::npos);
+  CHECK(defaults->mkrun_lwk.ends_with("/sbin/mkrun-lwk"));
+  CHECK(parse_host_config("mkrun_lwk = /opt/x\n", "c")->mkrun_lwk == "/opt/x");
+  CHECK_FALSE(parse_host_config("mkrun_lwk = relative\n", "c"));
   // a pool alone enables McKernel: its containers need no boot of their own
   CHECK(check_enabled(*parse_host_config("boot = no\npool = 1\n", "c")));
   CHECK_FALSE(check_enabled(*parse_host_config("boot = no\n", "c")));

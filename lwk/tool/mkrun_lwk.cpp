@@ -6,6 +6,7 @@
 //   mkrun-lwk [--config PATH] shutdown --job ID
 //   mkrun-lwk [--config PATH] status
 //   mkrun-lwk [--config PATH] pool fill|drain|status
+//   mkrun-lwk [--config PATH] pool reset --instance TOKEN   (run by a background pool reset)
 //
 // A name of its own, never one of runc's commands: engines call `mkrun <command>` as they call
 // runc. The options after `boot` are the container annotations io.mkrun.mckernel.<name> (checked
@@ -35,7 +36,8 @@ constexpr const char* kUsage =
     "                 [--slurm-cpus LIST] [--slurm-mem SIZE]\n"
     "       mkrun-lwk [--config PATH] shutdown --job ID\n"
     "       mkrun-lwk [--config PATH] status\n"
-    "       mkrun-lwk [--config PATH] pool fill|drain|status\n";
+    "       mkrun-lwk [--config PATH] pool fill|drain|status\n"
+    "       mkrun-lwk [--config PATH] pool reset --instance TOKEN\n";
 
 struct Options {
   std::string config = host_config_path();
@@ -61,15 +63,18 @@ Result<Options> parse(int argc, char** argv) {
   if (i >= argc) return fail("a command is needed");
   options.command = argv[i++];
   if (options.command == "pool") {  // "pool fill" is one command
-    if (i >= argc) return fail("pool needs fill, drain or status");
+    if (i >= argc) return fail("pool needs fill, drain, status or reset");
     options.command += std::string(" ") + argv[i++];
   }
   for (; i < argc; i += 2) {
     std::string name = argv[i];
     bool known = name == "--job" || name == "--user" || name == "--slurm-cpus" ||
                  name == "--slurm-mem" || annotation_options().contains(name);
-    if (!known || options.command == "status" || options.command.starts_with("pool"))
-      return fail("unknown option " + name);
+    if (options.command == "pool reset")
+      known = name == "--instance";
+    else if (options.command == "status" || options.command.starts_with("pool"))
+      known = false;
+    if (!known) return fail("unknown option " + name);
     if (i + 1 >= argc) return fail(name + " needs a value");
     options.values[name] = argv[i + 1];
   }
@@ -155,10 +160,11 @@ void print_pool(std::vector<ClaimStatus> claims) {
     const Claim& c = entry.claim;
     if (c.mode != Mode::kPool) continue;
     std::string user = lent_to(c, all);
+    std::string use = awaits_reset(c) ? "resetting" : user.empty() ? "free" : "lent=" + user;
     std::printf("%s os=%s cpus=%s mem=%s step=%s status=%s %s%s\n", c.token.c_str(),
                 c.os ? std::to_string(*c.os).c_str() : "-", c.cpus.to_string().c_str(),
-                c.mem.to_string().c_str(), c.step.c_str(), entry.status.c_str(),
-                user.empty() ? "free" : ("lent=" + user).c_str(), c.retiring ? " retiring" : "");
+                c.mem.to_string().c_str(), c.step.c_str(), entry.status.c_str(), use.c_str(),
+                c.retiring ? " retiring" : "");
   }
 }
 
@@ -167,6 +173,9 @@ Result<void> pool(const Options& options) {
     MKRUN_CHECK(fill_pool(options.config, ihk::load_libihk, print_warning));
   else if (options.command == "pool drain")
     MKRUN_CHECK(drain_pool(options.config, ihk::load_libihk, print_warning));
+  else if (options.command == "pool reset")
+    return reset_pool_instance(options.config, MKRUN_TRY(required(options, "--instance")),
+                               ihk::load_libihk);
   else if (options.command != "pool status")
     return fail("unknown command \"" + options.command + "\"");
   print_pool(MKRUN_TRY(node_status(options.config, ihk::load_libihk)));

@@ -50,6 +50,13 @@ struct HostConfig {
   int pool = 0;
   int pool_ncpus = 1;
   uint64_t pool_memory = 512ull << 20;
+  // How a pool instance is reset after its container (McKernel has no reset: it is shut down,
+  // released and booted again). false (`pool_reset = delete`): inside the container's delete,
+  // which then takes a boot's time. true (`background`): the delete shuts the instance down and
+  // releases it, and a detached `mkrun-lwk pool reset` boots it again, so the delete is fast
+  // and the pool is one instance short until that boot ends.
+  bool pool_reset_in_background = false;
+  std::string mkrun_lwk;  // the tool a background reset runs; default: mkrun's installed one
 
   std::string lock = "/run/mkrun-ihk.lock";  // host-wide: one partitioning at a time
   std::string claims = "/run/mkrun-ihk";     // which container holds which CPUs and instances

@@ -7,7 +7,8 @@
 // write): an instance is lent exactly while such a claim exists, so two containers never get the
 // same one, and a create killed before that write took nothing. At the container's delete the
 // instance is reset (McKernel has no reset: shut down, released and booted again) and so is free
-// again. See lwk/README.md ("A warm pool").
+// again, inside the delete or, with `pool_reset = background`, by a detached `mkrun-lwk pool
+// reset`. See lwk/README.md ("A warm pool").
 #pragma once
 
 #include <string>
@@ -30,6 +31,17 @@ Result<std::vector<Claim>> fill_pool(const std::string& config,
 // its container's delete instead of being reset.
 Result<void> drain_pool(const std::string& config, const McKernelBackend::IhkLoader& loader,
                         const Warn& warn);
+
+// The background reset (`pool_reset = background`) of pool instance `token`: boots it again if
+// its claim still waits for that (its container's delete released it and recorded it without
+// an instance); does nothing when a drain removed it or a fill booted it meanwhile.
+Result<void> reset_pool_instance(const std::string& config, const std::string& token,
+                                 const McKernelBackend::IhkLoader& loader);
+
+// Whether pool claim `pooled` waits for a background reset's boot: recorded fresh by its
+// container's delete (no instance, no step begun), neither drained nor repaired since (a drain
+// removes the claim, a fill boots it at once).
+bool awaits_reset(const Claim& pooled);
 
 // The container a pool instance is lent to, or "" when it is free.
 std::string lent_to(const Claim& pooled, const std::vector<Claim>& claims);
