@@ -1197,8 +1197,9 @@ def pooled_and_done(rt, node, bundle) -> str:
 
 @pytest.fixture
 def slow_boots(node):
-    """McKernel boots in seconds: each emulated boot takes 2 s during the test."""
-    node.set("boot_delay_ms", "2000")
+    """McKernel boots in seconds: each emulated boot takes 3 s during the test (long enough
+    that a check right after a command returns cannot miss a boot still under way)."""
+    node.set("boot_delay_ms", "3000")
     yield
     with node.locked():
         kept = [l for l in node.lines() if not l.startswith("boot_delay_ms ")]
