@@ -149,6 +149,17 @@ Result<void> status(const Options& options) {
   return {};
 }
 
+// What a pool instance is doing: lent to a container; free (booted, RUNNING: the next container
+// may take it); resetting (waiting for a background reset's boot); or unready (a boot under way,
+// or one that failed or was killed half-way, which `pool fill` repairs).
+std::string pool_use(const ClaimStatus& entry, const std::vector<Claim>& all) {
+  const Claim& c = entry.claim;
+  if (std::string user = lent_to(c, all); !user.empty()) return "lent=" + user;
+  if (awaits_reset(c)) return "resetting";
+  if (c.step == ihk::to_string(ihk::Step::kRunning) && entry.status == "RUNNING") return "free";
+  return "unready";
+}
+
 void print_pool(std::vector<ClaimStatus> claims) {
   std::vector<Claim> all;
   for (const ClaimStatus& entry : claims) all.push_back(entry.claim);
@@ -159,12 +170,10 @@ void print_pool(std::vector<ClaimStatus> claims) {
   for (const ClaimStatus& entry : claims) {
     const Claim& c = entry.claim;
     if (c.mode != Mode::kPool) continue;
-    std::string user = lent_to(c, all);
-    std::string use = awaits_reset(c) ? "resetting" : user.empty() ? "free" : "lent=" + user;
     std::printf("%s os=%s cpus=%s mem=%s step=%s status=%s %s%s\n", c.token.c_str(),
                 c.os ? std::to_string(*c.os).c_str() : "-", c.cpus.to_string().c_str(),
-                c.mem.to_string().c_str(), c.step.c_str(), entry.status.c_str(), use.c_str(),
-                c.retiring ? " retiring" : "");
+                c.mem.to_string().c_str(), c.step.c_str(), entry.status.c_str(),
+                pool_use(entry, all).c_str(), c.retiring ? " retiring" : "");
   }
 }
 
