@@ -111,4 +111,25 @@ Result<int> run_attached(const std::vector<std::string>& argv, const std::vector
   return wait_for(pid);
 }
 
+Result<void> start_detached(const std::vector<std::string>& argv) {
+  SpawnActions spawn;
+  posix_spawn_file_actions_addopen(spawn.get(), STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(spawn.get(), STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(spawn.get(), STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  SpawnAttributes attributes;
+  sigset_t none;
+  sigset_t all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(attributes.get(), &none);
+  posix_spawnattr_setsigdefault(attributes.get(), &all);
+  posix_spawnattr_setflags(attributes.get(),
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> args = c_arguments(argv);
+  pid_t pid = 0;
+  int spawned = ::posix_spawn(&pid, args[0], spawn.get(), attributes.get(), args.data(), environ);
+  if (spawned != 0) return fail_errno("start `" + argv[0] + "`", spawned);
+  return {};
+}
+
 }  // namespace mkrun::command

@@ -190,6 +190,33 @@ TEST_CASE("command::run captures stdout, stderr when asked, and the exit status"
   CHECK(fine->succeeded());
 }
 
+TEST_CASE("command::start_detached starts a program in its own session, on /dev/null") {
+  ScratchDir scratch;
+  const std::string report = std::string(scratch.path) + "/report";
+  // the program reports its stdin, its session and its pid, then the test reaps it
+  REQUIRE(mkrun::command::start_detached(
+      {"/bin/sh", "-c",
+       "echo \"$(readlink /proc/self/fd/0) $(cut -d' ' -f6 /proc/$$/stat) $$\" > " + report +
+           ".tmp && mv " + report + ".tmp " + report}));
+  std::string text;
+  for (int i = 0; i < 500 && text.empty(); ++i) {
+    if (auto read = files::read_file(report)) text = *read;
+    if (text.empty()) ::usleep(10000);
+  }
+  std::vector<std::string> words;
+  for (std::string_view word : text::words(text)) words.emplace_back(word);
+  REQUIRE(words.size() == 3);
+  int status = 0;
+  CHECK(::waitpid(std::stoi(words[2]), &status, 0) > 0);  // the caller's child until it exits
+  CHECK(words[0] == "/dev/null");
+  CHECK(words[1] == words[2]);  // a session leader: its session id is its pid
+  CHECK(words[1] != std::to_string(::getsid(0)));
+  auto missing = mkrun::command::start_detached({"/nonexistent/mkrun-no-such-program"});
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().errc() == ENOENT);
+  CHECK(missing.error().what() == "start `/nonexistent/mkrun-no-such-program`");
+}
+
 TEST_CASE("command::run of a program that is not there is an error with ENOENT") {
   auto missing = mkrun::command::run({"mkrun-no-such-program"}, mkrun::command::Stderr::kDiscard);
   REQUIRE_FALSE(missing);

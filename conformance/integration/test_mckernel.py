@@ -1228,7 +1228,7 @@ def test_a_pool_instance_awaiting_its_reset_is_never_lent_and_drains(rt, node, p
     cid = pooled_and_done(rt, node, bundle)
     r = rt("delete", cid)
     assert r.rc == 0, r
-    assert ("start `/nonexistent/mkrun-lwk` to reset pool.0: no such file or directory: the pool "
+    assert ("reset pool.0: start `/nonexistent/mkrun-lwk`: no such file or directory: the pool "
             "is one instance short until `mkrun-lwk pool fill`") in r.err
     assert pool_lines()[0] == "pool.0 os=- cpus= mem= step= status=- resetting"
     # meanwhile a container takes the other instance

@@ -1,10 +1,8 @@
 #include "host.hpp"
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,16 +11,8 @@
 #include "mkrun/base/fd.hpp"
 #include "text_files.hpp"
 
-extern char** environ;
-
 namespace mkrun::lwk {
 namespace {
-
-std::string trimmed(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\0'))
-    text.pop_back();
-  return text;
-}
 
 // ihkconfig exits with the ioctl's raw return value: only its output is meaningful.
 Result<std::string> capture_output(const std::vector<std::string>& argv) {

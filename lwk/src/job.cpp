@@ -4,7 +4,7 @@
 #include <cctype>
 #include <cstdint>
 #include <optional>
-#include <set>
+#include <vector>
 
 #include "host.hpp"
 #include "mkrun/lwk/caller.hpp"
@@ -58,7 +58,7 @@ Result<std::optional<ihk::CpuList>> size_cpus_from_allocation(const ihk::CpuList
   spec.linux->resources->cpu->cpus = job_cpus.to_string();
   if (request.cpus || request.ncpus) return request.cpus;
   const int proxy = proxy_cpu(job_cpus);
-  ihk::CpuList lwk_cpus = job_cpus.intersect(config.cpus).minus(ihk::CpuList({proxy}));
+  ihk::CpuList lwk_cpus = lwk_share(job_cpus, config.cpus);
   if (lwk_cpus.empty())
     return fail("the job's CPUs on this node (" + job_cpus.to_string() +
                 ") leave none for McKernel: CPU " + std::to_string(proxy) +
@@ -74,8 +74,7 @@ Result<std::optional<ihk::CpuList>> size_cpus_from_allocation(const ihk::CpuList
 uint64_t memory_cap(const HostConfig& config, const Topology& topology,
                     const std::optional<ihk::CpuList>& lwk_cpus) {
   if (!lwk_cpus) return config.memory.total();
-  std::set<int> nodes;
-  for (int cpu : lwk_cpus->ids()) nodes.insert(topology.node(cpu));
+  std::vector<int> nodes = nodes_of(topology, *lwk_cpus);
   uint64_t smallest = UINT64_MAX;
   for (int node : nodes) smallest = std::min(smallest, config.memory.on_node(node));
   return nodes.empty() ? 0 : smallest * nodes.size();

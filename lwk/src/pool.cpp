@@ -1,15 +1,11 @@
 #include "mkrun/lwk/pool.hpp"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <string>
 #include <vector>
 
 #include "host.hpp"
+#include "mkrun/base/command.hpp"
 #include "mkrun/base/numbers.hpp"
 #include "mkrun/lwk/select.hpp"
 #include "session.hpp"
@@ -105,37 +101,6 @@ Result<void> boot_pooled(Session& ps, const std::vector<Claim>& others) {
       std::move(booted).error().wrap("boot McKernel pool instance " + ps.claim.token));
 }
 
-// Starts `mkrun-lwk pool reset --instance <token>` detached (its own session, standard streams
-// on /dev/null, no descriptor of ours: all are close-on-exec) and does not wait for it.
-Result<void> start_background_reset(const HostConfig& config, const std::string& token) {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attributes;
-  ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawnattr_init(&attributes);
-  for (int fd = 0; fd <= 2; ++fd)
-    ::posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
-  sigset_t none;
-  sigset_t all;
-  ::sigemptyset(&none);
-  ::sigfillset(&all);
-  ::posix_spawnattr_setsigmask(&attributes, &none);
-  ::posix_spawnattr_setsigdefault(&attributes, &all);
-  ::posix_spawnattr_setflags(&attributes,
-                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<std::string> words = {config.mkrun_lwk, "--config",   config.path, "pool",
-                                    "reset",          "--instance", token};
-  std::vector<char*> argv;
-  for (std::string& word : words) argv.push_back(word.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  int error =
-      ::posix_spawn(&pid, config.mkrun_lwk.c_str(), &actions, &attributes, argv.data(), environ);
-  ::posix_spawn_file_actions_destroy(&actions);
-  ::posix_spawnattr_destroy(&attributes);
-  if (error != 0) return fail_errno("start `" + config.mkrun_lwk + "` to reset " + token, error);
-  return {};
-}
-
 }  // namespace
 
 bool awaits_reset(const Claim& pooled) {
@@ -184,8 +149,10 @@ Result<void> return_pooled(Session& s, const std::vector<Claim>& all, const Warn
     // Recorded without an instance first: a retried delete then finds the reset done, and the
     // background boot acts only on this claim (awaits_reset), not on one a drain removed.
     MKRUN_CHECK(ps.record());
-    if (auto started = start_background_reset(ps.config, ps.claim.token); !started && warn)
-      warn(started.error().render() +
+    auto started = command::start_detached({ps.config.mkrun_lwk, "--config", ps.config.path, "pool",
+                                            "reset", "--instance", ps.claim.token});
+    if (!started && warn)
+      warn(started.error().wrap("reset " + ps.claim.token).render() +
            ": the pool is one instance short until `mkrun-lwk pool fill`");
     return {};
   }

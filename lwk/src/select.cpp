@@ -6,7 +6,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -68,15 +67,12 @@ Result<CpuList> check_explicit(const Context& c, const CpuList& cpus) {
 }
 
 CpuList candidates(const Context& c) {
+  CpuList eligible = c.cpuset ? lwk_share(*c.cpuset, c.config.cpus) : c.config.cpus.sorted();
   std::vector<int> free;
-  CpuList pool = c.config.cpus.sorted();
-  for (int cpu : pool.ids()) {
+  for (int cpu : eligible.ids()) {
     if (unavailable_because(c, cpu).empty()) free.push_back(cpu);
   }
-  CpuList list(free);
-  if (c.cpuset && !c.cpuset->contains(0))
-    list = list.minus(CpuList(std::vector<int>{proxy_cpu(*c.cpuset)}));
-  return list;
+  return CpuList(free);
 }
 
 // From the node with the most candidates first (then the lowest node), its highest ids first.
@@ -112,12 +108,6 @@ Result<CpuList> choose_cpus(const Context& c, const LwkRequest& request) {
                 c.config.cpus.to_string() + " (" + c.config.path + ")");
   }
   return numa_compact(c, free, count);
-}
-
-std::vector<int> nodes_of(const Topology& topology, const CpuList& cpus) {
-  std::set<int> nodes;
-  for (int cpu : cpus.ids()) nodes.insert(topology.node(cpu));
-  return {nodes.begin(), nodes.end()};
 }
 
 MemList split_total(uint64_t total, const std::vector<int>& nodes) {
@@ -199,9 +189,7 @@ std::pair<int, int> core_of(const std::string& sysfs, int cpu) {
   auto number = [&](const char* file) -> std::optional<int> {
     auto text = files::read_file(dir + file);
     if (!text) return std::nullopt;
-    std::string_view digits = *text;
-    while (!digits.empty() && digits.back() == '\n') digits.remove_suffix(1);
-    return parse_number<int>(digits);
+    return parse_number<int>(trimmed(std::move(*text)));
   };
   auto package = number("physical_package_id");
   auto core = number("core_id");
@@ -245,6 +233,16 @@ uint64_t spec_memory_limit(const oci::Spec& spec) {
 
 int proxy_cpu(const CpuList& cpuset) {
   return cpuset.contains(0) ? 0 : cpuset.sorted().ids().front();
+}
+
+std::vector<int> nodes_of(const Topology& topology, const CpuList& cpus) {
+  std::set<int> nodes;
+  for (int cpu : cpus.ids()) nodes.insert(topology.node(cpu));
+  return {nodes.begin(), nodes.end()};
+}
+
+CpuList lwk_share(const CpuList& cpuset, const CpuList& pool) {
+  return cpuset.intersect(pool).minus(CpuList(std::vector<int>{proxy_cpu(cpuset)})).sorted();
 }
 
 int Topology::node(int cpu) const {

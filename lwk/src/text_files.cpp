@@ -11,4 +11,10 @@ Result<void> make_directory(const std::string& path, unsigned mode) {
   return {};
 }
 
+std::string trimmed(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\0'))
+    text.pop_back();
+  return text;
+}
+
 }  // namespace mkrun::lwk

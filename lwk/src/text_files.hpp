@@ -11,4 +11,8 @@ namespace mkrun::lwk {
 
 Result<void> make_directory(const std::string& path, unsigned mode);
 
+// `text` without its trailing newlines, spaces and NULs, as sysfs files and IHK's tools end
+// their values.
+std::string trimmed(std::string text);
+
 }  // namespace mkrun::lwk

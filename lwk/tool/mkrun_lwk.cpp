@@ -156,7 +156,9 @@ std::string pool_use(const ClaimStatus& entry, const std::vector<Claim>& all) {
   const Claim& c = entry.claim;
   if (std::string user = lent_to(c, all); !user.empty()) return "lent=" + user;
   if (awaits_reset(c)) return "resetting";
-  if (c.step == ihk::to_string(ihk::Step::kRunning) && entry.status == "RUNNING") return "free";
+  if (c.step == ihk::to_string(ihk::Step::kRunning) &&
+      entry.status == ihk::to_string(ihk::OsStatus::kRunning))
+    return "free";
   return "unready";
 }
 

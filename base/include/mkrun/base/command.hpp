@@ -1,6 +1,6 @@
 // Running a host program and reading what it prints: `ps` for `mkrun ps`, `ihkconfig` for the
-// McKernel backend, `criu` for checkpoint and restore. The one place for posix_spawn, its pipe and
-// its wait.
+// McKernel backend, `criu` for checkpoint and restore; starting one that outlives the caller (the
+// warm pool's background reset). The one place for posix_spawn, its pipe and its wait.
 #pragma once
 
 #include <string>
@@ -33,5 +33,10 @@ struct FdAt {
 // too (what it prints is for the user, not the caller's output), plus `extra` fds, with no
 // signal blocked, and waits for it; returns its wait status. For criu, whose log is a file.
 Result<int> run_attached(const std::vector<std::string>& argv, const std::vector<FdAt>& extra);
+
+// Starts argv[0] (an absolute path) detached and does not wait for it: in a session of its own,
+// its standard streams on /dev/null, no signal blocked or handled, none of the caller's fds (all
+// are close-on-exec). Once the caller exits, the nearest subreaper (or init) reaps it.
+Result<void> start_detached(const std::vector<std::string>& argv);
 
 }  // namespace mkrun::command

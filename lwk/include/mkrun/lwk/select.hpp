@@ -48,6 +48,12 @@ Result<ihk::CpuList> linux_cpus_of_slurm_ids(const Topology& topology, const ihk
 // otherwise its lowest.
 int proxy_cpu(const ihk::CpuList& cpuset);
 
+// The CPUs of `cpuset` McKernel may have: those of the host's pool, but the proxy's. Ascending.
+ihk::CpuList lwk_share(const ihk::CpuList& cpuset, const ihk::CpuList& pool);
+
+// The NUMA nodes of `cpus`, ascending, each once.
+std::vector<int> nodes_of(const Topology& topology, const ihk::CpuList& cpus);
+
 // What other users hold right now.
 struct Occupied {
   ihk::CpuList claimed;                    // by other mkrun containers
