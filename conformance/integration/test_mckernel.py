@@ -1088,6 +1088,43 @@ def test_the_prolog_refuses_a_job_whose_cpus_leave_none_for_mckernel(node, prolo
     assert node.snapshot() == node.initial
 
 
+def test_malformed_allocations_and_resets_are_refused_and_take_nothing(node, prolog, tmp_path):
+    cases = [
+        (["--slurm-cpus", ""], "the job has no CPUs on this node"),
+        (["--slurm-cpus", "-1"], "--slurm-cpus: invalid CPU list"),
+        (["--slurm-cpus", "0-99999999"], "--slurm-cpus: invalid CPU list"),
+        (["--slurm-cpus", "3,3"], "a CPU is listed twice"),
+        (["--slurm-cpus", "2-3", "--slurm-mem", "99999999999999999999M"], "--slurm-mem: "),
+        (["--slurm-cpus", "2-3", "--slurm-mem", "-1G"], "--slurm-mem: "),
+    ]
+    for args, message in cases:
+        p = mkrun_lwk("boot", "--job", "51", "--user", "nobody", *args)
+        assert p.returncode != 0 and message in p.stderr, (args, p)
+    # a line Slurm never prints, with a pattern the shell must not expand against file names
+    (tmp_path / "0-1").write_text("")
+    (tmp_path / "star").write_text(job_detail("Nodes=n1 CPU_IDs=0-? Mem=0 GRES="))
+    p = subprocess.run(["sh", "-c", f"cd {tmp_path} && exec {PROLOG}"], capture_output=True,
+                       text=True, timeout=60, env=dict(
+                           os.environ, PATH=f"{tmp_path / 'bin'}:{os.environ['PATH']}",
+                           SLURM_JOB_ID="51", SLURM_JOB_UID=str(NOBODY), SLURMD_NODENAME="n1",
+                           MKRUN_LWK=str(MKRUN_LWK), MKRUN_LWK_DEFAULTS="/nonexistent",
+                           FAKE_JOB_DETAIL=str(tmp_path / "star")))
+    assert p.returncode == 1, p
+    assert "--slurm-cpus: invalid CPU list \"0-?\"" in p.stderr, p
+    # a reset names a pool instance: a container's or a job's claim, or a path, is left alone
+    assert mkrun_lwk("boot", "--job", "51", "--user", "nobody", "--ncpus", "1").returncode == 0
+    node.clear_log()
+    for token in ["job.51", "../job.51", "pool.0", ""]:
+        p = mkrun_lwk("pool", "reset", "--instance", token)
+        assert p.returncode == 0, (token, p)
+    assert node.mutating_calls() == []
+    # and without privilege nothing is even looked at
+    p = mkrun_lwk("pool", "reset", "--instance", "pool.0", user=NOBODY)
+    assert p.returncode == 1 and "McKernel needs real root" in p.stderr, p
+    assert mkrun_lwk("shutdown", "--job", "51").returncode == 0
+    assert node.snapshot() == node.initial
+
+
 def test_the_prolog_without_an_allocation_or_with_a_fixed_size(node, prolog):
     # a fixed size in /etc/default/mkrun-lwk: Slurm is not asked (its job is unknown here)
     p = prolog(None, "n1", boot_args="--ncpus 2 --mem 1G")
